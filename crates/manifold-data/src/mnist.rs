@@ -1,0 +1,204 @@
+//! MNIST-format image sets (MNIST, Fashion-MNIST): the four IDX files of a directory.
+
+use std::path::{Path, PathBuf};
+
+use burn_dataset::Dataset;
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use crate::idx::{read_idx_images, read_idx_labels, DataError};
+
+/// Number of classes of MNIST and Fashion-MNIST.
+pub const CLASSES: usize = 10;
+
+/// One image with its label, as a [`Dataset`] item. Pixels in `[0, 1]`, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageItem {
+    pub pixels: Vec<f32>,
+    pub label: u8,
+}
+
+/// A labelled image set held in memory: `len × rows × cols` pixels scaled to `[0, 1]`.
+#[derive(Debug, Clone)]
+pub struct ImageSet {
+    pixels: Vec<f32>,
+    labels: Vec<u8>,
+    rows: usize,
+    cols: usize,
+}
+
+impl ImageSet {
+    /// Builds a set from scaled pixels and labels; panics on inconsistent sizes
+    /// (a programming error: files are validated in [`ImageSet::from_idx_files`]).
+    pub fn new(pixels: Vec<f32>, labels: Vec<u8>, rows: usize, cols: usize) -> Self {
+        assert_eq!(
+            pixels.len(),
+            labels.len() * rows * cols,
+            "pixels and labels disagree"
+        );
+        Self {
+            pixels,
+            labels,
+            rows,
+            cols,
+        }
+    }
+
+    /// Reads an images file and a labels file and checks that they agree.
+    pub fn from_idx_files(images: &Path, labels: &Path) -> Result<Self, DataError> {
+        let (count, rows, cols, raw) = read_idx_images(images)?;
+        if (rows, cols) != (28, 28) {
+            return Err(DataError::new(
+                images,
+                format!("wrong image size {rows}×{cols} (expected 28×28)"),
+            ));
+        }
+        let labels_v = read_idx_labels(labels, CLASSES as u8)?;
+        if labels_v.len() != count {
+            return Err(DataError::new(
+                labels,
+                format!(
+                    "holds {} labels but {} holds {count} images",
+                    labels_v.len(),
+                    images.display()
+                ),
+            ));
+        }
+        let pixels = raw.iter().map(|&p| p as f32 / 255.0).collect();
+        Ok(Self::new(pixels, labels_v, rows, cols))
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    /// Pixels per image (`rows × cols`).
+    pub fn dim(&self) -> usize {
+        self.rows * self.cols
+    }
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// All pixels, image after image.
+    pub fn pixels(&self) -> &[f32] {
+        &self.pixels
+    }
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[f32] {
+        &self.pixels[i * self.dim()..(i + 1) * self.dim()]
+    }
+
+    /// The first `n` images (all of them when `n >= len`).
+    pub fn take(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        Self::new(
+            self.pixels[..n * self.dim()].to_vec(),
+            self.labels[..n].to_vec(),
+            self.rows,
+            self.cols,
+        )
+    }
+
+    /// Gathers the images at `indices` into one row-major buffer, with their labels.
+    pub fn gather(&self, indices: &[usize]) -> (Vec<f32>, Vec<u8>) {
+        let d = self.dim();
+        let mut x = Vec::with_capacity(indices.len() * d);
+        let mut y = Vec::with_capacity(indices.len());
+        for &i in indices {
+            x.extend_from_slice(self.image(i));
+            y.push(self.labels[i]);
+        }
+        (x, y)
+    }
+
+    /// A fresh random permutation of `0..len` (one epoch's order).
+    pub fn shuffled_indices<R: Rng>(&self, rng: &mut R) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.len()).collect();
+        idx.shuffle(rng);
+        idx
+    }
+}
+
+impl Dataset<ImageItem> for ImageSet {
+    fn get(&self, index: usize) -> Option<ImageItem> {
+        (index < self.len()).then(|| ImageItem {
+            pixels: self.image(index).to_vec(),
+            label: self.labels[index],
+        })
+    }
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+/// The train and test sets of one MNIST-format directory.
+#[derive(Debug, Clone)]
+pub struct Mnist {
+    pub train: ImageSet,
+    pub test: ImageSet,
+}
+
+/// Environment variable naming the MNIST directory when `--data-dir` is not given.
+pub const MNIST_DIR_ENV: &str = "MNIST_DIR";
+
+/// The MNIST files shipped with the repository.
+pub fn shipped_mnist_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/mnist")
+}
+
+/// Picks the data directory: the explicit one, else `$MNIST_DIR`, else the shipped copy.
+pub fn resolve_data_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    match std::env::var_os(MNIST_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => shipped_mnist_dir(),
+    }
+}
+
+/// Finds `stem` in `dir` under its usual spellings (`.gz` or not, `-idx` or `.idx`).
+fn find_file(dir: &Path, stem: &str) -> Result<PathBuf, DataError> {
+    if !dir.is_dir() {
+        return Err(DataError::new(dir, "data directory not found"));
+    }
+    let dotted = stem.replacen("-idx", ".idx", 1);
+    for name in [stem.to_string(), dotted] {
+        for candidate in [dir.join(format!("{name}.gz")), dir.join(&name)] {
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(DataError::new(
+        dir.join(format!("{stem}.gz")),
+        format!("file not found (nor {stem} uncompressed)"),
+    ))
+}
+
+impl Mnist {
+    /// Loads the four IDX files of `dir` (MNIST or Fashion-MNIST).
+    pub fn load(dir: &Path) -> Result<Self, DataError> {
+        let f = |stem: &str| find_file(dir, stem);
+        let train = ImageSet::from_idx_files(
+            &f("train-images-idx3-ubyte")?,
+            &f("train-labels-idx1-ubyte")?,
+        )?;
+        let test =
+            ImageSet::from_idx_files(&f("t10k-images-idx3-ubyte")?, &f("t10k-labels-idx1-ubyte")?)?;
+        Ok(Self { train, test })
+    }
+
+    /// Loads from `--data-dir`, `$MNIST_DIR` or the shipped copy, in that order.
+    pub fn load_default(explicit: Option<&Path>) -> Result<Self, DataError> {
+        Self::load(&resolve_data_dir(explicit))
+    }
+}

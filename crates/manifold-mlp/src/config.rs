@@ -1,0 +1,89 @@
+//! Every hyperparameter of the dense MLP, in one serde struct (TOML + CLI flags).
+
+use burn::config::Config;
+use manifold_train::TrainError;
+
+/// The MLP's configuration. Defaults reproduce the spec: 784-16-16-10, ReLU, softmax +
+/// cross-entropy, He init, Adam with persistent moments, batch 32, shuffled epochs.
+#[derive(Config, Debug, PartialEq)]
+pub struct MlpConfig {
+    /// Inputs (28×28 pixels).
+    #[config(default = 784)]
+    pub inputs: usize,
+    /// Hidden layer widths.
+    #[config(default = "vec![16, 16]")]
+    pub hidden: Vec<usize>,
+    /// Classes.
+    #[config(default = 10)]
+    pub classes: usize,
+    /// Passes over the 60 000 training images.
+    #[config(default = 15)]
+    pub epochs: usize,
+    /// Minibatch size: one Adam update per minibatch.
+    #[config(default = 32)]
+    pub batch_size: usize,
+    /// Adam step size.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Adam β₁ (first-moment decay).
+    #[config(default = 0.9)]
+    pub beta1: f32,
+    /// Adam β₂ (second-moment decay).
+    #[config(default = 0.999)]
+    pub beta2: f32,
+    /// Adam ε.
+    #[config(default = 1e-8)]
+    pub epsilon: f32,
+    /// Seed of the initialisation and of the epoch shuffles.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Use only the first N training images (0 = all).
+    #[config(default = 0)]
+    pub train_limit: usize,
+}
+
+impl MlpConfig {
+    /// Rejects impossible values, naming the field.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let positive = |name: &str, v: usize| {
+            if v == 0 {
+                Err(TrainError::config(name, "must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        positive("inputs", self.inputs)?;
+        positive("classes", self.classes)?;
+        positive("epochs", self.epochs)?;
+        positive("batch_size", self.batch_size)?;
+        if let Some(i) = self.hidden.iter().position(|&h| h == 0) {
+            return Err(TrainError::config(
+                "hidden",
+                format!("layer {i} has width 0"),
+            ));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(TrainError::config(
+                "learning_rate",
+                "must be a positive number",
+            ));
+        }
+        for (name, b) in [("beta1", self.beta1), ("beta2", self.beta2)] {
+            if !(0.0..1.0).contains(&b) {
+                return Err(TrainError::config(name, "must lie in [0, 1)"));
+            }
+        }
+        if !(self.epsilon > 0.0) {
+            return Err(TrainError::config("epsilon", "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// Layer widths from input to output, e.g. `[784, 16, 16, 10]`.
+    pub fn widths(&self) -> Vec<usize> {
+        let mut w = vec![self.inputs];
+        w.extend(&self.hidden);
+        w.push(self.classes);
+        w
+    }
+}

@@ -1,0 +1,36 @@
+//! The one error type of the training tools: a path (or config field) and a problem.
+
+use std::path::{Path, PathBuf};
+
+/// An error a user can cause: names the file or field, on one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{where_}: {problem}")]
+pub struct TrainError {
+    pub where_: String,
+    pub problem: String,
+}
+
+impl TrainError {
+    pub fn new(path: &Path, problem: impl ToString) -> Self {
+        Self {
+            where_: path.display().to_string(),
+            problem: problem.to_string(),
+        }
+    }
+
+    pub fn io(path: &Path, what: &str, e: std::io::Error) -> Self {
+        Self::new(path, format!("{what} ({e})"))
+    }
+
+    /// An impossible configuration value: names the field.
+    pub fn config(field: &str, problem: impl ToString) -> Self {
+        Self {
+            where_: format!("config field `{field}`"),
+            problem: problem.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(&self.where_)
+    }
+}

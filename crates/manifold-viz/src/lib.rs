@@ -1,0 +1,31 @@
+//! Pictures of manifold: PNG line charts and scatter plots (plotters), heatmaps,
+//! image-tile grids and bar-chart grids (image), animated GIFs, and terminal art.
+//!
+//! Colour scales: [`Scale::Diverging`] maps `-m..m` through blue–white–red with 0 white
+//! (for signed matrices such as the DNM closeness `D`); [`Scale::Sequential`] maps
+//! `lo..hi` through viridis.
+
+mod chart;
+mod raster;
+mod terminal;
+
+pub use chart::{line_chart, scatter_chart, Series};
+pub use raster::{bar_grid, heatmap, save_png, tile_grid, write_gif, RgbImage, Scale};
+pub use terminal::terminal_image;
+
+/// An error drawing or writing a picture; names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {problem}")]
+pub struct VizError {
+    pub path: std::path::PathBuf,
+    pub problem: String,
+}
+
+impl VizError {
+    pub(crate) fn new(path: &std::path::Path, problem: impl ToString) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            problem: problem.to_string(),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Raster pictures drawn pixel by pixel: heatmaps, image-tile grids, bar-chart grids,
+//! and animated GIFs of such frames.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use image::codecs::gif::{GifEncoder, Repeat};
+use image::{Delay, Frame, Rgb, RgbaImage};
+
+pub use image::RgbImage;
+
+use crate::VizError;
+
+/// How values become colours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    /// `-max..max` through blue, white (0) and red; `max` is the largest |value|.
+    Diverging { max: f32 },
+    /// `lo..hi` through viridis.
+    Sequential { lo: f32, hi: f32 },
+}
+
+impl Scale {
+    /// A diverging scale fitted to the largest |value| (1 when all are 0).
+    pub fn diverging_for(values: &[f32]) -> Self {
+        let max = values
+            .iter()
+            .fold(0f32, |m, v| if v.is_finite() { m.max(v.abs()) } else { m });
+        Scale::Diverging {
+            max: if max > 0.0 { max } else { 1.0 },
+        }
+    }
+
+    /// A sequential scale fitted to the finite values.
+    pub fn sequential_for(values: &[f32]) -> Self {
+        let (lo, hi) = values
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        if lo.is_finite() && hi > lo {
+            Scale::Sequential { lo, hi }
+        } else {
+            Scale::Sequential { lo: 0.0, hi: 1.0 }
+        }
+    }
+
+    /// The colour of `v`.
+    pub fn colour(&self, v: f32) -> Rgb<u8> {
+        if !v.is_finite() {
+            return Rgb([0, 0, 0]);
+        }
+        let c = match *self {
+            Scale::Diverging { max } => {
+                colorous::RED_BLUE.eval_continuous((0.5 - 0.5 * (v / max).clamp(-1.0, 1.0)) as f64)
+            }
+            Scale::Sequential { lo, hi } => {
+                colorous::VIRIDIS.eval_continuous(((v - lo) / (hi - lo)).clamp(0.0, 1.0) as f64)
+            }
+        };
+        Rgb([c.r, c.g, c.b])
+    }
+}
+
+/// A `rows × cols` matrix (row-major) as an image, each cell `cell × cell` pixels.
+pub fn heatmap(values: &[f32], rows: usize, cols: usize, cell: u32, scale: Scale) -> RgbImage {
+    assert_eq!(
+        values.len(),
+        rows * cols,
+        "heatmap: values do not fill rows × cols"
+    );
+    RgbImage::from_fn(cols as u32 * cell, rows as u32 * cell, |x, y| {
+        scale.colour(values[(y / cell) as usize * cols + (x / cell) as usize])
+    })
+}
+
+/// `k` tiles of `h × w` values (tile after tile) in a grid of `grid_cols` columns,
+/// one pixel of gap, every tile on the same colour scale, each value `zoom × zoom` pixels.
+pub fn tile_grid(
+    tiles: &[f32],
+    k: usize,
+    h: usize,
+    w: usize,
+    grid_cols: usize,
+    zoom: u32,
+    scale: Scale,
+) -> RgbImage {
+    assert_eq!(
+        tiles.len(),
+        k * h * w,
+        "tile_grid: values do not fill k tiles"
+    );
+    let grid_cols = grid_cols.max(1);
+    let grid_rows = k.div_ceil(grid_cols);
+    let (tw, th) = (w as u32 * zoom + 1, h as u32 * zoom + 1);
+    let mut img = RgbImage::from_pixel(
+        grid_cols as u32 * tw + 1,
+        grid_rows as u32 * th + 1,
+        Rgb([40, 40, 40]),
+    );
+    for t in 0..k {
+        let (gx, gy) = (
+            (t % grid_cols) as u32 * tw + 1,
+            (t / grid_cols) as u32 * th + 1,
+        );
+        for y in 0..h as u32 * zoom {
+            for x in 0..w as u32 * zoom {
+                let v = tiles[t * h * w + (y / zoom) as usize * w + (x / zoom) as usize];
+                img.put_pixel(gx + x, gy + y, scale.colour(v));
+            }
+        }
+    }
+    img
+}
+
+/// `k` small bar charts of `bars` values each (chart after chart) in a grid of
+/// `grid_cols` columns. Bars share one vertical scale; the tallest bar of a chart is
+/// drawn dark, the others light, with a baseline at 0.
+pub fn bar_grid(values: &[f32], k: usize, bars: usize, grid_cols: usize) -> RgbImage {
+    assert_eq!(
+        values.len(),
+        k * bars,
+        "bar_grid: values do not fill k charts"
+    );
+    let (bar_w, chart_h, pad) = (4u32, 40u32, 4u32);
+    let chart_w = bars as u32 * bar_w + pad;
+    let grid_cols = grid_cols.max(1);
+    let grid_rows = k.div_ceil(grid_cols) as u32;
+    let lo = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0f32, f32::min);
+    let hi = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(0f32, f32::max);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let to_y = |v: f32| ((hi - v) / span * (chart_h - 1) as f32).round() as u32;
+    let mut img = RgbImage::from_pixel(
+        grid_cols as u32 * chart_w + pad,
+        grid_rows * (chart_h + pad) + pad,
+        Rgb([255, 255, 255]),
+    );
+    for c in 0..k {
+        let vals = &values[c * bars..(c + 1) * bars];
+        let best = vals
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let ox = (c % grid_cols) as u32 * chart_w + pad;
+        let oy = (c as u32 / grid_cols as u32) * (chart_h + pad) + pad;
+        let zero = to_y(0.0);
+        for (b, &v) in vals.iter().enumerate() {
+            let colour = if b == best {
+                Rgb([20, 60, 160])
+            } else {
+                Rgb([150, 180, 230])
+            };
+            let (top, bottom) = if v.is_finite() {
+                (to_y(v).min(zero), to_y(v).max(zero))
+            } else {
+                (zero, zero)
+            };
+            for y in top..=bottom {
+                for x in 0..bar_w - 1 {
+                    img.put_pixel(ox + b as u32 * bar_w + x, oy + y, colour);
+                }
+            }
+        }
+        for x in 0..bars as u32 * bar_w {
+            img.put_pixel(ox + x, oy + zero, Rgb([0, 0, 0]));
+        }
+    }
+    img
+}
+
+/// Writes an image as PNG.
+pub fn save_png(img: &RgbImage, path: &Path) -> Result<(), VizError> {
+    img.save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| VizError::new(path, e))
+}
+
+/// Writes `frames` as a looping animated GIF, `delay_ms` per frame. Frames of
+/// different sizes are placed on a canvas of the first frame's size.
+pub fn write_gif(path: &Path, frames: &[RgbImage], delay_ms: u32) -> Result<(), VizError> {
+    let file = File::create(path).map_err(|e| VizError::new(path, e))?;
+    let mut enc = GifEncoder::new_with_speed(BufWriter::new(file), 10);
+    enc.set_repeat(Repeat::Infinite)
+        .map_err(|e| VizError::new(path, e))?;
+    let delay = Delay::from_numer_denom_ms(delay_ms, 1);
+    for f in frames {
+        let rgba: RgbaImage = image::DynamicImage::ImageRgb8(f.clone()).to_rgba8();
+        enc.encode_frame(Frame::from_parts(rgba, 0, 0, delay))
+            .map_err(|e| VizError::new(path, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diverging_scale_is_white_at_zero_and_saturates() {
+        let s = Scale::Diverging { max: 2.0 };
+        let mid = s.colour(0.0);
+        assert!(
+            mid.0.iter().all(|&c| c > 230),
+            "zero should be near white, got {mid:?}"
+        );
+        let (lo, hi) = (s.colour(-5.0), s.colour(5.0));
+        assert!(
+            hi.0[0] > hi.0[2] && lo.0[2] > lo.0[0],
+            "red for +, blue for -: {hi:?} {lo:?}"
+        );
+        assert_eq!(s.colour(2.0), s.colour(9.0));
+    }
+
+    #[test]
+    fn heatmap_and_tiles_have_the_right_geometry() {
+        let img = heatmap(
+            &[0.0, 1.0, -1.0, 0.5, 0.2, 0.1],
+            2,
+            3,
+            4,
+            Scale::Diverging { max: 1.0 },
+        );
+        assert_eq!(img.dimensions(), (12, 8));
+        assert_eq!(
+            img.get_pixel(5, 1),
+            &Scale::Diverging { max: 1.0 }.colour(1.0)
+        );
+        let tiles = tile_grid(
+            &vec![0.5; 5 * 2 * 3],
+            5,
+            2,
+            3,
+            2,
+            2,
+            Scale::Sequential { lo: 0.0, hi: 1.0 },
+        );
+        assert_eq!(tiles.dimensions(), (2 * 7 + 1, 3 * 5 + 1));
+    }
+
+    #[test]
+    fn bar_grid_marks_the_tallest_bar() {
+        let img = bar_grid(&[0.1, 0.9, 0.2, 0.3], 2, 2, 2);
+        // Chart 0's tallest bar is bar 1; its column holds the dark colour near the top.
+        let dark = Rgb([20, 60, 160]);
+        assert!((0..40).any(|y| img.get_pixel(4 + 4, 4 + y) == &dark));
+        assert!(!(0..40).any(|y| img.get_pixel(4, 4 + y) == &dark));
+    }
+
+    #[test]
+    fn gif_and_png_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let frame = heatmap(
+            &[0.0, 1.0, -1.0, 0.5],
+            2,
+            2,
+            3,
+            Scale::Diverging { max: 1.0 },
+        );
+        write_gif(
+            &dir.path().join("a.gif"),
+            &[frame.clone(), frame.clone()],
+            100,
+        )
+        .unwrap();
+        save_png(&frame, &dir.path().join("a.png")).unwrap();
+        let bytes = std::fs::read(dir.path().join("a.gif")).unwrap();
+        assert_eq!(&bytes[..6], b"GIF89a");
+        assert!(save_png(&frame, &dir.path().join("missing/a.png")).is_err());
+    }
+}

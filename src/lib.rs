@@ -1,0 +1,18 @@
+//! manifold: neural networks that learn their own structure, on Burn.
+//!
+//! A thin facade over the workspace crates:
+//! - [`data`]: MNIST-format IDX files and the DNM toy task;
+//! - [`dnm`]: the Dynamic Neural Manifold;
+//! - [`set`]: Sparse Evolutionary Training;
+//! - [`dreamcomp`]: competitive Hebbian learning with reconstruction weights;
+//! - [`mlp`]: the small dense MLP;
+//! - [`train`]: run directories, checkpoints, progress, tuner;
+//! - [`viz`]: charts, heatmaps, tile grids, GIFs.
+
+pub use manifold_data as data;
+pub use manifold_dnm as dnm;
+pub use manifold_dreamcomp as dreamcomp;
+pub use manifold_mlp as mlp;
+pub use manifold_set as set;
+pub use manifold_train as train;
+pub use manifold_viz as viz;
