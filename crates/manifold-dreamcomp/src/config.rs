@@ -1,0 +1,115 @@
+//! DreamComp's hyperparameters (TOML + CLI flags) and the presets that reproduce rows
+//! of the original's results table.
+
+use burn::config::Config;
+use manifold_train::TrainError;
+
+/// DreamComp's configuration. Defaults are the `k400` preset (custom ξ).
+#[derive(Config, Debug, PartialEq)]
+pub struct DreamCompConfig {
+    /// Number of neurons K (the tapestry is a Kx × Ky grid).
+    #[config(default = 400)]
+    pub neurons: usize,
+    /// Passes over the training set.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Minibatch size B.
+    #[config(default = 100)]
+    pub batch_size: usize,
+    /// Reconstruction weight R of the 10 label synapses (ζ = 1 for pixels, R for labels).
+    #[config(default = 10.0)]
+    pub recon: f64,
+    /// Learning rate ξ of the pixel synapses.
+    #[config(default = 0.006)]
+    pub xi: f64,
+    /// Learning rate of the label synapses (equal to `xi` in the plain variant).
+    #[config(default = 0.05)]
+    pub c_xi: f64,
+    /// Share of training images that keep their label (1 = fully supervised); the
+    /// others get the network's own prediction as label ("dreaming").
+    #[config(default = 1.0)]
+    pub label_fraction: f64,
+    /// Semi-supervised: factor on `c_xi` for the (rare) samples that carry a true label.
+    #[config(default = 1.0)]
+    pub label_boost: f64,
+    /// Semi-supervised: factor on `c_xi` for samples whose label is dreamed.
+    #[config(default = 1.0)]
+    pub dream_scale: f64,
+    /// Seed of the initialisation, of the labelled subset and of the epoch shuffles.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Use only the first N training images (0 = all).
+    #[config(default = 0)]
+    pub train_limit: usize,
+}
+
+/// The presets: name, (K, epochs, B, R, xi, c_xi), the original's test accuracy.
+pub const PRESETS: [(&str, [f64; 6], f64); 5] = [
+    ("k100", [100.0, 15.0, 100.0, 10.0, 0.003, 0.003], 0.9283),
+    ("k400", [400.0, 10.0, 100.0, 10.0, 0.006, 0.05], 0.9504),
+    (
+        "k400-plain",
+        [400.0, 10.0, 100.0, 10.0, 0.006, 0.006],
+        0.9501,
+    ),
+    ("k1600", [1600.0, 10.0, 500.0, 10.0, 0.008, 0.1], 0.9628),
+    ("k6400", [6400.0, 20.0, 500.0, 10.0, 0.006, 0.1], 0.9679),
+];
+
+impl DreamCompConfig {
+    /// The preset `name` (see [`PRESETS`]), or an error naming the known ones.
+    pub fn preset(name: &str) -> Result<Self, TrainError> {
+        let Some((_, p, _)) = PRESETS.iter().find(|(n, _, _)| *n == name) else {
+            let known: Vec<&str> = PRESETS.iter().map(|(n, _, _)| *n).collect();
+            return Err(TrainError::config(
+                "preset",
+                format!("unknown preset `{name}` (known: {})", known.join(", ")),
+            ));
+        };
+        Ok(Self::new()
+            .with_neurons(p[0] as usize)
+            .with_epochs(p[1] as usize)
+            .with_batch_size(p[2] as usize)
+            .with_recon(p[3])
+            .with_xi(p[4])
+            .with_c_xi(p[5]))
+    }
+
+    /// Columns of the tapestry grid: Kx = ⌈√K⌉.
+    pub fn grid_cols(&self) -> usize {
+        (self.neurons as f64).sqrt().ceil() as usize
+    }
+
+    /// Rejects impossible values, naming the field.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        for (name, v) in [
+            ("neurons", self.neurons),
+            ("epochs", self.epochs),
+            ("batch_size", self.batch_size),
+        ] {
+            if v == 0 {
+                return Err(TrainError::config(name, "must be at least 1"));
+            }
+        }
+        for (name, v) in [
+            ("recon", self.recon),
+            ("xi", self.xi),
+            ("c_xi", self.c_xi),
+            ("label_boost", self.label_boost),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(TrainError::config(name, "must be a positive number"));
+            }
+        }
+        if !(self.dream_scale.is_finite() && self.dream_scale >= 0.0) {
+            return Err(TrainError::config("dream_scale", "must be a number ≥ 0"));
+        }
+        if !(self.label_fraction > 0.0 && self.label_fraction <= 1.0) {
+            return Err(TrainError::config(
+                "label_fraction",
+                format!("must lie in (0, 1], got {}", self.label_fraction),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,47 @@
+//! The original's pictures: the "tapestry" (every neuron's 28 × 28 pixel prototype in a
+//! Kx × Ky grid, one colour scale) and per-neuron bar charts of the 10 label synapses.
+
+use burn::tensor::backend::Backend;
+use manifold_viz::{bar_grid, tile_grid, RgbImage, Scale};
+
+use crate::model::{DreamComp, CLASSES, PIXELS};
+
+/// The weights as one row-major `K × 794` buffer.
+fn weights<B: Backend>(model: &DreamComp<B>) -> Vec<f32> {
+    model
+        .w()
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("float weights")
+}
+
+/// The tapestry: pixel prototypes as a grid of `grid_cols` columns, one sequential scale.
+pub fn tapestry<B: Backend>(model: &DreamComp<B>, grid_cols: usize) -> RgbImage {
+    let w = weights(model);
+    let k = model.neurons();
+    let tiles: Vec<f32> = w
+        .chunks_exact(PIXELS + CLASSES)
+        .flat_map(|row| row[..PIXELS].iter().copied())
+        .collect();
+    let zoom = if k <= 400 { 2 } else { 1 };
+    tile_grid(
+        &tiles,
+        k,
+        28,
+        28,
+        grid_cols,
+        zoom,
+        Scale::sequential_for(&tiles),
+    )
+}
+
+/// Bar charts of each neuron's 10 label-synapse weights.
+pub fn label_bars<B: Backend>(model: &DreamComp<B>, grid_cols: usize) -> RgbImage {
+    let w = weights(model);
+    let labels: Vec<f32> = w
+        .chunks_exact(PIXELS + CLASSES)
+        .flat_map(|row| row[PIXELS..].iter().copied())
+        .collect();
+    bar_grid(&labels, model.neurons(), CLASSES, grid_cols)
+}

@@ -1,0 +1,233 @@
+//! Training: shuffled epochs of minibatches through [`crate::rule`], the labelled
+//! subset of the semi-supervised mode and the "dreamed" labels of the others, and
+//! evaluation (test / train accuracy).
+//!
+//! Semi-supervised mode (`label_fraction < 1`): a fixed random subset keeps its labels;
+//! for every other sample the network dreams the label — the class of the neuron whose
+//! pixel synapses match the image best fills the label synapses — before the rule
+//! runs. Label synapses learn at `c_xi · label_boost` from true labels and at
+//! `c_xi · dream_scale` from dreamed ones.
+
+use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
+use manifold_data::ImageSet;
+use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{neuron_classes, DreamComp, CLASSES, PIXELS};
+use crate::rule::{scores, synapse_rows, update};
+use crate::DreamCompConfig;
+
+/// Where a run stands (saved with checkpoints, so `--resume` continues mid-epoch).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Minibatches of the current epoch already done.
+    pub batch: usize,
+    /// Minibatches done in all.
+    pub step: usize,
+    pub wall_seconds: f64,
+}
+
+/// The fixed parts of training: per-synapse rows, the labelled subset, the config.
+pub struct Trainer<B: Backend> {
+    pub config: DreamCompConfig,
+    /// `ξ` (`1 × 794`) of fully labelled batches.
+    xi: Tensor<B, 2>,
+    /// `1/ζ` (`1 × 794`).
+    inv_zeta: Tensor<B, 2>,
+    /// `ξ` on pixels, 0 on labels (`1 × 794`), and the label-column mask.
+    xi_pixels: Tensor<B, 2>,
+    label_mask: Tensor<B, 2>,
+    /// Which training images keep their label.
+    labelled: Vec<bool>,
+    device: B::Device,
+}
+
+impl<B: Backend> Trainer<B> {
+    /// `train_len` images; the labelled subset is drawn from the config's seed.
+    pub fn new(config: &DreamCompConfig, train_len: usize, device: &B::Device) -> Self {
+        let c = config;
+        let (xi, inv_zeta) = synapse_rows::<B>(PIXELS, CLASSES, c.xi, c.c_xi, c.recon, device);
+        let (xi_pixels, _) = synapse_rows::<B>(PIXELS, CLASSES, c.xi, 0.0, 1.0, device);
+        let (label_mask, _) = synapse_rows::<B>(PIXELS, CLASSES, 0.0, 1.0, 1.0, device);
+        Self {
+            config: config.clone(),
+            xi,
+            inv_zeta,
+            xi_pixels,
+            label_mask,
+            labelled: labelled_subset(train_len, c.label_fraction, c.seed),
+            device: device.clone(),
+        }
+    }
+
+    /// Number of training images that keep their label.
+    pub fn labelled_count(&self) -> usize {
+        self.labelled.iter().filter(|&&l| l).count()
+    }
+
+    /// Minibatches per epoch.
+    pub fn batches(&self, train_len: usize) -> usize {
+        train_len.div_ceil(self.config.batch_size)
+    }
+
+    /// The shuffled order of epoch `epoch` (a function of seed and epoch, so resuming
+    /// mid-epoch replays the same order).
+    pub fn epoch_order(&self, train_len: usize, epoch: usize) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..train_len).collect();
+        let seed = self
+            .config
+            .seed
+            .wrapping_mul(1_000_003)
+            .wrapping_add(epoch as u64);
+        idx.shuffle(&mut StdRng::seed_from_u64(seed));
+        idx
+    }
+
+    /// One minibatch `V` (`B × 794`): pixels and the one-hot label where it is kept
+    /// (zeros otherwise), and whether each row has a label.
+    pub fn batch(&self, set: &ImageSet, idx: &[usize]) -> (Tensor<B, 2>, Vec<bool>) {
+        let width = PIXELS + CLASSES;
+        let mut v = vec![0f32; idx.len() * width];
+        let mut has = Vec::with_capacity(idx.len());
+        for (row, &i) in v.chunks_exact_mut(width).zip(idx) {
+            row[..PIXELS].copy_from_slice(set.image(i));
+            let keep = self.labelled.get(i).copied().unwrap_or(true);
+            if keep {
+                row[PIXELS + set.labels()[i] as usize] = 1.0;
+            }
+            has.push(keep);
+        }
+        let t = Tensor::from_data(TensorData::new(v, [idx.len(), width]), &self.device);
+        (t, has)
+    }
+
+    /// One step of the rule on the images `idx`; unlabelled ones are dreamed first.
+    pub fn step(&self, w: Tensor<B, 2>, set: &ImageSet, idx: &[usize]) -> Tensor<B, 2> {
+        let (v, has) = self.batch(set, idx);
+        let s = scores(w.clone(), v.clone());
+        if has.iter().all(|&h| h) {
+            return update(w, v, s, self.xi.clone(), self.inv_zeta.clone());
+        }
+        self.dream_step(w, v, s, &has)
+    }
+
+    /// Fills the label synapses of unlabelled rows with the network's prediction
+    /// (adding the matching term `w[k, y]` to their scores), then runs the rule with
+    /// per-sample label rates.
+    fn dream_step(
+        &self,
+        w: Tensor<B, 2>,
+        v: Tensor<B, 2>,
+        s: Tensor<B, 2>,
+        has: &[bool],
+    ) -> Tensor<B, 2> {
+        let [b, _] = v.dims();
+        let k = w.dims()[0];
+        let c = &self.config;
+        let column = |f: &dyn Fn(bool) -> f32| {
+            let d: Vec<f32> = has.iter().map(|&h| f(h)).collect();
+            Tensor::<B, 1>::from_floats(d.as_slice(), &self.device).reshape([b, 1])
+        };
+        let unlabelled = column(&|h| if h { 0.0 } else { 1.0 });
+        // Rows with a label have zero label inputs here, so `s` is the pixel score of
+        // every unlabelled row: its best neuron's class is the prediction.
+        let dreamed: Tensor<B, 1, Int> =
+            neuron_classes(w.clone()).select(0, s.clone().argmax(1).reshape([b]));
+        let onehot = dreamed.clone().one_hot::<2>(CLASSES).float() * unlabelled.clone();
+        let v = v + Tensor::cat(vec![Tensor::zeros([b, PIXELS], &self.device), onehot], 1);
+        let labels_t = w
+            .clone()
+            .slice([0..k, PIXELS..PIXELS + CLASSES])
+            .transpose();
+        let s = s + labels_t.select(0, dreamed) * unlabelled;
+        let rate = column(&|h| (c.c_xi * if h { c.label_boost } else { c.dream_scale }) as f32);
+        let xi = self.xi_pixels.clone() + self.label_mask.clone() * rate;
+        update(w, v, s, xi, self.inv_zeta.clone())
+    }
+}
+
+/// `round(fraction · n)` (at least 1) images drawn at random keep their label.
+fn labelled_subset(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
+    if fraction >= 1.0 {
+        return vec![true; n];
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut StdRng::seed_from_u64(seed ^ 0x5eed_1abe));
+    let keep = ((fraction * n as f64).round() as usize).clamp(1, n.max(1));
+    let mut mask = vec![false; n];
+    for &i in &idx[..keep.min(n)] {
+        mask[i] = true;
+    }
+    mask
+}
+
+/// What one (possibly interrupted) epoch did.
+pub struct EpochStats<B: Backend> {
+    pub model: DreamComp<B>,
+    /// The next minibatch to run (the epoch's count when it finished).
+    pub next_batch: usize,
+    pub interrupted: bool,
+}
+
+/// Runs the rest of epoch `progress.epoch` from minibatch `progress.batch`; stops
+/// early (at a minibatch boundary) when Ctrl-C was pressed.
+pub fn train_epoch<B: Backend>(
+    model: DreamComp<B>,
+    trainer: &Trainer<B>,
+    set: &ImageSet,
+    progress: Progress,
+    mut on_batch: impl FnMut(),
+) -> EpochStats<B> {
+    let order = trainer.epoch_order(set.len(), progress.epoch);
+    let bs = trainer.config.batch_size;
+    let batches = trainer.batches(set.len());
+    let mut w = model.w();
+    drop(model);
+    let mut next = progress.batch;
+    let mut interrupted = false;
+    while next < batches {
+        if manifold_train::interrupted() {
+            interrupted = true;
+            break;
+        }
+        let idx = &order[next * bs..((next + 1) * bs).min(order.len())];
+        w = trainer.step(w, set, idx);
+        next += 1;
+        on_batch();
+    }
+    EpochStats {
+        model: DreamComp::from_weights(w),
+        next_batch: next,
+        interrupted,
+    }
+}
+
+/// Accuracy of the model on the first `limit` images of `set` (all when 0), in chunks.
+pub fn evaluate<B: Backend>(
+    model: &DreamComp<B>,
+    set: &ImageSet,
+    limit: usize,
+    device: &B::Device,
+) -> f64 {
+    let n = if limit == 0 {
+        set.len()
+    } else {
+        limit.min(set.len())
+    };
+    let d = set.dim();
+    let mut predictions = Vec::with_capacity(n);
+    for s in (0..n).step_by(2000) {
+        let e = (s + 2000).min(n);
+        let x = manifold_train::batch_tensor::<B>(&set.pixels()[s * d..e * d], e - s, d, device);
+        let p = model.predict(x).into_data().convert::<i64>();
+        predictions.extend(
+            p.to_vec::<i64>()
+                .expect("ints")
+                .into_iter()
+                .map(|c| c as usize),
+        );
+    }
+    manifold_train::accuracy(&predictions, &set.labels()[..n])
+}
