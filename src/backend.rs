@@ -62,17 +62,54 @@ pub trait Job {
 pub fn dispatch<J: Job>(kind: DeviceKind, job: J) -> anyhow::Result<J::Output> {
     match kind {
         #[cfg(feature = "ndarray")]
-        DeviceKind::Ndarray => job.run::<burn::backend::Autodiff<burn_ndarray::NdArray<f32>>>(Default::default(), "ndarray"),
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => job.run::<burn::backend::Autodiff<burn_wgpu::Wgpu<f32, i32>>>(Default::default(), "wgpu"),
-        #[cfg(feature = "flex")]
-        DeviceKind::Flex => job.run::<burn::backend::Autodiff<burn_flex::Flex>>(Default::default(), "flex"),
-        #[allow(unreachable_patterns)]
-        other => anyhow::bail!(
-            "device `{}` is not compiled into this binary: rebuild with `--features {}` (compiled in: {})",
-            other.name(),
-            other.name(),
-            DeviceKind::all_compiled().iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+        DeviceKind::Ndarray => job.run::<burn::backend::Autodiff<burn_ndarray::NdArray<f32>>>(
+            Default::default(),
+            "ndarray",
         ),
+        #[cfg(feature = "wgpu")]
+        DeviceKind::Wgpu => job
+            .run::<burn::backend::Autodiff<burn_wgpu::Wgpu<f32, i32>>>(Default::default(), "wgpu"),
+        #[cfg(feature = "flex")]
+        DeviceKind::Flex => {
+            job.run::<burn::backend::Autodiff<burn_flex::Flex>>(Default::default(), "flex")
+        }
+        #[allow(unreachable_patterns)]
+        other => anyhow::bail!(not_compiled_message(other, &DeviceKind::all_compiled())),
+    }
+}
+
+/// The one-line error for a backend this binary was built without.
+pub fn not_compiled_message(kind: DeviceKind, compiled: &[DeviceKind]) -> String {
+    let names: Vec<&str> = compiled.iter().map(|d| d.name()).collect();
+    format!(
+        "device `{}` is not compiled into this binary: rebuild with `--features {}` (compiled in: {})",
+        kind.name(),
+        kind.name(),
+        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_backend_names_the_feature() {
+        assert_eq!(
+            not_compiled_message(DeviceKind::Wgpu, &[DeviceKind::Ndarray]),
+            "device `wgpu` is not compiled into this binary: rebuild with `--features wgpu` (compiled in: ndarray)"
+        );
+    }
+
+    #[test]
+    fn default_device_is_ndarray_when_compiled() {
+        assert_eq!(
+            DeviceKind::default_compiled() == DeviceKind::Ndarray,
+            cfg!(feature = "ndarray")
+        );
+        assert_eq!(
+            DeviceKind::all_compiled().contains(&DeviceKind::Wgpu),
+            cfg!(feature = "wgpu")
+        );
     }
 }

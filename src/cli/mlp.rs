@@ -6,13 +6,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use burn::module::AutodiffModule;
-use burn::optim::Optimizer;
 use burn::tensor::backend::AutodiffBackend;
 use manifold_data::Mnist;
 use manifold_mlp::{adam, evaluate, fit, train_epoch, Mlp, MlpConfig, Progress};
 use manifold_train::tune::{best_per_combination, write_tune_csv, Grid, Outcome};
 use manifold_train::{
-    load_module, load_record, progress_bar, save_module, save_record, RunDir, Summary,
+    load_module, load_record, progress_bar, save_module, save_record, FusedAdam, RunDir, Summary,
 };
 use rand::Rng;
 use rayon::prelude::*;
@@ -99,7 +98,6 @@ fn run_training<B: AutodiffBackend>(
     } else {
         data.train.clone()
     };
-    B::seed(device, config.seed);
     let mut model = Mlp::<B>::new(&config, device);
     let mut optim = adam::<B>(&config);
     let ckpt = run.checkpoint_dir();
@@ -107,7 +105,10 @@ fn run_training<B: AutodiffBackend>(
     if resume {
         progress = run.read_json("checkpoint/progress.json")?;
         model = load_module(model, &ckpt.join("model"), device)?;
-        optim = optim.load_record(load_record::<B, _>(&ckpt.join("optim"), device)?);
+        optim = optim.load_record(load_record::<B::InnerBackend, _>(
+            &ckpt.join("optim"),
+            device,
+        )?);
         eprintln!(
             "resuming {} at epoch {}, batch {}",
             run.path().display(),
@@ -209,15 +210,15 @@ fn run_training<B: AutodiffBackend>(
     Ok(summary)
 }
 
-fn save_checkpoint<B: AutodiffBackend, O: Optimizer<Mlp<B>, B>>(
+fn save_checkpoint<B: AutodiffBackend>(
     run: &RunDir,
     model: &Mlp<B>,
-    optim: &O,
+    optim: &FusedAdam<B>,
     progress: &Progress,
 ) -> anyhow::Result<()> {
     let ckpt = run.checkpoint_dir();
     save_module(model, &ckpt.join("model"))?;
-    save_record::<B, _>(optim.to_record(), &ckpt.join("optim"))?;
+    save_record::<B::InnerBackend, _>(optim.to_record(), &ckpt.join("optim"))?;
     run.write_json("checkpoint/progress.json", progress)?;
     Ok(())
 }
@@ -313,7 +314,6 @@ impl Job for BenchJob {
         name: &'static str,
     ) -> anyhow::Result<BenchReport> {
         let config = MlpConfig::new().with_batch_size(self.args.batch);
-        B::seed(&device, 0);
         let mut model = Mlp::<B>::new(&config, &device);
         let mut optim = adam::<B>(&config);
         let mut times = Vec::new();
@@ -523,6 +523,9 @@ pub struct TuneArgs {
     /// TOML file with the base config the grid varies.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Override one base config field: `--set field=value` (repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
     /// Output CSV.
     #[arg(long, default_value = "runs/tune.csv")]
     pub csv: PathBuf,
@@ -588,7 +591,7 @@ impl Job for TuneJob {
 pub fn tune(args: TuneArgs, device: DeviceKind) -> anyhow::Result<()> {
     anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
     let grid = args.grid()?;
-    let base = layered_config(&MlpConfig::new(), args.config.as_deref(), &[])?;
+    let base = layered_config(&MlpConfig::new(), args.config.as_deref(), &args.set)?;
     let combos = grid.combinations();
     let seeds: Vec<u64> = (0..args.seeds).collect();
     let mut configs = Vec::new();

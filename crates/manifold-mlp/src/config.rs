@@ -87,3 +87,36 @@ impl MlpConfig {
         w
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_spec() {
+        let c = MlpConfig::new();
+        assert_eq!(c.widths(), vec![784, 16, 16, 10]);
+        assert_eq!((c.batch_size, c.learning_rate), (32, 1e-3));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn impossible_values_name_the_field() {
+        let msg = |c: MlpConfig| c.validate().unwrap_err().to_string();
+        assert_eq!(
+            msg(MlpConfig::new().with_epochs(0)),
+            "config field `epochs`: must be at least 1"
+        );
+        assert_eq!(
+            msg(MlpConfig::new().with_batch_size(0)),
+            "config field `batch_size`: must be at least 1"
+        );
+        assert_eq!(
+            msg(MlpConfig::new().with_hidden(vec![16, 0])),
+            "config field `hidden`: layer 1 has width 0"
+        );
+        assert!(msg(MlpConfig::new().with_learning_rate(-1.0))
+            .starts_with("config field `learning_rate`"));
+        assert!(msg(MlpConfig::new().with_beta2(1.0)).starts_with("config field `beta2`"));
+    }
+}

@@ -7,7 +7,10 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use rand_distr::{Distribution, Normal};
 
 use crate::config::MlpConfig;
 
@@ -17,19 +20,27 @@ pub struct Mlp<B: Backend> {
 }
 
 impl<B: Backend> Mlp<B> {
-    /// A freshly initialised network (He-normal weights, zero biases).
+    /// A freshly initialised network: He-normal weights `N(0, 2 / fan_in)` and zero
+    /// biases, drawn from a generator seeded with `config.seed` — the same numbers on
+    /// every backend, whatever else uses the backend's own generator.
     pub fn new(config: &MlpConfig, device: &B::Device) -> Self {
-        let widths = config.widths();
-        let layers = widths
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let layers = config
+            .widths()
             .windows(2)
             .map(|w| {
-                let mut layer = LinearConfig::new(w[0], w[1])
-                    .with_initializer(Initializer::KaimingNormal {
-                        gain: std::f64::consts::SQRT_2,
-                        fan_out_only: false,
-                    })
+                let (fan_in, fan_out) = (w[0], w[1]);
+                let he = Normal::new(0.0, (2.0 / fan_in as f64).sqrt()).expect("positive std");
+                let values: Vec<f32> = (0..fan_in * fan_out)
+                    .map(|_| he.sample(&mut rng) as f32)
+                    .collect();
+                let mut layer = LinearConfig::new(fan_in, fan_out)
+                    .with_initializer(Initializer::Zeros)
                     .init(device);
-                layer.bias = Some(Param::from_tensor(Tensor::zeros([w[1]], device)));
+                layer.weight = Param::from_tensor(Tensor::from_data(
+                    TensorData::new(values, [fan_in, fan_out]),
+                    device,
+                ));
                 layer
             })
             .collect();
@@ -62,5 +73,141 @@ impl<B: Backend> Mlp<B> {
         let mut w: Vec<usize> = self.layers.iter().map(|l| l.weight.dims()[0]).collect();
         w.extend(self.layers.last().map(|l| l.weight.dims()[1]));
         w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+
+    fn tiny() -> MlpConfig {
+        MlpConfig::new()
+            .with_inputs(5)
+            .with_hidden(vec![4, 3])
+            .with_classes(3)
+    }
+
+    #[test]
+    fn he_init_has_the_right_spread_and_zero_biases() {
+        let dev = Default::default();
+        let m = Mlp::<B>::new(&MlpConfig::new().with_seed(1), &dev);
+        assert_eq!(m.widths(), vec![784, 16, 16, 10]);
+        let w: Vec<f32> = m.layers[0].weight.val().into_data().to_vec().unwrap();
+        let std = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
+        let he = (2.0f32 / 784.0).sqrt();
+        assert!((std / he - 1.0).abs() < 0.05, "std {std} vs He {he}");
+        for l in &m.layers {
+            let b: Vec<f32> = l.bias.as_ref().unwrap().val().into_data().to_vec().unwrap();
+            assert!(b.iter().all(|&v| v == 0.0));
+        }
+    }
+
+    #[test]
+    fn loss_is_softmax_cross_entropy_by_hand() {
+        let dev = Default::default();
+        let m = Mlp::<B>::new(&tiny(), &dev);
+        let x = Tensor::<B, 2>::random([4, 5], Distribution::Normal(0.0, 1.0), &dev);
+        let labels =
+            Tensor::<B, 1, Int>::from_data(TensorData::new(vec![0i64, 2, 1, 2], [4]), &dev);
+        let logits: Vec<f32> = m.forward(x.clone()).into_data().to_vec().unwrap();
+        let by_hand: f32 = logits
+            .chunks(3)
+            .zip([0usize, 2, 1, 2])
+            .map(|(z, y)| {
+                let lse = z.iter().map(|v| v.exp()).sum::<f32>().ln();
+                lse - z[y]
+            })
+            .sum::<f32>()
+            / 4.0;
+        let loss = m.loss(x, labels).into_scalar();
+        assert!((loss - by_hand).abs() < 1e-5, "{loss} vs {by_hand}");
+    }
+
+    /// Autodiff gradients of every weight and bias against central finite differences.
+    #[test]
+    fn gradients_match_finite_differences() {
+        let dev = Default::default();
+        let m = Mlp::<B>::new(&tiny().with_seed(3), &dev);
+        // Non-zero biases so that their gradients are exercised too.
+        let mut m = m;
+        for l in &mut m.layers {
+            let n = l.weight.dims()[1];
+            l.bias = Some(Param::from_tensor(Tensor::random(
+                [n],
+                Distribution::Normal(0.0, 0.3),
+                &dev,
+            )));
+        }
+        let x = Tensor::<B, 2>::random([6, 5], Distribution::Normal(0.0, 1.0), &dev);
+        let labels =
+            Tensor::<B, 1, Int>::from_data(TensorData::new(vec![0i64, 1, 2, 2, 1, 0], [6]), &dev);
+        let grads = m.loss(x.clone(), labels.clone()).backward();
+        let eval = |m: &Mlp<B>| m.loss(x.clone(), labels.clone()).into_scalar() as f64;
+        let h = 1e-3f32;
+        for (k, layer) in m.layers.iter().enumerate() {
+            let g: Vec<f32> = layer
+                .weight
+                .grad(&grads)
+                .unwrap()
+                .into_data()
+                .to_vec()
+                .unwrap();
+            let w: Vec<f32> = layer.weight.val().into_data().to_vec().unwrap();
+            let shape = layer.weight.dims();
+            for i in 0..w.len() {
+                let shifted = |d: f32| {
+                    let mut v = w.clone();
+                    v[i] += d;
+                    let mut mm = m.clone();
+                    mm.layers[k].weight =
+                        Param::from_tensor(Tensor::from_data(TensorData::new(v, shape), &dev));
+                    eval(&mm)
+                };
+                let fd = (shifted(h) - shifted(-h)) / (2.0 * h as f64);
+                assert!(
+                    (fd - g[i] as f64).abs() < 1e-3 + 1e-2 * fd.abs(),
+                    "layer {k} weight {i}: fd {fd} vs autodiff {}",
+                    g[i]
+                );
+            }
+            let gb: Vec<f32> = layer
+                .bias
+                .as_ref()
+                .unwrap()
+                .grad(&grads)
+                .unwrap()
+                .into_data()
+                .to_vec()
+                .unwrap();
+            let b: Vec<f32> = layer
+                .bias
+                .as_ref()
+                .unwrap()
+                .val()
+                .into_data()
+                .to_vec()
+                .unwrap();
+            for i in 0..b.len() {
+                let shifted = |d: f32| {
+                    let mut v = b.clone();
+                    v[i] += d;
+                    let mut mm = m.clone();
+                    mm.layers[k].bias = Some(Param::from_tensor(Tensor::from_data(
+                        TensorData::new(v, [b.len()]),
+                        &dev,
+                    )));
+                    eval(&mm)
+                };
+                let fd = (shifted(h) - shifted(-h)) / (2.0 * h as f64);
+                assert!(
+                    (fd - gb[i] as f64).abs() < 1e-3 + 1e-2 * fd.abs(),
+                    "layer {k} bias {i}: fd {fd} vs {}",
+                    gb[i]
+                );
+            }
+        }
     }
 }

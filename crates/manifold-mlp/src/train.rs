@@ -1,14 +1,14 @@
 //! Training and evaluating the MLP: Adam whose moments persist across minibatches and
 //! epochs, one update per minibatch, a fresh shuffle every epoch.
 
-use std::time::Instant;
-
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use manifold_data::ImageSet;
-use manifold_train::{argmax_rows, batch_tensor, interrupted, labels_tensor};
+use manifold_train::{
+    argmax_rows, batch_tensor, interrupted, labels_tensor, AdamParams, FusedAdam,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -32,13 +32,14 @@ pub struct Progress {
     pub wall_seconds: f64,
 }
 
-/// The Adam optimiser of the config (its state lives as long as the value does).
-pub fn adam<B: AutodiffBackend>(config: &MlpConfig) -> impl Optimizer<Mlp<B>, B> {
-    AdamConfig::new()
-        .with_beta_1(config.beta1)
-        .with_beta_2(config.beta2)
-        .with_epsilon(config.epsilon)
-        .init::<B, Mlp<B>>()
+/// The Adam optimiser of the config: one fused update over all parameters, moments
+/// persisting for as long as the value lives (and through checkpoints).
+pub fn adam<B: AutodiffBackend>(config: &MlpConfig) -> FusedAdam<B> {
+    FusedAdam::new(AdamParams {
+        beta1: config.beta1,
+        beta2: config.beta2,
+        epsilon: config.epsilon,
+    })
 }
 
 /// The order of epoch `epoch`'s samples: a permutation fixed by the seed and the epoch,
@@ -65,9 +66,9 @@ pub struct EpochResult<B: AutodiffBackend> {
 
 /// Runs epoch `progress.epoch` from minibatch `progress.batch` to its end (or to Ctrl-C).
 /// `tick` is called after every minibatch.
-pub fn train_epoch<B: AutodiffBackend, O: Optimizer<Mlp<B>, B>>(
+pub fn train_epoch<B: AutodiffBackend>(
     mut model: Mlp<B>,
-    optim: &mut O,
+    optim: &mut FusedAdam<B>,
     config: &MlpConfig,
     set: &ImageSet,
     progress: Progress,
@@ -143,7 +144,6 @@ pub fn fit<B: AutodiffBackend>(
     device: &B::Device,
     init: Option<Mlp<B>>,
 ) -> (Mlp<B>, Evaluation) {
-    B::seed(device, config.seed);
     let mut model = init.unwrap_or_else(|| Mlp::new(config, device));
     let mut optim = adam::<B>(config);
     let train = if config.train_limit > 0 {
@@ -151,7 +151,6 @@ pub fn fit<B: AutodiffBackend>(
     } else {
         train.clone()
     };
-    let started = Instant::now();
     for epoch in 0..config.epochs {
         let progress = Progress {
             epoch,
@@ -159,7 +158,6 @@ pub fn fit<B: AutodiffBackend>(
         };
         model = train_epoch(model, &mut optim, config, &train, progress, device, || {}).model;
     }
-    let _ = started;
     let eval = evaluate(&model.valid(), test, device);
     (model, eval)
 }

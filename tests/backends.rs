@@ -1,0 +1,91 @@
+//! The same MLP code on every compiled backend: identical initialisation (drawn from
+//! the config's seed on the host), identical data order, so the loss curves and the
+//! test accuracy must agree within float-rounding drift.
+//!
+//! Tolerances: per-epoch mean training loss within 1% (relative), test accuracy
+//! within 0.5 point, test loss within 2%.
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use manifold_data::Mnist;
+use manifold_mlp::{adam, evaluate, train_epoch, Evaluation, Mlp, MlpConfig, Progress};
+
+fn curve<B: AutodiffBackend>(config: &MlpConfig, data: &Mnist) -> (Vec<f64>, Evaluation) {
+    let device = B::Device::default();
+    let train = data.train.take(config.train_limit);
+    let test = data.test.take(2000);
+    let mut model = Mlp::<B>::new(config, &device);
+    let mut optim = adam::<B>(config);
+    let mut losses = Vec::new();
+    for epoch in 0..config.epochs {
+        let p = Progress {
+            epoch,
+            ..Default::default()
+        };
+        let r = train_epoch(model, &mut optim, config, &train, p, &device, || {});
+        losses.push(r.mean_loss);
+        model = r.model;
+    }
+    (losses, evaluate(&model.valid(), &test, &device))
+}
+
+#[allow(dead_code)]
+fn assert_agree(name: &str, a: &(Vec<f64>, Evaluation), b: &(Vec<f64>, Evaluation)) {
+    for (x, y) in a.0.iter().zip(&b.0) {
+        assert!(
+            (x - y).abs() / x < 0.01,
+            "{name}: epoch losses {:?} vs {:?}",
+            a.0,
+            b.0
+        );
+    }
+    assert!(
+        (a.1.accuracy - b.1.accuracy).abs() <= 0.005,
+        "{name}: accuracy {:?} vs {:?}",
+        a.1,
+        b.1
+    );
+    assert!(
+        (a.1.loss - b.1.loss).abs() / a.1.loss < 0.02,
+        "{name}: test loss {:?} vs {:?}",
+        a.1,
+        b.1
+    );
+}
+
+fn config() -> MlpConfig {
+    MlpConfig::new()
+        .with_epochs(2)
+        .with_train_limit(5000)
+        .with_seed(11)
+}
+
+type Ndarray = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+
+#[test]
+fn ndarray_learns_the_subset() {
+    let data = Mnist::load_default(None).unwrap();
+    let (losses, eval) = curve::<Ndarray>(&config(), &data);
+    assert!(losses[1] < losses[0], "{losses:?}");
+    assert!(eval.accuracy > 0.75, "{eval:?}");
+}
+
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_agrees_with_ndarray() {
+    let data = Mnist::load_default(None).unwrap();
+    let a = curve::<Ndarray>(&config(), &data);
+    let b = curve::<burn::backend::Autodiff<burn_wgpu::Wgpu<f32, i32>>>(&config(), &data);
+    eprintln!("ndarray {a:?}\nwgpu    {b:?}");
+    assert_agree("wgpu", &a, &b);
+}
+
+#[cfg(feature = "flex")]
+#[test]
+fn flex_agrees_with_ndarray() {
+    let data = Mnist::load_default(None).unwrap();
+    let a = curve::<Ndarray>(&config(), &data);
+    let b = curve::<burn::backend::Autodiff<burn_flex::Flex>>(&config(), &data);
+    eprintln!("ndarray {a:?}\nflex    {b:?}");
+    assert_agree("flex", &a, &b);
+}

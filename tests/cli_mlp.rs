@@ -1,0 +1,286 @@
+//! The `manifold` binary end to end on the MLP: run directories, resume, Ctrl-C,
+//! interactive play through a pipe, the tuner, the benchmark, and one-line errors.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn manifold(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("manifold runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).trim().to_string()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn metric_rows(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1
+}
+
+#[test]
+fn train_writes_a_complete_run_directory_and_resume_continues_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let r = run.to_str().unwrap();
+    let o = manifold(
+        &[
+            "train",
+            "mlp",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "3000",
+            "--out",
+            r,
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "model.mpk",
+        "loss.png",
+        "accuracy.png",
+        "summary.json",
+        "checkpoint/model.mpk",
+        "checkpoint/optim.mpk",
+    ] {
+        assert!(run.join(f).is_file(), "missing {f}");
+    }
+    let s = json(&run.join("summary.json"));
+    assert_eq!(s["model"], "mlp");
+    assert_eq!(s["device"], "ndarray");
+    assert_eq!(s["epochs"], 1);
+    assert!(s["test_accuracy"].as_f64().unwrap() > 0.5);
+    assert!(s["test_loss"].as_f64().unwrap() > 0.0 && s["wall_seconds"].as_f64().unwrap() > 0.0);
+    assert!(s["command"].as_str().unwrap().contains("train mlp"));
+    assert_eq!(metric_rows(&run), 1);
+
+    let o = manifold(
+        &["train", "mlp", "--resume", r, "--epochs", "2"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(metric_rows(&run), 2);
+    assert_eq!(json(&run.join("summary.json"))["epochs"], 2);
+    assert!(std::fs::read_to_string(run.join("config.toml"))
+        .unwrap()
+        .contains("epochs = 2"));
+}
+
+#[test]
+fn ctrl_c_leaves_a_consistent_run_that_resumes_to_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let r = run.to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(["train", "mlp", "--epochs", "3", "--out", r])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until training has started (metrics.csv is created just before), then interrupt.
+    let t0 = std::time::Instant::now();
+    while !run.join("metrics.csv").exists() && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--resume"), "{}", stderr(&o));
+    let s = json(&run.join("summary.json"));
+    assert_eq!(s["interrupted"], true);
+    let p = json(&run.join("checkpoint/progress.json"));
+    assert!(p["step"].as_u64().unwrap() > 0);
+
+    let o = manifold(&["train", "mlp", "--resume", r], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = json(&run.join("summary.json"));
+    assert_eq!(
+        (
+            s["interrupted"].clone(),
+            s["epochs"].clone(),
+            s["steps"].clone()
+        ),
+        (false.into(), 3.into(), (3 * 1875).into())
+    );
+    assert_eq!(metric_rows(&run), 3);
+}
+
+#[test]
+fn interactive_plays_through_a_pipe_and_keeps_score() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("m");
+    let o = manifold(
+        &[
+            "train",
+            "mlp",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "2000",
+            "--out",
+            tmp.path().join("run").to_str().unwrap(),
+            "--save",
+            model.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args([
+            "interactive",
+            "--load",
+            model.with_extension("mpk").to_str().unwrap(),
+            "--seed",
+            "7",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"3\nseven\n5\nq\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.matches("Your guess:").count(), 3, "{out}");
+    assert!(out.contains("Type a digit 0-9, or q"), "{out}");
+    assert!(out.contains("You: 3") && out.contains("You: 5"), "{out}");
+    assert!(out.contains("Final score after 2 digits"), "{out}");
+    assert!(
+        out.contains('█'),
+        "the digit is drawn with block characters: {out}"
+    );
+}
+
+#[test]
+fn interactive_without_a_saved_model_says_how_to_make_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = manifold(&["interactive"], tmp.path());
+    assert!(!o.status.success());
+    assert_eq!(stderr(&o), "error: no saved MLP found under runs/: make one with `manifold train mlp` (or pass --load FILE)");
+}
+
+#[test]
+fn tune_writes_the_best_seed_of_each_combination() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("tune.csv");
+    let o = manifold(
+        &[
+            "tune",
+            "--axis",
+            "learning_rate=0.001,0.003",
+            "--axis",
+            "batch_size=32,64",
+            "--seeds",
+            "2",
+            "--set",
+            "epochs=1",
+            "--set",
+            "train_limit=1000",
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "batch_size,learning_rate,best_seed,cost,accuracy");
+    assert_eq!(lines.len(), 5, "{text}");
+    for l in &lines[1..] {
+        let f: Vec<&str> = l.split(',').collect();
+        assert!(f[2] == "0" || f[2] == "1");
+        assert!(f[3].parse::<f64>().unwrap() > 0.0 && f[4].parse::<f64>().unwrap() > 0.2);
+    }
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("best: "));
+}
+
+#[test]
+fn bench_writes_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("b.json");
+    let o = manifold(
+        &[
+            "bench",
+            "mlp",
+            "--repeats",
+            "1",
+            "--json",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b = json(&out);
+    assert_eq!(b["batch"], 32);
+    assert!(b["median_epoch_seconds"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn user_errors_are_one_line_and_name_the_culprit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["train", "mlp", "--set", "epochs=0"],
+            "error: config field `epochs`: must be at least 1",
+        ),
+        (
+            &["train", "mlp", "--set", "bogus=1"],
+            "error: --set bogus=1: unknown config field `bogus`",
+        ),
+        (
+            &["train", "mlp", "--set", "epochs=many"],
+            "error: config: invalid type: string \"many\", expected usize",
+        ),
+        (
+            &["train", "mlp", "--data-dir", "/nonexistent/mnist"],
+            "error: /nonexistent/mnist: data directory not found",
+        ),
+        (
+            &["train", "mlp", "--config", "missing.toml"],
+            "error: missing.toml: cannot read",
+        ),
+        (
+            &["train", "mlp", "--resume", "nowhere"],
+            "error: nowhere: not a run directory (no config.toml)",
+        ),
+        (
+            &["interactive", "--load", "nothing.mpk"],
+            "error: nothing.mpk: model file not found",
+        ),
+    ];
+    for (args, expected) in cases {
+        let o = manifold(args, tmp.path());
+        assert!(!o.status.success(), "{args:?} should fail");
+        let e = stderr(&o);
+        assert!(
+            e.starts_with(expected),
+            "{args:?}: got `{e}`, expected `{expected}`"
+        );
+        assert_eq!(e.lines().count(), 1, "{args:?}: not one line: {e}");
+    }
+}
