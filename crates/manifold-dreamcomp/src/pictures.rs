@@ -45,3 +45,23 @@ pub fn label_bars<B: Backend>(model: &DreamComp<B>, grid_cols: usize) -> RgbImag
         .collect();
     bar_grid(&labels, model.neurons(), CLASSES, grid_cols)
 }
+
+/// The file name of epoch `epoch`'s tapestry (1-based).
+pub fn tapestry_file(epoch: usize) -> String {
+    format!("tapestry-epoch{epoch:03}.png")
+}
+
+/// Animated GIF of the tapestries `dir/tapestry-epoch001.png …` of epochs `1..=epochs`
+/// (those present), 600 ms a frame.
+pub fn tapestry_gif(
+    dir: &std::path::Path,
+    epochs: usize,
+    out: &std::path::Path,
+) -> Result<usize, manifold_viz::VizError> {
+    let frames: Vec<RgbImage> = (1..=epochs)
+        .filter_map(|e| image::open(dir.join(tapestry_file(e))).ok())
+        .map(|img| img.to_rgb8())
+        .collect();
+    manifold_viz::write_gif(out, &frames, 600)?;
+    Ok(frames.len())
+}
