@@ -1,0 +1,332 @@
+//! Every DNM hyperparameter in one serde struct (TOML, `--set field=value`, flags),
+//! and the presets `seed-toy`, `seed-mnist` (the original's settings, spec table) and
+//! `best-toy`, `best-mnist` (ours).
+
+use burn::config::Config;
+use manifold_train::TrainError;
+use serde::{Deserialize, Serialize};
+
+/// Which task the network is trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// The add/subtract regression of `manifold_data::toy_batch` (MSE objective).
+    Toy,
+    /// MNIST digits (softmax cross-entropy objective).
+    Mnist,
+}
+
+/// How output neurons become predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Head {
+    /// The original: `logits = o²` (negative targets unreachable).
+    Square,
+    /// `logits = o`.
+    Identity,
+}
+
+/// Which density term enters the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DensityTerm {
+    /// The original's count ρ: zero gradient, so the term never acts.
+    Count,
+    /// The smooth step `mean_allowed sigmoid(k·(|f|−c))`, which tracks ρ and has a gradient.
+    Surrogate,
+}
+
+/// Learning-rate schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// `lr` throughout (the original).
+    Constant,
+    /// Cosine decay from `lr` to `lr·lr_final_ratio` over the run.
+    Cosine,
+}
+
+/// Which evaluation order computes the comps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evaluator {
+    /// One comp at a time in index order (obviously correct, slow).
+    Reference,
+    /// Input block as one matmul, depth-many full-matrix sweeps over the comps, outputs as one matmul.
+    Fast,
+}
+
+/// The DNM's configuration (see the crate docs for the maths).
+#[derive(Config, Debug, PartialEq)]
+pub struct DnmConfig {
+    /// Task: `toy` or `mnist`.
+    #[config(default = "Task::Mnist")]
+    pub task: Task,
+    /// Total neurons N.
+    #[config(default = 1000)]
+    pub neurons: usize,
+    /// Input neurons n_in.
+    #[config(default = 784)]
+    pub inputs: usize,
+    /// Output neurons n_out.
+    #[config(default = 10)]
+    pub outputs: usize,
+    /// Period P of the sine part (image width).
+    #[config(default = 28.0)]
+    pub period: f64,
+    /// Prediction head.
+    #[config(default = "Head::Square")]
+    pub head: Head,
+    /// Evaluation order.
+    #[config(default = "Evaluator::Fast")]
+    pub evaluator: Evaluator,
+    /// Training steps (one Adam update per minibatch).
+    #[config(default = 50000)]
+    pub steps: usize,
+    /// Minibatch size.
+    #[config(default = 50)]
+    pub batch_size: usize,
+    /// Adam step size.
+    #[config(default = 2e-3)]
+    pub lr: f64,
+    /// Learning-rate schedule.
+    #[config(default = "Schedule::Constant")]
+    pub schedule: Schedule,
+    /// Final learning rate as a share of `lr` (cosine schedule).
+    #[config(default = 0.01)]
+    pub lr_final_ratio: f64,
+    /// λ_obj.
+    #[config(default = 1e3)]
+    pub lambda_obj: f64,
+    /// λ_flow.
+    #[config(default = 1e-4)]
+    pub lambda_flow: f64,
+    /// λ_sparse (weight of the squared density term).
+    #[config(default = 0.1)]
+    pub lambda_sparse: f64,
+    /// Density term of the loss: `count` (original, no gradient) or `surrogate`.
+    #[config(default = "DensityTerm::Count")]
+    pub density_term: DensityTerm,
+    /// Sharpness k of the surrogate `sigmoid(k·(|f|−c))`.
+    #[config(default = 50.0)]
+    pub surrogate_sharpness: f64,
+    /// λ_time: adds `λ_time · (last step time in ms) · surrogate density` (0 = off).
+    #[config(default = 0.0)]
+    pub lambda_time: f64,
+    /// Init mean and std of α.
+    #[config(default = "(5.0, 1.0)")]
+    pub alpha_init: (f64, f64),
+    /// Init mean and std of β.
+    #[config(default = "(0.0, 0.01)")]
+    pub beta_init: (f64, f64),
+    /// Init mean and std of γ.
+    #[config(default = "(0.0, 1.0)")]
+    pub gamma_init: (f64, f64),
+    /// Init mean and std of θ.
+    #[config(default = "(0.0, 1.0)")]
+    pub theta_init: (f64, f64),
+    /// Init mean and std of φ.
+    #[config(default = "(std::f64::consts::FRAC_PI_2, 0.01 * std::f64::consts::PI)")]
+    pub phi_init: (f64, f64),
+    /// Init mean and std of σ (raw, before softplus).
+    #[config(default = "(784f64.powf(0.66), 1000f64.powf(0.33))")]
+    pub sigma_init: (f64, f64),
+    /// Init mean and std of μ.
+    #[config(default = "(0.0, 14.0)")]
+    pub mu_init: (f64, f64),
+    /// Init of κ (cutoff c = sigmoid(κ)).
+    #[config(default = -1.0)]
+    pub kappa_init: f64,
+    /// Init std of the per-sender weights w and biases b (mean 0).
+    #[config(default = 1.0)]
+    pub wb_init_std: f64,
+    /// Record D and metrics every this many steps.
+    #[config(default = 500)]
+    pub record_every: usize,
+    /// Evaluate on the full test set (and checkpoint) every this many steps.
+    #[config(default = 5000)]
+    pub eval_every: usize,
+    /// Seed of initialisation and data order.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Use only the first N training images (0 = all).
+    #[config(default = 0)]
+    pub train_limit: usize,
+}
+
+impl DnmConfig {
+    /// The original's toy settings (spec table).
+    pub fn seed_toy() -> Self {
+        let (n, n_in) = (25.0f64, 5.0f64);
+        Self::new()
+            .with_task(Task::Toy)
+            .with_neurons(25)
+            .with_inputs(5)
+            .with_outputs(4)
+            .with_period(5.0)
+            .with_steps(5000)
+            .with_batch_size(50)
+            .with_lr(1e-3)
+            .with_lambda_obj(1e4)
+            .with_lambda_flow(1.0)
+            .with_lambda_sparse(0.1)
+            .with_alpha_init((5.0, 0.1))
+            .with_beta_init((0.0, 0.01))
+            .with_gamma_init((0.0, 0.1))
+            .with_theta_init((0.0, 0.1))
+            .with_phi_init((
+                std::f64::consts::FRAC_PI_2,
+                0.001 * std::f64::consts::PI,
+            ))
+            .with_sigma_init((n_in.powf(0.75), n.powf(0.133)))
+            .with_mu_init((0.0, 2.0))
+            .with_record_every(50)
+            .with_eval_every(1000)
+    }
+
+    /// The original's MNIST settings (spec table).
+    pub fn seed_mnist() -> Self {
+        Self::new()
+    }
+
+    /// Our toy settings: identity head (negative targets reachable), cosine schedule.
+    pub fn best_toy() -> Self {
+        Self::seed_toy()
+            .with_head(Head::Identity)
+            .with_steps(5000)
+            .with_lr(1e-2)
+            .with_schedule(Schedule::Cosine)
+            .with_lambda_obj(1.0)
+            .with_lambda_flow(0.0)
+            .with_lambda_sparse(0.1)
+            .with_density_term(DensityTerm::Surrogate)
+    }
+
+    /// Our MNIST settings.
+    pub fn best_mnist() -> Self {
+        Self::seed_mnist()
+            .with_head(Head::Identity)
+            .with_lr(2e-3)
+            .with_schedule(Schedule::Cosine)
+            .with_lambda_obj(1.0)
+            .with_lambda_flow(0.0)
+            .with_lambda_sparse(1.0)
+            .with_density_term(DensityTerm::Surrogate)
+    }
+
+    /// A preset by name.
+    pub fn preset(name: &str) -> Result<Self, TrainError> {
+        match name {
+            "seed-toy" => Ok(Self::seed_toy()),
+            "seed-mnist" => Ok(Self::seed_mnist()),
+            "best-toy" => Ok(Self::best_toy()),
+            "best-mnist" => Ok(Self::best_mnist()),
+            other => Err(TrainError::config(
+                "preset",
+                format!("unknown preset `{other}` (seed-toy, seed-mnist, best-toy, best-mnist)"),
+            )),
+        }
+    }
+
+    /// Number of computational neurons `N − n_in − n_out`.
+    pub fn comps(&self) -> usize {
+        self.neurons - self.inputs - self.outputs
+    }
+
+    /// Rejects impossible values, naming the field.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let at_least_one = |name: &str, v: usize| {
+            if v == 0 {
+                Err(TrainError::config(name, "must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        at_least_one("inputs", self.inputs)?;
+        at_least_one("outputs", self.outputs)?;
+        at_least_one("steps", self.steps)?;
+        at_least_one("batch_size", self.batch_size)?;
+        at_least_one("record_every", self.record_every)?;
+        at_least_one("eval_every", self.eval_every)?;
+        if self.inputs + self.outputs >= self.neurons {
+            return Err(TrainError::config(
+                "neurons",
+                format!(
+                    "must exceed inputs + outputs = {} (got {})",
+                    self.inputs + self.outputs,
+                    self.neurons
+                ),
+            ));
+        }
+        match self.task {
+            Task::Toy if (self.inputs, self.outputs) != (5, 4) => {
+                return Err(TrainError::config(
+                    "inputs",
+                    "the toy task needs inputs = 5 and outputs = 4",
+                ))
+            }
+            Task::Mnist if (self.inputs, self.outputs) != (784, 10) => {
+                return Err(TrainError::config(
+                    "inputs",
+                    "MNIST needs inputs = 784 and outputs = 10",
+                ))
+            }
+            _ => {}
+        }
+        if !(self.period.is_finite() && self.period > 0.0) {
+            return Err(TrainError::config("period", "must be a positive number"));
+        }
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(TrainError::config(name, "must be a positive number"))
+            }
+        };
+        positive("lr", self.lr)?;
+        positive("surrogate_sharpness", self.surrogate_sharpness)?;
+        if !(self.lr_final_ratio.is_finite() && (0.0..=1.0).contains(&self.lr_final_ratio)) {
+            return Err(TrainError::config("lr_final_ratio", "must lie in [0, 1]"));
+        }
+        for (name, v) in [
+            ("lambda_obj", self.lambda_obj),
+            ("lambda_flow", self.lambda_flow),
+            ("lambda_sparse", self.lambda_sparse),
+            ("lambda_time", self.lambda_time),
+            ("wb_init_std", self.wb_init_std),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(TrainError::config(name, "must be a number ≥ 0"));
+            }
+        }
+        for (name, (m, s)) in [
+            ("alpha_init", self.alpha_init),
+            ("beta_init", self.beta_init),
+            ("gamma_init", self.gamma_init),
+            ("theta_init", self.theta_init),
+            ("phi_init", self.phi_init),
+            ("sigma_init", self.sigma_init),
+            ("mu_init", self.mu_init),
+        ] {
+            if !(m.is_finite() && s.is_finite() && s >= 0.0) {
+                return Err(TrainError::config(name, "needs a finite mean and a std ≥ 0"));
+            }
+        }
+        if !self.kappa_init.is_finite() {
+            return Err(TrainError::config("kappa_init", "must be finite"));
+        }
+        Ok(())
+    }
+
+    /// The learning rate at `step` of the schedule.
+    pub fn lr_at(&self, step: usize) -> f64 {
+        match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::Cosine => {
+                let t = (step as f64 / self.steps.max(1) as f64).min(1.0);
+                let lo = self.lr * self.lr_final_ratio;
+                lo + 0.5 * (self.lr - lo) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}

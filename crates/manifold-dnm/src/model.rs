@@ -1,0 +1,229 @@
+//! The DNM module: trainable closeness parameters per receiver, `w`, `b` per sender,
+//! and the two evaluation orders of the signal flow.
+//!
+//! ```text
+//! input j: o_j = x_j
+//! comp i (increasing i): o_i = Σ_{j<i} D_ij · leaky_relu(w_j·o_j + b_j)   (slope 0.2)
+//! output i:              o_i = Σ_j     D_ij · (w_j·o_j + b_j)
+//! head: logits = o² (square, the original) or o (identity)
+//! ```
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::leaky_relu;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Distribution, Tensor};
+
+use crate::closeness::{closeness, Closeness, Grid, RawShape};
+use crate::config::{DnmConfig, Evaluator, Head};
+
+/// Negative slope of the comps' leaky ReLU.
+pub const LEAK: f64 = 0.2;
+
+/// The trainable parameters of a DNM.
+#[derive(Module, Debug)]
+pub struct Dnm<B: Backend> {
+    /// Per receiver (`[R]`): amplitude/sign, raw.
+    pub alpha: Param<Tensor<B, 1>>,
+    /// Per receiver: power of the sine part, raw (`β' = β + 1`).
+    pub beta: Param<Tensor<B, 1>>,
+    /// Per receiver: vertical shift, raw (`γ' = σ(γ)`).
+    pub gamma: Param<Tensor<B, 1>>,
+    /// Per receiver: period multiplier, raw (`θ' = softplus(θ)/ln 2`).
+    pub theta: Param<Tensor<B, 1>>,
+    /// Per receiver: phase.
+    pub phi: Param<Tensor<B, 1>>,
+    /// Per receiver: gaussian width, raw (`σ' = softplus(σ)`).
+    pub sigma: Param<Tensor<B, 1>>,
+    /// Per receiver: gaussian centre.
+    pub mu: Param<Tensor<B, 1>>,
+    /// Global cutoff, raw (`c = sigmoid(κ)`), `[1]`.
+    pub kappa: Param<Tensor<B, 1>>,
+    /// Per sender (`[C]`): weight.
+    pub w: Param<Tensor<B, 1>>,
+    /// Per sender: bias.
+    pub b: Param<Tensor<B, 1>>,
+}
+
+fn normal<B: Backend>(n: usize, (mean, std): (f64, f64), device: &B::Device) -> Param<Tensor<B, 1>> {
+    let t = if std > 0.0 {
+        Tensor::random([n], Distribution::Normal(mean, std), device)
+    } else {
+        Tensor::full([n], mean, device)
+    };
+    Param::from_tensor(t)
+}
+
+impl<B: Backend> Dnm<B> {
+    /// A freshly initialised network (normal inits of the config).
+    pub fn new(config: &DnmConfig, device: &B::Device) -> Self {
+        let rows = config.neurons - config.inputs;
+        let cols = config.neurons - config.outputs;
+        Self {
+            alpha: normal(rows, config.alpha_init, device),
+            beta: normal(rows, config.beta_init, device),
+            gamma: normal(rows, config.gamma_init, device),
+            theta: normal(rows, config.theta_init, device),
+            phi: normal(rows, config.phi_init, device),
+            sigma: normal(rows, config.sigma_init, device),
+            mu: normal(rows, config.mu_init, device),
+            kappa: Param::from_tensor(Tensor::full([1], config.kappa_init, device)),
+            w: normal(cols, (0.0, config.wb_init_std), device),
+            b: normal(cols, (0.0, config.wb_init_std), device),
+        }
+    }
+
+    /// The raw closeness parameters as tensors.
+    pub fn raw(&self) -> RawShape<B> {
+        RawShape {
+            alpha: self.alpha.val(),
+            beta: self.beta.val(),
+            gamma: self.gamma.val(),
+            theta: self.theta.val(),
+            phi: self.phi.val(),
+            sigma: self.sigma.val(),
+            mu: self.mu.val(),
+            kappa: self.kappa.val(),
+        }
+    }
+
+    /// `f`, `c` and `D` of the current parameters.
+    pub fn closeness(&self, grid: &Grid<B>) -> Closeness<B> {
+        closeness(&self.raw(), grid)
+    }
+
+    /// The output neurons `[batch, n_out]` of inputs `x` (`[batch, n_in]`) under `d`.
+    pub fn outputs(
+        &self,
+        d: &Tensor<B, 2>,
+        grid: &Grid<B>,
+        x: Tensor<B, 2>,
+        evaluator: Evaluator,
+    ) -> Tensor<B, 2> {
+        match evaluator {
+            Evaluator::Reference => self.outputs_reference(d, grid, x),
+            Evaluator::Fast => {
+                let sweeps = Structure::of(d, grid).depth;
+                self.outputs_fast(d, grid, x, sweeps)
+            }
+        }
+    }
+
+    /// Reference order: one comp at a time, in index order.
+    pub fn outputs_reference(&self, d: &Tensor<B, 2>, grid: &Grid<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
+        let batch = x.dims()[0];
+        let device = x.device();
+        let w = self.w.val().unsqueeze_dim::<2>(0);
+        let b = self.b.val().unsqueeze_dim::<2>(0);
+        let u_in = x * w.clone().slice([0..1, 0..n_in]) + b.clone().slice([0..1, 0..n_in]);
+        // Columns j < i hold the senders' values: `act` for comp receivers, `raw` for outputs.
+        let mut act = Tensor::<B, 2>::zeros([batch, cols], &device)
+            .slice_assign([0..batch, 0..n_in], leaky_relu(u_in.clone(), LEAK));
+        let mut raw = Tensor::<B, 2>::zeros([batch, cols], &device).slice_assign([0..batch, 0..n_in], u_in);
+        for r in 0..n_comp {
+            let i = n_in + r;
+            let row = d.clone().slice([r..r + 1, 0..i]);
+            let o = act.clone().slice([0..batch, 0..i]).matmul(row.transpose());
+            let u = o * w.clone().slice([0..1, i..i + 1]) + b.clone().slice([0..1, i..i + 1]);
+            act = act.slice_assign([0..batch, i..i + 1], leaky_relu(u.clone(), LEAK));
+            raw = raw.slice_assign([0..batch, i..i + 1], u);
+        }
+        raw.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
+    }
+
+    /// Fast order: the input block as one matmul, `sweeps` full-matrix sweeps over the
+    /// comp→comp block (`o ← inp + leaky(w∘o + b)·D_ccᵀ`, exact once `sweeps` reaches the
+    /// depth of the thresholded comp graph), the outputs as one matmul.
+    pub fn outputs_fast(
+        &self,
+        d: &Tensor<B, 2>,
+        grid: &Grid<B>,
+        x: Tensor<B, 2>,
+        sweeps: usize,
+    ) -> Tensor<B, 2> {
+        let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
+        let w = self.w.val().unsqueeze_dim::<2>(0);
+        let b = self.b.val().unsqueeze_dim::<2>(0);
+        let (w_in, w_c) = (w.clone().slice([0..1, 0..n_in]), w.slice([0..1, n_in..cols]));
+        let (b_in, b_c) = (b.clone().slice([0..1, 0..n_in]), b.slice([0..1, n_in..cols]));
+        let u_in = x * w_in + b_in;
+        let d_ci = d.clone().slice([0..n_comp, 0..n_in]).transpose();
+        let inp = leaky_relu(u_in.clone(), LEAK).matmul(d_ci);
+        let mut o = inp.clone();
+        if sweeps > 0 {
+            let d_cc = d.clone().slice([0..n_comp, n_in..cols]).transpose();
+            for _ in 0..sweeps {
+                let act = leaky_relu(o * w_c.clone() + b_c.clone(), LEAK);
+                o = inp.clone() + act.matmul(d_cc.clone());
+            }
+        }
+        let u = Tensor::cat(vec![u_in, o * w_c + b_c], 1);
+        u.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
+    }
+}
+
+/// The head: `o²` (square) or `o` (identity).
+pub fn head<B: Backend>(outputs: Tensor<B, 2>, head: Head) -> Tensor<B, 2> {
+    match head {
+        Head::Square => outputs.square(),
+        Head::Identity => outputs,
+    }
+}
+
+/// What the thresholded graph `D ≠ 0` looks like, read on the host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Structure {
+    /// Longest comp→comp path in edges: the sweeps the fast evaluator needs.
+    pub depth: usize,
+    /// `#{allowed cells with D ≠ 0} / max_cells`.
+    pub density: f64,
+    /// Whether some input reaches some output along cells with `D ≠ 0`.
+    pub connected: bool,
+}
+
+impl Structure {
+    /// Reads `D` once and analyses it.
+    pub fn of<B: Backend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Self {
+        let values = d
+            .to_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .expect("D is a float tensor");
+        Self::of_values(&values, grid.inputs, grid.comps, grid.outputs)
+    }
+
+    /// The same from `D` as a row-major `[R, C]` buffer.
+    pub fn of_values(d: &[f32], inputs: usize, comps: usize, outputs: usize) -> Self {
+        let cols = inputs + comps;
+        let rows = comps + outputs;
+        let mut level = vec![0usize; comps];
+        let mut reached = vec![false; comps];
+        let mut nonzero = 0usize;
+        for r in 0..comps {
+            let row = &d[r * cols..(r + 1) * cols];
+            let i = inputs + r;
+            nonzero += row[..i].iter().filter(|v| **v != 0.0).count();
+            reached[r] = row[..inputs].iter().any(|v| *v != 0.0);
+            for k in 0..r {
+                if row[inputs + k] != 0.0 {
+                    level[r] = level[r].max(level[k] + 1);
+                    reached[r] |= reached[k];
+                }
+            }
+        }
+        let mut connected = false;
+        for r in comps..rows {
+            let row = &d[r * cols..(r + 1) * cols];
+            nonzero += row.iter().filter(|v| **v != 0.0).count();
+            connected |= row[..inputs].iter().any(|v| *v != 0.0)
+                || (0..comps).any(|k| reached[k] && row[inputs + k] != 0.0);
+        }
+        let n = inputs + comps + outputs;
+        let max_cells = (n * n - inputs * inputs - outputs * outputs - comps) / 2;
+        Self {
+            depth: level.iter().copied().max().unwrap_or(0),
+            density: nonzero as f64 / max_cells as f64,
+            connected,
+        }
+    }
+}

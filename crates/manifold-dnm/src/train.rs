@@ -1,0 +1,268 @@
+//! One training step, data batches, evaluation, and `fit` (training without recording).
+
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
+use manifold_train::{argmax_rows, labels_tensor};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use crate::closeness::Grid;
+use crate::config::{DnmConfig, Evaluator};
+use crate::loss::{objective, total_loss, Target};
+use crate::model::{head, Dnm, Structure};
+
+/// Where the data comes from.
+#[derive(Debug, Clone)]
+pub enum Data {
+    /// Fresh toy samples every step.
+    Toy,
+    /// MNIST (training images possibly limited by `train_limit`).
+    Mnist(Mnist),
+}
+
+/// Seed of the fixed 10 000-sample toy test set.
+pub const TOY_TEST_SEED: u64 = 0x70E5_7E57;
+/// Size of the toy test set.
+pub const TOY_TEST_SIZE: usize = 10_000;
+
+/// The Adam optimiser (its moments persist across steps).
+pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Dnm<B>, B> {
+    AdamConfig::new().init::<B, Dnm<B>>()
+}
+
+/// The MNIST sample indices of minibatch `step`: shuffled epochs fixed by seed and
+/// epoch, so a resumed run sees exactly what an uninterrupted one would.
+pub fn mnist_indices(seed: u64, step: usize, batch: usize, n: usize) -> Vec<usize> {
+    let per_epoch = (n / batch).max(1);
+    let (epoch, k) = (step / per_epoch, step % per_epoch);
+    let mut rng =
+        rand::rngs::StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(&mut rng);
+    idx[k * batch..((k + 1) * batch).min(n)].to_vec()
+}
+
+/// Inputs and targets of training minibatch `step`.
+pub fn train_batch<B: Backend>(
+    config: &DnmConfig,
+    data: &Data,
+    step: usize,
+    device: &B::Device,
+) -> (Tensor<B, 2>, Target<B>) {
+    match data {
+        Data::Toy => {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(
+                config.seed.wrapping_mul(1_000_003) ^ (step as u64).wrapping_mul(0x9E37_79B9),
+            );
+            toy_tensors(&mut rng, config.batch_size, device)
+        }
+        Data::Mnist(m) => {
+            let n = match config.train_limit {
+                0 => m.train.len(),
+                limit => limit.min(m.train.len()),
+            };
+            let idx = mnist_indices(config.seed, step, config.batch_size, n);
+            image_tensors(&m.train, &idx, device)
+        }
+    }
+}
+
+fn toy_tensors<B: Backend, R: rand::Rng>(
+    rng: &mut R,
+    n: usize,
+    device: &B::Device,
+) -> (Tensor<B, 2>, Target<B>) {
+    let (x, y) = toy_batch(rng, n);
+    (
+        Tensor::from_data(TensorData::new(x, [n, TOY_INPUTS]), device),
+        Target::Values(Tensor::from_data(TensorData::new(y, [n, TOY_OUTPUTS]), device)),
+    )
+}
+
+fn image_tensors<B: Backend>(set: &ImageSet, idx: &[usize], device: &B::Device) -> (Tensor<B, 2>, Target<B>) {
+    let (x, y) = set.gather(idx);
+    (
+        Tensor::from_data(TensorData::new(x, [idx.len(), set.dim()]), device),
+        Target::Labels(labels_tensor::<B>(&y, device)),
+    )
+}
+
+/// What one training step measured (values before the update).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct StepReport {
+    pub total: f64,
+    pub objective: f64,
+    pub flow: f64,
+    /// True density ρ.
+    pub density: f64,
+    /// Surrogate density (NaN when the loss did not need it).
+    pub surrogate: f64,
+    /// Sweeps the fast evaluator ran (depth of the comp graph).
+    pub depth: usize,
+    /// Wall time of the step (forward, backward, update).
+    pub seconds: f64,
+}
+
+/// Why training had to stop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepFailure {
+    /// The loss became NaN or infinite.
+    NonFinite { step: usize, report: StepReport },
+    /// No input reaches any output any more ("lobotomy").
+    Lobotomy { step: usize, report: StepReport },
+}
+
+impl std::fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepFailure::NonFinite { step, report } => write!(
+                f,
+                "step {step}: the loss is not finite (objective {}, flow {}, total {})",
+                report.objective, report.flow, report.total
+            ),
+            StepFailure::Lobotomy { step, report } => write!(
+                f,
+                "step {step}: the network lost every input→output path (density {:.4}%)",
+                100.0 * report.density
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StepFailure {}
+
+/// One Adam step on minibatch `step`. Fails, leaving the model as it was, on a
+/// non-finite loss or a network with no input→output path.
+#[allow(clippy::too_many_arguments)]
+pub fn train_step<B: AutodiffBackend, O: Optimizer<Dnm<B>, B>>(
+    model: Dnm<B>,
+    optim: &mut O,
+    config: &DnmConfig,
+    grid: &Grid<B>,
+    data: &Data,
+    step: usize,
+    last_step_ms: f64,
+    device: &B::Device,
+) -> Result<(Dnm<B>, StepReport), (Dnm<B>, StepFailure)> {
+    let started = Instant::now();
+    let (x, target) = train_batch::<B>(config, data, step, device);
+    let cl = model.closeness(grid);
+    let structure = Structure::of(&cl.d, grid);
+    let outputs = match config.evaluator {
+        Evaluator::Reference => model.outputs_reference(&cl.d, grid, x),
+        Evaluator::Fast => model.outputs_fast(&cl.d, grid, x, structure.depth),
+    };
+    let obj = objective(head(outputs, config.head), &target);
+    let terms = total_loss(config, &cl, grid, obj, structure.density, last_step_ms);
+    let scalar = |t: &Tensor<B, 1>| t.clone().into_scalar().elem::<f64>();
+    let mut report = StepReport {
+        total: scalar(&terms.total),
+        objective: scalar(&terms.objective),
+        flow: scalar(&terms.flow),
+        density: structure.density,
+        surrogate: terms.surrogate.as_ref().map_or(f64::NAN, scalar),
+        depth: structure.depth,
+        seconds: 0.0,
+    };
+    if !report.total.is_finite() {
+        return Err((model, StepFailure::NonFinite { step, report }));
+    }
+    if !structure.connected {
+        return Err((model, StepFailure::Lobotomy { step, report }));
+    }
+    let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+    let model = optim.step(config.lr_at(step), model, grads);
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok((model, report))
+}
+
+/// Test-set numbers: accuracy (MNIST) or MSE (toy), and the mean objective.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub accuracy: Option<f64>,
+    pub mse: Option<f64>,
+    pub loss: f64,
+}
+
+/// Logits of a batch under the current `D` (fast evaluator).
+pub fn predict<B: Backend>(model: &Dnm<B>, grid: &Grid<B>, config: &DnmConfig, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    let d = model.closeness(grid).d;
+    head(model.outputs(&d, grid, x, Evaluator::Fast), config.head)
+}
+
+/// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.
+pub fn evaluate<B: Backend>(model: &Dnm<B>, config: &DnmConfig, data: &Data, device: &B::Device) -> Evaluation {
+    let grid = Grid::<B>::of(config, device);
+    let d = model.closeness(&grid).d;
+    let sweeps = Structure::of(&d, &grid).depth;
+    let logits_of = |x: Tensor<B, 2>| head(model.outputs_fast(&d, &grid, x, sweeps), config.head);
+    match data {
+        Data::Toy => {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(TOY_TEST_SEED);
+            let (x, target) = toy_tensors::<B, _>(&mut rng, TOY_TEST_SIZE, device);
+            let mse = objective(logits_of(x), &target).into_scalar().elem::<f64>();
+            Evaluation { accuracy: None, mse: Some(mse), loss: mse }
+        }
+        Data::Mnist(m) => {
+            let all: Vec<usize> = (0..m.test.len()).collect();
+            let mut predictions = Vec::with_capacity(all.len());
+            let mut loss_sum = 0.0;
+            for idx in all.chunks(2000) {
+                let (x, target) = image_tensors::<B>(&m.test, idx, device);
+                let logits = logits_of(x);
+                loss_sum += objective(logits.clone(), &target).into_scalar().elem::<f64>() * idx.len() as f64;
+                predictions.extend(argmax_rows(logits));
+            }
+            Evaluation {
+                accuracy: Some(manifold_train::accuracy(&predictions, m.test.labels())),
+                mse: None,
+                loss: loss_sum / all.len().max(1) as f64,
+            }
+        }
+    }
+}
+
+/// Total `|D|` leaving each input neuron (column sums over all receivers).
+pub fn input_outflow<B: Backend>(model: &Dnm<B>, config: &DnmConfig, device: &B::Device) -> Vec<f64> {
+    let grid = Grid::<B>::of(config, device);
+    let d = model.closeness(&grid).d;
+    let cols = d
+        .abs()
+        .sum_dim(0)
+        .slice([0..1, 0..config.inputs])
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("float data");
+    cols.into_iter().map(f64::from).collect()
+}
+
+/// Trains a fresh model for `config.steps` steps without recording (tests, sweeps).
+pub fn fit<B: AutodiffBackend>(
+    config: &DnmConfig,
+    data: &Data,
+    device: &B::Device,
+) -> Result<(Dnm<B>, Evaluation, StepReport), StepFailure> {
+    B::seed(device, config.seed);
+    let grid = Grid::<B>::of(config, device);
+    let mut model = Dnm::<B>::new(config, device);
+    let mut optim = adam::<B>();
+    let mut last = StepReport::default();
+    for step in 0..config.steps {
+        match train_step(model, &mut optim, config, &grid, data, step, last.seconds * 1e3, device) {
+            Ok((m, r)) => {
+                model = m;
+                last = r;
+            }
+            Err((_, e)) => return Err(e),
+        }
+    }
+    let eval = evaluate(&model.valid(), config, data, device);
+    Ok((model, eval, last))
+}
