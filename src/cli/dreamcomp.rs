@@ -122,6 +122,7 @@ fn run_training<B: Backend>(
     B::seed(device, config.seed);
     let mut model = DreamComp::<B>::new(config.neurons, device);
     let trainer = Trainer::<B>::new(&config, train_set.len(), device);
+    model = trainer.initial(model);
     let ckpt = run.checkpoint_dir();
     let mut progress = Progress::default();
     if resume {

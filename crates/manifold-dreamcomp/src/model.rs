@@ -52,7 +52,8 @@ impl<B: Backend> DreamComp<B> {
         let [n, _] = x.dims();
         let k = self.neurons();
         let pixels = self.w().slice([0..k, 0..PIXELS]);
-        let best = x.matmul(pixels.transpose()).argmax(1).reshape([n]);
+        let s = x.matmul(pixels.transpose()) + unlabelled_penalty(self.w());
+        let best = s.argmax(1).reshape([n]);
         self.classes().select(0, best)
     }
 }
@@ -63,4 +64,16 @@ pub fn neuron_classes<B: Backend>(w: Tensor<B, 2>) -> Tensor<B, 1, Int> {
     w.slice([0..k, PIXELS..PIXELS + CLASSES])
         .argmax(1)
         .reshape([k])
+}
+
+/// `1 × K`: 0 for a neuron that has a class, `-1e30` for one whose label synapses are
+/// all 0 (only in the semi-supervised mode, which starts label synapses at 0: a neuron
+/// that never saw a label, true or dreamed, has no class and predicts nothing).
+pub fn unlabelled_penalty<B: Backend>(w: Tensor<B, 2>) -> Tensor<B, 2> {
+    let k = w.dims()[0];
+    let total = w.slice([0..k, PIXELS..PIXELS + CLASSES]).sum_dim(1);
+    let none = total.lower_equal_elem(0.0);
+    Tensor::zeros([k, 1], &none.device())
+        .mask_fill(none, -1e30)
+        .reshape([1, k])
 }

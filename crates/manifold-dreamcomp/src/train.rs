@@ -13,7 +13,7 @@ use manifold_data::ImageSet;
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{neuron_classes, DreamComp, CLASSES, PIXELS};
+use crate::model::{neuron_classes, unlabelled_penalty, DreamComp, CLASSES, PIXELS};
 use crate::rule::{scores, synapse_rows, update};
 use crate::DreamCompConfig;
 
@@ -60,6 +60,16 @@ impl<B: Backend> Trainer<B> {
             labelled: labelled_subset(train_len, c.label_fraction, c.seed),
             device: device.clone(),
         }
+    }
+
+    /// The starting weights: in the semi-supervised mode the label synapses start at
+    /// 0 (no neuron has a class until a true or dreamed label reaches it).
+    pub fn initial(&self, model: DreamComp<B>) -> DreamComp<B> {
+        if self.config.label_fraction >= 1.0 {
+            return model;
+        }
+        let (keep, _) = synapse_rows::<B>(PIXELS, CLASSES, 1.0, 0.0, 1.0, &self.device);
+        DreamComp::from_weights(model.w() * keep)
     }
 
     /// Number of training images that keep their label.
@@ -130,19 +140,26 @@ impl<B: Backend> Trainer<B> {
             let d: Vec<f32> = has.iter().map(|&h| f(h)).collect();
             Tensor::<B, 1>::from_floats(d.as_slice(), &self.device).reshape([b, 1])
         };
-        let unlabelled = column(&|h| if h { 0.0 } else { 1.0 });
         // Rows with a label have zero label inputs here, so `s` is the pixel score of
-        // every unlabelled row: its best neuron's class is the prediction.
-        let dreamed: Tensor<B, 1, Int> =
-            neuron_classes(w.clone()).select(0, s.clone().argmax(1).reshape([b]));
-        let onehot = dreamed.clone().one_hot::<2>(CLASSES).float() * unlabelled.clone();
+        // every unlabelled row: the class of its best neuron *that has a class* is the
+        // dream. Rows with no such neuron (before any label arrived) dream nothing.
+        let (best, arg) = (s.clone() + unlabelled_penalty(w.clone())).max_dim_with_indices(1);
+        let dreams = column(&|h| if h { 0.0 } else { 1.0 }) * best.greater_elem(-1e29).float();
+        let dreamed: Tensor<B, 1, Int> = neuron_classes(w.clone()).select(0, arg.reshape([b]));
+        let onehot = dreamed.clone().one_hot::<2>(CLASSES).float() * dreams.clone();
         let v = v + Tensor::cat(vec![Tensor::zeros([b, PIXELS], &self.device), onehot], 1);
         let labels_t = w
             .clone()
             .slice([0..k, PIXELS..PIXELS + CLASSES])
             .transpose();
-        let s = s + labels_t.select(0, dreamed) * unlabelled;
-        let rate = column(&|h| (c.c_xi * if h { c.label_boost } else { c.dream_scale }) as f32);
+        let s = s + labels_t.select(0, dreamed) * dreams.clone();
+        let rate = column(&|h| {
+            if h {
+                (c.c_xi * c.label_boost) as f32
+            } else {
+                0.0
+            }
+        }) + dreams * (c.c_xi * c.dream_scale);
         let xi = self.xi_pixels.clone() + self.label_mask.clone() * rate;
         update(w, v, s, xi, self.inv_zeta.clone())
     }

@@ -1,0 +1,105 @@
+//! DreamComp on ndarray: the update rule against hand-computed values, an accuracy
+//! floor on a subset of MNIST, and bad inputs rejected with one-line messages.
+
+use std::process::Command;
+
+use burn::tensor::{backend::Backend, Tensor};
+use manifold_data::Mnist;
+use manifold_dreamcomp::rule::{step, synapse_rows};
+use manifold_dreamcomp::{evaluate, train_epoch, DreamComp, DreamCompConfig, Progress, Trainer};
+
+type B = burn_ndarray::NdArray<f32>;
+
+/// 3 neurons × 4 synapses (last = label, ζ = 2, ξ = 0.2; pixels ξ = 0.1), 3 samples.
+/// Neuron 1 wins v₁ (score 2) and v₃ (1.5): Δ = ξ ⊙ ((v₁+v₃)/2 − 1.75·w₁/ζ)
+/// = (−0.1, 0, 0, 0.025); neuron 2 wins v₂ (0.5): Δ = ξ ⊙ (v₂ − 0.5·w₂/ζ)
+/// = (0, 0.075, 0, −0.01); neuron 3 wins nothing and stays.
+pub fn hand_example<Bk: Backend>() {
+    let dev = Default::default();
+    let m = |v: [f32; 12]| Tensor::<Bk, 1>::from_floats(v.as_slice(), &dev).reshape([3, 4]);
+    let w = m([1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 0.5]);
+    let v = m([1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 1.0]);
+    let (xi, inv_zeta) = synapse_rows::<Bk>(3, 1, 0.1, 0.2, 2.0, &dev);
+    let got = step(w, v, xi, inv_zeta)
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .unwrap();
+    let want = [
+        0.9, 0.0, 0.0, 1.025, 0.0, 0.575, 0.0, 0.19, 0.0, 0.0, 1.0, 0.5,
+    ];
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() < 1e-5,
+            "w[{}][{}] = {g}, expected {w}",
+            i / 4,
+            i % 4
+        );
+    }
+}
+
+#[test]
+fn one_step_matches_hand_computation() {
+    hand_example::<B>();
+}
+
+#[test]
+fn semi_supervised_keeps_the_requested_share_of_labels() {
+    let c = DreamCompConfig::new().with_label_fraction(0.01);
+    let t = Trainer::<B>::new(&c, 60_000, &Default::default());
+    assert_eq!(t.labelled_count(), 600);
+}
+
+/// K = 100, 2 epochs over 6 000 training images: test accuracy on 2 000 images.
+#[test]
+fn learns_mnist_subset_above_floor() {
+    let data = Mnist::load_default(None).expect("MNIST");
+    let train = data.train.take(6_000);
+    let test = data.test.take(2_000);
+    let dev = Default::default();
+    let c = DreamCompConfig::new()
+        .with_neurons(100)
+        .with_xi(0.006)
+        .with_c_xi(0.05);
+    B::seed(&dev, 0);
+    let mut model = DreamComp::<B>::new(100, &dev);
+    let trainer = Trainer::<B>::new(&c, train.len(), &dev);
+    for epoch in 0..2 {
+        let p = Progress {
+            epoch,
+            ..Default::default()
+        };
+        model = train_epoch(model, &trainer, &train, p, || {}).model;
+    }
+    let acc = evaluate(&model, &test, 0, &dev);
+    assert!(acc > 0.80, "test accuracy {acc}");
+}
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(args)
+        .output()
+        .expect("run manifold");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    )
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors() {
+    for (args, needle) in [
+        (vec!["--preset", "k7"], "unknown preset `k7`"),
+        (vec!["--label-fraction", "0"], "label_fraction"),
+        (vec!["--neurons", "0"], "neurons"),
+        (vec!["--xi", "-1"], "xi"),
+        (vec!["--set", "bogus=1"], "unknown config field `bogus`"),
+    ] {
+        let mut full = vec!["train", "dreamcomp"];
+        full.extend(args);
+        let (code, err) = run(&full);
+        assert_ne!(code, 0, "{full:?} should fail");
+        assert!(err.contains(needle), "{full:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{full:?}: {err}");
+    }
+}
