@@ -299,6 +299,21 @@ pub fn train(args: TrainArgs, device: DeviceKind) -> anyhow::Result<()> {
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
+    /// Densities to time (fractions).
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.02,0.05,0.1,0.2")]
+    pub densities: Vec<f64>,
+    /// Hidden widths to time (one hidden layer of each, 784-W-W-10).
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    pub widths: Vec<usize>,
+    /// Training images per timed epoch (a subset of MNIST).
+    #[arg(long, default_value_t = 2048)]
+    pub images: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Timed epochs per setting (the median is reported), after one warm-up.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
     /// JSON output file.
     #[arg(long, default_value = "bench/set.json")]
     pub json: PathBuf,
@@ -306,15 +321,320 @@ pub struct BenchArgs {
     pub data_dir: Option<PathBuf>,
 }
 
-pub fn bench(_args: BenchArgs, _device: DeviceKind) -> anyhow::Result<()> {
-    anyhow::bail!("bench set is not implemented yet")
+#[derive(serde::Serialize)]
+struct BenchRow {
+    width: usize,
+    density: f64,
+    connections: usize,
+    sparse_median_s: f64,
+    masked_median_s: f64,
+    sparse_seconds: Vec<f64>,
+    masked_seconds: Vec<f64>,
+    /// Bytes of the largest per-layer intermediate of a step: sparse `nnz·batch`
+    /// floats (gathered products), masked `n_in·n_out` floats (the dense matrix) plus
+    /// its `n_in·n_out` gradient.
+    sparse_step_bytes: usize,
+    masked_step_bytes: usize,
+}
+
+#[derive(serde::Serialize)]
+struct BenchReport {
+    benchmark: String,
+    device: String,
+    threads: usize,
+    rows: Vec<BenchRow>,
+    /// Lowest density at which the sparse path was slower than the masked one (per width).
+    crossover_density: Vec<(usize, Option<f64>)>,
+}
+
+struct BenchJob {
+    args: BenchArgs,
+    data: Mnist,
+}
+
+fn time_epochs<B: AutodiffBackend>(
+    config: &SetConfig,
+    set: &manifold_data::ImageSet,
+    repeats: usize,
+    device: &B::Device,
+) -> anyhow::Result<Vec<f64>> {
+    B::seed(device, 0);
+    let mut model = SetMlp::<B>::new(config, device);
+    let mut state = SparseAdam::<B::InnerBackend>::new(&model, device);
+    let mut times = Vec::new();
+    for epoch in 0..=repeats {
+        let t = Instant::now();
+        let progress = Progress { epoch, ..Default::default() };
+        model = train_epoch(model, &mut state, config, set, progress, device, || {}).model;
+        B::sync(device)?;
+        if epoch > 0 {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    Ok(times)
+}
+
+impl Job for BenchJob {
+    type Output = BenchReport;
+    fn run<B: AutodiffBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<BenchReport> {
+        let set = self.data.train.take(self.args.images);
+        let mut rows = Vec::new();
+        let bar = progress_bar((self.args.widths.len() * self.args.densities.len()) as u64, "bench set");
+        for &w in &self.args.widths {
+            for &d in &self.args.densities {
+                let base = SetConfig::new()
+                    .with_hidden(vec![w, w])
+                    .with_density(d)
+                    .with_batch_size(self.args.batch)
+                    .with_dropout(0.0);
+                let sparse = time_epochs::<B>(&base.clone().with_path(ComputePath::Sparse), &set, self.args.repeats, &device)?;
+                let masked = time_epochs::<B>(&base.clone().with_path(ComputePath::Masked), &set, self.args.repeats, &device)?;
+                let m = SetMlp::<B>::new(&base, &device);
+                let nnz_max = m.layers.iter().map(|l| l.nnz()).max().unwrap_or(0);
+                let dense_max = m.layers.iter().map(|l| l.n_in * l.n_out).max().unwrap_or(0);
+                rows.push(BenchRow {
+                    width: w,
+                    density: d,
+                    connections: m.connection_counts().iter().sum(),
+                    sparse_median_s: super::mlp::median(&sparse),
+                    masked_median_s: super::mlp::median(&masked),
+                    sparse_seconds: sparse,
+                    masked_seconds: masked,
+                    sparse_step_bytes: 4 * nnz_max * self.args.batch,
+                    masked_step_bytes: 4 * 2 * dense_max,
+                });
+                bar.inc(1);
+            }
+        }
+        bar.finish_and_clear();
+        let crossover_density = self
+            .args
+            .widths
+            .iter()
+            .map(|&w| {
+                let first = rows
+                    .iter()
+                    .filter(|r| r.width == w && r.sparse_median_s > r.masked_median_s)
+                    .map(|r| r.density)
+                    .fold(None, |a: Option<f64>, d| Some(a.map_or(d, |a| a.min(d))));
+                (w, first)
+            })
+            .collect();
+        Ok(BenchReport {
+            benchmark: format!(
+                "set one epoch over {} MNIST images (784-W-W-10, forward + backward + Adam), sparse vs masked path",
+                set.len()
+            ),
+            device: name.into(),
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            rows,
+            crossover_density,
+        })
+    }
+}
+
+pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
+    anyhow::ensure!(args.batch > 0 && args.repeats > 0 && args.images > 0, "--batch, --repeats and --images must be at least 1");
+    if let Some(d) = args.densities.iter().find(|d| !(**d > 0.0 && **d <= 1.0)) {
+        anyhow::bail!("--densities: {d} is not in (0, 1]");
+    }
+    anyhow::ensure!(args.widths.iter().all(|w| *w > 0), "--widths: a width is 0");
+    let data = load_data(args.data_dir.as_deref())?;
+    let json = args.json.clone();
+    let report = dispatch(device, BenchJob { args, data })?;
+    super::mlp::write_report(&json, &report)?;
+    for r in &report.rows {
+        println!(
+            "width {} density {:.0}%: sparse {:.3} s, masked {:.3} s per epoch",
+            r.width,
+            r.density * 100.0,
+            r.sparse_median_s,
+            r.masked_median_s
+        );
+    }
+    println!("bench set on {} — {}", report.device, json.display());
+    Ok(())
 }
 
 // ---------------------------------------------------------------- topology
 
 #[derive(clap::Args, Debug)]
-pub struct TopologyArgs {}
+pub struct TopologyArgs {
+    /// Hidden layer widths.
+    #[arg(long, value_delimiter = ',', default_value = "100")]
+    pub layers: Vec<usize>,
+    /// Erdős–Rényi ε.
+    #[arg(long, default_value_t = 10.0)]
+    pub epsilon: f64,
+    /// ζ.
+    #[arg(long, default_value_t = 0.3)]
+    pub zeta: f64,
+    /// The weight penalty of the penalised run (L2 coefficient).
+    #[arg(long, default_value_t = 1e-2)]
+    pub l2: f64,
+    /// L1 coefficient of the penalised run.
+    #[arg(long, default_value_t = 0.0)]
+    pub l1: f64,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Training images (a subset of MNIST).
+    #[arg(long, default_value_t = 10000)]
+    pub train_limit: usize,
+    /// Seeds 0..N (each run with and without the penalty).
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u64,
+    /// Epochs (1-based) whose heatmaps go into `heatmaps.png`.
+    #[arg(long, value_delimiter = ',', default_value = "1,5,10")]
+    pub snapshots: Vec<usize>,
+    /// Output directory.
+    #[arg(long, default_value = "runs/set-topology")]
+    pub out: PathBuf,
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
 
-pub fn topology(_args: TopologyArgs, _device: DeviceKind) -> anyhow::Result<()> {
-    anyhow::bail!("set-topology is not implemented yet")
+#[derive(serde::Serialize)]
+struct TopologyReport {
+    config_without: SetConfig,
+    config_with: SetConfig,
+    seeds: Vec<u64>,
+    ratio_without: Vec<f64>,
+    ratio_with: Vec<f64>,
+    mean_ratio_without: f64,
+    mean_ratio_with: f64,
+    test_accuracy_without: Vec<f64>,
+    test_accuracy_with: Vec<f64>,
+    trend_without: Vec<(f64, f64)>,
+    trend_with: Vec<(f64, f64)>,
+}
+
+struct TopologyJob {
+    configs: Vec<SetConfig>,
+    data: Mnist,
+}
+
+/// Per run: the input-connection counts after every epoch and the final test accuracy.
+type RunTrace = (Vec<Vec<f32>>, f64);
+
+impl Job for TopologyJob {
+    type Output = Vec<RunTrace>;
+    fn run<B: AutodiffBackend>(self, device: B::Device, _name: &'static str) -> anyhow::Result<Vec<RunTrace>> {
+        let bar = progress_bar(self.configs.iter().map(|c| c.epochs as u64).sum(), "set-topology");
+        let mut out = Vec::new();
+        for c in &self.configs {
+            let mut counts = Vec::new();
+            let model = manifold_set::fit::<B>(c, &self.data.train, &device, |_, m| {
+                let first = &m.layers[0];
+                counts.push(manifold_set::topology::connections_per_input(&first.connections().rows, first.n_in));
+                bar.inc(1);
+            });
+            let eval = evaluate(&model.valid(), &self.data.test, c.path, &device);
+            out.push((counts, eval.accuracy));
+        }
+        bar.finish_and_clear();
+        Ok(out)
+    }
+}
+
+pub fn topology(args: TopologyArgs, device: DeviceKind) -> anyhow::Result<()> {
+    use manifold_set::stats::{centre_margin_ratio, square_trend};
+    anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
+    if let Some(s) = args.snapshots.iter().find(|&&s| s == 0 || s > args.epochs) {
+        anyhow::bail!("--snapshots: epoch {s} is not in 1..={}", args.epochs);
+    }
+    let base = SetConfig::new()
+        .with_hidden(args.layers.clone())
+        .with_epsilon(args.epsilon)
+        .with_zeta(args.zeta)
+        .with_epochs(args.epochs)
+        .with_train_limit(args.train_limit)
+        .with_lr_step(0)
+        .with_dropout(0.0)
+        .with_path(ComputePath::Masked);
+    let without = base.clone();
+    let with = base.clone().with_l2(args.l2).with_l1(args.l1);
+    without.validate()?;
+    with.validate()?;
+    anyhow::ensure!(without.inputs == 784, "the topology experiment needs 28×28 inputs");
+    let seeds: Vec<u64> = (0..args.seeds).collect();
+    let configs: Vec<SetConfig> = seeds
+        .iter()
+        .flat_map(|&s| [without.clone().with_seed(s), with.clone().with_seed(s)])
+        .collect();
+    let data = load_data(args.data_dir.as_deref())?;
+    let traces = dispatch(device, TopologyJob { configs, data })?;
+    std::fs::create_dir_all(&args.out).map_err(|e| anyhow::anyhow!("{}: cannot create ({e})", args.out.display()))?;
+    let last = |i: usize| traces[i].0.last().expect("at least one epoch").clone();
+    let ratios = |off: usize| -> Vec<f64> { (0..seeds.len()).map(|s| centre_margin_ratio(&last(2 * s + off), 28)).collect() };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let mean_counts = |off: usize| -> Vec<f32> {
+        let mut m = vec![0.0f32; 784];
+        for s in 0..seeds.len() {
+            for (a, b) in m.iter_mut().zip(last(2 * s + off)) {
+                *a += b / seeds.len() as f32;
+            }
+        }
+        m
+    };
+    let (ratio_without, ratio_with) = (ratios(0), ratios(1));
+    let report = TopologyReport {
+        config_without: without,
+        config_with: with,
+        seeds: seeds.clone(),
+        mean_ratio_without: mean(&ratio_without),
+        mean_ratio_with: mean(&ratio_with),
+        ratio_without,
+        ratio_with,
+        test_accuracy_without: (0..seeds.len()).map(|s| traces[2 * s].1).collect(),
+        test_accuracy_with: (0..seeds.len()).map(|s| traces[2 * s + 1].1).collect(),
+        trend_without: square_trend(&mean_counts(0), 28),
+        trend_with: square_trend(&mean_counts(1), 28),
+    };
+    draw_topology(&args, &traces, &report)?;
+    super::mlp::write_report(&args.out.join("topology.json"), &report)?;
+    println!(
+        "set-topology: centre/margin ratio without penalty {:.3} {:?}, with l2={} l1={}: {:.3} {:?} — {}",
+        report.mean_ratio_without,
+        report.ratio_without,
+        args.l2,
+        args.l1,
+        report.mean_ratio_with,
+        report.ratio_with,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// `heatmaps.png` (rows: snapshot epochs; left: no penalty, right: penalty; seed 0),
+/// `evolution.gif` (every epoch, side by side) and `trend.png` (square means, seed mean).
+fn draw_topology(args: &TopologyArgs, traces: &[RunTrace], report: &TopologyReport) -> anyhow::Result<()> {
+    use manifold_viz::{line_chart, save_png, tile_grid, write_gif, Scale, Series};
+    let (a, b) = (&traces[0].0, &traces[1].0);
+    let all: Vec<f32> = a.iter().chain(b).flatten().copied().collect();
+    let scale = || Scale::sequential_for(&all);
+    let mut tiles = Vec::new();
+    for &e in &args.snapshots {
+        tiles.extend_from_slice(&a[e - 1]);
+        tiles.extend_from_slice(&b[e - 1]);
+    }
+    let img = tile_grid(&tiles, 2 * args.snapshots.len(), 28, 28, 2, 8, scale());
+    save_png(&img, &args.out.join("heatmaps.png"))?;
+    let frames: Vec<_> = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| tile_grid(&[x.as_slice(), y.as_slice()].concat(), 2, 28, 28, 2, 8, scale()))
+        .collect();
+    write_gif(&args.out.join("evolution.gif"), &frames, 400)?;
+    line_chart(
+        &args.out.join("trend.png"),
+        "mean connections per pixel in centred squares",
+        "square side",
+        "connections",
+        &[
+            Series::new("no penalty", report.trend_without.clone()),
+            Series::new(format!("l2={} l1={}", args.l2, args.l1), report.trend_with.clone()),
+        ],
+    )?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod evolve;
 pub mod layer;
 pub mod model;
 pub mod optim;
+pub mod stats;
 pub mod topology;
 pub mod train;
 
