@@ -7,7 +7,10 @@
 //! - [`dreamcomp`]: competitive Hebbian learning with reconstruction weights;
 //! - [`mlp`]: the small dense MLP;
 //! - [`train`]: run directories, checkpoints, progress, tuner;
-//! - [`viz`]: charts, heatmaps, tile grids, GIFs.
+//! - [`viz`]: charts, heatmaps, tile grids, GIFs;
+//! - [`backend`]: the one place a backend is chosen (`--device`).
+
+pub mod backend;
 
 pub use manifold_data as data;
 pub use manifold_dnm as dnm;

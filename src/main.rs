@@ -1,7 +1,8 @@
 //! The `manifold` command line.
 
-mod backend;
 mod cli;
+
+use manifold::backend;
 
 use std::process::ExitCode;
 
