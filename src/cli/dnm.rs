@@ -16,7 +16,9 @@ use manifold_train::{
     install_interrupt_handler, interrupted, load_module, load_record, progress_bar, save_module,
     save_record, RunDir, Summary,
 };
-use manifold_viz::{heatmap, line_chart, save_png, scatter_chart, write_gif, RgbImage, Scale, Series};
+use manifold_viz::{
+    heatmap, line_chart, save_png, scatter_chart, write_gif, RgbImage, Scale, Series,
+};
 use serde::{Deserialize, Serialize};
 
 use super::common::{layered_config, set_if, Interrupted, RunArgs};
@@ -246,7 +248,16 @@ fn run_training<B: AutodiffBackend>(
     save_png(&frame, &run.file("closeness.png"))?;
     write_gif_of(&run.file("closeness.gif"), &frames)?;
     draw_curves(&run)?;
-    let summary = summarise(&config, &model, &eval, &last, &progress, device, device_name, stopped);
+    let summary = summarise(
+        &config,
+        &model,
+        &eval,
+        &last,
+        &progress,
+        device,
+        device_name,
+        stopped,
+    );
     run.write_summary(&summary)?;
     if stopped {
         return Err(Interrupted(run.path().display().to_string()).into());
@@ -315,9 +326,19 @@ fn d_frame<B: AutodiffBackend>(model: &Dnm<B>, config: &DnmConfig, device: &B::D
     let inner = model.valid();
     let grid = Grid::<B::InnerBackend>::of(config, device);
     let d = inner.closeness(&grid).d;
-    let values = d.into_data().convert::<f32>().to_vec::<f32>().expect("float D");
+    let values = d
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("float D");
     let cell = if grid.cols() < 100 { 8 } else { 1 };
-    heatmap(&values, grid.rows(), grid.cols(), cell, Scale::diverging_for(&values))
+    heatmap(
+        &values,
+        grid.rows(),
+        grid.cols(),
+        cell,
+        Scale::diverging_for(&values),
+    )
 }
 
 /// At most 60 evenly spaced frames into an animated GIF.
@@ -369,7 +390,13 @@ fn draw_curves(run: &RunDir) -> anyhow::Result<()> {
         if p.is_empty() {
             continue;
         }
-        line_chart(&run.file(file), &format!("DNM {label}"), "step", label, &[Series::new(col, p)])?;
+        line_chart(
+            &run.file(file),
+            &format!("DNM {label}"),
+            "step",
+            label,
+            &[Series::new(col, p)],
+        )?;
     }
     let scatter: Vec<(f64, f64)> = m["density"]
         .iter()
@@ -465,15 +492,25 @@ struct BenchJob<'a> {
 
 impl Job for BenchJob<'_> {
     type Output = Vec<BenchCase>;
-    fn run<B: AutodiffBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<Vec<BenchCase>> {
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        name: &'static str,
+    ) -> anyhow::Result<Vec<BenchCase>> {
         let mut cases = Vec::new();
-        for (size, base) in [("toy", DnmConfig::seed_toy()), ("mnist", DnmConfig::seed_mnist())] {
+        for (size, base) in [
+            ("toy", DnmConfig::seed_toy()),
+            ("mnist", DnmConfig::seed_mnist()),
+        ] {
             let data = match base.task {
                 Task::Toy => Data::Toy,
                 Task::Mnist => Data::Mnist(self.mnist.clone()),
             };
             for evaluator in [Evaluator::Fast, Evaluator::Reference] {
-                let config = base.clone().with_evaluator(evaluator).with_batch_size(self.args.batch);
+                let config = base
+                    .clone()
+                    .with_evaluator(evaluator)
+                    .with_batch_size(self.args.batch);
                 B::seed(&device, 0);
                 let grid = Grid::<B>::of(&config, &device);
                 let mut model = Dnm::<B>::new(&config, &device);
@@ -482,8 +519,9 @@ impl Job for BenchJob<'_> {
                 let mut last = StepReport::default();
                 for step in 0..self.args.steps + 3 {
                     let t = Instant::now();
-                    let (m, r) = train_step(model, &mut optim, &config, &grid, &data, step, 0.0, &device)
-                        .map_err(|(_, e)| anyhow::anyhow!("bench: {e}"))?;
+                    let (m, r) =
+                        train_step(model, &mut optim, &config, &grid, &data, step, 0.0, &device)
+                            .map_err(|(_, e)| anyhow::anyhow!("bench: {e}"))?;
                     B::sync(&device)?;
                     model = m;
                     last = r;
@@ -492,7 +530,10 @@ impl Job for BenchJob<'_> {
                     }
                 }
                 let med = median(&times);
-                eprintln!("  {name} {size} {:?}: {med:.2} ms/step (depth {})", evaluator, last.depth);
+                eprintln!(
+                    "  {name} {size} {:?}: {med:.2} ms/step (depth {})",
+                    evaluator, last.depth
+                );
                 cases.push(BenchCase {
                     device: name.into(),
                     size: size.into(),
@@ -524,7 +565,8 @@ fn median(v: &[f64]) -> f64 {
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
     }
     let text = serde_json::to_string_pretty(value)?;
     std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))
@@ -541,10 +583,19 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     };
     let mut cases = Vec::new();
     for d in devices {
-        cases.extend(dispatch(d, BenchJob { args: &args, mnist: &mnist })?);
+        cases.extend(dispatch(
+            d,
+            BenchJob {
+                args: &args,
+                mnist: &mnist,
+            },
+        )?);
     }
     let mut speedups = Vec::new();
-    for d in cases.iter().filter(|c| c.size == "mnist" && c.evaluator == "fast") {
+    for d in cases
+        .iter()
+        .filter(|c| c.size == "mnist" && c.evaluator == "fast")
+    {
         if let Some(r) = cases
             .iter()
             .find(|c| c.size == "mnist" && c.evaluator == "reference" && c.device == d.device)
@@ -553,8 +604,11 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
         }
     }
     let report = BenchReport {
-        benchmark: "dnm training step (closeness, forward, backward, Adam), seed presets, median ms",
-        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        benchmark:
+            "dnm training step (closeness, forward, backward, Adam), seed presets, median ms",
+        threads: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         cases,
         mnist_speedup: speedups,
     };
@@ -599,11 +653,16 @@ struct SweepJob {
 
 impl Job for SweepJob {
     type Output = Vec<(f64, Evaluation, StepReport)>;
-    fn run<B: AutodiffBackend>(self, device: B::Device, _name: &'static str) -> anyhow::Result<Self::Output> {
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        _name: &'static str,
+    ) -> anyhow::Result<Self::Output> {
         let bar = progress_bar(self.configs.len() as u64, "sweep");
         let mut rows = Vec::new();
         for c in &self.configs {
-            let (_, eval, last) = fit::<B>(c, &self.data, &device).map_err(|e| anyhow::anyhow!("λ_sparse = {}: {e}", c.lambda_sparse))?;
+            let (_, eval, last) = fit::<B>(c, &self.data, &device)
+                .map_err(|e| anyhow::anyhow!("λ_sparse = {}: {e}", c.lambda_sparse))?;
             rows.push((c.lambda_sparse, eval, last));
             bar.inc(1);
         }
@@ -613,8 +672,12 @@ impl Job for SweepJob {
 }
 
 pub fn sweep(args: SweepArgs, device: DeviceKind) -> anyhow::Result<()> {
-    anyhow::ensure!(!args.lambdas.is_empty(), "--lambdas: give at least one value");
-    let base = layered_config(&DnmConfig::preset(&args.preset)?, None, &args.set)?.with_steps(args.steps);
+    anyhow::ensure!(
+        !args.lambdas.is_empty(),
+        "--lambdas: give at least one value"
+    );
+    let base =
+        layered_config(&DnmConfig::preset(&args.preset)?, None, &args.set)?.with_steps(args.steps);
     let configs: Vec<DnmConfig> = args
         .lambdas
         .iter()
@@ -625,7 +688,8 @@ pub fn sweep(args: SweepArgs, device: DeviceKind) -> anyhow::Result<()> {
     }
     let data = load_data(&base, args.data_dir.as_deref())?;
     let rows = dispatch(device, SweepJob { configs, data })?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
     let csv_path = args.out.join("sweep.csv");
     let mut text = String::from("lambda_sparse,density,test_accuracy,test_mse,test_loss\n");
     let mut pts = Vec::new();
@@ -639,10 +703,18 @@ pub fn sweep(args: SweepArgs, device: DeviceKind) -> anyhow::Result<()> {
             e.loss
         );
         pts.push((100.0 * r.density, score));
-        println!("λ_sparse {l}: density {:.2}%, score {score:.3}", 100.0 * r.density);
+        println!(
+            "λ_sparse {l}: density {:.2}%, score {score:.3}",
+            100.0 * r.density
+        );
     }
-    std::fs::write(&csv_path, text).with_context(|| format!("{}: cannot write", csv_path.display()))?;
-    let y = if base.task == Task::Mnist { "test accuracy (%)" } else { "test MSE" };
+    std::fs::write(&csv_path, text)
+        .with_context(|| format!("{}: cannot write", csv_path.display()))?;
+    let y = if base.task == Task::Mnist {
+        "test accuracy (%)"
+    } else {
+        "test MSE"
+    };
     scatter_chart(
         &args.out.join("sweep.png"),
         "DNM accuracy against density (λ_sparse sweep)",
@@ -650,6 +722,10 @@ pub fn sweep(args: SweepArgs, device: DeviceKind) -> anyhow::Result<()> {
         y,
         &[Series::new("λ_sparse", pts)],
     )?;
-    println!("— {} and {}", csv_path.display(), args.out.join("sweep.png").display());
+    println!(
+        "— {} and {}",
+        csv_path.display(),
+        args.out.join("sweep.png").display()
+    );
     Ok(())
 }

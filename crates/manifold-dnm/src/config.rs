@@ -174,10 +174,7 @@ impl DnmConfig {
             .with_beta_init((0.0, 0.01))
             .with_gamma_init((0.0, 0.1))
             .with_theta_init((0.0, 0.1))
-            .with_phi_init((
-                std::f64::consts::FRAC_PI_2,
-                0.001 * std::f64::consts::PI,
-            ))
+            .with_phi_init((std::f64::consts::FRAC_PI_2, 0.001 * std::f64::consts::PI))
             .with_sigma_init((n_in.powf(0.75), n.powf(0.133)))
             .with_mu_init((0.0, 2.0))
             .with_record_every(50)
@@ -309,7 +306,10 @@ impl DnmConfig {
             ("mu_init", self.mu_init),
         ] {
             if !(m.is_finite() && s.is_finite() && s >= 0.0) {
-                return Err(TrainError::config(name, "needs a finite mean and a std ≥ 0"));
+                return Err(TrainError::config(
+                    name,
+                    "needs a finite mean and a std ≥ 0",
+                ));
             }
         }
         if !self.kappa_init.is_finite() {

@@ -66,11 +66,13 @@ pub fn total_loss<B: Backend>(
     last_step_ms: f64,
 ) -> LossTerms<B> {
     let flow = flow(&cl.d, grid);
-    let mut total =
-        objective.clone().mul_scalar(config.lambda_obj) + flow.clone().mul_scalar(config.lambda_flow);
-    let needs_surrogate = (config.lambda_sparse > 0.0 && config.density_term == DensityTerm::Surrogate)
+    let mut total = objective.clone().mul_scalar(config.lambda_obj)
+        + flow.clone().mul_scalar(config.lambda_flow);
+    let needs_surrogate = (config.lambda_sparse > 0.0
+        && config.density_term == DensityTerm::Surrogate)
         || config.lambda_time > 0.0;
-    let surrogate = needs_surrogate.then(|| density_surrogate(cl, grid, config.surrogate_sharpness));
+    let surrogate =
+        needs_surrogate.then(|| density_surrogate(cl, grid, config.surrogate_sharpness));
     match (config.density_term, &surrogate) {
         (DensityTerm::Surrogate, Some(s)) if config.lambda_sparse > 0.0 => {
             total = total + s.clone().square().mul_scalar(config.lambda_sparse);

@@ -44,7 +44,11 @@ pub struct Dnm<B: Backend> {
     pub b: Param<Tensor<B, 1>>,
 }
 
-fn normal<B: Backend>(n: usize, (mean, std): (f64, f64), device: &B::Device) -> Param<Tensor<B, 1>> {
+fn normal<B: Backend>(
+    n: usize,
+    (mean, std): (f64, f64),
+    device: &B::Device,
+) -> Param<Tensor<B, 1>> {
     let t = if std > 0.0 {
         Tensor::random([n], Distribution::Normal(mean, std), device)
     } else {
@@ -109,7 +113,12 @@ impl<B: Backend> Dnm<B> {
     }
 
     /// Reference order: one comp at a time, in index order.
-    pub fn outputs_reference(&self, d: &Tensor<B, 2>, grid: &Grid<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub fn outputs_reference(
+        &self,
+        d: &Tensor<B, 2>,
+        grid: &Grid<B>,
+        x: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
         let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
         let batch = x.dims()[0];
         let device = x.device();
@@ -119,7 +128,8 @@ impl<B: Backend> Dnm<B> {
         // Columns j < i hold the senders' values: `act` for comp receivers, `raw` for outputs.
         let mut act = Tensor::<B, 2>::zeros([batch, cols], &device)
             .slice_assign([0..batch, 0..n_in], leaky_relu(u_in.clone(), LEAK));
-        let mut raw = Tensor::<B, 2>::zeros([batch, cols], &device).slice_assign([0..batch, 0..n_in], u_in);
+        let mut raw =
+            Tensor::<B, 2>::zeros([batch, cols], &device).slice_assign([0..batch, 0..n_in], u_in);
         for r in 0..n_comp {
             let i = n_in + r;
             let row = d.clone().slice([r..r + 1, 0..i]);
@@ -144,8 +154,14 @@ impl<B: Backend> Dnm<B> {
         let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
         let w = self.w.val().unsqueeze_dim::<2>(0);
         let b = self.b.val().unsqueeze_dim::<2>(0);
-        let (w_in, w_c) = (w.clone().slice([0..1, 0..n_in]), w.slice([0..1, n_in..cols]));
-        let (b_in, b_c) = (b.clone().slice([0..1, 0..n_in]), b.slice([0..1, n_in..cols]));
+        let (w_in, w_c) = (
+            w.clone().slice([0..1, 0..n_in]),
+            w.slice([0..1, n_in..cols]),
+        );
+        let (b_in, b_c) = (
+            b.clone().slice([0..1, 0..n_in]),
+            b.slice([0..1, n_in..cols]),
+        );
         let u_in = x * w_in + b_in;
         let d_ci = d.clone().slice([0..n_comp, 0..n_in]).transpose();
         let inp = leaky_relu(u_in.clone(), LEAK).matmul(d_ci);

@@ -41,8 +41,9 @@ pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Dnm<B>, B> {
 pub fn mnist_indices(seed: u64, step: usize, batch: usize, n: usize) -> Vec<usize> {
     let per_epoch = (n / batch).max(1);
     let (epoch, k) = (step / per_epoch, step % per_epoch);
-    let mut rng =
-        rand::rngs::StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(
+        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut rng);
     idx[k * batch..((k + 1) * batch).min(n)].to_vec()
@@ -81,11 +82,18 @@ fn toy_tensors<B: Backend, R: rand::Rng>(
     let (x, y) = toy_batch(rng, n);
     (
         Tensor::from_data(TensorData::new(x, [n, TOY_INPUTS]), device),
-        Target::Values(Tensor::from_data(TensorData::new(y, [n, TOY_OUTPUTS]), device)),
+        Target::Values(Tensor::from_data(
+            TensorData::new(y, [n, TOY_OUTPUTS]),
+            device,
+        )),
     )
 }
 
-fn image_tensors<B: Backend>(set: &ImageSet, idx: &[usize], device: &B::Device) -> (Tensor<B, 2>, Target<B>) {
+fn image_tensors<B: Backend>(
+    set: &ImageSet,
+    idx: &[usize],
+    device: &B::Device,
+) -> (Tensor<B, 2>, Target<B>) {
     let (x, y) = set.gather(idx);
     (
         Tensor::from_data(TensorData::new(x, [idx.len(), set.dim()]), device),
@@ -191,13 +199,23 @@ pub struct Evaluation {
 }
 
 /// Logits of a batch under the current `D` (fast evaluator).
-pub fn predict<B: Backend>(model: &Dnm<B>, grid: &Grid<B>, config: &DnmConfig, x: Tensor<B, 2>) -> Tensor<B, 2> {
+pub fn predict<B: Backend>(
+    model: &Dnm<B>,
+    grid: &Grid<B>,
+    config: &DnmConfig,
+    x: Tensor<B, 2>,
+) -> Tensor<B, 2> {
     let d = model.closeness(grid).d;
     head(model.outputs(&d, grid, x, Evaluator::Fast), config.head)
 }
 
 /// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.
-pub fn evaluate<B: Backend>(model: &Dnm<B>, config: &DnmConfig, data: &Data, device: &B::Device) -> Evaluation {
+pub fn evaluate<B: Backend>(
+    model: &Dnm<B>,
+    config: &DnmConfig,
+    data: &Data,
+    device: &B::Device,
+) -> Evaluation {
     let grid = Grid::<B>::of(config, device);
     let d = model.closeness(&grid).d;
     let sweeps = Structure::of(&d, &grid).depth;
@@ -207,7 +225,11 @@ pub fn evaluate<B: Backend>(model: &Dnm<B>, config: &DnmConfig, data: &Data, dev
             let mut rng = rand::rngs::StdRng::seed_from_u64(TOY_TEST_SEED);
             let (x, target) = toy_tensors::<B, _>(&mut rng, TOY_TEST_SIZE, device);
             let mse = objective(logits_of(x), &target).into_scalar().elem::<f64>();
-            Evaluation { accuracy: None, mse: Some(mse), loss: mse }
+            Evaluation {
+                accuracy: None,
+                mse: Some(mse),
+                loss: mse,
+            }
         }
         Data::Mnist(m) => {
             let all: Vec<usize> = (0..m.test.len()).collect();
@@ -216,7 +238,10 @@ pub fn evaluate<B: Backend>(model: &Dnm<B>, config: &DnmConfig, data: &Data, dev
             for idx in all.chunks(2000) {
                 let (x, target) = image_tensors::<B>(&m.test, idx, device);
                 let logits = logits_of(x);
-                loss_sum += objective(logits.clone(), &target).into_scalar().elem::<f64>() * idx.len() as f64;
+                loss_sum += objective(logits.clone(), &target)
+                    .into_scalar()
+                    .elem::<f64>()
+                    * idx.len() as f64;
                 predictions.extend(argmax_rows(logits));
             }
             Evaluation {
@@ -229,7 +254,11 @@ pub fn evaluate<B: Backend>(model: &Dnm<B>, config: &DnmConfig, data: &Data, dev
 }
 
 /// Total `|D|` leaving each input neuron (column sums over all receivers).
-pub fn input_outflow<B: Backend>(model: &Dnm<B>, config: &DnmConfig, device: &B::Device) -> Vec<f64> {
+pub fn input_outflow<B: Backend>(
+    model: &Dnm<B>,
+    config: &DnmConfig,
+    device: &B::Device,
+) -> Vec<f64> {
     let grid = Grid::<B>::of(config, device);
     let d = model.closeness(&grid).d;
     let cols = d
@@ -255,7 +284,16 @@ pub fn fit<B: AutodiffBackend>(
     let mut optim = adam::<B>();
     let mut last = StepReport::default();
     for step in 0..config.steps {
-        match train_step(model, &mut optim, config, &grid, data, step, last.seconds * 1e3, device) {
+        match train_step(
+            model,
+            &mut optim,
+            config,
+            &grid,
+            data,
+            step,
+            last.seconds * 1e3,
+            device,
+        ) {
             Ok((m, r)) => {
                 model = m;
                 last = r;
