@@ -20,9 +20,19 @@ fn small_set_mlp_learns_mnist_subset_and_keeps_its_connection_count() {
         .with_path(ComputePath::Sparse);
     let dev = Default::default();
     let mut counts = Vec::new();
-    let model = fit::<B>(&config, &data.train, &dev, |_, m| counts.push(m.connection_counts()));
-    assert!(counts.windows(2).all(|w| w[0] == w[1]), "connection count changed: {counts:?}");
-    let eval = evaluate(&model.valid(), &data.test.take(1000), ComputePath::Sparse, &dev);
+    let model = fit::<B>(&config, &data.train, &dev, |_, m| {
+        counts.push(m.connection_counts())
+    });
+    assert!(
+        counts.windows(2).all(|w| w[0] == w[1]),
+        "connection count changed: {counts:?}"
+    );
+    let eval = evaluate(
+        &model.valid(),
+        &data.test.take(1000),
+        ComputePath::Sparse,
+        &dev,
+    );
     assert!(eval.accuracy > 0.85, "accuracy {}", eval.accuracy);
 }
 

@@ -17,14 +17,28 @@ fn sparse_and_masked_agree_on_wgpu() {
         .with_density(0.4)
         .with_dropout(0.0);
     let model = SetMlp::<B>::new(&config, &dev);
-    let x: Vec<f32> = (0..48).map(|i| ((i * 7) % 11) as f32 / 11.0 - 0.5).collect();
+    let x: Vec<f32> = (0..48)
+        .map(|i| ((i * 7) % 11) as f32 / 11.0 - 0.5)
+        .collect();
     let x = Tensor::<B, 2>::from_data(TensorData::new(x, [4, 12]), &dev);
     let labels = manifold_train::labels_tensor::<B>(&[0, 1, 2, 1], &dev);
     let mut outs = Vec::new();
     for path in [ComputePath::Sparse, ComputePath::Masked] {
-        let logits: Vec<f32> = model.forward(x.clone(), path).into_data().convert::<f32>().to_vec().unwrap();
+        let logits: Vec<f32> = model
+            .forward(x.clone(), path)
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .unwrap();
         let grads = model.loss(x.clone(), labels.clone(), path).backward();
-        let g: Vec<f32> = model.layers[0].weights.grad(&grads).unwrap().into_data().convert::<f32>().to_vec().unwrap();
+        let g: Vec<f32> = model.layers[0]
+            .weights
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .convert::<f32>()
+            .to_vec()
+            .unwrap();
         outs.push((logits, g));
     }
     for (a, b) in [(&outs[0].0, &outs[1].0), (&outs[0].1, &outs[1].1)] {

@@ -108,7 +108,11 @@ struct TrainJob {
 
 impl Job for TrainJob {
     type Output = Summary;
-    fn run<B: AutodiffBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<Summary> {
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        name: &'static str,
+    ) -> anyhow::Result<Summary> {
         run_training::<B>(self, &device, name)
     }
 }
@@ -147,7 +151,16 @@ fn run_training<B: AutodiffBackend>(
         );
     }
     let mut metrics = run.metrics(
-        &["epoch", "step", "lr", "train_loss", "test_loss", "test_accuracy", "density", "wall_seconds"],
+        &[
+            "epoch",
+            "step",
+            "lr",
+            "train_loss",
+            "test_loss",
+            "test_accuracy",
+            "density",
+            "wall_seconds",
+        ],
         resume,
     )?;
     let batches = train_set.len().div_ceil(config.batch_size);
@@ -158,7 +171,15 @@ fn run_training<B: AutodiffBackend>(
     let mut last_eval = None;
     let mut stopped = false;
     while progress.epoch < config.epochs {
-        let result = train_epoch(model, &mut state, &config, &train_set, progress, device, || bar.inc(1));
+        let result = train_epoch(
+            model,
+            &mut state,
+            &config,
+            &train_set,
+            progress,
+            device,
+            || bar.inc(1),
+        );
         model = result.model;
         progress.step += result.next_batch - progress.batch;
         progress.wall_seconds = started.elapsed().as_secs_f64();
@@ -201,7 +222,10 @@ fn run_training<B: AutodiffBackend>(
     let mut extra = serde_json::Map::new();
     extra.insert("connections".into(), connections.into());
     extra.insert("density".into(), model.density().into());
-    extra.insert("connections_per_layer".into(), serde_json::json!(model.connection_counts()));
+    extra.insert(
+        "connections_per_layer".into(),
+        serde_json::json!(model.connection_counts()),
+    );
     extra.insert("path".into(), format!("{:?}", config.path).into());
     let summary = Summary {
         model: "set".into(),
@@ -250,14 +274,21 @@ fn draw_curves(run: &RunDir) -> anyhow::Result<()> {
     use manifold_viz::{line_chart, Series};
     let m = manifold_train::read_metrics(&run.file("metrics.csv"))?;
     let pts = |y: &str, scale: f64| -> Vec<(f64, f64)> {
-        m["epoch"].iter().copied().zip(m[y].iter().map(|v| v * scale)).collect()
+        m["epoch"]
+            .iter()
+            .copied()
+            .zip(m[y].iter().map(|v| v * scale))
+            .collect()
     };
     line_chart(
         &run.file("loss.png"),
         "SET-MLP cross-entropy",
         "epoch",
         "loss",
-        &[Series::new("train", pts("train_loss", 1.0)), Series::new("test", pts("test_loss", 1.0))],
+        &[
+            Series::new("train", pts("train_loss", 1.0)),
+            Series::new("test", pts("test_loss", 1.0)),
+        ],
     )?;
     line_chart(
         &run.file("accuracy.png"),
@@ -279,8 +310,15 @@ fn draw_input_connections<B: burn::tensor::backend::Backend>(
     if side * side != first.n_in {
         return Ok(());
     }
-    let counts = manifold_set::topology::connections_per_input(&first.connections().rows, first.n_in);
-    let img = manifold_viz::heatmap(&counts, side, side, 12, manifold_viz::Scale::sequential_for(&counts));
+    let counts =
+        manifold_set::topology::connections_per_input(&first.connections().rows, first.n_in);
+    let img = manifold_viz::heatmap(
+        &counts,
+        side,
+        side,
+        12,
+        manifold_viz::Scale::sequential_for(&counts),
+    );
     manifold_viz::save_png(&img, path)?;
     Ok(())
 }
@@ -364,7 +402,10 @@ fn time_epochs<B: AutodiffBackend>(
     let mut times = Vec::new();
     for epoch in 0..=repeats {
         let t = Instant::now();
-        let progress = Progress { epoch, ..Default::default() };
+        let progress = Progress {
+            epoch,
+            ..Default::default()
+        };
         model = train_epoch(model, &mut state, config, set, progress, device, || {}).model;
         B::sync(device)?;
         if epoch > 0 {
@@ -376,10 +417,17 @@ fn time_epochs<B: AutodiffBackend>(
 
 impl Job for BenchJob {
     type Output = BenchReport;
-    fn run<B: AutodiffBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<BenchReport> {
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        name: &'static str,
+    ) -> anyhow::Result<BenchReport> {
         let set = self.data.train.take(self.args.images);
         let mut rows = Vec::new();
-        let bar = progress_bar((self.args.widths.len() * self.args.densities.len()) as u64, "bench set");
+        let bar = progress_bar(
+            (self.args.widths.len() * self.args.densities.len()) as u64,
+            "bench set",
+        );
         for &w in &self.args.widths {
             for &d in &self.args.densities {
                 let base = SetConfig::new()
@@ -387,8 +435,18 @@ impl Job for BenchJob {
                     .with_density(d)
                     .with_batch_size(self.args.batch)
                     .with_dropout(0.0);
-                let sparse = time_epochs::<B>(&base.clone().with_path(ComputePath::Sparse), &set, self.args.repeats, &device)?;
-                let masked = time_epochs::<B>(&base.clone().with_path(ComputePath::Masked), &set, self.args.repeats, &device)?;
+                let sparse = time_epochs::<B>(
+                    &base.clone().with_path(ComputePath::Sparse),
+                    &set,
+                    self.args.repeats,
+                    &device,
+                )?;
+                let masked = time_epochs::<B>(
+                    &base.clone().with_path(ComputePath::Masked),
+                    &set,
+                    self.args.repeats,
+                    &device,
+                )?;
                 let m = SetMlp::<B>::new(&base, &device);
                 let nnz_max = m.layers.iter().map(|l| l.nnz()).max().unwrap_or(0);
                 let dense_max = m.layers.iter().map(|l| l.n_in * l.n_out).max().unwrap_or(0);
@@ -434,7 +492,10 @@ impl Job for BenchJob {
 }
 
 pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
-    anyhow::ensure!(args.batch > 0 && args.repeats > 0 && args.images > 0, "--batch, --repeats and --images must be at least 1");
+    anyhow::ensure!(
+        args.batch > 0 && args.repeats > 0 && args.images > 0,
+        "--batch, --repeats and --images must be at least 1"
+    );
     if let Some(d) = args.densities.iter().find(|d| !(**d > 0.0 && **d <= 1.0)) {
         anyhow::bail!("--densities: {d} is not in (0, 1]");
     }
@@ -519,14 +580,24 @@ type RunTrace = (Vec<Vec<f32>>, f64);
 
 impl Job for TopologyJob {
     type Output = Vec<RunTrace>;
-    fn run<B: AutodiffBackend>(self, device: B::Device, _name: &'static str) -> anyhow::Result<Vec<RunTrace>> {
-        let bar = progress_bar(self.configs.iter().map(|c| c.epochs as u64).sum(), "set-topology");
+    fn run<B: AutodiffBackend>(
+        self,
+        device: B::Device,
+        _name: &'static str,
+    ) -> anyhow::Result<Vec<RunTrace>> {
+        let bar = progress_bar(
+            self.configs.iter().map(|c| c.epochs as u64).sum(),
+            "set-topology",
+        );
         let mut out = Vec::new();
         for c in &self.configs {
             let mut counts = Vec::new();
             let model = manifold_set::fit::<B>(c, &self.data.train, &device, |_, m| {
                 let first = &m.layers[0];
-                counts.push(manifold_set::topology::connections_per_input(&first.connections().rows, first.n_in));
+                counts.push(manifold_set::topology::connections_per_input(
+                    &first.connections().rows,
+                    first.n_in,
+                ));
                 bar.inc(1);
             });
             let eval = evaluate(&model.valid(), &self.data.test, c.path, &device);
@@ -556,7 +627,10 @@ pub fn topology(args: TopologyArgs, device: DeviceKind) -> anyhow::Result<()> {
     let with = base.clone().with_l2(args.l2).with_l1(args.l1);
     without.validate()?;
     with.validate()?;
-    anyhow::ensure!(without.inputs == 784, "the topology experiment needs 28×28 inputs");
+    anyhow::ensure!(
+        without.inputs == 784,
+        "the topology experiment needs 28×28 inputs"
+    );
     let seeds: Vec<u64> = (0..args.seeds).collect();
     let configs: Vec<SetConfig> = seeds
         .iter()
@@ -564,9 +638,14 @@ pub fn topology(args: TopologyArgs, device: DeviceKind) -> anyhow::Result<()> {
         .collect();
     let data = load_data(args.data_dir.as_deref())?;
     let traces = dispatch(device, TopologyJob { configs, data })?;
-    std::fs::create_dir_all(&args.out).map_err(|e| anyhow::anyhow!("{}: cannot create ({e})", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| anyhow::anyhow!("{}: cannot create ({e})", args.out.display()))?;
     let last = |i: usize| traces[i].0.last().expect("at least one epoch").clone();
-    let ratios = |off: usize| -> Vec<f64> { (0..seeds.len()).map(|s| centre_margin_ratio(&last(2 * s + off), 28)).collect() };
+    let ratios = |off: usize| -> Vec<f64> {
+        (0..seeds.len())
+            .map(|s| centre_margin_ratio(&last(2 * s + off), 28))
+            .collect()
+    };
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let mean_counts = |off: usize| -> Vec<f32> {
         let mut m = vec![0.0f32; 784];
@@ -608,7 +687,11 @@ pub fn topology(args: TopologyArgs, device: DeviceKind) -> anyhow::Result<()> {
 
 /// `heatmaps.png` (rows: snapshot epochs; left: no penalty, right: penalty; seed 0),
 /// `evolution.gif` (every epoch, side by side) and `trend.png` (square means, seed mean).
-fn draw_topology(args: &TopologyArgs, traces: &[RunTrace], report: &TopologyReport) -> anyhow::Result<()> {
+fn draw_topology(
+    args: &TopologyArgs,
+    traces: &[RunTrace],
+    report: &TopologyReport,
+) -> anyhow::Result<()> {
     use manifold_viz::{line_chart, save_png, tile_grid, write_gif, Scale, Series};
     let (a, b) = (&traces[0].0, &traces[1].0);
     let all: Vec<f32> = a.iter().chain(b).flatten().copied().collect();
@@ -623,7 +706,17 @@ fn draw_topology(args: &TopologyArgs, traces: &[RunTrace], report: &TopologyRepo
     let frames: Vec<_> = a
         .iter()
         .zip(b)
-        .map(|(x, y)| tile_grid(&[x.as_slice(), y.as_slice()].concat(), 2, 28, 28, 2, 8, scale()))
+        .map(|(x, y)| {
+            tile_grid(
+                &[x.as_slice(), y.as_slice()].concat(),
+                2,
+                28,
+                28,
+                2,
+                8,
+                scale(),
+            )
+        })
         .collect();
     write_gif(&args.out.join("evolution.gif"), &frames, 400)?;
     line_chart(
@@ -633,7 +726,10 @@ fn draw_topology(args: &TopologyArgs, traces: &[RunTrace], report: &TopologyRepo
         "connections",
         &[
             Series::new("no penalty", report.trend_without.clone()),
-            Series::new(format!("l2={} l1={}", args.l2, args.l1), report.trend_with.clone()),
+            Series::new(
+                format!("l2={} l1={}", args.l2, args.l1),
+                report.trend_with.clone(),
+            ),
         ],
     )?;
     Ok(())

@@ -111,18 +111,28 @@ impl SetConfig {
         positive("epochs", self.epochs)?;
         positive("batch_size", self.batch_size)?;
         if let Some(i) = self.hidden.iter().position(|&h| h == 0) {
-            return Err(TrainError::config("hidden", format!("layer {i} has width 0")));
+            return Err(TrainError::config(
+                "hidden",
+                format!("layer {i} has width 0"),
+            ));
         }
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
             return Err(TrainError::config("epsilon", "must be a positive number"));
         }
         if !(self.density.is_finite() && (0.0..=1.0).contains(&self.density)) {
-            return Err(TrainError::config("density", "must lie in [0, 1] (0 = use epsilon)"));
+            return Err(TrainError::config(
+                "density",
+                "must lie in [0, 1] (0 = use epsilon)",
+            ));
         }
         if !(0.0..1.0).contains(&self.zeta) {
             return Err(TrainError::config("zeta", "must lie in [0, 1)"));
         }
-        for (name, v) in [("l2", self.l2), ("l1", self.l1), ("regrow_scale", self.regrow_scale)] {
+        for (name, v) in [
+            ("l2", self.l2),
+            ("l1", self.l1),
+            ("regrow_scale", self.regrow_scale),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(TrainError::config(name, "must be a non-negative number"));
             }
@@ -131,7 +141,10 @@ impl SetConfig {
             return Err(TrainError::config("dropout", "must lie in [0, 1)"));
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(TrainError::config("learning_rate", "must be a positive number"));
+            return Err(TrainError::config(
+                "learning_rate",
+                "must be a positive number",
+            ));
         }
         if !(self.lr_decay.is_finite() && self.lr_decay > 0.0) {
             return Err(TrainError::config("lr_decay", "must be a positive number"));
@@ -172,7 +185,11 @@ impl SetConfig {
 
     /// Whether the topology evolves after `epoch` (0-based).
     pub fn evolves_after(&self, epoch: usize) -> bool {
-        let last = if self.evolve_until > 0 { self.evolve_until.min(self.epochs) } else { self.epochs };
+        let last = if self.evolve_until > 0 {
+            self.evolve_until.min(self.epochs)
+        } else {
+            self.epochs
+        };
         self.zeta > 0.0 && epoch + 1 < last
     }
 }

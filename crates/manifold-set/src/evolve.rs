@@ -64,10 +64,15 @@ pub fn evolve_layer<B: Backend, O: Backend, R: rand::Rng>(
     if slots.is_empty() {
         return (layer, 0);
     }
-    let occupied: Vec<(usize, usize)> = c.rows.iter().copied().zip(c.cols.iter().copied()).collect();
+    let occupied: Vec<(usize, usize)> =
+        c.rows.iter().copied().zip(c.cols.iter().copied()).collect();
     let positions = regrow_positions(n_in, n_out, &occupied, &slots, rng);
     let density = layer.nnz() as f64 / (n_in * n_out) as f64;
-    let fresh = normal_weights(slots.len(), config.regrow_scale * init_std(n_in, density), rng);
+    let fresh = normal_weights(
+        slots.len(),
+        config.regrow_scale * init_std(n_in, density),
+        rng,
+    );
     for ((&k, &(r, col)), w) in slots.iter().zip(&positions).zip(fresh) {
         c.rows[k] = r;
         c.cols[k] = col;

@@ -56,7 +56,10 @@ pub fn vector<B: Backend>(v: Vec<f32>, device: &B::Device) -> Tensor<B, 1> {
 
 /// A 1-D tensor's values on the host.
 pub fn host_f32<B: Backend>(t: Tensor<B, 1>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().expect("float tensor")
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("float tensor")
 }
 
 fn host_usize<B: Backend>(t: Tensor<B, 1, Int>) -> Vec<usize> {
@@ -72,7 +75,12 @@ fn host_usize<B: Backend>(t: Tensor<B, 1, Int>) -> Vec<usize> {
 impl<B: Backend> SparseLinear<B> {
     /// A layer with the given connections and a zero bias.
     pub fn new(n_in: usize, n_out: usize, c: &Connections, device: &B::Device) -> Self {
-        let flat: Vec<usize> = c.rows.iter().zip(&c.cols).map(|(&r, &k)| k * n_in + r).collect();
+        let flat: Vec<usize> = c
+            .rows
+            .iter()
+            .zip(&c.cols)
+            .map(|(&r, &k)| k * n_in + r)
+            .collect();
         Self {
             weights: Param::from_tensor(vector(c.weights.clone(), device)),
             bias: Param::from_tensor(Tensor::zeros([n_out], device)),

@@ -38,7 +38,16 @@ impl<B: Backend> SetMlp<B> {
                 let mut rng = layer_rng(config.seed, l);
                 let (rows, cols) = erdos_renyi(n_in, n_out, density, &mut rng);
                 let weights = normal_weights(rows.len(), init_std(n_in, density), &mut rng);
-                SparseLinear::new(n_in, n_out, &Connections { rows, cols, weights }, device)
+                SparseLinear::new(
+                    n_in,
+                    n_out,
+                    &Connections {
+                        rows,
+                        cols,
+                        weights,
+                    },
+                    device,
+                )
             })
             .collect();
         Self {
@@ -61,7 +70,12 @@ impl<B: Backend> SetMlp<B> {
     }
 
     /// Mean cross-entropy of a batch.
-    pub fn loss(&self, x: Tensor<B, 2>, labels: Tensor<B, 1, Int>, path: ComputePath) -> Tensor<B, 1> {
+    pub fn loss(
+        &self,
+        x: Tensor<B, 2>,
+        labels: Tensor<B, 1, Int>,
+        path: ComputePath,
+    ) -> Tensor<B, 1> {
         let logits = self.forward(x, path);
         CrossEntropyLossConfig::new()
             .init(&logits.device())

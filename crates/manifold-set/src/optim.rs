@@ -29,7 +29,11 @@ pub struct Moments<B: Backend> {
 impl<B: Backend> Moments<B> {
     fn zeros(n: usize, device: &B::Device) -> Self {
         let z = || Param::initialized(ParamId::new(), Tensor::zeros([n], device));
-        Self { m: z(), v: z(), t: z() }
+        Self {
+            m: z(),
+            v: z(),
+            t: z(),
+        }
     }
 
     /// Zeroes m, v and t at `slots`.
@@ -45,7 +49,14 @@ impl<B: Backend> Moments<B> {
     }
 
     /// One Adam step of `w` with gradient `g`; returns the new `w`.
-    fn step(&mut self, w: Tensor<B, 1>, g: Tensor<B, 1>, lr: f64, b1: f64, b2: f64) -> Tensor<B, 1> {
+    fn step(
+        &mut self,
+        w: Tensor<B, 1>,
+        g: Tensor<B, 1>,
+        lr: f64,
+        b1: f64,
+        b2: f64,
+    ) -> Tensor<B, 1> {
         let t = self.t.val() + 1.0;
         let m = self.m.val() * b1 + g.clone() * (1.0 - b1);
         let v = self.v.val() * b2 + g.powi_scalar(2) * (1.0 - b2);
@@ -70,8 +81,16 @@ impl<B: Backend> SparseAdam<B> {
     /// Zero state for `model`.
     pub fn new<M: Backend>(model: &SetMlp<M>, device: &B::Device) -> Self {
         Self {
-            weights: model.layers.iter().map(|l| Moments::zeros(l.nnz(), device)).collect(),
-            biases: model.layers.iter().map(|l| Moments::zeros(l.n_out, device)).collect(),
+            weights: model
+                .layers
+                .iter()
+                .map(|l| Moments::zeros(l.nnz(), device))
+                .collect(),
+            biases: model
+                .layers
+                .iter()
+                .map(|l| Moments::zeros(l.n_out, device))
+                .collect(),
         }
     }
 }

@@ -18,7 +18,10 @@ pub fn square_mean(counts: &[f32], side: usize, s: usize) -> f64 {
 
 /// The trend curve: `(s, square_mean(s))` for `s = 2, 4, …, side`.
 pub fn square_trend(counts: &[f32], side: usize) -> Vec<(f64, f64)> {
-    (1..=side / 2).map(|h| (2 * h) as f64).map(|s| (s, square_mean(counts, side, s as usize))).collect()
+    (1..=side / 2)
+        .map(|h| (2 * h) as f64)
+        .map(|s| (s, square_mean(counts, side, s as usize)))
+        .collect()
 }
 
 /// Centre (central `side/2 × side/2` square) over margin (the rest) mean connections.
@@ -43,6 +46,9 @@ mod tests {
             counts[i] = 3.0;
         }
         assert_eq!(centre_margin_ratio(&counts, 4), 3.0);
-        assert_eq!(square_trend(&counts, 4), vec![(2.0, 3.0), (4.0, 24.0 / 16.0)]);
+        assert_eq!(
+            square_trend(&counts, 4),
+            vec![(2.0, 3.0), (4.0, 24.0 / 16.0)]
+        );
     }
 }

@@ -124,7 +124,10 @@ mod tests {
         // negatives 1,3,5,7 (4) → remove ⌊0.5·4⌋ = 2: −0.02 (5), −0.1 (1)
         assert_eq!(prune_slots(&w, 0.5, PruneRule::Paper), vec![1, 2, 4, 5, 8]);
         // magnitude: ⌊0.5·10⌋ = 5 smallest |w|: 0.01, 0.02, 0.05, 0.1, 0.2
-        assert_eq!(prune_slots(&w, 0.5, PruneRule::Magnitude), vec![1, 2, 4, 5, 8]);
+        assert_eq!(
+            prune_slots(&w, 0.5, PruneRule::Magnitude),
+            vec![1, 2, 4, 5, 8]
+        );
         // ζ = 0.3 differs between the rules: paper ⌊1.8⌋=1 pos + ⌊1.2⌋=1 neg
         assert_eq!(prune_slots(&w, 0.3, PruneRule::Paper), vec![5, 8]);
         assert_eq!(prune_slots(&w, 0.3, PruneRule::Magnitude), vec![2, 5, 8]);
@@ -143,6 +146,9 @@ mod tests {
 
     #[test]
     fn connection_counts() {
-        assert_eq!(connections_per_input(&[0, 2, 2, 1, 2], 4), vec![1.0, 1.0, 3.0, 0.0]);
+        assert_eq!(
+            connections_per_input(&[0, 2, 2, 1, 2], 4),
+            vec![1.0, 1.0, 3.0, 0.0]
+        );
     }
 }

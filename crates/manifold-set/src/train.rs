@@ -34,8 +34,9 @@ pub struct Progress {
 
 /// The sample order of `epoch`, fixed by the seed (a resumed run sees the same order).
 pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
-    let mut rng =
-        rand::rngs::StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = rand::rngs::StdRng::seed_from_u64(
+        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
     let mut idx: Vec<usize> = (0..n).collect();
     idx.shuffle(&mut rng);
     idx

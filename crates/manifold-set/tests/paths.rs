@@ -32,7 +32,10 @@ fn sparse_layer_matches_hand_computed_values_on_both_paths() {
     };
     let layer = SparseLinear::<B>::new(3, 2, &c, &dev);
     // feature-major input: 3 features × 2 samples
-    let x = Tensor::<B, 2>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 2]), &dev);
+    let x = Tensor::<B, 2>::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [3, 2]),
+        &dev,
+    );
     // sample 0: x = (1, 3, 5): y0 = −1·5 = −5, y1 = 2·1 + 0.5·5 = 4.5
     // sample 1: x = (2, 4, 6): y0 = −6, y1 = 4 + 3 = 7
     for path in [ComputePath::Sparse, ComputePath::Masked] {
@@ -60,16 +63,28 @@ fn sparse_and_masked_paths_agree_in_outputs_and_gradients() {
         let g: Vec<Vec<f32>> = model
             .layers
             .iter()
-            .flat_map(|l| [l.weights.grad(&grads).unwrap(), l.bias.grad(&grads).unwrap()])
+            .flat_map(|l| {
+                [
+                    l.weights.grad(&grads).unwrap(),
+                    l.bias.grad(&grads).unwrap(),
+                ]
+            })
             .map(|t| t.into_data().to_vec::<f32>().unwrap())
             .collect();
         outs.push((host(logits.inner()), g));
     }
-    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + x.abs()));
+    let close = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .all(|(x, y)| (x - y).abs() <= 1e-5 * (1.0 + x.abs()))
+    };
     assert!(close(&outs[0].0, &outs[1].0), "logits differ");
     assert_eq!(outs[0].1.len(), 6);
     for (a, b) in outs[0].1.iter().zip(&outs[1].1) {
-        assert!(a.iter().any(|v| *v != 0.0), "a zero gradient proves nothing");
+        assert!(
+            a.iter().any(|v| *v != 0.0),
+            "a zero gradient proves nothing"
+        );
         assert!(close(a, b), "gradients differ: {a:?} vs {b:?}");
     }
 }
@@ -78,15 +93,29 @@ fn sparse_and_masked_paths_agree_in_outputs_and_gradients() {
 #[test]
 fn sparse_gradient_matches_finite_differences() {
     let dev = Default::default();
-    let config = SetConfig::new().with_inputs(6).with_hidden(vec![5]).with_classes(3).with_density(0.5).with_dropout(0.0);
+    let config = SetConfig::new()
+        .with_inputs(6)
+        .with_hidden(vec![5])
+        .with_classes(3)
+        .with_density(0.5)
+        .with_dropout(0.0);
     let model = SetMlp::<B>::new(&config, &dev);
     let x = input(4, 6, 9);
     let labels = manifold_train::labels_tensor::<B>(&[0, 1, 2, 1], &dev);
     let loss_of = |m: &SetMlp<B>| -> f64 {
-        m.loss(x.clone(), labels.clone(), ComputePath::Sparse).into_scalar() as f64
+        m.loss(x.clone(), labels.clone(), ComputePath::Sparse)
+            .into_scalar() as f64
     };
-    let grads = model.loss(x.clone(), labels.clone(), ComputePath::Sparse).backward();
-    let g = model.layers[0].weights.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+    let grads = model
+        .loss(x.clone(), labels.clone(), ComputePath::Sparse)
+        .backward();
+    let g = model.layers[0]
+        .weights
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     let c = model.layers[0].connections();
     let h = 1e-2f32;
     for k in 0..c.weights.len() {
@@ -98,7 +127,11 @@ fn sparse_gradient_matches_finite_differences() {
             loss_of(&m)
         };
         let fd = (shifted(h) - shifted(-h)) / (2.0 * h as f64);
-        assert!((fd - g[k] as f64).abs() < 2e-3, "slot {k}: fd {fd} vs autodiff {}", g[k]);
+        assert!(
+            (fd - g[k] as f64).abs() < 2e-3,
+            "slot {k}: fd {fd} vs autodiff {}",
+            g[k]
+        );
     }
 }
 
@@ -127,27 +160,51 @@ fn evolution_keeps_the_count_and_recycles_exactly_the_right_weights() {
     // positives: 0.9, 0.1, 0.3 → ⌊1.5⌋ = 1 removed: slot 1 (0.1)
     // negatives: −0.05, −0.8, −0.4 → ⌊1.5⌋ = 1 removed: slot 2 (−0.05)
     let layer = SparseLinear::<B>::new(4, 3, &c, &dev);
-    let model = SetMlp { layers: vec![layer], dropout: burn::nn::DropoutConfig::new(0.0).init() };
+    let model = SetMlp {
+        layers: vec![layer],
+        dropout: burn::nn::DropoutConfig::new(0.0).init(),
+    };
     let mut state = SparseAdam::<burn_ndarray::NdArray<f32>>::new(&model, &dev);
     let config = SetConfig::new().with_zeta(0.5);
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-    let (layer, n) = evolve_layer(model.layers[0].clone(), &mut state.weights[0], &config, &mut rng);
+    let (layer, n) = evolve_layer(
+        model.layers[0].clone(),
+        &mut state.weights[0],
+        &config,
+        &mut rng,
+    );
     assert_eq!(n, 2);
     let after = layer.connections();
     assert_eq!(after.weights.len(), 6);
     for k in [0, 3, 4, 5] {
-        assert_eq!((after.rows[k], after.cols[k], after.weights[k]), (c.rows[k], c.cols[k], c.weights[k]));
+        assert_eq!(
+            (after.rows[k], after.cols[k], after.weights[k]),
+            (c.rows[k], c.cols[k], c.weights[k])
+        );
     }
     let before: Vec<(usize, usize)> = c.rows.iter().copied().zip(c.cols.iter().copied()).collect();
-    let mut now: Vec<(usize, usize)> = after.rows.iter().copied().zip(after.cols.iter().copied()).collect();
+    let mut now: Vec<(usize, usize)> = after
+        .rows
+        .iter()
+        .copied()
+        .zip(after.cols.iter().copied())
+        .collect();
     for k in [1, 2] {
-        assert!(!before.contains(&now[k]), "slot {k} regrown on an occupied position");
+        assert!(
+            !before.contains(&now[k]),
+            "slot {k} regrown on an occupied position"
+        );
     }
     now.sort();
     now.dedup();
     assert_eq!(now.len(), 6, "positions stay distinct");
     // the dense matrix has exactly 6 non-zeros at the new positions
-    let dense = layer.dense_weights().inner().into_data().to_vec::<f32>().unwrap();
+    let dense = layer
+        .dense_weights()
+        .inner()
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
     assert_eq!(dense.iter().filter(|v| **v != 0.0).count(), 6);
 }
 
@@ -168,7 +225,9 @@ fn optimiser_state_is_reset_for_recycled_connections() {
     let x = input(5, 8, 1);
     let labels = manifold_train::labels_tensor::<B>(&[0, 1, 2, 0, 1], &dev);
     for _ in 0..3 {
-        let grads = model.loss(x.clone(), labels.clone(), ComputePath::Sparse).backward();
+        let grads = model
+            .loss(x.clone(), labels.clone(), ComputePath::Sparse)
+            .backward();
         model = adam_step(model, &mut state, &grads, 0.01, &config);
     }
     let vec = |t: Tensor<burn_ndarray::NdArray<f32>, 1>| t.into_data().to_vec::<f32>().unwrap();
@@ -179,27 +238,45 @@ fn optimiser_state_is_reset_for_recycled_connections() {
     let expected = manifold_set::topology::prune_slots(&w_before, config.zeta, config.prune_rule);
     assert!(!expected.is_empty());
     let mut rng = rand::rngs::StdRng::seed_from_u64(4);
-    let (layer, _) = evolve_layer(model.layers[0].clone(), &mut state.weights[0], &config, &mut rng);
+    let (layer, _) = evolve_layer(
+        model.layers[0].clone(),
+        &mut state.weights[0],
+        &config,
+        &mut rng,
+    );
     model.layers[0] = layer;
-    let (m_after, v_after, t_after) =
-        (vec(state.weights[0].m.val()), vec(state.weights[0].v.val()), vec(state.weights[0].t.val()));
+    let (m_after, v_after, t_after) = (
+        vec(state.weights[0].m.val()),
+        vec(state.weights[0].v.val()),
+        vec(state.weights[0].t.val()),
+    );
     for k in 0..m_after.len() {
         if expected.contains(&k) {
-            assert_eq!((m_after[k], v_after[k], t_after[k]), (0.0, 0.0, 0.0), "slot {k}");
+            assert_eq!(
+                (m_after[k], v_after[k], t_after[k]),
+                (0.0, 0.0, 0.0),
+                "slot {k}"
+            );
         } else {
             assert_eq!((m_after[k], t_after[k]), (m_before[k], 3.0), "slot {k}");
         }
     }
     // one more step: recycled slots move by exactly lr (a first Adam step).
     let w0 = model.layers[0].connections().weights;
-    let grads = model.loss(x.clone(), labels.clone(), ComputePath::Sparse).backward();
+    let grads = model
+        .loss(x.clone(), labels.clone(), ComputePath::Sparse)
+        .backward();
     let g = vec(model.layers[0].weights.grad(&grads).unwrap());
     model = adam_step(model, &mut state, &grads, 0.01, &config);
     let w1 = model.layers[0].connections().weights;
     for &k in &expected {
         if g[k].abs() > 1e-6 {
             let step = w0[k] - w1[k];
-            assert!((step - 0.01 * g[k].signum()).abs() < 1e-5, "slot {k}: step {step}, g {}", g[k]);
+            assert!(
+                (step - 0.01 * g[k].signum()).abs() < 1e-5,
+                "slot {k}: step {step}, g {}",
+                g[k]
+            );
         }
     }
 }
