@@ -92,7 +92,7 @@ fn bad_inputs_are_one_line_errors() {
         (vec!["--preset", "k7"], "unknown preset `k7`"),
         (vec!["--label-fraction", "0"], "label_fraction"),
         (vec!["--neurons", "0"], "neurons"),
-        (vec!["--xi", "-1"], "xi"),
+        (vec!["--xi=-1"], "xi"),
         (vec!["--set", "bogus=1"], "unknown config field `bogus`"),
     ] {
         let mut full = vec!["train", "dreamcomp"];
