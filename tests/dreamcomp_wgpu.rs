@@ -34,7 +34,7 @@ fn one_step_matches_hand_computation_on_wgpu() {
     }
 }
 
-/// K = 25, one epoch over 2 000 images (with a 50% labelled, dreamed rest), 500 test images.
+/// K = 25, one supervised epoch over 2 000 images, 500 test images.
 #[test]
 fn small_training_run_on_wgpu() {
     let data = Mnist::load_default(None).expect("MNIST");
@@ -44,8 +44,7 @@ fn small_training_run_on_wgpu() {
     let c = DreamCompConfig::new()
         .with_neurons(25)
         .with_xi(0.01)
-        .with_c_xi(0.1)
-        .with_label_fraction(0.5);
+        .with_c_xi(0.1);
     W::seed(&dev, 0);
     let model = DreamComp::<W>::new(25, &dev);
     let trainer = Trainer::<W>::new(&c, train.len(), &dev);
