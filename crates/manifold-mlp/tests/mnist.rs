@@ -3,6 +3,9 @@
 use manifold_data::Mnist;
 use manifold_mlp::{fit, MlpConfig};
 
+/// The two tests share the CPU thread pool; run alone, float reductions keep their order.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
 
 fn short() -> MlpConfig {
@@ -11,6 +14,7 @@ fn short() -> MlpConfig {
 
 #[test]
 fn three_epochs_on_10k_images_beat_88_percent_on_the_full_test_set() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let data = Mnist::load_default(None).unwrap();
     let (_, eval) = fit::<B>(&short(), &data.train, &data.test, &Default::default(), None);
     assert!(eval.accuracy > 0.88, "accuracy {}", eval.accuracy);
@@ -19,6 +23,7 @@ fn three_epochs_on_10k_images_beat_88_percent_on_the_full_test_set() {
 
 #[test]
 fn same_seed_same_numbers_other_seed_other_numbers() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     let data = Mnist::load_default(None).unwrap();
     let test = data.test.take(2000);
     let c = short().with_epochs(1).with_train_limit(3000);
