@@ -3,7 +3,7 @@
 use manifold_data::Mnist;
 use manifold_mlp::{fit, MlpConfig};
 
-/// The two tests share the CPU thread pool; run alone, float reductions keep their order.
+/// The two tests share the CPU thread pool: run them one at a time.
 static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
@@ -31,6 +31,11 @@ fn same_seed_same_numbers_other_seed_other_numbers() {
     let a = fit::<B>(&c, &data.train, &test, &dev, None).1;
     let b = fit::<B>(&c, &data.train, &test, &dev, None).1;
     let other = fit::<B>(&c.clone().with_seed(1), &data.train, &test, &dev, None).1;
-    assert_eq!(a, b);
-    assert_ne!(a.loss, other.loss);
+    // Same seed: the same accuracy and the same printed cost. The CPU backend's threaded
+    // reductions may order a sum differently from run to run (seen on CI: 1.4555811 vs
+    // 1.4555810), so the cost is compared to 1e-5, far below its printed precision.
+    assert_eq!(a.accuracy, b.accuracy);
+    assert!((a.loss - b.loss).abs() < 1e-5, "{a:?} vs {b:?}");
+    // Another seed: another initialisation and order, so a clearly different cost.
+    assert!((a.loss - other.loss).abs() > 1e-3, "{a:?} vs {other:?}");
 }
