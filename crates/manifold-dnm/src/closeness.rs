@@ -12,7 +12,7 @@
 //! D_rj = sign(f)·max(|f| − c, 0)/(1 − c)   on allowed cells, else 0
 //! ```
 
-use burn::tensor::activation::{relu, sigmoid, softplus};
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
@@ -124,20 +124,37 @@ pub fn closeness_f<B: Backend>(raw: &RawShape<B>, grid: &Grid<B>) -> Tensor<B, 2
     let amp = column(sigmoid(raw.alpha.clone()).mul_scalar(2.0).sub_scalar(1.0));
     let power = column(raw.beta.clone().add_scalar(1.0));
     let shift = column(sigmoid(raw.gamma.clone()));
-    let theta = softplus(raw.theta.clone(), 1.0).div_scalar(std::f64::consts::LN_2);
+    let theta = softplus(raw.theta.clone()).div_scalar(std::f64::consts::LN_2);
     let freq = column(theta.recip().mul_scalar(two_pi / grid.period));
-    let width = softplus(raw.sigma.clone(), 1.0);
+    let width = softplus(raw.sigma.clone());
     let neg_inv_2s2 = column(width.square().recip().mul_scalar(-0.5));
     let gauss = (grid.p.clone() - column(raw.mu.clone()))
         .square()
         .mul(neg_inv_2s2)
         .exp();
-    let wave = (grid.p.clone() * freq + column(raw.phi.clone()))
+    let wave = reduced_phase(grid.p.clone() * freq + column(raw.phi.clone()))
         .sin()
         .mul_scalar(0.5)
         .add_scalar(0.501);
     let shaped = (wave.log() * power).exp() - shift;
     gauss * shaped * amp
+}
+
+/// `softplus(x) = ln(1 + eˣ)`, computed as `ln(1 + e^min(x, 30)) + max(x − 30, 0)` so
+/// that it never overflows (`eˣ` is `inf` in f32 from x ≈ 88, and the `seed-mnist`
+/// preset starts σ near 148) and keeps its gradient `sigmoid(x)` (exact to f32 beyond 30).
+pub fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    const BEND: f64 = 30.0;
+    x.clone().clamp_max(BEND).exp().log1p() + relu(x.sub_scalar(BEND))
+}
+
+/// `x − 2π·⌊x/2π⌋`: the same sine, but an argument in `[0, 2π)`. GPU sines lose
+/// accuracy on large arguments (|p·freq| reaches hundreds of radians at N = 1000);
+/// the floor is piecewise constant, so the gradient is unchanged.
+pub fn reduced_phase<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    let two_pi = 2.0 * std::f64::consts::PI;
+    let turns = x.clone().div_scalar(two_pi).floor().detach();
+    x - turns.mul_scalar(two_pi)
 }
 
 /// `f`, `c = sigmoid(κ)` and `D = sign(f)·max(|f| − c, 0)/(1 − c)` on allowed cells.
@@ -161,4 +178,67 @@ pub fn density_surrogate<B: Backend>(
     (s * grid.allowed.clone())
         .sum()
         .div_scalar(grid.max_cells() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Autodiff;
+    use burn::tensor::TensorData;
+
+    type B = Autodiff<burn_ndarray::NdArray<f32>>;
+
+    fn host<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().to_vec().unwrap()
+    }
+
+    #[test]
+    fn softplus_is_exact_and_finite_far_out_with_sigmoid_gradient() {
+        let xs = [-200.0f32, -1.0, 0.0, 2.0, 148.0, 200.0];
+        let x = Tensor::<B, 1>::from_data(TensorData::new(xs.to_vec(), [6]), &Default::default())
+            .require_grad();
+        let y = softplus(x.clone());
+        let grads = y.clone().sum().backward();
+        let g = x
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .unwrap();
+        for ((x, y), g) in xs.iter().zip(host(y)).zip(g) {
+            let want = (*x as f64).exp().ln_1p();
+            let want = if want.is_finite() { want } else { *x as f64 };
+            assert!(
+                (y as f64 - want).abs() < 1e-5 * (1.0 + want),
+                "softplus({x}) = {y}"
+            );
+            let s = 1.0 / (1.0 + (-*x as f64).exp());
+            assert!(
+                (g as f64 - s).abs() < 1e-6,
+                "softplus'({x}) = {g}, want {s}"
+            );
+        }
+    }
+
+    #[test]
+    fn reduced_phase_keeps_the_sine_and_the_gradient() {
+        let xs = [-700.3f32, -1.0, 0.5, 7.0, 951.25];
+        let x = Tensor::<B, 1>::from_data(TensorData::new(xs.to_vec(), [5]), &Default::default())
+            .require_grad();
+        let r = reduced_phase(x.clone());
+        let grads = r.clone().sin().sum().backward();
+        let g = x
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .unwrap();
+        for ((x, r), g) in xs.iter().zip(host(r)).zip(g) {
+            assert!((0.0..6.2832).contains(&r), "reduced {x} to {r}");
+            assert!((r.sin() - x.sin()).abs() < 2e-4, "sin {x}");
+            assert!((g - x.cos()).abs() < 2e-4, "d sin/dx at {x}: {g}");
+        }
+    }
 }

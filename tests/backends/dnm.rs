@@ -1,0 +1,137 @@
+//! The DNM on wgpu (lavapipe on CPUs) against ndarray: the same parameters give the
+//! same closeness matrix, outputs, loss and gradients of every parameter family, at
+//! the MNIST shape of the `seed-mnist` preset (784 inputs, 10 outputs).
+#![cfg(feature = "wgpu")]
+
+use burn::backend::Autodiff;
+use burn::module::Param;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use manifold_dnm::{head, objective, total_loss, Dnm, DnmConfig, Grid, Structure, Target};
+
+type Nd = Autodiff<burn_ndarray::NdArray<f32>>;
+type Wg = Autodiff<burn_wgpu::Wgpu<f32, i32>>;
+
+const BATCH: usize = 8;
+
+/// Gradients: largest difference over the family's largest |gradient|. The square head
+/// makes the seed network's loss ≈ 1.6·10⁶, a sum with heavy cancellation, so f32
+/// rounding (GPU and CPU sum in different orders) moves small entries: measured on
+/// lavapipe 1.6e-4 (w) to 6.1e-3 (μ). A broken kernel or a NaN is far above this.
+const GRAD_TOLERANCE: f32 = 2e-2;
+
+/// `seed-mnist` with fewer comps (N = 900: 106 comps) to keep lavapipe quick.
+fn config() -> DnmConfig {
+    DnmConfig::seed_mnist().with_neurons(900)
+}
+
+/// Per family: values, gradient; then D, the outputs and the loss, all on the host.
+struct Numbers {
+    d: Vec<f32>,
+    outputs: Vec<f32>,
+    loss: f32,
+    grads: Vec<(&'static str, Vec<f32>)>,
+}
+
+fn host<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+}
+
+fn moved<B1: Backend, B2: Backend>(
+    p: &Param<Tensor<B1, 1>>,
+    dev: &B2::Device,
+) -> Param<Tensor<B2, 1>> {
+    Param::from_tensor(Tensor::from_data(p.val().into_data().convert::<f32>(), dev))
+}
+
+fn numbers<Bk: burn::tensor::backend::AutodiffBackend>(
+    m0: &Dnm<Nd>,
+    config: &DnmConfig,
+    dev: &Bk::Device,
+) -> Numbers {
+    let model = Dnm::<Bk> {
+        alpha: moved(&m0.alpha, dev),
+        beta: moved(&m0.beta, dev),
+        gamma: moved(&m0.gamma, dev),
+        theta: moved(&m0.theta, dev),
+        phi: moved(&m0.phi, dev),
+        sigma: moved(&m0.sigma, dev),
+        mu: moved(&m0.mu, dev),
+        kappa: moved(&m0.kappa, dev),
+        w: moved(&m0.w, dev),
+        b: moved(&m0.b, dev),
+    };
+    let grid = Grid::<Bk>::of(config, dev);
+    let cl = model.closeness(&grid);
+    let structure = Structure::of(&cl.d, &grid);
+    let x: Vec<f32> = (0..BATCH * config.inputs)
+        .map(|k| ((k * 37) % 101) as f32 / 100.0)
+        .collect();
+    let x = Tensor::<Bk, 2>::from_data(TensorData::new(x, [BATCH, config.inputs]), dev);
+    let labels: Vec<u8> = (0..BATCH as u8).map(|k| k % 10).collect();
+    let target = Target::Labels(manifold_train::labels_tensor::<Bk>(&labels, dev));
+    let outputs = model.outputs_fast(&cl.d, &grid, x, structure.depth);
+    let obj = objective(head(outputs.clone(), config.head), &target);
+    let terms = total_loss(config, &cl, &grid, obj, structure.density, 0.0);
+    let grads = terms.total.backward();
+    let g = |name, p: &Param<Tensor<Bk, 1>>| (name, p.grad(&grads).map(host).unwrap_or_default());
+    Numbers {
+        d: host(cl.d),
+        outputs: host(outputs),
+        loss: host(terms.total)[0],
+        grads: vec![
+            g("alpha", &model.alpha),
+            g("beta", &model.beta),
+            g("gamma", &model.gamma),
+            g("theta", &model.theta),
+            g("phi", &model.phi),
+            g("sigma", &model.sigma),
+            g("mu", &model.mu),
+            g("kappa", &model.kappa),
+            g("w", &model.w),
+            g("b", &model.b),
+        ],
+    }
+}
+
+/// Largest |a − b| / (1 + max|a|): 0 when equal, NaN-aware (a NaN counts as infinite).
+fn worst(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = 1.0 + a.iter().fold(0f32, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| {
+            let e = (x - y).abs() / scale;
+            if e.is_nan() {
+                f32::INFINITY
+            } else {
+                e
+            }
+        })
+        .fold(0f32, f32::max)
+}
+
+#[test]
+fn wgpu_matches_ndarray_on_the_mnist_shaped_seed_network() {
+    let config = config();
+    let nd_dev = Default::default();
+    <Nd as Backend>::seed(&nd_dev, 0);
+    let m0 = Dnm::<Nd>::new(&config, &nd_dev);
+    let a = numbers::<Nd>(&m0, &config, &nd_dev);
+    let b = numbers::<Wg>(&m0, &config, &Default::default());
+    let mut report = vec![
+        format!("D: {:e}", worst(&a.d, &b.d)),
+        format!("outputs: {:e}", worst(&a.outputs, &b.outputs)),
+        format!("loss: {} vs {}", a.loss, b.loss),
+    ];
+    let mut bad = !(worst(&a.d, &b.d) < 1e-3 && worst(&a.outputs, &b.outputs) < 1e-3)
+        || !((a.loss - b.loss).abs() <= 1e-3 * (1.0 + a.loss.abs()));
+    for ((name, ga), (_, gb)) in a.grads.iter().zip(&b.grads) {
+        let e = worst(ga, gb);
+        let nan = gb.iter().filter(|v| !v.is_finite()).count();
+        report.push(format!("grad {name}: {e:e} ({nan} non-finite on wgpu)"));
+        bad |= ga.is_empty() || !(e < GRAD_TOLERANCE);
+    }
+    assert!(a.loss.is_finite(), "ndarray loss {}", a.loss);
+    assert!(!bad, "wgpu and ndarray disagree:\n{}", report.join("\n"));
+}
