@@ -369,7 +369,7 @@ fn bench_size<B: Backend>(
     let mut w = DreamComp::<B>::new(job.neurons, device).w();
     let order = trainer.epoch_order(job.set.len(), 0);
     for idx in order.chunks(batch).take(20) {
-        w = trainer.step(w, job.set, idx);
+        w = trainer.step(w, job.set, idx, 0);
     }
     B::sync(device)?;
     let mut model = DreamComp::from_weights(w);

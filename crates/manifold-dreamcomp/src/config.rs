@@ -35,6 +35,13 @@ pub struct DreamCompConfig {
     /// Semi-supervised: factor on `c_xi` for samples whose label is dreamed.
     #[config(default = 1.0)]
     pub dream_scale: f64,
+    /// Semi-supervised: epochs in which unlabelled samples train only their pixel
+    /// synapses before dreaming starts. Dreaming from the first batch collapses: the
+    /// first neuron to receive a true label is then the only one with a class, every
+    /// sample dreams its class, and that class spreads to every winner (measured:
+    /// 9.9% test accuracy at 1% labels, K = 400).
+    #[config(default = 1)]
+    pub dream_after: usize,
     /// Seed of the initialisation, of the labelled subset and of the epoch shuffles.
     #[config(default = 0)]
     pub seed: u64,

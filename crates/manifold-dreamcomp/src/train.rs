@@ -3,7 +3,8 @@
 //! evaluation (test / train accuracy).
 //!
 //! Semi-supervised mode (`label_fraction < 1`): a fixed random subset keeps its labels;
-//! for every other sample the network dreams the label — the class of the neuron whose
+//! from epoch `dream_after` on (before it, unlabelled samples train pixels only), for
+//! every other sample the network dreams the label — the class of the neuron whose
 //! pixel synapses match the image best fills the label synapses — before the rule
 //! runs. Label synapses learn at `c_xi · label_boost` from true labels and at
 //! `c_xi · dream_scale` from dreamed ones.
@@ -113,14 +114,21 @@ impl<B: Backend> Trainer<B> {
         (t, has)
     }
 
-    /// One step of the rule on the images `idx`; unlabelled ones are dreamed first.
-    pub fn step(&self, w: Tensor<B, 2>, set: &ImageSet, idx: &[usize]) -> Tensor<B, 2> {
+    /// One step of the rule on the images `idx` in epoch `epoch` (counted from 0);
+    /// from epoch `dream_after` on, unlabelled ones are dreamed first.
+    pub fn step(
+        &self,
+        w: Tensor<B, 2>,
+        set: &ImageSet,
+        idx: &[usize],
+        epoch: usize,
+    ) -> Tensor<B, 2> {
         let (v, has) = self.batch(set, idx);
         let s = scores(w.clone(), v.clone());
         if has.iter().all(|&h| h) {
             return update(w, v, s, self.xi.clone(), self.inv_zeta.clone());
         }
-        self.dream_step(w, v, s, &has)
+        self.dream_step(w, v, s, &has, epoch >= self.config.dream_after)
     }
 
     /// Fills the label synapses of unlabelled rows with the network's prediction
@@ -132,6 +140,7 @@ impl<B: Backend> Trainer<B> {
         v: Tensor<B, 2>,
         s: Tensor<B, 2>,
         has: &[bool],
+        dreaming: bool,
     ) -> Tensor<B, 2> {
         let [b, _] = v.dims();
         let k = w.dims()[0];
@@ -144,7 +153,8 @@ impl<B: Backend> Trainer<B> {
         // every unlabelled row: the class of its best neuron *that has a class* is the
         // dream. Rows with no such neuron (before any label arrived) dream nothing.
         let (best, arg) = (s.clone() + unlabelled_penalty(w.clone())).max_dim_with_indices(1);
-        let dreams = column(&|h| if h { 0.0 } else { 1.0 }) * best.greater_elem(-1e29).float();
+        let may_dream = |h: bool| if h || !dreaming { 0.0 } else { 1.0 };
+        let dreams = column(&may_dream) * best.greater_elem(-1e29).float();
         let dreamed: Tensor<B, 1, Int> = neuron_classes(w.clone()).select(0, arg.reshape([b]));
         let onehot = dreamed.clone().one_hot::<2>(CLASSES).float() * dreams.clone();
         let v = v + Tensor::cat(vec![Tensor::zeros([b, PIXELS], &self.device), onehot], 1);
@@ -210,7 +220,7 @@ pub fn train_epoch<B: Backend>(
             break;
         }
         let idx = &order[next * bs..((next + 1) * bs).min(order.len())];
-        w = trainer.step(w, set, idx);
+        w = trainer.step(w, set, idx, progress.epoch);
         next += 1;
         on_batch();
     }

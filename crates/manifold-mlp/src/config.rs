@@ -73,7 +73,7 @@ impl MlpConfig {
                 return Err(TrainError::config(name, "must lie in [0, 1)"));
             }
         }
-        if !(self.epsilon > 0.0) {
+        if self.epsilon.is_nan() || self.epsilon <= 0.0 {
             return Err(TrainError::config("epsilon", "must be positive"));
         }
         Ok(())

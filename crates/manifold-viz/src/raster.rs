@@ -237,7 +237,7 @@ mod tests {
             &Scale::Diverging { max: 1.0 }.colour(1.0)
         );
         let tiles = tile_grid(
-            &vec![0.5; 5 * 2 * 3],
+            &[0.5; 5 * 2 * 3],
             5,
             2,
             3,
