@@ -2,36 +2,18 @@
 //! training run that must agree with ndarray on accuracy.
 #![cfg(feature = "wgpu")]
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::backend::Backend;
 use manifold_data::Mnist;
-use manifold_dreamcomp::rule::{step, synapse_rows};
 use manifold_dreamcomp::{evaluate, train_epoch, DreamComp, DreamCompConfig, Progress, Trainer};
+
+#[path = "../common/dreamcomp_hand.rs"]
+mod hand;
 
 type W = burn_wgpu::Wgpu<f32, i32>;
 
 #[test]
 fn one_step_matches_hand_computation_on_wgpu() {
-    let dev = Default::default();
-    let m = |v: [f32; 12]| Tensor::<W, 1>::from_floats(v.as_slice(), &dev).reshape([3, 4]);
-    let w = m([1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 0.5]);
-    let v = m([1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.5, 0.0, 0.0, 1.0]);
-    let (xi, inv_zeta) = synapse_rows::<W>(3, 1, 0.1, 0.2, 2.0, &dev);
-    let got = step(w, v, xi, inv_zeta)
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .unwrap();
-    let want = [
-        0.9, 0.0, 0.0, 1.025, 0.0, 0.575, 0.0, 0.19, 0.0, 0.0, 1.0, 0.5,
-    ];
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() < 1e-5,
-            "w[{}][{}] = {g}, expected {w}",
-            i / 4,
-            i % 4
-        );
-    }
+    hand::hand_example::<W>();
 }
 
 /// K = 25, one supervised epoch over 2 000 images, 500 test images.

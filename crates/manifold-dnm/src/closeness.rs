@@ -199,21 +199,28 @@ mod tests {
         t.into_data().convert::<f32>().to_vec().unwrap()
     }
 
+    /// `y = f(x)` at the points `xs`, and the gradient of `Σ outer(y)` with respect to x.
+    fn value_and_grad(
+        xs: &[f32],
+        f: impl Fn(Tensor<B, 1>) -> Tensor<B, 1>,
+        outer: impl Fn(Tensor<B, 1>) -> Tensor<B, 1>,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let x = Tensor::<B, 1>::from_data(
+            TensorData::new(xs.to_vec(), [xs.len()]),
+            &Default::default(),
+        )
+        .require_grad();
+        let y = f(x.clone());
+        let grads = outer(y.clone()).sum().backward();
+        let g = x.grad(&grads).unwrap().into_data().convert::<f32>();
+        (host(y), g.to_vec::<f32>().unwrap())
+    }
+
     #[test]
     fn softplus_is_exact_and_finite_far_out_with_sigmoid_gradient() {
         let xs = [-200.0f32, -1.0, 0.0, 2.0, 148.0, 200.0];
-        let x = Tensor::<B, 1>::from_data(TensorData::new(xs.to_vec(), [6]), &Default::default())
-            .require_grad();
-        let y = softplus(x.clone());
-        let grads = y.clone().sum().backward();
-        let g = x
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .unwrap();
-        for ((x, y), g) in xs.iter().zip(host(y)).zip(g) {
+        let (y, g) = value_and_grad(&xs, softplus, |y| y);
+        for ((x, y), g) in xs.iter().zip(y).zip(g) {
             let want = (*x as f64).exp().ln_1p();
             let want = if want.is_finite() { want } else { *x as f64 };
             assert!(
@@ -231,18 +238,8 @@ mod tests {
     #[test]
     fn reduced_phase_keeps_the_sine_and_the_gradient() {
         let xs = [-700.3f32, -1.0, 0.5, 7.0, 951.25];
-        let x = Tensor::<B, 1>::from_data(TensorData::new(xs.to_vec(), [5]), &Default::default())
-            .require_grad();
-        let r = reduced_phase(x.clone());
-        let grads = r.clone().sin().sum().backward();
-        let g = x
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .unwrap();
-        for ((x, r), g) in xs.iter().zip(host(r)).zip(g) {
+        let (r, g) = value_and_grad(&xs, reduced_phase, |r| r.sin());
+        for ((x, r), g) in xs.iter().zip(r).zip(g) {
             assert!(
                 (0.0..std::f32::consts::TAU + 1e-4).contains(&r),
                 "reduced {x} to {r}"
