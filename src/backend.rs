@@ -1,7 +1,9 @@
 //! The one place where a backend is chosen. Models are generic over
 //! `B: AutodiffBackend`; a [`Job`] is run on the backend named by `--device`.
 
-use burn::tensor::backend::AutodiffBackend;
+/// The bound of every training job: an autodiff backend whose sparse products (SET) have
+/// their own kernels.
+pub use manifold_sparse::SparseAutodiffBackend as TrainBackend;
 
 /// The backends manifold can be built with (Cargo features of the same name).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -50,7 +52,7 @@ impl DeviceKind {
 /// Work generic over the training backend. `device` names the backend ("ndarray", …).
 pub trait Job {
     type Output;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,

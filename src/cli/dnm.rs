@@ -22,7 +22,7 @@ use manifold_viz::{
 use serde::{Deserialize, Serialize};
 
 use super::common::{layered_config, set_if, Interrupted, RunArgs};
-use crate::backend::{dispatch, DeviceKind, Job};
+use crate::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
 /// Evaluation order of the comps (flag form).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,7 +125,7 @@ struct TrainJob {
 
 impl Job for TrainJob {
     type Output = (Summary, PathBuf);
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,
@@ -492,7 +492,7 @@ struct BenchJob<'a> {
 
 impl Job for BenchJob<'_> {
     type Output = Vec<BenchCase>;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,
@@ -653,7 +653,7 @@ struct SweepJob {
 
 impl Job for SweepJob {
     type Output = Vec<(f64, Evaluation, StepReport)>;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         _name: &'static str,

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use manifold_data::Mnist;
 use manifold_dreamcomp::pictures::{label_bars, tapestry, tapestry_file, tapestry_gif};
 use manifold_dreamcomp::{evaluate, train_epoch, DreamComp, DreamCompConfig, Progress, Trainer};
@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::common::{layered_config, set_if, Interrupted, RunArgs};
 use super::mlp::{median, write_report};
-use crate::backend::{dispatch, DeviceKind, Job};
+use crate::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TrainArgs {
@@ -93,7 +93,7 @@ struct TrainJob {
 
 impl Job for TrainJob {
     type Output = Summary;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,
@@ -346,7 +346,7 @@ struct BenchJob<'a> {
 
 impl Job for BenchJob<'_> {
     type Output = BenchRow;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,

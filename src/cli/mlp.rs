@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::common::{layered_config, set_if, Interrupted, RunArgs};
-use crate::backend::{dispatch, DeviceKind, Job};
+use crate::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct TrainArgs {
@@ -72,7 +72,7 @@ struct TrainJob {
 
 impl Job for TrainJob {
     type Output = Summary;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,
@@ -308,7 +308,7 @@ struct BenchJob {
 
 impl Job for BenchJob {
     type Output = BenchReport;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,
@@ -426,7 +426,7 @@ struct InteractiveJob {
 
 impl Job for InteractiveJob {
     type Output = ();
-    fn run<B: AutodiffBackend>(self, device: B::Device, _name: &'static str) -> anyhow::Result<()> {
+    fn run<B: TrainBackend>(self, device: B::Device, _name: &'static str) -> anyhow::Result<()> {
         let probe = Mlp::<B::InnerBackend>::new(&MlpConfig::new(), &device);
         let model = load_module(probe, &self.file.with_extension(""), &device)?;
         play(&model, &self.data.test, self.seed, &device)
@@ -565,7 +565,7 @@ struct TuneJob {
 
 impl Job for TuneJob {
     type Output = Vec<Outcome>;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         _name: &'static str,

@@ -4,14 +4,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+
 use manifold_data::Mnist;
 use manifold_set::train::end_of_epoch;
 use manifold_set::{evaluate, train_epoch, ComputePath, Progress, SetConfig, SetMlp, SparseAdam};
 use manifold_train::{load_module, progress_bar, save_module, RunDir, Summary};
 
 use super::common::{layered_config, set_if, Interrupted, RunArgs};
-use crate::backend::{dispatch, DeviceKind, Job};
+use crate::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
 /// `--path`: the compute path of the sparse layers.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +108,7 @@ struct TrainJob {
 
 impl Job for TrainJob {
     type Output = Summary;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,
@@ -117,7 +117,7 @@ impl Job for TrainJob {
     }
 }
 
-fn run_training<B: AutodiffBackend>(
+fn run_training<B: TrainBackend>(
     job: TrainJob,
     device: &B::Device,
     device_name: &str,
@@ -256,7 +256,7 @@ fn run_training<B: AutodiffBackend>(
     Ok(summary)
 }
 
-fn save_checkpoint<B: AutodiffBackend>(
+fn save_checkpoint<B: TrainBackend>(
     run: &RunDir,
     model: &SetMlp<B>,
     state: &SparseAdam<B::InnerBackend>,
@@ -368,11 +368,16 @@ struct BenchRow {
     masked_median_s: f64,
     sparse_seconds: Vec<f64>,
     masked_seconds: Vec<f64>,
-    /// Bytes of the largest per-layer intermediate of a step: sparse `nnz·batch`
-    /// floats (gathered products), masked `n_in·n_out` floats (the dense matrix) plus
-    /// its `n_in·n_out` gradient.
+    /// Bytes of the largest per-layer intermediate of a step: sparse, what this
+    /// backend's product allocates (CPU kernels: `O(nnz)` grouped indices; gather/scatter:
+    /// the `nnz·batch` products), masked `n_in·n_out` floats (the dense matrix) plus its
+    /// `n_in·n_out` gradient.
     sparse_step_bytes: usize,
     masked_step_bytes: usize,
+    /// Measured peak resident memory of the process over the path's epochs, after
+    /// resetting the high-water mark (Linux only; it includes the loaded dataset).
+    sparse_peak_rss_bytes: Option<u64>,
+    masked_peak_rss_bytes: Option<u64>,
 }
 
 #[derive(serde::Serialize)]
@@ -390,7 +395,20 @@ struct BenchJob {
     data: Mnist,
 }
 
-fn time_epochs<B: AutodiffBackend>(
+/// Resets the process's peak resident memory (Linux: `5` into `/proc/self/clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The process's peak resident memory since the last reset (`VmHWM`), where the OS says.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn time_epochs<B: TrainBackend>(
     config: &SetConfig,
     set: &manifold_data::ImageSet,
     repeats: usize,
@@ -417,7 +435,7 @@ fn time_epochs<B: AutodiffBackend>(
 
 impl Job for BenchJob {
     type Output = BenchReport;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         name: &'static str,
@@ -435,18 +453,22 @@ impl Job for BenchJob {
                     .with_density(d)
                     .with_batch_size(self.args.batch)
                     .with_dropout(0.0);
+                reset_peak_rss();
                 let sparse = time_epochs::<B>(
                     &base.clone().with_path(ComputePath::Sparse),
                     &set,
                     self.args.repeats,
                     &device,
                 )?;
+                let sparse_rss = peak_rss();
+                reset_peak_rss();
                 let masked = time_epochs::<B>(
                     &base.clone().with_path(ComputePath::Masked),
                     &set,
                     self.args.repeats,
                     &device,
                 )?;
+                let masked_rss = peak_rss();
                 let m = SetMlp::<B>::new(&base, &device);
                 let nnz_max = m.layers.iter().map(|l| l.nnz()).max().unwrap_or(0);
                 let dense_max = m.layers.iter().map(|l| l.n_in * l.n_out).max().unwrap_or(0);
@@ -458,8 +480,10 @@ impl Job for BenchJob {
                     masked_median_s: super::mlp::median(&masked),
                     sparse_seconds: sparse,
                     masked_seconds: masked,
-                    sparse_step_bytes: 4 * nnz_max * self.args.batch,
+                    sparse_step_bytes: B::sparse_scratch_bytes(nnz_max, self.args.batch),
                     masked_step_bytes: 4 * 2 * dense_max,
+                    sparse_peak_rss_bytes: sparse_rss,
+                    masked_peak_rss_bytes: masked_rss,
                 });
                 bar.inc(1);
             }
@@ -505,12 +529,15 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     let report = dispatch(device, BenchJob { args, data })?;
     super::mlp::write_report(&json, &report)?;
     for r in &report.rows {
+        let mb = |b: Option<u64>| b.map_or("?".into(), |b| format!("{:.0} MB", b as f64 / 1e6));
         println!(
-            "width {} density {:.0}%: sparse {:.3} s, masked {:.3} s per epoch",
+            "width {} density {:.0}%: sparse {:.3} s, masked {:.3} s per epoch; peak memory sparse {}, masked {}",
             r.width,
             r.density * 100.0,
             r.sparse_median_s,
-            r.masked_median_s
+            r.masked_median_s,
+            mb(r.sparse_peak_rss_bytes),
+            mb(r.masked_peak_rss_bytes),
         );
     }
     println!("bench set on {} — {}", report.device, json.display());
@@ -580,7 +607,7 @@ type RunTrace = (Vec<Vec<f32>>, f64);
 
 impl Job for TopologyJob {
     type Output = Vec<RunTrace>;
-    fn run<B: AutodiffBackend>(
+    fn run<B: TrainBackend>(
         self,
         device: B::Device,
         _name: &'static str,

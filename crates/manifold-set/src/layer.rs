@@ -2,16 +2,18 @@
 //! connection list, in feature-major layout (activations are `[features, batch]`).
 //!
 //! Two compute paths, the same function of the same parameters:
-//! - sparse: `X_g = x[rows]` (gather, `[nnz, batch]`), `P = w ⊙ X_g`,
-//!   `y = scatter_add(cols, P)`: work and memory ∝ connections, never `n_in × n_out`;
+//! - sparse: `y_j = Σ_{k: col_k = j} w_k · x[row_k]` by [`manifold_sparse`]: work and memory
+//!   ∝ connections, never `n_in × n_out` (CPU kernels on ndarray/flex, gather/scatter
+//!   elsewhere; one autodiff node with a hand-written backward);
 //! - masked: `W = scatter(colᵢ·n_in + rowᵢ ↦ wᵢ)` reshaped to a dense `[n_out, n_in]`
 //!   matrix (zero where no connection), `y = W·x`.
 //!
-//! Autodiff differentiates both through Burn's `select`/`select_assign`.
+//! Autodiff differentiates the masked path through Burn's `select_assign` and matmul.
 
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
+use manifold_sparse::SparseBackend;
 
 use crate::config::ComputePath;
 
@@ -122,6 +124,16 @@ impl<B: Backend> SparseLinear<B> {
         }
     }
 
+    /// The dense `[n_out, n_in]` matrix `W` (zeros where no connection).
+    pub fn dense_weights(&self) -> Tensor<B, 2> {
+        let w = self.weights.val();
+        Tensor::zeros([self.n_in * self.n_out], &w.device())
+            .select_assign(0, self.flat.val(), w, IndexingUpdateOp::Add)
+            .reshape([self.n_out, self.n_in])
+    }
+}
+
+impl<B: SparseBackend> SparseLinear<B> {
     /// `[n_in, batch] → [n_out, batch]` on the chosen path.
     pub fn forward(&self, x: Tensor<B, 2>, path: ComputePath) -> Tensor<B, 2> {
         let y = match path {
@@ -131,25 +143,15 @@ impl<B: Backend> SparseLinear<B> {
         y + self.bias.val().unsqueeze_dim(1)
     }
 
-    /// Gather, multiply, scatter-add: `O(nnz · batch)`.
+    /// The sparse product: `O(nnz · batch)`.
     fn forward_sparse(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let batch = x.dims()[1];
-        let gathered = x.select(0, self.rows.val());
-        let products = gathered * self.weights.val().unsqueeze_dim(1);
-        Tensor::zeros([self.n_out, batch], &products.device()).select_assign(
-            0,
+        B::sparse_matmul(
+            x,
+            self.weights.val(),
+            self.rows.val(),
             self.cols.val(),
-            products,
-            IndexingUpdateOp::Add,
+            self.n_out,
         )
-    }
-
-    /// The dense `[n_out, n_in]` matrix `W` (zeros where no connection).
-    pub fn dense_weights(&self) -> Tensor<B, 2> {
-        let w = self.weights.val();
-        Tensor::zeros([self.n_in * self.n_out], &w.device())
-            .select_assign(0, self.flat.val(), w, IndexingUpdateOp::Add)
-            .reshape([self.n_out, self.n_in])
     }
 
     /// Dense matmul with the masked matrix: `O(n_in · n_out · batch)`.

@@ -7,6 +7,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
+use manifold_sparse::SparseBackend;
 use rand::SeedableRng;
 
 use crate::config::{ComputePath, SetConfig};
@@ -56,6 +57,19 @@ impl<B: Backend> SetMlp<B> {
         }
     }
 
+    /// Connections of every layer.
+    pub fn connection_counts(&self) -> Vec<usize> {
+        self.layers.iter().map(|l| l.nnz()).collect()
+    }
+
+    /// Total connections over the dense weight count `Σ n_in·n_out`.
+    pub fn density(&self) -> f64 {
+        let dense: usize = self.layers.iter().map(|l| l.n_in * l.n_out).sum();
+        self.connection_counts().iter().sum::<usize>() as f64 / dense as f64
+    }
+}
+
+impl<B: SparseBackend> SetMlp<B> {
     /// Logits `[batch, classes]` of images `[batch, inputs]`.
     pub fn forward(&self, x: Tensor<B, 2>, path: ComputePath) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;
@@ -80,16 +94,5 @@ impl<B: Backend> SetMlp<B> {
         CrossEntropyLossConfig::new()
             .init(&logits.device())
             .forward(logits, labels)
-    }
-
-    /// Connections of every layer.
-    pub fn connection_counts(&self) -> Vec<usize> {
-        self.layers.iter().map(|l| l.nnz()).collect()
-    }
-
-    /// Total connections over the dense weight count `Σ n_in·n_out`.
-    pub fn density(&self) -> f64 {
-        let dense: usize = self.layers.iter().map(|l| l.n_in * l.n_out).sum();
-        self.connection_counts().iter().sum::<usize>() as f64 / dense as f64
     }
 }

@@ -3,9 +3,10 @@
 //! after each epoch.
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use manifold_data::ImageSet;
+use manifold_sparse::{SparseAutodiffBackend, SparseBackend};
 use manifold_train::{argmax_rows, batch_tensor, interrupted, labels_tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -52,7 +53,7 @@ pub struct EpochResult<B: AutodiffBackend> {
 
 /// Runs epoch `progress.epoch` from minibatch `progress.batch` to its end (or Ctrl-C);
 /// `tick` is called after every minibatch. No evolution here: see [`end_of_epoch`].
-pub fn train_epoch<B: AutodiffBackend>(
+pub fn train_epoch<B: SparseAutodiffBackend>(
     mut model: SetMlp<B>,
     state: &mut SparseAdam<B::InnerBackend>,
     config: &SetConfig,
@@ -97,7 +98,7 @@ pub fn train_epoch<B: AutodiffBackend>(
 }
 
 /// The evolution after a finished epoch (when the config asks for one).
-pub fn end_of_epoch<B: AutodiffBackend>(
+pub fn end_of_epoch<B: SparseAutodiffBackend>(
     model: SetMlp<B>,
     state: &mut SparseAdam<B::InnerBackend>,
     config: &SetConfig,
@@ -111,7 +112,7 @@ pub fn end_of_epoch<B: AutodiffBackend>(
 }
 
 /// Accuracy and mean cross-entropy on a whole image set.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: SparseBackend>(
     model: &SetMlp<B>,
     set: &ImageSet,
     path: ComputePath,
@@ -138,7 +139,7 @@ pub fn evaluate<B: Backend>(
 
 /// Trains a fresh model for `config.epochs` epochs (with evolution) without recording;
 /// `after_epoch(epoch, model)` sees the model after each epoch's evolution.
-pub fn fit<B: AutodiffBackend>(
+pub fn fit<B: SparseAutodiffBackend>(
     config: &SetConfig,
     train: &ImageSet,
     device: &B::Device,
