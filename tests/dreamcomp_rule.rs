@@ -4,8 +4,13 @@
 use std::process::Command;
 
 use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use manifold_data::ImageSet;
 use manifold_data::Mnist;
-use manifold_dreamcomp::{evaluate, train_epoch, DreamComp, DreamCompConfig, Progress, Trainer};
+use manifold_dreamcomp::{
+    classes_from_labelled, evaluate, evaluate_as, train_epoch, DreamComp, DreamCompConfig,
+    Progress, Trainer, CLASSES, PIXELS,
+};
 
 #[path = "common/dreamcomp_hand.rs"]
 mod hand;
@@ -102,4 +107,44 @@ fn semi_supervised_does_not_collapse_to_one_class() {
         acc > 0.35,
         "test accuracy {acc} (one class would give ≈ 0.1)"
     );
+    let classes = classes_from_labelled(&model, &train, &trainer.labelled_indices(), &dev);
+    let voted = evaluate_as(&model, Some(classes), &data.test, 0, &dev);
+    assert!(
+        voted > acc && voted > 0.80,
+        "test accuracy with the labelled images' classes {voted} (synapse classes: {acc})"
+    );
+}
+
+/// Three neurons with disjoint pixel supports; four labelled images on each support
+/// labelled [7, 7, 7, 3], [2, 2, 2, 5], [4, 4, 4, 1]. Each neuron's 5 nearest images are
+/// its own four plus one at cosine 0, so its class is the majority of its own four.
+#[test]
+fn neurons_take_the_majority_class_of_their_nearest_labelled_images() {
+    let dev = Default::default();
+    let support = |g: usize| g * 100..g * 100 + 10;
+    let mut w = vec![0f32; 3 * (PIXELS + CLASSES)];
+    for g in 0..3 {
+        for p in support(g) {
+            w[g * (PIXELS + CLASSES) + p] = 1.0;
+        }
+    }
+    let labels: Vec<u8> = vec![7, 7, 7, 3, 2, 2, 2, 5, 4, 4, 4, 1];
+    let mut pixels = vec![0f32; labels.len() * PIXELS];
+    for (i, img) in pixels.chunks_exact_mut(PIXELS).enumerate() {
+        for p in support(i / 4).take(6 + i % 4) {
+            img[p] = 1.0;
+        }
+    }
+    let set = ImageSet::new(pixels, labels, 28, 28);
+    let model = DreamComp::<B>::from_weights(Tensor::from_data(
+        TensorData::new(w, [3, PIXELS + CLASSES]),
+        &dev,
+    ));
+    let all: Vec<usize> = (0..12).collect();
+    let classes = classes_from_labelled(&model, &set, &all, &dev)
+        .into_data()
+        .convert::<i64>()
+        .into_vec::<i64>()
+        .unwrap();
+    assert_eq!(classes, vec![7, 2, 4]);
 }

@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::backend::Backend;
-use manifold_data::Mnist;
+use burn::tensor::{Int, Tensor};
+use manifold_data::{ImageSet, Mnist};
 use manifold_dreamcomp::pictures::{label_bars, tapestry, tapestry_file, tapestry_gif};
-use manifold_dreamcomp::{evaluate, train_epoch, DreamComp, DreamCompConfig, Progress, Trainer};
+use manifold_dreamcomp::{
+    classes_from_labelled, evaluate, evaluate_as, train_epoch, DreamComp, DreamCompConfig,
+    Progress, Trainer,
+};
 use manifold_train::{load_module, progress_bar, save_module, RunDir, Summary};
 use serde::Serialize;
 
@@ -170,8 +174,9 @@ fn run_training<B: Backend>(
         if progress.batch == 0 {
             epoch_times.push(epoch_seconds);
         }
-        let test = evaluate(&model, &data.test, 0, device);
-        let train = evaluate(&model, &train_set, TRAIN_EVAL_LIMIT, device);
+        let classes = neuron_classes(&model, &trainer, &train_set, device);
+        let test = evaluate_as(&model, classes.clone(), &data.test, 0, device);
+        let train = evaluate_as(&model, classes, &train_set, TRAIN_EVAL_LIMIT, device);
         bar.set_message(format!("test acc {:.2}%", test * 100.0));
         metrics.log(&[
             (progress.epoch + 1) as f64,
@@ -193,8 +198,11 @@ fn run_training<B: Backend>(
     if stopped {
         save_checkpoint(&run, &model, &progress)?;
     }
-    let test = test_accuracy.unwrap_or_else(|| evaluate(&model, &data.test, 0, device));
-    let train = evaluate(&model, &train_set, 0, device);
+    let classes = neuron_classes(&model, &trainer, &train_set, device);
+    let test = test_accuracy
+        .unwrap_or_else(|| evaluate_as(&model, classes.clone(), &data.test, 0, device));
+    let train = evaluate_as(&model, classes, &train_set, 0, device);
+    let synapse_test = evaluate(&model, &data.test, 0, device);
     save_module(&model, &run.file("model"))?;
     if !args.no_pictures && progress.epoch > 0 {
         tapestry_gif(run.path(), progress.epoch, &run.file("tapestry.gif"))?;
@@ -204,6 +212,7 @@ fn run_training<B: Backend>(
     extra.insert("neurons".into(), config.neurons.into());
     extra.insert("train_accuracy".into(), train.into());
     extra.insert("label_fraction".into(), config.label_fraction.into());
+    extra.insert("test_accuracy_synapse_classes".into(), synapse_test.into());
     extra.insert("labelled_images".into(), trainer.labelled_count().into());
     if !epoch_times.is_empty() {
         extra.insert("median_epoch_seconds".into(), median(&epoch_times).into());
@@ -443,4 +452,18 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     }
     println!("— {}", args.json.display());
     Ok(())
+}
+
+/// The neuron classes evaluation uses: `None` for the label synapses' own, else the
+/// votes of the labelled training images (`classes_from = labelled`).
+fn neuron_classes<B: Backend>(
+    model: &DreamComp<B>,
+    trainer: &Trainer<B>,
+    train: &ImageSet,
+    device: &B::Device,
+) -> Option<Tensor<B, 1, Int>> {
+    let c = &trainer.config;
+    c.classes_from
+        .uses_labelled(c.label_fraction)
+        .then(|| classes_from_labelled(model, train, &trainer.labelled_indices(), device))
 }

@@ -14,6 +14,8 @@ pub mod pictures;
 pub mod rule;
 pub mod train;
 
-pub use config::{DreamCompConfig, PRESETS};
+pub use config::{ClassSource, DreamCompConfig, PRESETS};
 pub use model::{DreamComp, CLASSES, PIXELS};
-pub use train::{evaluate, train_epoch, EpochStats, Progress, Trainer};
+pub use train::{
+    classes_from_labelled, evaluate, evaluate_as, train_epoch, EpochStats, Progress, Trainer,
+};

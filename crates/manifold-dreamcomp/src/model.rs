@@ -49,12 +49,28 @@ impl<B: Backend> DreamComp<B> {
     /// Predicted classes of `x` (`N × 784`, pixels in [0, 1]): the class of the
     /// neuron whose pixel synapses have the largest dot product with the image.
     pub fn predict(&self, x: Tensor<B, 2>) -> Tensor<B, 1, Int> {
+        let best = self.best_match(x, Some(unlabelled_penalty(self.w())));
+        self.classes().select(0, best)
+    }
+
+    /// Predicted classes of `x` when neuron `k` has class `classes[k]` (every neuron).
+    pub fn predict_as(&self, x: Tensor<B, 2>, classes: Tensor<B, 1, Int>) -> Tensor<B, 1, Int> {
+        let best = self.best_match(x, None);
+        classes.select(0, best)
+    }
+
+    /// The neuron whose pixel synapses have the largest dot product with each image
+    /// (plus `penalty`, `1 × K`, when given).
+    fn best_match(&self, x: Tensor<B, 2>, penalty: Option<Tensor<B, 2>>) -> Tensor<B, 1, Int> {
         let [n, _] = x.dims();
         let k = self.neurons();
         let pixels = self.w().slice([0..k, 0..PIXELS]);
-        let s = x.matmul(pixels.transpose()) + unlabelled_penalty(self.w());
-        let best = s.argmax(1).reshape([n]);
-        self.classes().select(0, best)
+        let s = x.matmul(pixels.transpose());
+        let s = match penalty {
+            Some(p) => s + p,
+            None => s,
+        };
+        s.argmax(1).reshape([n])
     }
 }
 

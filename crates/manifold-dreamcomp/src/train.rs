@@ -78,6 +78,13 @@ impl<B: Backend> Trainer<B> {
         self.labelled.iter().filter(|&&l| l).count()
     }
 
+    /// The training images that keep their label.
+    pub fn labelled_indices(&self) -> Vec<usize> {
+        (0..self.labelled.len())
+            .filter(|&i| self.labelled[i])
+            .collect()
+    }
+
     /// Minibatches per epoch.
     pub fn batches(&self, train_len: usize) -> usize {
         train_len.div_ceil(self.config.batch_size)
@@ -238,6 +245,17 @@ pub fn evaluate<B: Backend>(
     limit: usize,
     device: &B::Device,
 ) -> f64 {
+    evaluate_as(model, None, set, limit, device)
+}
+
+/// [`evaluate`] with the neuron classes `classes` instead of the label synapses' (when given).
+pub fn evaluate_as<B: Backend>(
+    model: &DreamComp<B>,
+    classes: Option<Tensor<B, 1, Int>>,
+    set: &ImageSet,
+    limit: usize,
+    device: &B::Device,
+) -> f64 {
     let n = if limit == 0 {
         set.len()
     } else {
@@ -248,7 +266,11 @@ pub fn evaluate<B: Backend>(
     for s in (0..n).step_by(2000) {
         let e = (s + 2000).min(n);
         let x = manifold_train::batch_tensor::<B>(&set.pixels()[s * d..e * d], e - s, d, device);
-        let p = model.predict(x).into_data().convert::<i64>();
+        let p = match &classes {
+            Some(c) => model.predict_as(x, c.clone()),
+            None => model.predict(x),
+        };
+        let p = p.into_data().convert::<i64>();
         predictions.extend(
             p.to_vec::<i64>()
                 .expect("ints")
@@ -257,4 +279,53 @@ pub fn evaluate<B: Backend>(
         );
     }
     manifold_train::accuracy(&predictions, &set.labels()[..n])
+}
+
+/// Labelled images each neuron consults in [`classes_from_labelled`].
+pub const NEAREST_LABELLED: usize = 5;
+
+/// Neuron classes read from the labelled training images (the semi-supervised mode's
+/// alternative to the label synapses): a neuron's class is the majority label of the
+/// [`NEAREST_LABELLED`] labelled images most similar to its pixel synapses (cosine),
+/// ties going to the nearer image.
+pub fn classes_from_labelled<B: Backend>(
+    model: &DreamComp<B>,
+    set: &ImageSet,
+    labelled: &[usize],
+    device: &B::Device,
+) -> Tensor<B, 1, Int> {
+    let k = model.neurons();
+    let m = NEAREST_LABELLED.min(labelled.len()).max(1);
+    let unit = |t: Tensor<B, 2>| t.clone() / (t.square().sum_dim(1).sqrt() + 1e-12);
+    let pixels = unit(model.w().slice([0..k, 0..PIXELS]));
+    let (x, y) = set.gather(labelled);
+    let x = unit(manifold_train::batch_tensor::<B>(
+        &x,
+        labelled.len(),
+        PIXELS,
+        device,
+    ));
+    let sim = pixels.matmul(x.transpose()); // K × N_l
+    let (_, nearest) = sim.topk_with_indices(m, 1);
+    let nearest = nearest
+        .into_data()
+        .convert::<i64>()
+        .into_vec::<i64>()
+        .expect("ints");
+    let classes: Vec<i64> = nearest
+        .chunks(m)
+        .map(|row| {
+            let mut votes = [0usize; CLASSES];
+            for &i in row {
+                votes[y[i as usize] as usize] += 1;
+            }
+            let top = *votes.iter().max().unwrap_or(&0);
+            // the nearest image whose class has the most votes
+            row.iter()
+                .map(|&i| y[i as usize] as usize)
+                .find(|&c| votes[c] == top)
+                .unwrap_or(0) as i64
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(classes, [k]), device)
 }
