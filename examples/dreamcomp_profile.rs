@@ -4,13 +4,16 @@
 
 use std::time::Instant;
 
-use burn::tensor::{backend::Backend, Distribution, Tensor};
+use burn::tensor::{Distribution, Tensor};
 use manifold_dreamcomp::rule::{scores, step, synapse_rows};
+use manifold_sparse::SparseBackend;
 
-fn time<Bk: Backend>(name: &str, k: usize, b: usize, n: usize) {
+fn time<Bk: SparseBackend>(name: &str, k: usize, b: usize, n: usize) {
     let dev = Default::default();
     let w = Tensor::<Bk, 2>::random([k, 794], Distribution::Uniform(0.0, 1.0), &dev);
-    let v = Tensor::<Bk, 2>::random([b, 794], Distribution::Uniform(0.0, 1.0), &dev);
+    // about 19 % non-zero inputs, as in MNIST
+    let v = Tensor::<Bk, 2>::random([b, 794], Distribution::Uniform(0.0, 1.0), &dev)
+        * Tensor::<Bk, 2>::random([b, 794], Distribution::Bernoulli(0.19), &dev);
     let (xi, iz) = synapse_rows::<Bk>(784, 10, 0.006, 0.1, 10.0, &dev);
     let t = Instant::now();
     for _ in 0..n {
@@ -54,6 +57,11 @@ fn time<Bk: Backend>(name: &str, k: usize, b: usize, n: usize) {
 }
 
 fn main() {
+    if std::env::var("HOST_ONLY").is_ok() {
+        host_only(6400, 500, 5);
+        host_only(400, 100, 50);
+        return;
+    }
     let a: Vec<usize> = std::env::args()
         .skip(1)
         .map(|s| s.parse().unwrap())
@@ -67,4 +75,29 @@ fn main() {
     time::<burn_ndarray::NdArray<f32>>("ndarray", k, b, n);
     #[cfg(feature = "flex")]
     time::<burn_flex::Flex>("flex", k, b, n);
+}
+
+/// The host kernel alone on plain buffers (no tensor conversion).
+#[allow(dead_code)]
+fn host_only(k: usize, b: usize, n: usize) {
+    let d = 794;
+    let v: Vec<f32> = (0..b * d)
+        .map(|i| {
+            if (i * 2654435761usize) % 100 < 19 {
+                0.5
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let w: Vec<f32> = (0..k * d).map(|i| (i % 97) as f32 * 0.01).collect();
+    let t = Instant::now();
+    for _ in 0..n {
+        let s = manifold_sparse::rows::rows_matmul_t(&v, &w, b, k, d);
+        std::hint::black_box(s);
+    }
+    println!(
+        "host kernel alone K={k} B={b}: {:.2} ms",
+        t.elapsed().as_secs_f64() * 1e3 / n as f64
+    );
 }

@@ -14,6 +14,7 @@ use manifold_dreamcomp::{
     classes_from_labelled, evaluate, evaluate_as, train_epoch, DreamComp, DreamCompConfig,
     Progress, Trainer,
 };
+use manifold_sparse::SparseBackend;
 use manifold_train::{load_module, progress_bar, save_module, RunDir, Summary};
 use serde::Serialize;
 
@@ -106,7 +107,7 @@ impl Job for TrainJob {
     }
 }
 
-fn run_training<B: Backend>(
+fn run_training<B: SparseBackend>(
     job: TrainJob,
     device: &B::Device,
     device_name: &str,
@@ -364,7 +365,7 @@ impl Job for BenchJob<'_> {
     }
 }
 
-fn bench_size<B: Backend>(
+fn bench_size<B: SparseBackend>(
     job: BenchJob<'_>,
     device: &B::Device,
     name: &str,

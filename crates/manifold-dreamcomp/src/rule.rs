@@ -21,10 +21,13 @@
 //! (the semi-supervised mode scales the label rate of dreamed samples).
 
 use burn::tensor::{backend::Backend, IndexingUpdateOp, Int, Tensor};
+use manifold_sparse::SparseBackend;
 
 /// `S = V · wᵀ` (`B × K`: sample-major, so that winners are an argmax along dim 1).
-pub fn scores<B: Backend>(w: Tensor<B, 2>, v: Tensor<B, 2>) -> Tensor<B, 2> {
-    v.matmul(w.transpose())
+/// `V` is mostly zeros (MNIST pixels, one-hot labels): the CPU backends skip them
+/// ([`manifold_sparse::rows`]), the others do the dense matmul.
+pub fn scores<B: SparseBackend>(w: Tensor<B, 2>, v: Tensor<B, 2>) -> Tensor<B, 2> {
+    B::sparse_rows_matmul_t(v, w)
 }
 
 /// The winner `k_b` of each sample and its score `S[k_b, b]` (`B × 1`).
@@ -69,7 +72,7 @@ pub fn update<B: Backend>(
 }
 
 /// One full step of the rule on a minibatch: scores, winners, update.
-pub fn step<B: Backend>(
+pub fn step<B: SparseBackend>(
     w: Tensor<B, 2>,
     v: Tensor<B, 2>,
     xi: Tensor<B, 2>,

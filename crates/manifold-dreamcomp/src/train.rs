@@ -14,6 +14,8 @@ use manifold_data::ImageSet;
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use manifold_sparse::SparseBackend;
+
 use crate::model::{neuron_classes, unlabelled_penalty, DreamComp, CLASSES, PIXELS};
 use crate::rule::{scores, synapse_rows, update};
 use crate::DreamCompConfig;
@@ -120,7 +122,9 @@ impl<B: Backend> Trainer<B> {
         let t = Tensor::from_data(TensorData::new(v, [idx.len(), width]), &self.device);
         (t, has)
     }
+}
 
+impl<B: SparseBackend> Trainer<B> {
     /// One step of the rule on the images `idx` in epoch `epoch` (counted from 0);
     /// from epoch `dream_after` on, unlabelled ones are dreamed first.
     pub fn step(
@@ -207,7 +211,7 @@ pub struct EpochStats<B: Backend> {
 
 /// Runs the rest of epoch `progress.epoch` from minibatch `progress.batch`; stops
 /// early (at a minibatch boundary) when Ctrl-C was pressed.
-pub fn train_epoch<B: Backend>(
+pub fn train_epoch<B: SparseBackend>(
     model: DreamComp<B>,
     trainer: &Trainer<B>,
     set: &ImageSet,

@@ -102,6 +102,11 @@ impl<B: SparseBackend, C: CheckpointStrategy> SparseBackend for Autodiff<B, C> {
         B::sparse_scratch_bytes(nnz, batch)
     }
 
+    /// Computed on the inner backend, not differentiated.
+    fn sparse_rows_matmul_t(v: Tensor<Self, 2>, w: Tensor<Self, 2>) -> Tensor<Self, 2> {
+        Tensor::from_inner(B::sparse_rows_matmul_t(v.inner(), w.inner()))
+    }
+
     /// Not differentiated again (no second derivatives): computed on the inner backend.
     fn sparse_weight_grad(
         x: Tensor<Self, 2>,

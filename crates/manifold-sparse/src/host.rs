@@ -56,7 +56,7 @@ pub fn scratch_bytes(nnz: usize) -> usize {
     2 * word * nnz + 2 * word * nnz + 4 * nnz
 }
 
-fn host_floats<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+pub(crate) fn host_floats<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.mul_scalar(1.0)
         .into_data()
         .convert::<f32>()
