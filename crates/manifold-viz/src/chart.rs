@@ -48,13 +48,17 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-const PALETTE: [RGBColor; 6] = [
+const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(23, 190, 207),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
 ];
 
 fn draw<F>(
@@ -153,10 +157,10 @@ pub fn scatter_chart(
                 .copied()
                 .filter(|p| p.0.is_finite() && p.1.is_finite());
             chart
-                .draw_series(pts.map(|p| Circle::new(p, 3, colour.filled())))
+                .draw_series(pts.map(|p| Circle::new(p, 5, colour.filled())))
                 .map_err(|e| e.to_string())?
                 .label(s.name.clone())
-                .legend(move |(x, y)| Circle::new((x + 10, y), 3, colour.filled()));
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
         }
         Ok(())
     })
