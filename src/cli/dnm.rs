@@ -644,6 +644,54 @@ pub struct SweepArgs {
     pub out: PathBuf,
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Instead of training: join the rows of earlier `sweep.csv` files (comma-separated)
+    /// into one CSV and one picture in `--out`.
+    #[arg(long, value_delimiter = ',', value_name = "CSV")]
+    pub merge: Vec<PathBuf>,
+}
+
+/// One row of a sweep: λ_sparse, true density, test accuracy (MNIST) or MSE (toy), loss.
+type SweepRow = (f64, f64, Option<f64>, Option<f64>, f64);
+
+/// The rows of an earlier `sweep.csv`.
+fn read_sweep_csv(path: &Path) -> anyhow::Result<Vec<SweepRow>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let num = |f: &str| -> anyhow::Result<Option<f64>> {
+        Ok(if f.is_empty() { None } else { Some(f.parse()?) })
+    };
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            anyhow::ensure!(f.len() == 5, "{}: `{line}` is not a sweep row", path.display());
+            let need = |i: usize| num(f[i])?.with_context(|| format!("{}: `{line}`", path.display()));
+            Ok((need(0)?, need(1)?, num(f[2])?, num(f[3])?, need(4)?))
+        })
+        .collect()
+}
+
+/// Writes `sweep.csv` and `sweep.png` (one colour per λ) for `rows`.
+fn write_sweep(out: &Path, rows: &[SweepRow], mnist: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+    let csv_path = out.join("sweep.csv");
+    let mut text = String::from("lambda_sparse,density,test_accuracy,test_mse,test_loss\n");
+    let mut series = Vec::new();
+    for &(l, density, acc, mse, loss) in rows {
+        let score = acc.map(|a| 100.0 * a).or(mse).unwrap_or(f64::NAN);
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        text += &format!("{l},{density},{},{},{loss}\n", opt(acc), opt(mse));
+        series.push(Series::new(format!("λ = {l}"), vec![(100.0 * density, score)]));
+        println!("λ_sparse {l}: density {:.2}%, score {score:.3}", 100.0 * density);
+    }
+    std::fs::write(&csv_path, text)
+        .with_context(|| format!("{}: cannot write", csv_path.display()))?;
+    let y = if mnist { "test accuracy (%)" } else { "test MSE" };
+    let png = out.join("sweep.png");
+    scatter_chart(&png, "DNM accuracy against density (λ_sparse sweep)", "density (%)", y, &series)?;
+    println!("— {} and {}", csv_path.display(), png.display());
+    Ok(())
 }
 
 struct SweepJob {
@@ -660,18 +708,34 @@ impl Job for SweepJob {
     ) -> anyhow::Result<Self::Output> {
         let bar = progress_bar(self.configs.len() as u64, "sweep");
         let mut rows = Vec::new();
+        let mut failed = Vec::new();
         for c in &self.configs {
-            let (_, eval, last) = fit::<B>(c, &self.data, &device)
-                .map_err(|e| anyhow::anyhow!("λ_sparse = {}: {e}", c.lambda_sparse))?;
-            rows.push((c.lambda_sparse, eval, last));
+            // One diverged λ (NaN, lost every path) must not throw away the others.
+            match fit::<B>(c, &self.data, &device) {
+                Ok((_, eval, last)) => rows.push((c.lambda_sparse, eval, last)),
+                Err(e) => {
+                    bar.println(format!("λ_sparse = {}: skipped: {e}", c.lambda_sparse));
+                    failed.push(c.lambda_sparse);
+                }
+            }
             bar.inc(1);
         }
         bar.finish_and_clear();
+        anyhow::ensure!(!rows.is_empty(), "sweep: every λ_sparse failed ({failed:?})");
         Ok(rows)
     }
 }
 
 pub fn sweep(args: SweepArgs, device: DeviceKind) -> anyhow::Result<()> {
+    if !args.merge.is_empty() {
+        let mut rows = Vec::new();
+        for path in &args.merge {
+            rows.extend(read_sweep_csv(path)?);
+        }
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mnist = rows.iter().any(|r| r.2.is_some());
+        return write_sweep(&args.out, &rows, mnist);
+    }
     anyhow::ensure!(
         !args.lambdas.is_empty(),
         "--lambdas: give at least one value"
@@ -688,44 +752,9 @@ pub fn sweep(args: SweepArgs, device: DeviceKind) -> anyhow::Result<()> {
     }
     let data = load_data(&base, args.data_dir.as_deref())?;
     let rows = dispatch(device, SweepJob { configs, data })?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let csv_path = args.out.join("sweep.csv");
-    let mut text = String::from("lambda_sparse,density,test_accuracy,test_mse,test_loss\n");
-    let mut pts = Vec::new();
-    for (l, e, r) in &rows {
-        let score = e.accuracy.map(|a| 100.0 * a).or(e.mse).unwrap_or(f64::NAN);
-        text += &format!(
-            "{l},{},{},{},{}\n",
-            r.density,
-            e.accuracy.map_or(String::new(), |a| a.to_string()),
-            e.mse.map_or(String::new(), |m| m.to_string()),
-            e.loss
-        );
-        pts.push((100.0 * r.density, score));
-        println!(
-            "λ_sparse {l}: density {:.2}%, score {score:.3}",
-            100.0 * r.density
-        );
-    }
-    std::fs::write(&csv_path, text)
-        .with_context(|| format!("{}: cannot write", csv_path.display()))?;
-    let y = if base.task == Task::Mnist {
-        "test accuracy (%)"
-    } else {
-        "test MSE"
-    };
-    scatter_chart(
-        &args.out.join("sweep.png"),
-        "DNM accuracy against density (λ_sparse sweep)",
-        "density (%)",
-        y,
-        &[Series::new("λ_sparse", pts)],
-    )?;
-    println!(
-        "— {} and {}",
-        csv_path.display(),
-        args.out.join("sweep.png").display()
-    );
-    Ok(())
+    let rows: Vec<SweepRow> = rows
+        .iter()
+        .map(|(l, e, r)| (*l, r.density, e.accuracy, e.mse, e.loss))
+        .collect();
+    write_sweep(&args.out, &rows, base.task == Task::Mnist)
 }
