@@ -186,16 +186,25 @@ impl DnmConfig {
         Self::new()
     }
 
-    /// Our toy settings: identity head (negative targets reachable), cosine schedule.
+    /// Our toy settings: identity head (negative targets reachable), cosine schedule, and
+    /// a soft density surrogate (sharpness 1: close to an L1 pressure on every |f|, so
+    /// the cells of the unused input, which only feed a constant once its `w` is ≈ 0, lose
+    /// to the cells that carry signal). κ starts low (c ≈ 0.05) so that it can rise without
+    /// cutting every cell, and μ starts at −3 (N(0, 2) puts the gaussian at the edge of the
+    /// allowed region, where output rows can drift out and die). Measured on seeds 0–7:
+    /// test MSE 0.0004–0.0022, unused-input ratio 0 on 7 of 8 seeds (0.17 on seed 7).
     pub fn best_toy() -> Self {
         Self::seed_toy()
             .with_head(Head::Identity)
-            .with_steps(5000)
+            .with_steps(10_000)
             .with_lr(1e-2)
             .with_schedule(Schedule::Cosine)
             .with_lambda_obj(1.0)
             .with_lambda_flow(0.0)
-            .with_lambda_sparse(0.1)
+            .with_lambda_sparse(3.0)
+            .with_surrogate_sharpness(1.0)
+            .with_kappa_init(-3.0)
+            .with_mu_init((-3.0, 1.0))
             .with_density_term(DensityTerm::Surrogate)
     }
 
