@@ -6,9 +6,10 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
 use manifold_dnm::{
-    head, objective, total_loss, DensityTerm, Dnm, DnmConfig, Evaluator, Grid, Head, Structure,
-    Target,
+    head, objective, total_loss, Cutoff, DensityTerm, Dnm, DnmConfig, Evaluator, Grid, Head,
+    Structure, Target,
 };
+use manifold_sparse::SparseBackend;
 
 type Inner = burn_ndarray::NdArray<f64>;
 type B = Autodiff<Inner>;
@@ -53,16 +54,42 @@ fn batch<Bk: Backend>(dev: &Bk::Device, config: &DnmConfig) -> (Tensor<Bk, 2>, T
     )
 }
 
+/// How `D` and `s` are built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Path {
+    /// The tensor expression of `closeness.rs` (Burn's autodiff over ~40 ops).
+    Expression,
+    /// The fused kernel with its hand-written backward (`manifold_sparse::closeness`).
+    Fused,
+}
+
+fn cutoff<Bk: SparseBackend>(
+    m: &Dnm<Bk>,
+    grid: &Grid<Bk>,
+    k: Option<f64>,
+    path: Path,
+) -> Cutoff<Bk> {
+    match path {
+        Path::Expression => m.cutoff_expression(grid, k),
+        Path::Fused => m.cutoff(grid, k),
+    }
+}
+
 /// The total loss (objective + flow + surrogate density) of `model`.
-fn loss<Bk: Backend>(model: &Dnm<Bk>, config: &DnmConfig, ev: Evaluator) -> Tensor<Bk, 1> {
+fn loss<Bk: SparseBackend>(
+    model: &Dnm<Bk>,
+    config: &DnmConfig,
+    ev: Evaluator,
+    path: Path,
+) -> Tensor<Bk, 1> {
     let dev = model.w.val().device();
     let grid = Grid::<Bk>::of(config, &dev);
-    let cl = model.closeness(&grid);
+    let cut = cutoff(model, &grid, config.surrogate_needed(), path);
     let (x, y) = batch::<Bk>(&dev, config);
-    let out = model.outputs(&cl.d, &grid, x, ev);
+    let out = model.outputs(&cut.d, &grid, x, ev);
     let obj = objective(head(out, config.head), &Target::Values(y));
-    let density = Structure::of(&cl.d, &grid).density;
-    total_loss(config, &cl, &grid, obj, density, 0.0).total
+    let density = Structure::of(&cut.d, &grid).density;
+    total_loss(config, &cut.d, cut.surrogate, &grid, obj, density, 0.0).total
 }
 
 fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f64> {
@@ -141,11 +168,22 @@ fn model_near_cutoff(config: &DnmConfig) -> Dnm<Inner> {
 
 #[test]
 fn autodiff_gradients_match_finite_differences_for_every_parameter_family() {
+    gradients_match_finite_differences(Path::Expression);
+}
+
+#[test]
+fn fused_closeness_gradients_match_finite_differences_for_every_parameter_family() {
+    gradients_match_finite_differences(Path::Fused);
+}
+
+/// Autodiff gradients of the total loss (fast evaluator, `D` and `s` built by `path`)
+/// against central differences of the reference evaluator over the tensor expression.
+fn gradients_match_finite_differences(path: Path) {
     let config = small_config();
     let inner = model_near_cutoff(&config);
     let dev = Default::default();
     let model: Dnm<B> = inner.clone().into_autodiff();
-    let grads = loss(&model, &config, Evaluator::Fast).backward();
+    let grads = loss(&model, &config, Evaluator::Fast, path).backward();
     let h = 1e-6;
     let mut bad = Vec::new();
     for name in FAMILIES {
@@ -161,7 +199,8 @@ fn autodiff_gradients_match_finite_differences_for_every_parameter_family() {
                 let mut v = base.clone();
                 v[k] += delta;
                 let t = Tensor::from_data(TensorData::new(v, [base.len()]), &dev);
-                loss(&with_param(&inner, name, t), &config, Evaluator::Reference)
+                let m = with_param(&inner, name, t);
+                loss(&m, &config, Evaluator::Reference, Path::Expression)
                     .into_scalar()
                     .elem::<f64>()
             };
@@ -183,6 +222,85 @@ fn autodiff_gradients_match_finite_differences_for_every_parameter_family() {
         bad.len(),
         bad.join("\n")
     );
+}
+
+/// Every value and gradient of the fused closeness against the tensor expression, on
+/// networks with every cell kept, a partial cut and every cell cut, in f64 and f32.
+#[test]
+fn fused_closeness_matches_the_tensor_expression_in_values_and_gradients() {
+    let config = small_config()
+        .with_neurons(40)
+        .with_inputs(6)
+        .with_outputs(3);
+    for seed in 0..3 {
+        for kappa in [-12.0, -1.0, 0.0, 30.0] {
+            // f64: values agree to 1e-9; gradients differ by up to ≈ 1e-8 (θ), the
+            // expression's autodiff taking some derivatives in f32 (as Burn's sigmoid).
+            fused_matches_expression::<B>(&config, kappa, seed, 1e-7);
+            fused_matches_expression::<Autodiff<burn_ndarray::NdArray<f32>>>(
+                &config, kappa, seed, 2e-4,
+            );
+        }
+    }
+}
+
+fn fused_matches_expression<Bk: manifold_sparse::SparseAutodiffBackend>(
+    config: &DnmConfig,
+    kappa: f64,
+    seed: u64,
+    tol: f64,
+) {
+    let dev = Default::default();
+    <Bk as Backend>::seed(&dev, seed);
+    let model = Dnm::<Bk>::new(config, &dev);
+    let model = Dnm {
+        kappa: Param::from_tensor(Tensor::from_data(TensorData::new(vec![kappa], [1]), &dev)),
+        ..model
+    };
+    let grid = Grid::<Bk>::of(config, &dev);
+    let weights = Tensor::<Bk, 2>::random([grid.rows(), grid.cols()], Distribution::Default, &dev);
+    // With the surrogate every allowed cell has a gradient; without it only kept ones.
+    for k in [Some(config.surrogate_sharpness), None] {
+        let run = |path: Path| {
+            let cut = cutoff(&model, &grid, k, path);
+            assert_eq!(cut.surrogate.is_some(), k.is_some(), "s iff asked for");
+            let s = cut.surrogate.unwrap_or_else(|| Tensor::zeros([1], &dev));
+            let d = values(cut.d.clone());
+            let grads = ((cut.d * weights.clone()).sum() + s.clone().mul_scalar(3.0)).backward();
+            let g: Vec<Vec<f64>> = FAMILIES[..8]
+                .iter()
+                .map(|n| {
+                    param(&model, n)
+                        .grad(&grads)
+                        .map(values)
+                        .unwrap_or_default()
+                })
+                .collect();
+            (d, values(s)[0], g)
+        };
+        let (d_e, s_e, g_e) = run(Path::Expression);
+        let (d_f, s_f, g_f) = run(Path::Fused);
+        let close = |a: &[f64], b: &[f64], what: &str| {
+            assert_eq!(a.len(), b.len(), "{what}: lengths");
+            let scale = a.iter().fold(1f64, |m, v| m.max(v.abs()));
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (x - y).abs() <= tol * scale,
+                    "{what}[{i}] (κ {kappa}, seed {seed}, k {k:?}): expression {x}, fused {y}"
+                );
+            }
+        };
+        close(&d_e, &d_f, "D");
+        close(&[s_e], &[s_f], "s");
+        for (i, name) in FAMILIES[..8].iter().enumerate() {
+            close(&g_e[i], &g_f[i], name);
+        }
+        if kappa < 0.0 {
+            assert!(d_f.iter().any(|v| *v != 0.0), "κ {kappa}: nothing kept");
+        } else if kappa > 20.0 {
+            assert!(d_f.iter().all(|v| *v == 0.0), "κ {kappa}: something kept");
+        }
+    }
 }
 
 trait IntoAutodiff {

@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::Context;
 use burn::module::AutodiffModule;
 use burn::optim::Optimizer;
-use burn::tensor::backend::AutodiffBackend;
 use manifold_data::Mnist;
 use manifold_dnm::{
     adam, evaluate, fit, input_outflow, train_step, Data, Dnm, DnmConfig, Evaluation, Evaluator,
@@ -134,7 +133,7 @@ impl Job for TrainJob {
     }
 }
 
-fn run_training<B: AutodiffBackend>(
+fn run_training<B: TrainBackend>(
     job: TrainJob,
     device: &B::Device,
     device_name: &str,
@@ -279,7 +278,7 @@ fn run_training<B: AutodiffBackend>(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn summarise<B: AutodiffBackend>(
+fn summarise<B: TrainBackend>(
     config: &DnmConfig,
     model: &Dnm<B>,
     eval: &Evaluation,
@@ -322,10 +321,10 @@ fn summarise<B: AutodiffBackend>(
 }
 
 /// `D` as a heatmap: rows receivers, columns senders, blue < 0 < red.
-fn d_frame<B: AutodiffBackend>(model: &Dnm<B>, config: &DnmConfig, device: &B::Device) -> RgbImage {
+fn d_frame<B: TrainBackend>(model: &Dnm<B>, config: &DnmConfig, device: &B::Device) -> RgbImage {
     let inner = model.valid();
     let grid = Grid::<B::InnerBackend>::of(config, device);
-    let d = inner.closeness(&grid).d;
+    let d = inner.cutoff(&grid, None).d;
     let values = d
         .into_data()
         .convert::<f32>()
@@ -352,7 +351,7 @@ fn write_gif_of(path: &Path, frames: &[RgbImage]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn save_checkpoint<B: AutodiffBackend, O: Optimizer<Dnm<B>, B>>(
+fn save_checkpoint<B: TrainBackend, O: Optimizer<Dnm<B>, B>>(
     run: &RunDir,
     model: &Dnm<B>,
     optim: &O,
@@ -655,8 +654,8 @@ type SweepRow = (f64, f64, Option<f64>, Option<f64>, f64);
 
 /// The rows of an earlier `sweep.csv`.
 fn read_sweep_csv(path: &Path) -> anyhow::Result<Vec<SweepRow>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     let num = |f: &str| -> anyhow::Result<Option<f64>> {
         Ok(if f.is_empty() { None } else { Some(f.parse()?) })
     };
@@ -665,8 +664,13 @@ fn read_sweep_csv(path: &Path) -> anyhow::Result<Vec<SweepRow>> {
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let f: Vec<&str> = line.split(',').collect();
-            anyhow::ensure!(f.len() == 5, "{}: `{line}` is not a sweep row", path.display());
-            let need = |i: usize| num(f[i])?.with_context(|| format!("{}: `{line}`", path.display()));
+            anyhow::ensure!(
+                f.len() == 5,
+                "{}: `{line}` is not a sweep row",
+                path.display()
+            );
+            let need =
+                |i: usize| num(f[i])?.with_context(|| format!("{}: `{line}`", path.display()));
             Ok((need(0)?, need(1)?, num(f[2])?, num(f[3])?, need(4)?))
         })
         .collect()
@@ -682,14 +686,30 @@ fn write_sweep(out: &Path, rows: &[SweepRow], mnist: bool) -> anyhow::Result<()>
         let score = acc.map(|a| 100.0 * a).or(mse).unwrap_or(f64::NAN);
         let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
         text += &format!("{l},{density},{},{},{loss}\n", opt(acc), opt(mse));
-        series.push(Series::new(format!("λ = {l}"), vec![(100.0 * density, score)]));
-        println!("λ_sparse {l}: density {:.2}%, score {score:.3}", 100.0 * density);
+        series.push(Series::new(
+            format!("λ = {l}"),
+            vec![(100.0 * density, score)],
+        ));
+        println!(
+            "λ_sparse {l}: density {:.2}%, score {score:.3}",
+            100.0 * density
+        );
     }
     std::fs::write(&csv_path, text)
         .with_context(|| format!("{}: cannot write", csv_path.display()))?;
-    let y = if mnist { "test accuracy (%)" } else { "test MSE" };
+    let y = if mnist {
+        "test accuracy (%)"
+    } else {
+        "test MSE"
+    };
     let png = out.join("sweep.png");
-    scatter_chart(&png, "DNM accuracy against density (λ_sparse sweep)", "density (%)", y, &series)?;
+    scatter_chart(
+        &png,
+        "DNM accuracy against density (λ_sparse sweep)",
+        "density (%)",
+        y,
+        &series,
+    )?;
     println!("— {} and {}", csv_path.display(), png.display());
     Ok(())
 }
@@ -721,7 +741,10 @@ impl Job for SweepJob {
             bar.inc(1);
         }
         bar.finish_and_clear();
-        anyhow::ensure!(!rows.is_empty(), "sweep: every λ_sparse failed ({failed:?})");
+        anyhow::ensure!(
+            !rows.is_empty(),
+            "sweep: every λ_sparse failed ({failed:?})"
+        );
         Ok(rows)
     }
 }

@@ -1,6 +1,7 @@
 //! The DNM on wgpu (lavapipe on CPUs) against ndarray: the same parameters give the
 //! same closeness matrix, outputs, loss and gradients of every parameter family, at
-//! the MNIST shape of the `seed-mnist` preset (784 inputs, 10 outputs).
+//! the MNIST shape of the `seed-mnist` preset (784 inputs, 10 outputs). ndarray builds `D`
+//! with the fused CPU kernel, wgpu with the tensor expression: this compares both too.
 #![cfg(feature = "wgpu")]
 
 use burn::backend::Autodiff;
@@ -44,7 +45,7 @@ fn moved<B1: Backend, B2: Backend>(
     Param::from_tensor(Tensor::from_data(p.val().into_data().convert::<f32>(), dev))
 }
 
-fn numbers<Bk: burn::tensor::backend::AutodiffBackend>(
+fn numbers<Bk: manifold_sparse::SparseAutodiffBackend>(
     m0: &Dnm<Nd>,
     config: &DnmConfig,
     dev: &Bk::Device,
@@ -62,21 +63,29 @@ fn numbers<Bk: burn::tensor::backend::AutodiffBackend>(
         b: moved(&m0.b, dev),
     };
     let grid = Grid::<Bk>::of(config, dev);
-    let cl = model.closeness(&grid);
-    let structure = Structure::of(&cl.d, &grid);
+    let cut = model.cutoff(&grid, config.surrogate_needed());
+    let structure = Structure::of(&cut.d, &grid);
     let x: Vec<f32> = (0..BATCH * config.inputs)
         .map(|k| ((k * 37) % 101) as f32 / 100.0)
         .collect();
     let x = Tensor::<Bk, 2>::from_data(TensorData::new(x, [BATCH, config.inputs]), dev);
     let labels: Vec<u8> = (0..BATCH as u8).map(|k| k % 10).collect();
     let target = Target::Labels(manifold_train::labels_tensor::<Bk>(&labels, dev));
-    let outputs = model.outputs_fast(&cl.d, &grid, x, structure.depth);
+    let outputs = model.outputs_fast(&cut.d, &grid, x, structure.depth);
     let obj = objective(head(outputs.clone(), config.head), &target);
-    let terms = total_loss(config, &cl, &grid, obj, structure.density, 0.0);
+    let terms = total_loss(
+        config,
+        &cut.d,
+        cut.surrogate,
+        &grid,
+        obj,
+        structure.density,
+        0.0,
+    );
     let grads = terms.total.backward();
     let g = |name, p: &Param<Tensor<Bk, 1>>| (name, p.grad(&grads).map(host).unwrap_or_default());
     Numbers {
-        d: host(cl.d),
+        d: host(cut.d),
         outputs: host(outputs),
         loss: host(terms.total)[0],
         grads: vec![

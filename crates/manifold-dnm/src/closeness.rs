@@ -15,6 +15,7 @@
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use manifold_sparse::Geometry;
 
 use crate::config::DnmConfig;
 
@@ -52,7 +53,7 @@ impl<B: Backend> Grid<B> {
                 inputs as f64
             };
             for j in 0..cols {
-                p.push((j as f64 - i as f64 + d) as f32);
+                p.push(j as f64 - i as f64 + d);
                 allowed.push(if j < i { 1.0f32 } else { 0.0 });
             }
         }
@@ -89,8 +90,17 @@ impl<B: Backend> Grid<B> {
 
     /// Allowed cells: `(N² − n_in² − n_out² − n_comp)/2`.
     pub fn max_cells(&self) -> usize {
-        let n = self.inputs + self.comps + self.outputs;
-        (n * n - self.inputs * self.inputs - self.outputs * self.outputs - self.comps) / 2
+        self.geometry().max_cells()
+    }
+
+    /// The sizes and period, as the fused kernel of `manifold-sparse` takes them.
+    pub fn geometry(&self) -> Geometry {
+        Geometry {
+            inputs: self.inputs,
+            comps: self.comps,
+            outputs: self.outputs,
+            period: self.period,
+        }
     }
 }
 

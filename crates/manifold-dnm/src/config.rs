@@ -234,6 +234,14 @@ impl DnmConfig {
         }
     }
 
+    /// The surrogate's sharpness `k` when the loss uses the surrogate density (the
+    /// `surrogate` density term with `λ_sparse > 0`, or the step-time term), else `None`.
+    pub fn surrogate_needed(&self) -> Option<f64> {
+        let needed = (self.lambda_sparse > 0.0 && self.density_term == DensityTerm::Surrogate)
+            || self.lambda_time > 0.0;
+        needed.then_some(self.surrogate_sharpness)
+    }
+
     /// Number of computational neurons `N − n_in − n_out`.
     pub fn comps(&self) -> usize {
         self.neurons - self.inputs - self.outputs

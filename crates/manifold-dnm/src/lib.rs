@@ -4,7 +4,10 @@
 //!
 //! The maths, in three short files: the closeness matrix in [`closeness`], the signal
 //! flow and the two evaluation orders in [`model`], the losses in [`loss`].
-//! Hyperparameters and presets in [`config`], training in [`train`].
+//! Hyperparameters and presets in [`config`], training in [`train`]. On the CPU backends
+//! the closeness grid runs as one fused operation with a hand-written backward
+//! (`manifold_sparse::closeness`, the same maths), which is why the model's methods that
+//! build `D` ask for a `manifold_sparse::SparseBackend`.
 
 pub mod closeness;
 pub mod config;
@@ -15,7 +18,7 @@ pub mod train;
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Schedule, Task};
 pub use loss::{flow, objective, total_loss, LossTerms, Target};
-pub use model::{head, Dnm, Structure, LEAK};
+pub use model::{head, Cutoff, Dnm, Structure, LEAK};
 pub use train::{
     adam, evaluate, fit, input_outflow, mnist_indices, predict, train_batch, train_step, Data,
     Evaluation, StepFailure, StepReport,

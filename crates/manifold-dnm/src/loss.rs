@@ -11,7 +11,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use crate::closeness::{density_surrogate, Closeness, Grid};
+use crate::closeness::Grid;
 use crate::config::{DensityTerm, DnmConfig};
 
 /// What the objective compares the logits with.
@@ -55,24 +55,21 @@ pub struct LossTerms<B: Backend> {
     pub surrogate: Option<Tensor<B, 1>>,
 }
 
-/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s)`.
-/// `density` is the true ρ of `cl.d` (used by the `count` term, as a constant).
+/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s)` of the cutoff
+/// matrix `d`. `surrogate` is `s`, present when [`DnmConfig::surrogate_needed`] says so;
+/// `density` is the true ρ of `d` (used by the `count` term, as a constant).
 pub fn total_loss<B: Backend>(
     config: &DnmConfig,
-    cl: &Closeness<B>,
+    d: &Tensor<B, 2>,
+    surrogate: Option<Tensor<B, 1>>,
     grid: &Grid<B>,
     objective: Tensor<B, 1>,
     density: f64,
     last_step_ms: f64,
 ) -> LossTerms<B> {
-    let flow = flow(&cl.d, grid);
+    let flow = flow(d, grid);
     let mut total = objective.clone().mul_scalar(config.lambda_obj)
         + flow.clone().mul_scalar(config.lambda_flow);
-    let needs_surrogate = (config.lambda_sparse > 0.0
-        && config.density_term == DensityTerm::Surrogate)
-        || config.lambda_time > 0.0;
-    let surrogate =
-        needs_surrogate.then(|| density_surrogate(cl, grid, config.surrogate_sharpness));
     match (config.density_term, &surrogate) {
         (DensityTerm::Surrogate, Some(s)) if config.lambda_sparse > 0.0 => {
             total = total + s.clone().square().mul_scalar(config.lambda_sparse);

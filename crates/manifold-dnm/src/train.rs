@@ -7,6 +7,7 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
+use manifold_sparse::{SparseAutodiffBackend, SparseBackend};
 use manifold_train::{argmax_rows, labels_tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -150,7 +151,7 @@ impl std::error::Error for StepFailure {}
 // Both variants hand the model back (it is moved in): the error is as large as the
 // success, ten parameter handles, and boxing it would only add an allocation.
 #[allow(clippy::too_many_arguments, clippy::result_large_err)]
-pub fn train_step<B: AutodiffBackend, O: Optimizer<Dnm<B>, B>>(
+pub fn train_step<B: SparseAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     model: Dnm<B>,
     optim: &mut O,
     config: &DnmConfig,
@@ -162,14 +163,22 @@ pub fn train_step<B: AutodiffBackend, O: Optimizer<Dnm<B>, B>>(
 ) -> Result<(Dnm<B>, StepReport), (Dnm<B>, StepFailure)> {
     let started = Instant::now();
     let (x, target) = train_batch::<B>(config, data, step, device);
-    let cl = model.closeness(grid);
-    let structure = Structure::of(&cl.d, grid);
+    let cut = model.cutoff(grid, config.surrogate_needed());
+    let structure = Structure::of(&cut.d, grid);
     let outputs = match config.evaluator {
-        Evaluator::Reference => model.outputs_reference(&cl.d, grid, x),
-        Evaluator::Fast => model.outputs_fast(&cl.d, grid, x, structure.depth),
+        Evaluator::Reference => model.outputs_reference(&cut.d, grid, x),
+        Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, structure.depth),
     };
     let obj = objective(head(outputs, config.head), &target);
-    let terms = total_loss(config, &cl, grid, obj, structure.density, last_step_ms);
+    let terms = total_loss(
+        config,
+        &cut.d,
+        cut.surrogate,
+        grid,
+        obj,
+        structure.density,
+        last_step_ms,
+    );
     let scalar = |t: &Tensor<B, 1>| t.clone().into_scalar().elem::<f64>();
     let mut report = StepReport {
         total: scalar(&terms.total),
@@ -201,25 +210,25 @@ pub struct Evaluation {
 }
 
 /// Logits of a batch under the current `D` (fast evaluator).
-pub fn predict<B: Backend>(
+pub fn predict<B: SparseBackend>(
     model: &Dnm<B>,
     grid: &Grid<B>,
     config: &DnmConfig,
     x: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
-    let d = model.closeness(grid).d;
+    let d = model.cutoff(grid, None).d;
     head(model.outputs(&d, grid, x, Evaluator::Fast), config.head)
 }
 
 /// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: SparseBackend>(
     model: &Dnm<B>,
     config: &DnmConfig,
     data: &Data,
     device: &B::Device,
 ) -> Evaluation {
     let grid = Grid::<B>::of(config, device);
-    let d = model.closeness(&grid).d;
+    let d = model.cutoff(&grid, None).d;
     let sweeps = Structure::of(&d, &grid).depth;
     let logits_of = |x: Tensor<B, 2>| head(model.outputs_fast(&d, &grid, x, sweeps), config.head);
     match data {
@@ -256,13 +265,13 @@ pub fn evaluate<B: Backend>(
 }
 
 /// Total `|D|` leaving each input neuron (column sums over all receivers).
-pub fn input_outflow<B: Backend>(
+pub fn input_outflow<B: SparseBackend>(
     model: &Dnm<B>,
     config: &DnmConfig,
     device: &B::Device,
 ) -> Vec<f64> {
     let grid = Grid::<B>::of(config, device);
-    let d = model.closeness(&grid).d;
+    let d = model.cutoff(&grid, None).d;
     let cols = d
         .abs()
         .sum_dim(0)
@@ -275,7 +284,7 @@ pub fn input_outflow<B: Backend>(
 }
 
 /// Trains a fresh model for `config.steps` steps without recording (tests, sweeps).
-pub fn fit<B: AutodiffBackend>(
+pub fn fit<B: SparseAutodiffBackend>(
     config: &DnmConfig,
     data: &Data,
     device: &B::Device,

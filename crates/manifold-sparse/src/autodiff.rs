@@ -10,7 +10,7 @@ use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{binary, Backward, Ops, OpsKind};
 use burn_autodiff::Autodiff;
 
-use crate::SparseBackend;
+use crate::{Geometry, SparseBackend};
 
 fn float<B: SparseBackend, const D: usize>(p: FloatTensor<B>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(p))
@@ -65,7 +65,99 @@ impl<B: SparseBackend> Backward<B, 2> for SparseMatmulBackward {
     }
 }
 
+#[derive(Debug)]
+struct ClosenessBackward;
+
+impl<B: SparseBackend> Backward<B, 2> for ClosenessBackward {
+    /// Packed parameters, `κ`, the geometry, the surrogate's sharpness, the output.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        Geometry,
+        Option<f64>,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (shape, kappa, geometry, sharpness, out) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let (g_shape, g_kappa) = B::dnm_closeness_backward(
+            float(shape),
+            float(kappa),
+            geometry,
+            sharpness,
+            float(out),
+            float(grad),
+        )
+        .expect("a backend with a fused closeness forward has its backward");
+        let [shape_node, kappa_node] = ops.parents;
+        if let Some(node) = shape_node {
+            grads.register::<B>(node.id, prim(g_shape));
+        }
+        if let Some(node) = kappa_node {
+            grads.register::<B>(node.id, prim(g_kappa));
+        }
+    }
+}
+
 impl<B: SparseBackend, C: CheckpointStrategy> SparseBackend for Autodiff<B, C> {
+    /// One node whose backward is the inner backend's fused backward.
+    fn dnm_closeness(
+        shape: Tensor<Self, 2>,
+        kappa: Tensor<Self, 1>,
+        geometry: Geometry,
+        sharpness: Option<f64>,
+    ) -> Option<Tensor<Self, 2>> {
+        let (shape, kappa) = (prim(shape), prim(kappa));
+        let out = B::dnm_closeness(
+            float(shape.primitive.clone()),
+            float(kappa.primitive.clone()),
+            geometry,
+            sharpness,
+        )?;
+        let out = match ClosenessBackward
+            .prepare::<C>([shape.node.clone(), kappa.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = prim(out);
+                prep.finish(
+                    (
+                        shape.primitive,
+                        kappa.primitive,
+                        geometry,
+                        sharpness,
+                        out.clone(),
+                    ),
+                    out,
+                )
+            }
+            OpsKind::UnTracked(prep) => prep.finish(prim(out)),
+        };
+        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+    }
+
+    /// Not differentiated again: computed on the inner backend.
+    fn dnm_closeness_backward(
+        shape: Tensor<Self, 2>,
+        kappa: Tensor<Self, 1>,
+        geometry: Geometry,
+        sharpness: Option<f64>,
+        out: Tensor<Self, 2>,
+        grad: Tensor<Self, 2>,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
+        let (g_shape, g_kappa) = B::dnm_closeness_backward(
+            shape.inner(),
+            kappa.inner(),
+            geometry,
+            sharpness,
+            out.inner(),
+            grad.inner(),
+        )?;
+        Some((Tensor::from_inner(g_shape), Tensor::from_inner(g_kappa)))
+    }
+
     fn sparse_matmul(
         x: Tensor<Self, 2>,
         weights: Tensor<Self, 1>,

@@ -25,7 +25,10 @@
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
 
+pub use closeness::Geometry;
+
 pub mod autodiff;
+pub mod closeness;
 pub mod generic;
 pub mod host;
 pub mod rows;
@@ -64,6 +67,33 @@ pub trait SparseBackend: Backend {
     /// (DreamComp's scores). Default: the dense matmul. Not differentiated.
     fn sparse_rows_matmul_t(v: Tensor<Self, 2>, w: Tensor<Self, 2>) -> Tensor<Self, 2> {
         v.matmul(w.transpose())
+    }
+
+    /// The DNM's closeness grid fused into one operation ([`closeness`]): from the packed
+    /// raw parameters `[R, 7]` (α β γ θ φ σ μ) and `κ` (`[1]`), a `[R + 1, C]` tensor whose
+    /// rows `0..R` are the cutoff matrix `D` and whose row `R` is `[s, 0, …]` (`s` the
+    /// density surrogate of sharpness `k`, or 0 without one). `None`: this backend has no
+    /// fused kernel, and the caller evaluates the tensor expression instead.
+    fn dnm_closeness(
+        _shape: Tensor<Self, 2>,
+        _kappa: Tensor<Self, 1>,
+        _geometry: Geometry,
+        _sharpness: Option<f64>,
+    ) -> Option<Tensor<Self, 2>> {
+        None
+    }
+
+    /// The backward of [`SparseBackend::dnm_closeness`]: the gradients of the packed
+    /// parameters and of `κ` from its output `out` and the gradient of that output.
+    fn dnm_closeness_backward(
+        _shape: Tensor<Self, 2>,
+        _kappa: Tensor<Self, 1>,
+        _geometry: Geometry,
+        _sharpness: Option<f64>,
+        _out: Tensor<Self, 2>,
+        _grad: Tensor<Self, 2>,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
+        None
     }
 }
 
@@ -112,6 +142,28 @@ macro_rules! host_backend {
                 } else {
                     v.matmul(w.transpose())
                 }
+            }
+
+            fn dnm_closeness(
+                shape: Tensor<Self, 2>,
+                kappa: Tensor<Self, 1>,
+                geometry: Geometry,
+                sharpness: Option<f64>,
+            ) -> Option<Tensor<Self, 2>> {
+                Some(closeness::forward_tensor(shape, kappa, geometry, sharpness))
+            }
+
+            fn dnm_closeness_backward(
+                shape: Tensor<Self, 2>,
+                kappa: Tensor<Self, 1>,
+                geometry: Geometry,
+                sharpness: Option<f64>,
+                out: Tensor<Self, 2>,
+                grad: Tensor<Self, 2>,
+            ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
+                Some(closeness::backward_tensor(
+                    shape, kappa, geometry, sharpness, out, grad,
+                ))
             }
         }
     };

@@ -1,0 +1,380 @@
+//! The DNM's closeness grid as one fused CPU operation: the cutoff matrix `D` and the
+//! density surrogate `s` from the seven per-receiver parameters and `κ`, and its backward.
+//!
+//! The maths is `manifold-dnm`'s `closeness.rs` (rows `r` are receivers `i = n_in + r`,
+//! columns are senders `j`, a cell is allowed iff `j < i`):
+//!
+//! ```text
+//! p = j − i + d_r                      G = exp(−(p − μ)²/(2σ'²))
+//! W = 0.501 + 0.5·sin(ω·p + φ)         ω = 2π/(P·θ')
+//! f = α'·G·(W^β' − γ')                 D = sign(f)·max(|f| − c, 0)/(1 − c)   (allowed)
+//! s = Σ_allowed sigmoid(k·(|f| − c)) / max_cells
+//! ```
+//!
+//! and the backward, per cell, with `ḡ_f` the gradient reaching `f`:
+//!
+//! ```text
+//! ∂f/∂α = 2σ(α)(1−σ(α))·G·(W^β' − γ')    ∂f/∂β = α'·G·W^β'·ln W    ∂f/∂γ = −α'·G·σ(γ)(1−σ(γ))
+//! ∂f/∂φ = α'·G·β'·W^(β'−1)·½cos(ω·p + φ) =: K      ∂f/∂θ = K·p·∂ω/∂θ
+//! ∂f/∂σ = f·(p − μ)²/σ'³·sigmoid(σ)      ∂f/∂μ = f·(p − μ)/σ'²
+//! ∂D/∂f = 1/(1 − c)                       ∂D/∂c = sign(f)·(|f| − 1)/(1 − c)²      (kept cells)
+//! ∂s/∂f = k·σ_s(1 − σ_s)·sign(f)/M       ∂s/∂c = −k·σ_s(1 − σ_s)/M
+//! ```
+//!
+//! The per-receiver sums of `ḡ_f·∂f/∂·` are the gradients of the seven parameters; `κ`
+//! gets `Σ ḡ_c · c(1 − c)`. One pass over the `R × C` grid does what the tensor expression
+//! does in some forty autodiff ops (each a full pass over the grid, forward and backward).
+//! Everything is computed in f64, rows in parallel with rayon.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use rayon::prelude::*;
+
+/// The fixed shape of a DNM's grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    pub inputs: usize,
+    pub comps: usize,
+    pub outputs: usize,
+    /// Period P of the sine.
+    pub period: f64,
+}
+
+impl Geometry {
+    /// Receivers R.
+    pub fn rows(&self) -> usize {
+        self.comps + self.outputs
+    }
+
+    /// Senders C.
+    pub fn cols(&self) -> usize {
+        self.inputs + self.comps
+    }
+
+    /// Allowed cells: `(N² − n_in² − n_out² − n_comp)/2`.
+    pub fn max_cells(&self) -> usize {
+        let n = self.inputs + self.comps + self.outputs;
+        (n * n - self.inputs * self.inputs - self.outputs * self.outputs - self.comps) / 2
+    }
+
+    /// `d_r = n_in + (n_out − n_in)·r/(R − 1)`, the offset of row `r`'s coordinates.
+    pub fn offset(&self, r: usize) -> f64 {
+        let rows = self.rows();
+        if rows > 1 {
+            self.inputs as f64
+                + (self.outputs as f64 - self.inputs as f64) * r as f64 / (rows - 1) as f64
+        } else {
+            self.inputs as f64
+        }
+    }
+
+    /// Columns of row `r` that are allowed (`j < i`): `0..allowed(r)`.
+    pub fn allowed(&self, r: usize) -> usize {
+        (self.inputs + r).min(self.cols())
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// Column order of the packed parameters (`[R, 7]`).
+pub const ALPHA: usize = 0;
+pub const BETA: usize = 1;
+pub const GAMMA: usize = 2;
+pub const THETA: usize = 3;
+pub const PHI: usize = 4;
+pub const SIGMA: usize = 5;
+pub const MU: usize = 6;
+
+/// The transformed parameters of one receiver and their derivatives.
+struct Row {
+    offset: f64,
+    amp: f64,
+    d_amp: f64,
+    power: f64,
+    shift: f64,
+    d_shift: f64,
+    freq: f64,
+    d_freq: f64,
+    phi: f64,
+    width: f64,
+    d_width: f64,
+    mu: f64,
+}
+
+impl Row {
+    fn new(raw: &[f64], offset: f64, period: f64) -> Self {
+        let sa = sigmoid(raw[ALPHA]);
+        let sg = sigmoid(raw[GAMMA]);
+        let theta = softplus(raw[THETA]) / std::f64::consts::LN_2;
+        let freq = std::f64::consts::TAU / (period * theta);
+        Self {
+            offset,
+            amp: 2.0 * sa - 1.0,
+            d_amp: 2.0 * sa * (1.0 - sa),
+            power: raw[BETA] + 1.0,
+            shift: sg,
+            d_shift: sg * (1.0 - sg),
+            freq,
+            d_freq: -freq / theta * sigmoid(raw[THETA]) / std::f64::consts::LN_2,
+            phi: raw[PHI],
+            width: softplus(raw[SIGMA]),
+            d_width: sigmoid(raw[SIGMA]),
+            mu: raw[MU],
+        }
+    }
+}
+
+/// `f` at one cell and the pieces its derivatives need.
+struct Cell {
+    p: f64,
+    z: f64,
+    gauss: f64,
+    wave: f64,
+    ln_wave: f64,
+    pow: f64,
+    cos: f64,
+    f: f64,
+}
+
+/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ`.
+#[inline]
+fn cell(row: &Row, p: f64, (sin, cos): (f64, f64)) -> Cell {
+    let z = p - row.mu;
+    let gauss = (-z * z / (2.0 * row.width * row.width)).exp();
+    let wave = 0.501 + 0.5 * sin;
+    let ln_wave = wave.ln();
+    let pow = (ln_wave * row.power).exp();
+    Cell {
+        p,
+        z,
+        gauss,
+        wave,
+        ln_wave,
+        pow,
+        cos,
+        f: row.amp * gauss * (pow - row.shift),
+    }
+}
+
+/// Columns between exact evaluations of the phase's sine and cosine.
+const RESYNC: usize = 32;
+
+/// `sin` and `cos` of `ω·p + φ` along a row, where `p` rises by 1 per column: a rotation
+/// by `ω` per column, recomputed exactly every [`RESYNC`] columns (relative error
+/// ≈ 1e-15), so a row costs one `sin_cos` per 32 cells instead of one per cell.
+struct Phase {
+    step: (f64, f64),
+    now: (f64, f64),
+}
+
+impl Phase {
+    fn new(row: &Row) -> Self {
+        Self {
+            step: row.freq.sin_cos(),
+            now: (0.0, 1.0),
+        }
+    }
+
+    /// The pair at column `j` of coordinate `p`; call with `j = 0, 1, 2, …` in order.
+    #[inline]
+    fn at(&mut self, row: &Row, j: usize, p: f64) -> (f64, f64) {
+        if j % RESYNC == 0 {
+            self.now = (row.freq * p + row.phi).sin_cos();
+        }
+        let here = self.now;
+        let ((s, c), (ss, cs)) = (here, self.step);
+        self.now = (s * cs + c * ss, c * cs - s * ss);
+        here
+    }
+}
+
+/// The inputs of the fused operation, read to the host.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `[R, 7]` raw parameters, row-major.
+    pub shape: Vec<f64>,
+    pub kappa: f64,
+    pub geometry: Geometry,
+    /// `k` of the surrogate, or `None` when it is not wanted (row R is then 0).
+    pub sharpness: Option<f64>,
+}
+
+impl Inputs {
+    fn row(&self, r: usize) -> Row {
+        let g = &self.geometry;
+        Row::new(&self.shape[7 * r..7 * r + 7], g.offset(r), g.period)
+    }
+
+    fn cutoff(&self) -> f64 {
+        sigmoid(self.kappa)
+    }
+}
+
+/// Forward: `[R + 1, C]` row-major, rows `0..R` hold `D`, row `R` is `[s, 0, …, 0]`.
+pub fn forward(inp: &Inputs) -> Vec<f64> {
+    let g = inp.geometry;
+    let (rows, cols) = (g.rows(), g.cols());
+    let c = inp.cutoff();
+    let scale = 1.0 / (1.0 - c);
+    let mut out = vec![0.0; (rows + 1) * cols];
+    let surrogate: f64 = out[..rows * cols]
+        .par_chunks_mut(cols)
+        .enumerate()
+        .map(|(r, d_row)| {
+            let row = inp.row(r);
+            let i = (g.inputs + r) as f64;
+            let mut s = 0.0;
+            let mut phase = Phase::new(&row);
+            for (j, d) in d_row[..g.allowed(r)].iter_mut().enumerate() {
+                let p = j as f64 - i + row.offset;
+                let f = cell(&row, p, phase.at(&row, j, p)).f;
+                let kept = f.abs() - c;
+                if kept > 0.0 {
+                    *d = f.signum() * kept * scale;
+                }
+                if let Some(k) = inp.sharpness {
+                    s += sigmoid(k * kept);
+                }
+            }
+            s
+        })
+        .sum();
+    if inp.sharpness.is_some() {
+        out[rows * cols] = surrogate / g.max_cells() as f64;
+    }
+    out
+}
+
+/// Backward: from the forward's output `out` and the gradient of it, the gradient of the
+/// packed parameters (`[R, 7]`) and of `κ`. Without a surrogate only kept cells
+/// (`D ≠ 0`) have a gradient, and the others are skipped.
+pub fn backward(inp: &Inputs, out: &[f64], grad: &[f64]) -> (Vec<f64>, f64) {
+    let g = inp.geometry;
+    let (rows, cols) = (g.rows(), g.cols());
+    let c = inp.cutoff();
+    let scale = 1.0 / (1.0 - c);
+    let g_s = grad[rows * cols] / g.max_cells() as f64;
+    let mut g_shape = vec![0.0; rows * 7];
+    let g_c: f64 = g_shape
+        .par_chunks_mut(7)
+        .zip(grad[..rows * cols].par_chunks(cols))
+        .zip(out[..rows * cols].par_chunks(cols))
+        .enumerate()
+        .map(|(r, ((g_row, g_d), d_row))| {
+            let row = inp.row(r);
+            let i = (g.inputs + r) as f64;
+            let mut g_c = 0.0;
+            let mut acc = [0.0f64; 7];
+            let mut phase = Phase::new(&row);
+            for (j, &g_dij) in g_d[..g.allowed(r)].iter().enumerate() {
+                let p = j as f64 - i + row.offset;
+                let sin_cos = phase.at(&row, j, p);
+                if inp.sharpness.is_none() && d_row[j] == 0.0 {
+                    continue;
+                }
+                let x = cell(&row, p, sin_cos);
+                let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
+                let mut g_f = 0.0;
+                if kept > 0.0 {
+                    g_f += g_dij * scale;
+                    g_c += g_dij * sign * (x.f.abs() - 1.0) * scale * scale;
+                }
+                if let Some(k) = inp.sharpness {
+                    let sg = sigmoid(k * kept);
+                    let t = g_s * k * sg * (1.0 - sg);
+                    g_f += t * sign;
+                    g_c -= t;
+                }
+                if g_f == 0.0 {
+                    continue;
+                }
+                let shaped = x.pow - row.shift;
+                let amp_gauss = row.amp * x.gauss;
+                let k_phi = amp_gauss * row.power * x.pow / x.wave * 0.5 * x.cos;
+                let w2 = row.width * row.width;
+                acc[ALPHA] += g_f * row.d_amp * x.gauss * shaped;
+                acc[BETA] += g_f * amp_gauss * x.pow * x.ln_wave;
+                acc[GAMMA] -= g_f * amp_gauss * row.d_shift;
+                acc[THETA] += g_f * k_phi * x.p * row.d_freq;
+                acc[PHI] += g_f * k_phi;
+                acc[SIGMA] += g_f * x.f * x.z * x.z / (w2 * row.width) * row.d_width;
+                acc[MU] += g_f * x.f * x.z / w2;
+            }
+            g_row.copy_from_slice(&acc);
+            g_c
+        })
+        .sum();
+    (g_shape, g_c * c * (1.0 - c))
+}
+
+fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    // A fresh tensor is handed over without burn-ndarray's slow copy of shared tensors.
+    t.mul_scalar(1.0)
+        .into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .expect("float tensor")
+}
+
+fn inputs<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    geometry: Geometry,
+    sharpness: Option<f64>,
+) -> Inputs {
+    assert_eq!(
+        shape.dims(),
+        [geometry.rows(), 7],
+        "packed closeness parameters"
+    );
+    Inputs {
+        shape: host(shape),
+        kappa: host(kappa)[0],
+        geometry,
+        sharpness,
+    }
+}
+
+/// [`forward`] on tensors of a CPU backend.
+pub fn forward_tensor<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    geometry: Geometry,
+    sharpness: Option<f64>,
+) -> Tensor<B, 2> {
+    let device = shape.device();
+    let out = forward(&inputs(shape, kappa, geometry, sharpness));
+    Tensor::from_data(
+        TensorData::new(out, [geometry.rows() + 1, geometry.cols()]),
+        &device,
+    )
+}
+
+/// [`backward`] on tensors of a CPU backend (`out`: the forward's output).
+pub fn backward_tensor<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    geometry: Geometry,
+    sharpness: Option<f64>,
+    out: Tensor<B, 2>,
+    grad: Tensor<B, 2>,
+) -> (Tensor<B, 2>, Tensor<B, 1>) {
+    let device = shape.device();
+    let inp = inputs(shape, kappa, geometry, sharpness);
+    let (g_shape, g_kappa) = backward(&inp, &host(out), &host(grad));
+    (
+        Tensor::from_data(TensorData::new(g_shape, [geometry.rows(), 7]), &device),
+        Tensor::from_data(TensorData::new(vec![g_kappa], [1]), &device),
+    )
+}
