@@ -351,9 +351,17 @@ fn evaluators_agree(config: &DnmConfig, kappa: f64, seed: u64) -> Structure {
     let structure = Structure::of(&d, &grid);
     let (x, _) = batch::<B>(&dev, config);
     let weights = Tensor::<B, 2>::random([4, config.outputs], Distribution::Default, &dev);
-    let grads_of = |ev: Evaluator| {
+    // Three orders: the reference, the fast one (fused substitution on this backend) and
+    // the level sweeps of backends without the fused kernel.
+    let depth = structure.depth;
+    let run = |order: usize, d: &Tensor<B, 2>, x: Tensor<B, 2>| match order {
+        0 => model.outputs(d, &grid, x, Evaluator::Reference),
+        1 => model.outputs(d, &grid, x, Evaluator::Fast),
+        _ => model.outputs_sweeps(d, &grid, x, depth),
+    };
+    let grads_of = |order: usize| {
         let d = model.closeness(&grid).d;
-        let out = model.outputs(&d, &grid, x.clone(), ev);
+        let out = run(order, &d, x.clone());
         let grads = (out * weights.clone()).sum().backward();
         FAMILIES
             .iter()
@@ -365,15 +373,14 @@ fn evaluators_agree(config: &DnmConfig, kappa: f64, seed: u64) -> Structure {
             })
             .collect::<Vec<_>>()
     };
-    let outputs_of = |ev: Evaluator| values(model.outputs(&d, &grid, x.clone(), ev));
-    assert_close(
-        &outputs_of(Evaluator::Reference),
-        &outputs_of(Evaluator::Fast),
-        "outputs",
-    );
-    let (gr, gf) = (grads_of(Evaluator::Reference), grads_of(Evaluator::Fast));
-    for (k, name) in FAMILIES.iter().enumerate() {
-        assert_close(&gr[k], &gf[k], name);
+    let reference = values(run(0, &d, x.clone()));
+    let gr = grads_of(0);
+    for (order, what) in [(1, "fast"), (2, "sweeps")] {
+        assert_close(&reference, &values(run(order, &d, x.clone())), what);
+        let g = grads_of(order);
+        for (k, name) in FAMILIES.iter().enumerate() {
+            assert_close(&gr[k], &g[k], &format!("{what}: {name}"));
+        }
     }
     structure
 }
@@ -427,8 +434,8 @@ fn too_few_sweeps_give_a_different_answer() {
     assert!(depth >= 2);
     let (x, _) = batch::<B>(&dev, &config);
     let exact = values(model.outputs_reference(&d, &grid, x.clone()));
-    let short = values(model.outputs_fast(&d, &grid, x.clone(), depth - 1));
-    let full = values(model.outputs_fast(&d, &grid, x, depth));
+    let short = values(model.outputs_sweeps(&d, &grid, x.clone(), depth - 1));
+    let full = values(model.outputs_sweeps(&d, &grid, x, depth));
     assert_close(&exact, &full, "depth sweeps");
     assert!(
         exact.iter().zip(&short).any(|(a, b)| (a - b).abs() > 1e-6),

@@ -106,23 +106,6 @@ impl<B: Backend> Dnm<B> {
         Cutoff { d: cl.d, surrogate }
     }
 
-    /// The output neurons `[batch, n_out]` of inputs `x` (`[batch, n_in]`) under `d`.
-    pub fn outputs(
-        &self,
-        d: &Tensor<B, 2>,
-        grid: &Grid<B>,
-        x: Tensor<B, 2>,
-        evaluator: Evaluator,
-    ) -> Tensor<B, 2> {
-        match evaluator {
-            Evaluator::Reference => self.outputs_reference(d, grid, x),
-            Evaluator::Fast => {
-                let sweeps = Structure::of(d, grid).depth;
-                self.outputs_fast(d, grid, x, sweeps)
-            }
-        }
-    }
-
     /// Reference order: one comp at a time, in index order.
     pub fn outputs_reference(
         &self,
@@ -152,41 +135,67 @@ impl<B: Backend> Dnm<B> {
         raw.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
     }
 
-    /// Fast order: the input block as one matmul, `sweeps` full-matrix sweeps over the
-    /// comp→comp block (`o ← inp + leaky(w∘o + b)·D_ccᵀ`, exact once `sweeps` reaches the
-    /// depth of the thresholded comp graph), the outputs as one matmul.
-    pub fn outputs_fast(
+    /// Fast order with the comp block as `sweeps` full-matrix sweeps
+    /// (`o ← inp + leaky(w∘o + b)·D_ccᵀ`, exact once `sweeps` reaches the depth of the
+    /// thresholded comp graph): the order of backends without the fused substitution.
+    pub fn outputs_sweeps(
         &self,
         d: &Tensor<B, 2>,
         grid: &Grid<B>,
         x: Tensor<B, 2>,
         sweeps: usize,
     ) -> Tensor<B, 2> {
+        self.outputs_with(d, grid, x, |inp, d_cc, w_c, b_c| {
+            sweep_comps(inp, d_cc, w_c, b_c, sweeps)
+        })
+    }
+
+    /// The input block as one matmul (`inp = leaky(w∘x + b)·D_ciᵀ`), the comp block by
+    /// `comp_block(inp, D_cc, w_c, b_c)`, the outputs as one matmul of every sender's
+    /// `w∘o + b`.
+    fn outputs_with(
+        &self,
+        d: &Tensor<B, 2>,
+        grid: &Grid<B>,
+        x: Tensor<B, 2>,
+        comp_block: impl FnOnce(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>) -> Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
         let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
-        let w = self.w.val().unsqueeze_dim::<2>(0);
-        let b = self.b.val().unsqueeze_dim::<2>(0);
-        let (w_in, w_c) = (
-            w.clone().slice([0..1, 0..n_in]),
-            w.slice([0..1, n_in..cols]),
-        );
-        let (b_in, b_c) = (
-            b.clone().slice([0..1, 0..n_in]),
-            b.slice([0..1, n_in..cols]),
-        );
-        let u_in = x * w_in + b_in;
+        let (w, b) = (self.w.val(), self.b.val());
+        let (w_in, w_c) = (w.clone().slice([0..n_in]), w.slice([n_in..cols]));
+        let (b_in, b_c) = (b.clone().slice([0..n_in]), b.slice([n_in..cols]));
+        let u_in = x * w_in.unsqueeze_dim::<2>(0) + b_in.unsqueeze_dim::<2>(0);
         let d_ci = d.clone().slice([0..n_comp, 0..n_in]).transpose();
         let inp = leaky_relu(u_in.clone(), LEAK).matmul(d_ci);
-        let mut o = inp.clone();
-        if sweeps > 0 {
-            let d_cc = d.clone().slice([0..n_comp, n_in..cols]).transpose();
-            for _ in 0..sweeps {
-                let act = leaky_relu(o * w_c.clone() + b_c.clone(), LEAK);
-                o = inp.clone() + act.matmul(d_cc.clone());
-            }
-        }
-        let u = Tensor::cat(vec![u_in, o * w_c + b_c], 1);
+        let d_cc = d.clone().slice([0..n_comp, n_in..cols]);
+        let o = comp_block(inp, d_cc, w_c.clone(), b_c.clone());
+        let u = Tensor::cat(
+            vec![
+                u_in,
+                o * w_c.unsqueeze_dim::<2>(0) + b_c.unsqueeze_dim::<2>(0),
+            ],
+            1,
+        );
         u.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
     }
+}
+
+/// The comp block by `sweeps` sweeps `o ← inp + leaky(w∘o + b)·D_ccᵀ` from `o = inp`.
+fn sweep_comps<B: Backend>(
+    inp: Tensor<B, 2>,
+    d_cc: Tensor<B, 2>,
+    w_c: Tensor<B, 1>,
+    b_c: Tensor<B, 1>,
+    sweeps: usize,
+) -> Tensor<B, 2> {
+    let (w_c, b_c) = (w_c.unsqueeze_dim::<2>(0), b_c.unsqueeze_dim::<2>(0));
+    let d_cc = d_cc.transpose();
+    let mut o = inp.clone();
+    for _ in 0..sweeps {
+        let act = leaky_relu(o * w_c.clone() + b_c.clone(), LEAK);
+        o = inp.clone() + act.matmul(d_cc.clone());
+    }
+    o
 }
 
 /// The cutoff matrix `D` (`[R, C]`) and the density surrogate `s` (`[1]`) when asked for.
@@ -225,6 +234,41 @@ impl<B: SparseBackend> Dnm<B> {
             }
             None => self.cutoff_expression(grid, sharpness),
         }
+    }
+
+    /// The output neurons `[batch, n_out]` of inputs `x` (`[batch, n_in]`) under `d`.
+    pub fn outputs(
+        &self,
+        d: &Tensor<B, 2>,
+        grid: &Grid<B>,
+        x: Tensor<B, 2>,
+        evaluator: Evaluator,
+    ) -> Tensor<B, 2> {
+        match evaluator {
+            Evaluator::Reference => self.outputs_reference(d, grid, x),
+            Evaluator::Fast => {
+                let sweeps = Structure::of(d, grid).depth;
+                self.outputs_fast(d, grid, x, sweeps)
+            }
+        }
+    }
+
+    /// Fast order: the input block as one matmul, the comp→comp block as one fused
+    /// forward substitution with a hand-written backward where the backend has it
+    /// (`manifold_sparse::substitution`: the CPU backends; exact, one pass over the
+    /// non-zeros of `D_cc`), else `sweeps` sweeps ([`Dnm::outputs_sweeps`]), the outputs as
+    /// one matmul.
+    pub fn outputs_fast(
+        &self,
+        d: &Tensor<B, 2>,
+        grid: &Grid<B>,
+        x: Tensor<B, 2>,
+        sweeps: usize,
+    ) -> Tensor<B, 2> {
+        self.outputs_with(d, grid, x, |inp, d_cc, w_c, b_c| {
+            B::dnm_substitute(inp.clone(), d_cc.clone(), w_c.clone(), b_c.clone(), LEAK)
+                .unwrap_or_else(|| sweep_comps(inp, d_cc, w_c, b_c, sweeps))
+        })
     }
 }
 

@@ -100,7 +100,105 @@ impl<B: SparseBackend> Backward<B, 2> for ClosenessBackward {
     }
 }
 
+#[derive(Debug)]
+struct SubstituteBackward;
+
+impl<B: SparseBackend> Backward<B, 4> for SubstituteBackward {
+    /// `d`, `w`, `b`, the leak, the output.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        f64,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (d, w, b, leak, out) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let (g_inp, g_d, g_w, g_b) =
+            B::dnm_substitute_backward(float(d), float(w), float(b), leak, float(out), float(grad))
+                .expect("a backend with a fused substitution forward has its backward");
+        let [inp_node, d_node, w_node, b_node] = ops.parents;
+        if let Some(node) = inp_node {
+            grads.register::<B>(node.id, prim(g_inp));
+        }
+        if let Some(node) = d_node {
+            grads.register::<B>(node.id, prim(g_d));
+        }
+        if let Some(node) = w_node {
+            grads.register::<B>(node.id, prim(g_w));
+        }
+        if let Some(node) = b_node {
+            grads.register::<B>(node.id, prim(g_b));
+        }
+    }
+}
+
 impl<B: SparseBackend, C: CheckpointStrategy> SparseBackend for Autodiff<B, C> {
+    /// One node whose backward is the inner backend's fused backward.
+    fn dnm_substitute(
+        inp: Tensor<Self, 2>,
+        d: Tensor<Self, 2>,
+        w: Tensor<Self, 1>,
+        b: Tensor<Self, 1>,
+        leak: f64,
+    ) -> Option<Tensor<Self, 2>> {
+        let (inp, d, w, b) = (prim(inp), prim(d), prim(w), prim(b));
+        let out = B::dnm_substitute(
+            float(inp.primitive.clone()),
+            float(d.primitive.clone()),
+            float(w.primitive.clone()),
+            float(b.primitive.clone()),
+            leak,
+        )?;
+        let out = match SubstituteBackward
+            .prepare::<C>([
+                inp.node.clone(),
+                d.node.clone(),
+                w.node.clone(),
+                b.node.clone(),
+            ])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = prim(out);
+                prep.finish(
+                    (d.primitive, w.primitive, b.primitive, leak, out.clone()),
+                    out,
+                )
+            }
+            OpsKind::UnTracked(prep) => prep.finish(prim(out)),
+        };
+        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+    }
+
+    /// Not differentiated again: computed on the inner backend.
+    fn dnm_substitute_backward(
+        d: Tensor<Self, 2>,
+        w: Tensor<Self, 1>,
+        b: Tensor<Self, 1>,
+        leak: f64,
+        out: Tensor<Self, 2>,
+        grad: Tensor<Self, 2>,
+    ) -> Option<crate::substitution::TensorGrads<Self>> {
+        let (g_inp, g_d, g_w, g_b) = B::dnm_substitute_backward(
+            d.inner(),
+            w.inner(),
+            b.inner(),
+            leak,
+            out.inner(),
+            grad.inner(),
+        )?;
+        Some((
+            Tensor::from_inner(g_inp),
+            Tensor::from_inner(g_d),
+            Tensor::from_inner(g_w),
+            Tensor::from_inner(g_b),
+        ))
+    }
+
     /// One node whose backward is the inner backend's fused backward.
     fn dnm_closeness(
         shape: Tensor<Self, 2>,

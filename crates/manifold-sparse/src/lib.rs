@@ -32,6 +32,7 @@ pub mod closeness;
 pub mod generic;
 pub mod host;
 pub mod rows;
+pub mod substitution;
 
 /// A backend that can compute the sparse products of this crate.
 pub trait SparseBackend: Backend {
@@ -93,6 +94,33 @@ pub trait SparseBackend: Backend {
         _out: Tensor<Self, 2>,
         _grad: Tensor<Self, 2>,
     ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
+        None
+    }
+
+    /// The DNM's comp→comp block fused into one operation ([`substitution`]): `o`
+    /// (`[batch, n]`) with `o_i = inp_i + Σ_{k<i} d_ik·leaky(w_k·o_k + b_k)`, in order of `i`
+    /// (`d`: `[n, n]`, only its strictly lower triangle is read). `None`: no fused kernel,
+    /// and the caller sweeps level by level instead.
+    fn dnm_substitute(
+        _inp: Tensor<Self, 2>,
+        _d: Tensor<Self, 2>,
+        _w: Tensor<Self, 1>,
+        _b: Tensor<Self, 1>,
+        _leak: f64,
+    ) -> Option<Tensor<Self, 2>> {
+        None
+    }
+
+    /// The backward of [`SparseBackend::dnm_substitute`] from its output `out` and the
+    /// gradient of that output: the gradients of `inp`, `d`, `w`, `b`.
+    fn dnm_substitute_backward(
+        _d: Tensor<Self, 2>,
+        _w: Tensor<Self, 1>,
+        _b: Tensor<Self, 1>,
+        _leak: f64,
+        _out: Tensor<Self, 2>,
+        _grad: Tensor<Self, 2>,
+    ) -> Option<substitution::TensorGrads<Self>> {
         None
     }
 }
@@ -164,6 +192,27 @@ macro_rules! host_backend {
                 Some(closeness::backward_tensor(
                     shape, kappa, geometry, sharpness, out, grad,
                 ))
+            }
+
+            fn dnm_substitute(
+                inp: Tensor<Self, 2>,
+                d: Tensor<Self, 2>,
+                w: Tensor<Self, 1>,
+                b: Tensor<Self, 1>,
+                leak: f64,
+            ) -> Option<Tensor<Self, 2>> {
+                Some(substitution::forward_tensor(inp, d, w, b, leak))
+            }
+
+            fn dnm_substitute_backward(
+                d: Tensor<Self, 2>,
+                w: Tensor<Self, 1>,
+                b: Tensor<Self, 1>,
+                leak: f64,
+                out: Tensor<Self, 2>,
+                grad: Tensor<Self, 2>,
+            ) -> Option<substitution::TensorGrads<Self>> {
+                Some(substitution::backward_tensor(d, w, b, leak, out, grad))
             }
         }
     };
