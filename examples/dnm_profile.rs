@@ -7,51 +7,65 @@ use std::time::Instant;
 
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::Tensor;
-use manifold_dnm::{flow, Dnm, DnmConfig, Grid, Structure};
+use manifold_dnm::{adam, flow, Dnm, DnmConfig, Grid, Structure};
 use manifold_sparse::SparseAutodiffBackend;
 
 fn time<B: SparseAutodiffBackend>(name: &str, n: usize, fused: bool) {
     let dev = Default::default();
     let config = DnmConfig::seed_mnist();
     let grid = Grid::<B>::of(&config, &dev);
-    let model = Dnm::<B>::new(&config, &dev);
+    let mut model = Dnm::<B>::new(&config, &dev);
+    let mut optim = adam::<B>();
     let x = Tensor::<B, 2>::random(
         [50, 784],
         burn::tensor::Distribution::Uniform(0.0, 1.0),
         &dev,
     );
-    let mut parts = [0.0f64; 4];
+    // closeness (D, s), flow, structure, evaluator + objective, backward, Adam
+    let mut parts = [0.0f64; 6];
     for _ in 0..n {
         let t = Instant::now();
-        let k = Some(config.surrogate_sharpness);
+        let k = config.surrogate_needed();
         let cl = if fused {
             model.cutoff(&grid, k)
         } else {
             model.cutoff_expression(&grid, k)
         };
-        let s = cl.surrogate.expect("asked for s");
-        let fl = flow(&cl.d, &grid);
-        let _ = (s.clone() + fl.clone()).into_scalar();
+        let s = cl.surrogate.unwrap_or_else(|| Tensor::zeros([1], &dev));
+        let _ = s.clone().into_scalar();
         parts[0] += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let st = Structure::of(&cl.d, &grid);
+        let fl = flow(&cl.d, &grid).mul_scalar(config.lambda_flow);
+        let _ = fl.clone().into_scalar();
         parts[1] += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let st = Structure::of(&cl.d, &grid);
+        parts[2] += t.elapsed().as_secs_f64();
         let t = Instant::now();
         let out = model.outputs_fast(&cl.d, &grid, x.clone(), st.depth);
         let loss = out.square().mean() + s + fl;
         let _ = loss.clone().into_scalar();
-        parts[2] += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let _ = loss.backward();
         parts[3] += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        parts[4] += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        model = optim.step(1e-4, model, grads);
+        parts[5] += t.elapsed().as_secs_f64();
     }
     let ms = |v: f64| 1e3 * v / n as f64;
     println!(
-        "{name} ({}): closeness+losses fwd {:.2} ms, structure {:.2} ms, evaluator fwd {:.2} ms, backward {:.2} ms",
+        "{name} ({}): closeness {:.2} ms, flow {:.2}, structure {:.2}, evaluator {:.2}, backward {:.2}, Adam {:.2}; sum {:.2} ms",
         if fused { "fused" } else { "expression" },
         ms(parts[0]),
-        ms(parts[1]), ms(parts[2]), ms(parts[3])
+        ms(parts[1]),
+        ms(parts[2]),
+        ms(parts[3]),
+        ms(parts[4]),
+        ms(parts[5]),
+        ms(parts.iter().sum()),
     );
     let _ = model.valid();
 }
@@ -61,6 +75,11 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
+    if std::env::args().nth(2).as_deref() == Some("ndarray-fused") {
+        // One case alone, for `perf record`.
+        time::<Autodiff<burn_ndarray::NdArray<f32>>>("ndarray", n, true);
+        return;
+    }
     kernel_only(n);
     for fused in [false, true] {
         time::<Autodiff<burn_ndarray::NdArray<f32>>>("ndarray", n, fused);
@@ -69,7 +88,6 @@ fn main() {
     }
 }
 
-#[allow(dead_code)]
 fn kernel_only(n: usize) {
     use manifold_sparse::closeness::{backward, forward, Inputs};
     let config = DnmConfig::seed_mnist();

@@ -253,11 +253,11 @@ impl<B: SparseBackend> Dnm<B> {
         }
     }
 
-    /// Fast order: the input block as one matmul, the comp→comp block as one fused
-    /// forward substitution with a hand-written backward where the backend has it
-    /// (`manifold_sparse::substitution`: the CPU backends; exact, one pass over the
-    /// non-zeros of `D_cc`), else `sweeps` sweeps ([`Dnm::outputs_sweeps`]), the outputs as
-    /// one matmul.
+    /// Fast order: the input block as one matmul, the comp→comp block by forward
+    /// substitution, the outputs as one matmul. Where the backend has the fused kernel
+    /// (`manifold_sparse::substitution`: the CPU backends) the whole pass is one autodiff
+    /// op with a hand-written backward, and the substitution is exact in one pass over the
+    /// non-zeros of `D_cc`; elsewhere it is `sweeps` sweeps ([`Dnm::outputs_sweeps`]).
     pub fn outputs_fast(
         &self,
         d: &Tensor<B, 2>,
@@ -265,10 +265,17 @@ impl<B: SparseBackend> Dnm<B> {
         x: Tensor<B, 2>,
         sweeps: usize,
     ) -> Tensor<B, 2> {
-        self.outputs_with(d, grid, x, |inp, d_cc, w_c, b_c| {
-            B::dnm_substitute(inp.clone(), d_cc.clone(), w_c.clone(), b_c.clone(), LEAK)
-                .unwrap_or_else(|| sweep_comps(inp, d_cc, w_c, b_c, sweeps))
-        })
+        match B::dnm_outputs(
+            x.clone(),
+            d.clone(),
+            self.w.val(),
+            self.b.val(),
+            grid.inputs,
+            LEAK,
+        ) {
+            Some((y, _)) => y,
+            None => self.outputs_sweeps(d, grid, x, sweeps),
+        }
     }
 }
 

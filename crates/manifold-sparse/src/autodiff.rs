@@ -101,60 +101,71 @@ impl<B: SparseBackend> Backward<B, 2> for ClosenessBackward {
 }
 
 #[derive(Debug)]
-struct SubstituteBackward;
+struct OutputsBackward;
 
-impl<B: SparseBackend> Backward<B, 4> for SubstituteBackward {
-    /// `d`, `w`, `b`, the leak, the output.
+impl<B: SparseBackend> Backward<B, 4> for OutputsBackward {
+    /// `x`, `d`, `w`, `b`, `n_in`, the leak, the comps' values `o`.
     type State = (
         FloatTensor<B>,
         FloatTensor<B>,
         FloatTensor<B>,
+        FloatTensor<B>,
+        usize,
         f64,
         FloatTensor<B>,
     );
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (d, w, b, leak, out) = ops.state;
+        let (x, d, w, b, n_in, leak, o) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
-        let (g_inp, g_d, g_w, g_b) =
-            B::dnm_substitute_backward(float(d), float(w), float(b), leak, float(out), float(grad))
-                .expect("a backend with a fused substitution forward has its backward");
-        let [inp_node, d_node, w_node, b_node] = ops.parents;
-        if let Some(node) = inp_node {
-            grads.register::<B>(node.id, prim(g_inp));
+        let (g_x, g_d, g_w, g_b) = B::dnm_outputs_backward(
+            float(x),
+            float(d),
+            float(w),
+            float(b),
+            n_in,
+            leak,
+            float(o),
+            float(grad),
+        )
+        .expect("a backend with a fused DNM forward has its backward");
+        let [x_node, d_node, w_node, b_node] = ops.parents;
+        for (node, g) in [(x_node, g_x), (d_node, g_d)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, prim(g));
+            }
         }
-        if let Some(node) = d_node {
-            grads.register::<B>(node.id, prim(g_d));
-        }
-        if let Some(node) = w_node {
-            grads.register::<B>(node.id, prim(g_w));
-        }
-        if let Some(node) = b_node {
-            grads.register::<B>(node.id, prim(g_b));
+        for (node, g) in [(w_node, g_w), (b_node, g_b)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, prim(g));
+            }
         }
     }
 }
 
 impl<B: SparseBackend, C: CheckpointStrategy> SparseBackend for Autodiff<B, C> {
     /// One node whose backward is the inner backend's fused backward.
-    fn dnm_substitute(
-        inp: Tensor<Self, 2>,
+    fn dnm_outputs(
+        x: Tensor<Self, 2>,
         d: Tensor<Self, 2>,
         w: Tensor<Self, 1>,
         b: Tensor<Self, 1>,
+        n_in: usize,
         leak: f64,
-    ) -> Option<Tensor<Self, 2>> {
-        let (inp, d, w, b) = (prim(inp), prim(d), prim(w), prim(b));
-        let out = B::dnm_substitute(
-            float(inp.primitive.clone()),
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+        let (x, d, w, b) = (prim(x), prim(d), prim(w), prim(b));
+        let (y, o) = B::dnm_outputs(
+            float(x.primitive.clone()),
             float(d.primitive.clone()),
             float(w.primitive.clone()),
             float(b.primitive.clone()),
+            n_in,
             leak,
         )?;
-        let out = match SubstituteBackward
+        let o = prim(o);
+        let y = match OutputsBackward
             .prepare::<C>([
-                inp.node.clone(),
+                x.node.clone(),
                 d.node.clone(),
                 w.node.clone(),
                 b.node.clone(),
@@ -162,37 +173,49 @@ impl<B: SparseBackend, C: CheckpointStrategy> SparseBackend for Autodiff<B, C> {
             .compute_bound()
             .stateful()
         {
-            OpsKind::Tracked(prep) => {
-                let out = prim(out);
-                prep.finish(
-                    (d.primitive, w.primitive, b.primitive, leak, out.clone()),
-                    out,
-                )
-            }
-            OpsKind::UnTracked(prep) => prep.finish(prim(out)),
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    x.primitive,
+                    d.primitive,
+                    w.primitive,
+                    b.primitive,
+                    n_in,
+                    leak,
+                    o.clone(),
+                ),
+                prim(y),
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(prim(y)),
         };
-        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
+        Some((
+            Tensor::from_primitive(TensorPrimitive::Float(y)),
+            Tensor::from_inner(float(o)),
+        ))
     }
 
     /// Not differentiated again: computed on the inner backend.
-    fn dnm_substitute_backward(
+    fn dnm_outputs_backward(
+        x: Tensor<Self, 2>,
         d: Tensor<Self, 2>,
         w: Tensor<Self, 1>,
         b: Tensor<Self, 1>,
+        n_in: usize,
         leak: f64,
-        out: Tensor<Self, 2>,
+        o: Tensor<Self, 2>,
         grad: Tensor<Self, 2>,
     ) -> Option<crate::substitution::TensorGrads<Self>> {
-        let (g_inp, g_d, g_w, g_b) = B::dnm_substitute_backward(
+        let (g_x, g_d, g_w, g_b) = B::dnm_outputs_backward(
+            x.inner(),
             d.inner(),
             w.inner(),
             b.inner(),
+            n_in,
             leak,
-            out.inner(),
+            o.inner(),
             grad.inner(),
         )?;
         Some((
-            Tensor::from_inner(g_inp),
+            Tensor::from_inner(g_x),
             Tensor::from_inner(g_d),
             Tensor::from_inner(g_w),
             Tensor::from_inner(g_b),

@@ -24,11 +24,15 @@
 //! The per-receiver sums of `ḡ_f·∂f/∂·` are the gradients of the seven parameters; `κ`
 //! gets `Σ ḡ_c · c(1 − c)`. One pass over the `R × C` grid does what the tensor expression
 //! does in some forty autodiff ops (each a full pass over the grid, forward and backward).
-//! Everything is computed in f64, rows in parallel with rayon.
+//! Everything is computed in f64, rows in parallel with rayon; along a row the sine and the
+//! gaussian advance by recurrences ([`Phase`], [`Gauss`]), so a cell costs one `ln` and one
+//! `exp` (and one more `exp` for the surrogate's sigmoid).
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
+
+use crate::real::{Floats, Real};
 
 /// The fixed shape of a DNM's grid.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -147,11 +151,10 @@ struct Cell {
     f: f64,
 }
 
-/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ`.
+/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ` and the gaussian.
 #[inline]
-fn cell(row: &Row, p: f64, (sin, cos): (f64, f64)) -> Cell {
+fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), gauss: f64) -> Cell {
     let z = p - row.mu;
-    let gauss = (-z * z / (2.0 * row.width * row.width)).exp();
     let wave = 0.501 + 0.5 * sin;
     let ln_wave = wave.ln();
     let pow = (ln_wave * row.power).exp();
@@ -167,7 +170,7 @@ fn cell(row: &Row, p: f64, (sin, cos): (f64, f64)) -> Cell {
     }
 }
 
-/// Columns between exact evaluations of the phase's sine and cosine.
+/// Columns between exact evaluations of the phase's sine and cosine, and of the gaussian.
 const RESYNC: usize = 32;
 
 /// `sin` and `cos` of `ω·p + φ` along a row, where `p` rises by 1 per column: a rotation
@@ -176,6 +179,54 @@ const RESYNC: usize = 32;
 struct Phase {
     step: (f64, f64),
     now: (f64, f64),
+}
+
+/// `G = exp(−z²·h)` along a row (`z = p − μ` rising by 1 per column, `h = 1/(2σ'²)`):
+/// `G(z + 1) = G(z)·ρ(z)` with `ρ(z) = exp(−(2z + 1)·h)` and `ρ(z + 1) = ρ(z)·exp(−2h)`, so
+/// two products per cell instead of an `exp`, recomputed exactly every [`RESYNC`] columns
+/// (relative error below 1e-11). Blocks where `G` underflows or `ρ` overflows are
+/// computed exactly.
+struct Gauss {
+    h: f64,
+    q: f64,
+    now: f64,
+    ratio: f64,
+    exact: bool,
+}
+
+impl Gauss {
+    fn new(row: &Row) -> Self {
+        let h = 1.0 / (2.0 * row.width * row.width);
+        Self {
+            h,
+            q: (-2.0 * h).exp(),
+            now: 0.0,
+            ratio: 0.0,
+            exact: true,
+        }
+    }
+
+    /// `G` at column `j` of `z`, or `None` where the caller must compute it with
+    /// [`Gauss::exact`]; call with `j = 0, 1, 2, …` in order.
+    #[inline]
+    fn at(&mut self, j: usize, z: f64) -> Option<f64> {
+        if j % RESYNC == 0 {
+            self.now = self.exact(z);
+            self.ratio = (-(2.0 * z + 1.0) * self.h).exp();
+            self.exact = !(self.now > 1e-300 && self.ratio.is_finite());
+        } else if self.exact {
+            return None;
+        }
+        let here = self.now;
+        self.now *= self.ratio;
+        self.ratio *= self.q;
+        Some(here)
+    }
+
+    #[inline]
+    fn exact(&self, z: f64) -> f64 {
+        (-z * z * self.h).exp()
+    }
 }
 
 impl Phase {
@@ -221,13 +272,14 @@ impl Inputs {
     }
 }
 
-/// Forward: `[R + 1, C]` row-major, rows `0..R` hold `D`, row `R` is `[s, 0, …, 0]`.
-pub fn forward(inp: &Inputs) -> Vec<f64> {
+/// Forward: `[R + 1, C]` row-major, rows `0..R` hold `D`, row `R` is `[s, 0, …, 0]`,
+/// written in the precision `T` of the tensor it becomes.
+pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
     let g = inp.geometry;
     let (rows, cols) = (g.rows(), g.cols());
     let c = inp.cutoff();
     let scale = 1.0 / (1.0 - c);
-    let mut out = vec![0.0; (rows + 1) * cols];
+    let mut out = vec![T::of(0.0); (rows + 1) * cols];
     let surrogate: f64 = out[..rows * cols]
         .par_chunks_mut(cols)
         .enumerate()
@@ -235,13 +287,15 @@ pub fn forward(inp: &Inputs) -> Vec<f64> {
             let row = inp.row(r);
             let i = (g.inputs + r) as f64;
             let mut s = 0.0;
-            let mut phase = Phase::new(&row);
+            let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
             for (j, d) in d_row[..g.allowed(r)].iter_mut().enumerate() {
                 let p = j as f64 - i + row.offset;
-                let f = cell(&row, p, phase.at(&row, j, p)).f;
+                let (sin_cos, z) = (phase.at(&row, j, p), p - row.mu);
+                let gauss = gaussian.at(j, z).unwrap_or_else(|| gaussian.exact(z));
+                let f = cell(&row, p, sin_cos, gauss).f;
                 let kept = f.abs() - c;
                 if kept > 0.0 {
-                    *d = f.signum() * kept * scale;
+                    *d = T::of(f.signum() * kept * scale);
                 }
                 if let Some(k) = inp.sharpness {
                     s += sigmoid(k * kept);
@@ -251,7 +305,7 @@ pub fn forward(inp: &Inputs) -> Vec<f64> {
         })
         .sum();
     if inp.sharpness.is_some() {
-        out[rows * cols] = surrogate / g.max_cells() as f64;
+        out[rows * cols] = T::of(surrogate / g.max_cells() as f64);
     }
     out
 }
@@ -259,12 +313,12 @@ pub fn forward(inp: &Inputs) -> Vec<f64> {
 /// Backward: from the forward's output `out` and the gradient of it, the gradient of the
 /// packed parameters (`[R, 7]`) and of `κ`. Without a surrogate only kept cells
 /// (`D ≠ 0`) have a gradient, and the others are skipped.
-pub fn backward(inp: &Inputs, out: &[f64], grad: &[f64]) -> (Vec<f64>, f64) {
+pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64) {
     let g = inp.geometry;
     let (rows, cols) = (g.rows(), g.cols());
     let c = inp.cutoff();
     let scale = 1.0 / (1.0 - c);
-    let g_s = grad[rows * cols] / g.max_cells() as f64;
+    let g_s = grad[rows * cols].into() / g.max_cells() as f64;
     let mut g_shape = vec![0.0; rows * 7];
     let g_c: f64 = g_shape
         .par_chunks_mut(7)
@@ -276,14 +330,17 @@ pub fn backward(inp: &Inputs, out: &[f64], grad: &[f64]) -> (Vec<f64>, f64) {
             let i = (g.inputs + r) as f64;
             let mut g_c = 0.0;
             let mut acc = [0.0f64; 7];
-            let mut phase = Phase::new(&row);
+            let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
             for (j, &g_dij) in g_d[..g.allowed(r)].iter().enumerate() {
+                let g_dij: f64 = g_dij.into();
                 let p = j as f64 - i + row.offset;
-                let sin_cos = phase.at(&row, j, p);
-                if inp.sharpness.is_none() && d_row[j] == 0.0 {
+                let (sin_cos, z) = (phase.at(&row, j, p), p - row.mu);
+                let gauss = gaussian.at(j, z);
+                if inp.sharpness.is_none() && d_row[j].into() == 0.0 {
                     continue;
                 }
-                let x = cell(&row, p, sin_cos);
+                let gauss = gauss.unwrap_or_else(|| gaussian.exact(z));
+                let x = cell(&row, p, sin_cos, gauss);
                 let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
                 let mut g_f = 0.0;
                 if kept > 0.0 {
@@ -319,12 +376,7 @@ pub fn backward(inp: &Inputs, out: &[f64], grad: &[f64]) -> (Vec<f64>, f64) {
 }
 
 fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-    // A fresh tensor is handed over without burn-ndarray's slow copy of shared tensors.
-    t.mul_scalar(1.0)
-        .into_data()
-        .convert::<f64>()
-        .into_vec::<f64>()
-        .expect("float tensor")
+    Floats::of(t).into_f64()
 }
 
 fn inputs<B: Backend>(
@@ -353,12 +405,14 @@ pub fn forward_tensor<B: Backend>(
     geometry: Geometry,
     sharpness: Option<f64>,
 ) -> Tensor<B, 2> {
-    let device = shape.device();
-    let out = forward(&inputs(shape, kappa, geometry, sharpness));
-    Tensor::from_data(
-        TensorData::new(out, [geometry.rows() + 1, geometry.cols()]),
-        &device,
-    )
+    let (device, dtype) = (shape.device(), shape.dtype());
+    let inp = inputs(shape, kappa, geometry, sharpness);
+    let dims = [geometry.rows() + 1, geometry.cols()];
+    let data = match dtype {
+        DType::F32 => TensorData::new(forward::<f32>(&inp), dims),
+        _ => TensorData::new(forward::<f64>(&inp), dims),
+    };
+    Tensor::from_data(data, &device)
 }
 
 /// [`backward`] on tensors of a CPU backend (`out`: the forward's output).
@@ -372,7 +426,10 @@ pub fn backward_tensor<B: Backend>(
 ) -> (Tensor<B, 2>, Tensor<B, 1>) {
     let device = shape.device();
     let inp = inputs(shape, kappa, geometry, sharpness);
-    let (g_shape, g_kappa) = backward(&inp, &host(out), &host(grad));
+    let (g_shape, g_kappa) = match (Floats::of(out), Floats::of(grad)) {
+        (Floats::F32(out), Floats::F32(grad)) => backward(&inp, &out, &grad),
+        (out, grad) => backward(&inp, &out.into_f64(), &grad.into_f64()),
+    };
     (
         Tensor::from_data(TensorData::new(g_shape, [geometry.rows(), 7]), &device),
         Tensor::from_data(TensorData::new(vec![g_kappa], [1]), &device),

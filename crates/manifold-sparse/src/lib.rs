@@ -21,6 +21,13 @@
 //!
 //! [`rows`] is the other sparse product of the workspace: `S = V·Wᵀ` for a `V` whose rows
 //! are mostly zero (DreamComp's scores of MNIST images), walking only the non-zeros.
+//!
+//! The DNM's two hot spots live here too, as the workspace's one crate of hand-written
+//! kernels: [`closeness`] (the cutoff matrix `D` and the density surrogate from the
+//! per-neuron parameters, one pass over the grid instead of some forty autodiff ops) and
+//! [`substitution`] (the comp→comp block of the forward pass, one pass over the non-zeros
+//! of `D`). Backends without them (wgpu) answer `None` and the DNM falls back to its
+//! tensor expressions.
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
@@ -31,6 +38,7 @@ pub mod autodiff;
 pub mod closeness;
 pub mod generic;
 pub mod host;
+pub mod real;
 pub mod rows;
 pub mod substitution;
 
@@ -97,28 +105,34 @@ pub trait SparseBackend: Backend {
         None
     }
 
-    /// The DNM's comp→comp block fused into one operation ([`substitution`]): `o`
-    /// (`[batch, n]`) with `o_i = inp_i + Σ_{k<i} d_ik·leaky(w_k·o_k + b_k)`, in order of `i`
-    /// (`d`: `[n, n]`, only its strictly lower triangle is read). `None`: no fused kernel,
-    /// and the caller sweeps level by level instead.
-    fn dnm_substitute(
-        _inp: Tensor<Self, 2>,
+    /// The DNM's fast forward pass fused into one operation ([`substitution`]): the output
+    /// neurons `y` (`[batch, n_out]`) of inputs `x` (`[batch, n_in]`) under the cutoff
+    /// matrix `d` (`[R, C]`) with per-sender `w`, `b` (`[C]`): the input block as one matmul,
+    /// the comp→comp block by forward substitution in index order, the outputs as one
+    /// matmul. Also returns the comps' values `o` (`[batch, n_comp]`, not differentiated).
+    /// `None`: no fused kernel, and the caller composes Burn ops instead.
+    fn dnm_outputs(
+        _x: Tensor<Self, 2>,
         _d: Tensor<Self, 2>,
         _w: Tensor<Self, 1>,
         _b: Tensor<Self, 1>,
+        _n_in: usize,
         _leak: f64,
-    ) -> Option<Tensor<Self, 2>> {
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
         None
     }
 
-    /// The backward of [`SparseBackend::dnm_substitute`] from its output `out` and the
-    /// gradient of that output: the gradients of `inp`, `d`, `w`, `b`.
-    fn dnm_substitute_backward(
+    /// The backward of [`SparseBackend::dnm_outputs`] from its `o` and the gradient of `y`:
+    /// the gradients of `x`, `d`, `w`, `b`.
+    #[allow(clippy::too_many_arguments)]
+    fn dnm_outputs_backward(
+        _x: Tensor<Self, 2>,
         _d: Tensor<Self, 2>,
         _w: Tensor<Self, 1>,
         _b: Tensor<Self, 1>,
+        _n_in: usize,
         _leak: f64,
-        _out: Tensor<Self, 2>,
+        _o: Tensor<Self, 2>,
         _grad: Tensor<Self, 2>,
     ) -> Option<substitution::TensorGrads<Self>> {
         None
@@ -194,25 +208,30 @@ macro_rules! host_backend {
                 ))
             }
 
-            fn dnm_substitute(
-                inp: Tensor<Self, 2>,
+            fn dnm_outputs(
+                x: Tensor<Self, 2>,
                 d: Tensor<Self, 2>,
                 w: Tensor<Self, 1>,
                 b: Tensor<Self, 1>,
+                n_in: usize,
                 leak: f64,
-            ) -> Option<Tensor<Self, 2>> {
-                Some(substitution::forward_tensor(inp, d, w, b, leak))
+            ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+                Some(substitution::outputs_tensor(x, d, w, b, n_in, leak))
             }
 
-            fn dnm_substitute_backward(
+            fn dnm_outputs_backward(
+                x: Tensor<Self, 2>,
                 d: Tensor<Self, 2>,
                 w: Tensor<Self, 1>,
                 b: Tensor<Self, 1>,
+                n_in: usize,
                 leak: f64,
-                out: Tensor<Self, 2>,
+                o: Tensor<Self, 2>,
                 grad: Tensor<Self, 2>,
             ) -> Option<substitution::TensorGrads<Self>> {
-                Some(substitution::backward_tensor(d, w, b, leak, out, grad))
+                Some(substitution::outputs_backward_tensor(
+                    x, d, w, b, n_in, leak, o, grad,
+                ))
             }
         }
     };
