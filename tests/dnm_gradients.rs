@@ -11,6 +11,9 @@ use manifold_dnm::{
 };
 use manifold_sparse::SparseBackend;
 
+#[path = "common/dnm_fused.rs"]
+mod dnm_fused;
+
 type Inner = burn_ndarray::NdArray<f64>;
 type B = Autodiff<Inner>;
 
@@ -224,83 +227,14 @@ fn gradients_match_finite_differences(path: Path) {
     );
 }
 
-/// Every value and gradient of the fused closeness against the tensor expression, on
-/// networks with every cell kept, a partial cut and every cell cut, in f64 and f32.
+/// Every value and gradient of the fused closeness against the tensor expression, in
+/// f64 (f32: `tests/dnm_fused_f32.rs`, its own process: burn-ndarray keeps one float
+/// dtype per device for the whole process, so f32 and f64 tests cannot share one).
 #[test]
 fn fused_closeness_matches_the_tensor_expression_in_values_and_gradients() {
-    let config = small_config()
-        .with_neurons(40)
-        .with_inputs(6)
-        .with_outputs(3);
-    for seed in 0..3 {
-        for kappa in [-12.0, -1.0, 0.0, 30.0] {
-            // f64: values agree to 1e-9; gradients differ by up to ≈ 1e-8 (θ), the
-            // expression's autodiff taking some derivatives in f32 (as Burn's sigmoid).
-            fused_matches_expression::<B>(&config, kappa, seed, 1e-7);
-            fused_matches_expression::<Autodiff<burn_ndarray::NdArray<f32>>>(
-                &config, kappa, seed, 2e-4,
-            );
-        }
-    }
-}
-
-fn fused_matches_expression<Bk: manifold_sparse::SparseAutodiffBackend>(
-    config: &DnmConfig,
-    kappa: f64,
-    seed: u64,
-    tol: f64,
-) {
-    let dev = Default::default();
-    <Bk as Backend>::seed(&dev, seed);
-    let model = Dnm::<Bk>::new(config, &dev);
-    let model = Dnm {
-        kappa: Param::from_tensor(Tensor::from_data(TensorData::new(vec![kappa], [1]), &dev)),
-        ..model
-    };
-    let grid = Grid::<Bk>::of(config, &dev);
-    let weights = Tensor::<Bk, 2>::random([grid.rows(), grid.cols()], Distribution::Default, &dev);
-    // With the surrogate every allowed cell has a gradient; without it only kept ones.
-    for k in [Some(config.surrogate_sharpness), None] {
-        let run = |path: Path| {
-            let cut = cutoff(&model, &grid, k, path);
-            assert_eq!(cut.surrogate.is_some(), k.is_some(), "s iff asked for");
-            let s = cut.surrogate.unwrap_or_else(|| Tensor::zeros([1], &dev));
-            let d = values(cut.d.clone());
-            let grads = ((cut.d * weights.clone()).sum() + s.clone().mul_scalar(3.0)).backward();
-            let g: Vec<Vec<f64>> = FAMILIES[..8]
-                .iter()
-                .map(|n| {
-                    param(&model, n)
-                        .grad(&grads)
-                        .map(values)
-                        .unwrap_or_default()
-                })
-                .collect();
-            (d, values(s)[0], g)
-        };
-        let (d_e, s_e, g_e) = run(Path::Expression);
-        let (d_f, s_f, g_f) = run(Path::Fused);
-        let close = |a: &[f64], b: &[f64], what: &str| {
-            assert_eq!(a.len(), b.len(), "{what}: lengths");
-            let scale = a.iter().fold(1f64, |m, v| m.max(v.abs()));
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                assert!(
-                    (x - y).abs() <= tol * scale,
-                    "{what}[{i}] (κ {kappa}, seed {seed}, k {k:?}): expression {x}, fused {y}"
-                );
-            }
-        };
-        close(&d_e, &d_f, "D");
-        close(&[s_e], &[s_f], "s");
-        for (i, name) in FAMILIES[..8].iter().enumerate() {
-            close(&g_e[i], &g_f[i], name);
-        }
-        if kappa < 0.0 {
-            assert!(d_f.iter().any(|v| *v != 0.0), "κ {kappa}: nothing kept");
-        } else if kappa > 20.0 {
-            assert!(d_f.iter().all(|v| *v == 0.0), "κ {kappa}: something kept");
-        }
-    }
+    // Values agree to 1e-9; gradients differ by up to ≈ 1e-8 (θ), the expression's
+    // autodiff taking some derivatives in f32 (as Burn's sigmoid).
+    dnm_fused::fused_matches_expression_everywhere::<B>(1e-7);
 }
 
 trait IntoAutodiff {

@@ -26,6 +26,9 @@ pub struct Grid<B: Backend> {
     pub p: Tensor<B, 2>,
     /// 1 on allowed cells, 0 elsewhere, `[R, C]`.
     pub allowed: Tensor<B, 2>,
+    /// The flow loss's signs, `[R, C]`: +1 on comp ← input cells, −1 on output ← comp
+    /// cells, 0 elsewhere, so that `flow = (Σ |D|·flow_sign)²` needs no slice.
+    pub flow_sign: Tensor<B, 2>,
     pub inputs: usize,
     pub outputs: usize,
     pub comps: usize,
@@ -45,6 +48,8 @@ impl<B: Backend> Grid<B> {
         let (rows, cols) = (neurons - inputs, neurons - outputs);
         let mut p = Vec::with_capacity(rows * cols);
         let mut allowed = Vec::with_capacity(rows * cols);
+        let mut flow_sign = Vec::with_capacity(rows * cols);
+        let comps = neurons - inputs - outputs;
         for r in 0..rows {
             let i = inputs + r;
             let d = if rows > 1 {
@@ -55,14 +60,20 @@ impl<B: Backend> Grid<B> {
             for j in 0..cols {
                 p.push(j as f64 - i as f64 + d);
                 allowed.push(if j < i { 1.0f32 } else { 0.0 });
+                flow_sign.push(match (r < comps, j < inputs) {
+                    (true, true) => 1.0f32,
+                    (false, false) => -1.0,
+                    _ => 0.0,
+                });
             }
         }
         Self {
             p: Tensor::from_data(TensorData::new(p, [rows, cols]), device),
             allowed: Tensor::from_data(TensorData::new(allowed, [rows, cols]), device),
+            flow_sign: Tensor::from_data(TensorData::new(flow_sign, [rows, cols]), device),
             inputs,
             outputs,
-            comps: neurons - inputs - outputs,
+            comps,
             period,
         }
     }
@@ -178,7 +189,10 @@ pub fn reduced_phase<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D
 pub fn closeness<B: Backend>(raw: &RawShape<B>, grid: &Grid<B>) -> Closeness<B> {
     let f = closeness_f(raw, grid);
     let c = sigmoid(raw.kappa.clone()).unsqueeze_dim::<2>(0);
-    let scale = (c.clone().neg().add_scalar(1.0)).recip();
+    // 1/(1 − c) as 1/σ(−κ): `1 − c` cancels to 0 in f32 from κ ≈ 17 (then 0·∞ = NaN).
+    let scale = sigmoid(raw.kappa.clone().neg())
+        .unsqueeze_dim::<2>(0)
+        .recip();
     let kept = relu(f.clone().abs() - c.clone());
     let d = kept * (f.clone().sign() * grid.allowed.clone()) * scale;
     Closeness { f, c, d }

@@ -33,16 +33,12 @@ pub fn objective<B: Backend>(logits: Tensor<B, 2>, target: &Target<B>) -> Tensor
     }
 }
 
-/// "What goes in must come out": `(Σ|D_comp,input| − Σ|D_output,comp|)²`.
+/// "What goes in must come out": `(Σ|D_comp,input| − Σ|D_output,comp|)²`, as one
+/// masked sum `(Σ |D|·flow_sign)²` (slices of `D` cost a full-size zero tensor each in
+/// the backward). Squared as `v·v`: Burn's `square` rounds to f32 on an f64 backend.
 pub fn flow<B: Backend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
-    let (n_in, n_comp) = (grid.inputs, grid.comps);
-    let into = d.clone().slice([0..n_comp, 0..n_in]).abs().sum();
-    let out = d
-        .clone()
-        .slice([n_comp..grid.rows(), n_in..grid.cols()])
-        .abs()
-        .sum();
-    (into - out).square()
+    let v = (d.clone().abs() * grid.flow_sign.clone()).sum();
+    v.clone() * v
 }
 
 /// The terms of one step's loss.
@@ -84,5 +80,31 @@ pub fn total_loss<B: Backend>(
         objective,
         flow,
         surrogate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    // f32 like the crate's other tests: burn-ndarray keeps one float dtype per process.
+    type B = burn_ndarray::NdArray<f32>;
+
+    #[test]
+    fn flow_is_the_squared_difference_of_the_two_blocks_by_hand() {
+        // N = 5: inputs 0, 1; comps 2, 3; output 4. Rows 2, 3, 4; columns 0..4.
+        let dev = Default::default();
+        let grid = Grid::<B>::new(5, 2, 1, 3.0, &dev);
+        #[rustfmt::skip]
+        let d: [f32; 12] = [
+            0.5, -0.25, 0.0, 0.0,   // comp 2 ← inputs: |0.5| + |−0.25|
+            -1.0, 0.0,  0.3, 0.0,   // comp 3 ← input 0 (−1.0) and comp 2 (not in flow)
+            0.7, 0.0,  -0.2, 0.1,   // output ← input 0 (not in flow), comps: |−0.2| + |0.1|
+        ];
+        let d = Tensor::<B, 2>::from_data(TensorData::new(d.to_vec(), [3, 4]), &dev);
+        let value = flow(&d, &grid).into_scalar();
+        let want: f32 = (0.5 + 0.25 + 1.0 - (0.2 + 0.1)) * (0.5 + 0.25 + 1.0 - (0.2 + 0.1));
+        assert!((value - want).abs() < 1e-6, "flow {value}, want {want}");
     }
 }

@@ -223,13 +223,12 @@ impl<B: SparseBackend> Dnm<B> {
             1,
         );
         match B::dnm_closeness(shape, self.kappa.val(), grid.geometry(), sharpness) {
+            Some(d) if sharpness.is_none() => Cutoff { d, surrogate: None },
             Some(out) => {
                 let (rows, cols) = (grid.rows(), grid.cols());
-                let surrogate =
-                    sharpness.map(|_| out.clone().slice([rows..rows + 1, 0..1]).reshape([1]));
                 Cutoff {
-                    d: out.slice([0..rows, 0..cols]),
-                    surrogate,
+                    d: out.clone().slice([0..rows, 0..cols]),
+                    surrogate: Some(out.slice([rows..rows + 1, 0..1]).reshape([1])),
                 }
             }
             None => self.cutoff_expression(grid, sharpness),

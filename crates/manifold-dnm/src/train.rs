@@ -38,16 +38,29 @@ pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Dnm<B>, B> {
 }
 
 /// The MNIST sample indices of minibatch `step`: shuffled epochs fixed by seed and
-/// epoch, so a resumed run sees exactly what an uninterrupted one would.
+/// epoch, so a resumed run sees exactly what an uninterrupted one would. The epoch's
+/// permutation is kept between calls (shuffling 60 000 indices every step cost 0.6 ms).
 pub fn mnist_indices(seed: u64, step: usize, batch: usize, n: usize) -> Vec<usize> {
+    thread_local! {
+        static EPOCH: std::cell::RefCell<Option<((u64, usize, usize), Vec<usize>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
     let per_epoch = (n / batch).max(1);
     let (epoch, k) = (step / per_epoch, step % per_epoch);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(
-        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.shuffle(&mut rng);
-    idx[k * batch..((k + 1) * batch).min(n)].to_vec()
+    EPOCH.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let key = (seed, epoch, n);
+        if cache.as_ref().map(|(k, _)| *k) != Some(key) {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(
+                seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.shuffle(&mut rng);
+            *cache = Some((key, idx));
+        }
+        let idx = &cache.as_ref().expect("just filled").1;
+        idx[k * batch..((k + 1) * batch).min(n)].to_vec()
+    })
 }
 
 /// Inputs and targets of training minibatch `step`.
@@ -314,4 +327,35 @@ pub fn fit<B: SparseAutodiffBackend>(
     }
     let eval = evaluate(&model.valid(), config, data, device);
     Ok((model, eval, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mnist_indices;
+
+    #[test]
+    fn mnist_indices_cover_each_epoch_once_and_depend_only_on_seed_epoch_and_step() {
+        let (n, batch) = (103, 10);
+        let first = mnist_indices(1, 0, batch, n);
+        // Another seed and another epoch in between must not leak through the cache.
+        let other = mnist_indices(2, 0, batch, n);
+        assert_ne!(first, other);
+        let _ = mnist_indices(1, 15, batch, n);
+        assert_eq!(mnist_indices(1, 0, batch, n), first);
+        let mut seen: Vec<usize> = (0..10)
+            .flat_map(|s| mnist_indices(1, s, batch, n))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            100,
+            "one epoch is 10 batches of distinct images"
+        );
+        assert_ne!(
+            mnist_indices(1, 10, batch, n),
+            first,
+            "epoch 1 is reshuffled"
+        );
+    }
 }

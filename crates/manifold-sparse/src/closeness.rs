@@ -272,14 +272,16 @@ impl Inputs {
     }
 }
 
-/// Forward: `[R + 1, C]` row-major, rows `0..R` hold `D`, row `R` is `[s, 0, …, 0]`,
-/// written in the precision `T` of the tensor it becomes.
+/// Forward: `[R, C]` row-major holding `D`, and with a surrogate one more row
+/// `[s, 0, …, 0]`; written in the precision `T` of the tensor it becomes.
 pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
     let g = inp.geometry;
     let (rows, cols) = (g.rows(), g.cols());
     let c = inp.cutoff();
-    let scale = 1.0 / (1.0 - c);
-    let mut out = vec![T::of(0.0); (rows + 1) * cols];
+    // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
+    let scale = 1.0 / sigmoid(-inp.kappa);
+    let extra = inp.sharpness.is_some() as usize;
+    let mut out = vec![T::of(0.0); (rows + extra) * cols];
     let surrogate: f64 = out[..rows * cols]
         .par_chunks_mut(cols)
         .enumerate()
@@ -317,8 +319,12 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
     let g = inp.geometry;
     let (rows, cols) = (g.rows(), g.cols());
     let c = inp.cutoff();
-    let scale = 1.0 / (1.0 - c);
-    let g_s = grad[rows * cols].into() / g.max_cells() as f64;
+    // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
+    let scale = 1.0 / sigmoid(-inp.kappa);
+    let g_s = match inp.sharpness {
+        Some(_) => grad[rows * cols].into() / g.max_cells() as f64,
+        None => 0.0,
+    };
     let mut g_shape = vec![0.0; rows * 7];
     let g_c: f64 = g_shape
         .par_chunks_mut(7)
@@ -372,7 +378,7 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
             g_c
         })
         .sum();
-    (g_shape, g_c * c * (1.0 - c))
+    (g_shape, g_c * c * sigmoid(-inp.kappa))
 }
 
 fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
@@ -407,7 +413,10 @@ pub fn forward_tensor<B: Backend>(
 ) -> Tensor<B, 2> {
     let (device, dtype) = (shape.device(), shape.dtype());
     let inp = inputs(shape, kappa, geometry, sharpness);
-    let dims = [geometry.rows() + 1, geometry.cols()];
+    let dims = [
+        geometry.rows() + sharpness.is_some() as usize,
+        geometry.cols(),
+    ];
     let data = match dtype {
         DType::F32 => TensorData::new(forward::<f32>(&inp), dims),
         _ => TensorData::new(forward::<f64>(&inp), dims),

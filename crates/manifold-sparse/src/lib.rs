@@ -79,10 +79,10 @@ pub trait SparseBackend: Backend {
     }
 
     /// The DNM's closeness grid fused into one operation ([`closeness`]): from the packed
-    /// raw parameters `[R, 7]` (α β γ θ φ σ μ) and `κ` (`[1]`), a `[R + 1, C]` tensor whose
-    /// rows `0..R` are the cutoff matrix `D` and whose row `R` is `[s, 0, …]` (`s` the
-    /// density surrogate of sharpness `k`, or 0 without one). `None`: this backend has no
-    /// fused kernel, and the caller evaluates the tensor expression instead.
+    /// raw parameters `[R, 7]` (α β γ θ φ σ μ) and `κ` (`[1]`), the cutoff matrix `D`
+    /// (`[R, C]`); with a sharpness `k`, one more row `[s, 0, …]` (`s` the density
+    /// surrogate). `None`: this backend has no fused kernel, and the caller evaluates the
+    /// tensor expression instead.
     fn dnm_closeness(
         _shape: Tensor<Self, 2>,
         _kappa: Tensor<Self, 1>,
