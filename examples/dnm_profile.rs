@@ -9,7 +9,7 @@ use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::Tensor;
-use manifold_dnm::{adam, flow, Dnm, DnmConfig, Grid, Structure};
+use manifold_dnm::{adam, flow, flow_fast, Dnm, DnmConfig, Grid, Structure};
 use manifold_sparse::SparseAutodiffBackend;
 
 fn time<B: SparseAutodiffBackend>(name: &str, n: usize, fused: bool) {
@@ -37,7 +37,12 @@ fn time<B: SparseAutodiffBackend>(name: &str, n: usize, fused: bool) {
         let _ = s.clone().into_scalar();
         parts[0] += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let fl = flow(&cl.d, &grid).mul_scalar(config.lambda_flow);
+        let fl = if fused {
+            flow_fast(&cl.d, &grid)
+        } else {
+            flow(&cl.d, &grid)
+        };
+        let fl = fl.mul_scalar(config.lambda_flow);
         let _ = fl.clone().into_scalar();
         parts[1] += t.elapsed().as_secs_f64();
         let t = Instant::now();

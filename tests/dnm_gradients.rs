@@ -6,8 +6,8 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
 use manifold_dnm::{
-    head, objective, total_loss, Cutoff, DensityTerm, Dnm, DnmConfig, Evaluator, Grid, Head,
-    Structure, Target,
+    flow, flow_fast, head, objective, total_loss, Cutoff, DensityTerm, Dnm, DnmConfig, Evaluator,
+    Grid, Head, Structure, Target,
 };
 use manifold_sparse::SparseBackend;
 
@@ -92,7 +92,11 @@ fn loss<Bk: SparseBackend>(
     let out = model.outputs(&cut.d, &grid, x, ev);
     let obj = objective(head(out, config.head), &Target::Values(y));
     let density = Structure::of(&cut.d, &grid).density;
-    total_loss(config, &cut.d, cut.surrogate, &grid, obj, density, 0.0).total
+    let flow = match path {
+        Path::Expression => flow(&cut.d, &grid),
+        Path::Fused => flow_fast(&cut.d, &grid),
+    };
+    total_loss(config, flow, cut.surrogate, obj, density, 0.0).total
 }
 
 fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f64> {

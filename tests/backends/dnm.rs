@@ -8,7 +8,9 @@ use burn::backend::Autodiff;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use manifold_dnm::{head, objective, total_loss, Dnm, DnmConfig, Grid, Structure, Target};
+use manifold_dnm::{
+    flow_fast, head, objective, total_loss, Dnm, DnmConfig, Grid, Structure, Target,
+};
 
 type Nd = Autodiff<burn_ndarray::NdArray<f32>>;
 type Wg = Autodiff<burn_wgpu::Wgpu<f32, i32>>;
@@ -73,15 +75,8 @@ fn numbers<Bk: manifold_sparse::SparseAutodiffBackend>(
     let target = Target::Labels(manifold_train::labels_tensor::<Bk>(&labels, dev));
     let outputs = model.outputs_fast(&cut.d, &grid, x, structure.depth);
     let obj = objective(head(outputs.clone(), config.head), &target);
-    let terms = total_loss(
-        config,
-        &cut.d,
-        cut.surrogate,
-        &grid,
-        obj,
-        structure.density,
-        0.0,
-    );
+    let flow = flow_fast(&cut.d, &grid);
+    let terms = total_loss(config, flow, cut.surrogate, obj, structure.density, 0.0);
     let grads = terms.total.backward();
     let g = |name, p: &Param<Tensor<Bk, 1>>| (name, p.grad(&grads).map(host).unwrap_or_default());
     Numbers {

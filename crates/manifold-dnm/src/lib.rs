@@ -17,7 +17,7 @@ pub mod train;
 
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Schedule, Task};
-pub use loss::{flow, objective, total_loss, LossTerms, Target};
+pub use loss::{flow, flow_fast, objective, total_loss, LossTerms, Target};
 pub use model::{head, Cutoff, Dnm, Structure, LEAK};
 pub use train::{
     adam, evaluate, fit, input_outflow, mnist_indices, predict, train_batch, train_step, Data,

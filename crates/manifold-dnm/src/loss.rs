@@ -10,6 +10,7 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
+use manifold_sparse::SparseBackend;
 
 use crate::closeness::Grid;
 use crate::config::{DensityTerm, DnmConfig};
@@ -41,6 +42,15 @@ pub fn flow<B: Backend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
     v.clone() * v
 }
 
+/// [`flow`] as one fused op with a one-pass backward where the backend has it
+/// (`manifold_sparse`: the CPU backends), else the masked sum.
+pub fn flow_fast<B: SparseBackend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
+    match B::dnm_flow(d.clone(), grid.inputs, grid.comps) {
+        Some((_, value)) => value,
+        None => flow(d, grid),
+    }
+}
+
 /// The terms of one step's loss.
 #[derive(Debug, Clone)]
 pub struct LossTerms<B: Backend> {
@@ -51,19 +61,18 @@ pub struct LossTerms<B: Backend> {
     pub surrogate: Option<Tensor<B, 1>>,
 }
 
-/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s)` of the cutoff
-/// matrix `d`. `surrogate` is `s`, present when [`DnmConfig::surrogate_needed`] says so;
-/// `density` is the true ρ of `d` (used by the `count` term, as a constant).
+/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s)`. `flow` is the
+/// flow term of the cutoff matrix ([`flow`] or [`flow_fast`]); `surrogate` is `s`,
+/// present when [`DnmConfig::surrogate_needed`] says so; `density` is the true ρ (used by
+/// the `count` term, as a constant).
 pub fn total_loss<B: Backend>(
     config: &DnmConfig,
-    d: &Tensor<B, 2>,
+    flow: Tensor<B, 1>,
     surrogate: Option<Tensor<B, 1>>,
-    grid: &Grid<B>,
     objective: Tensor<B, 1>,
     density: f64,
     last_step_ms: f64,
 ) -> LossTerms<B> {
-    let flow = flow(d, grid);
     let mut total = objective.clone().mul_scalar(config.lambda_obj)
         + flow.clone().mul_scalar(config.lambda_flow);
     match (config.density_term, &surrogate) {

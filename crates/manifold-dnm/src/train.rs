@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::closeness::Grid;
 use crate::config::{DnmConfig, Evaluator};
-use crate::loss::{objective, total_loss, Target};
+use crate::loss::{flow_fast, objective, total_loss, Target};
 use crate::model::{head, Dnm, Structure};
 
 /// Where the data comes from.
@@ -183,11 +183,11 @@ pub fn train_step<B: SparseAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
         Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, structure.depth),
     };
     let obj = objective(head(outputs, config.head), &target);
+    let flow = flow_fast(&cut.d, grid);
     let terms = total_loss(
         config,
-        &cut.d,
+        flow,
         cut.surrogate,
-        grid,
         obj,
         structure.density,
         last_step_ms,

@@ -101,6 +101,25 @@ impl<B: SparseBackend> Backward<B, 2> for ClosenessBackward {
 }
 
 #[derive(Debug)]
+struct FlowBackward;
+
+impl<B: SparseBackend> Backward<B, 1> for FlowBackward {
+    /// `d`, `n_in`, `n_comp`, `v`.
+    type State = (FloatTensor<B>, usize, usize, f64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (d, n_in, n_comp, v) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let g_d = B::dnm_flow_backward(float(d), n_in, n_comp, v, float(grad))
+            .expect("a backend with a fused flow has its backward");
+        let [d_node] = ops.parents;
+        if let Some(node) = d_node {
+            grads.register::<B>(node.id, prim(g_d));
+        }
+    }
+}
+
+#[derive(Debug)]
 struct OutputsBackward;
 
 impl<B: SparseBackend> Backward<B, 4> for OutputsBackward {
@@ -144,6 +163,32 @@ impl<B: SparseBackend> Backward<B, 4> for OutputsBackward {
 }
 
 impl<B: SparseBackend, C: CheckpointStrategy> SparseBackend for Autodiff<B, C> {
+    /// One node whose backward is the inner backend's one-pass backward.
+    fn dnm_flow(d: Tensor<Self, 2>, n_in: usize, n_comp: usize) -> Option<(f64, Tensor<Self, 1>)> {
+        let d = prim(d);
+        let (v, value) = B::dnm_flow(float(d.primitive.clone()), n_in, n_comp)?;
+        let value = match FlowBackward
+            .prepare::<C>([d.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((d.primitive, n_in, n_comp, v), prim(value)),
+            OpsKind::UnTracked(prep) => prep.finish(prim(value)),
+        };
+        Some((v, Tensor::from_primitive(TensorPrimitive::Float(value))))
+    }
+
+    /// Not differentiated again: computed on the inner backend.
+    fn dnm_flow_backward(
+        d: Tensor<Self, 2>,
+        n_in: usize,
+        n_comp: usize,
+        v: f64,
+        grad: Tensor<Self, 1>,
+    ) -> Option<Tensor<Self, 2>> {
+        B::dnm_flow_backward(d.inner(), n_in, n_comp, v, grad.inner()).map(Tensor::from_inner)
+    }
+
     /// One node whose backward is the inner backend's fused backward.
     fn dnm_outputs(
         x: Tensor<Self, 2>,

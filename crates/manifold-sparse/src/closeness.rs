@@ -444,3 +444,73 @@ pub fn backward_tensor<B: Backend>(
         Tensor::from_data(TensorData::new(vec![g_kappa], [1]), &device),
     )
 }
+
+/// The DNM's flow loss `(Σ_A |D| − Σ_B |D|)²` in one host pass, where `A` is the comp ←
+/// input block (rows `0..n_comp`, columns `0..n_in`) and `B` the output ← comp block
+/// (rows `n_comp..`, columns `n_in..`): returns `v = Σ_A |D| − Σ_B |D|`.
+pub fn flow_sum<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize) -> f64 {
+    d.par_chunks(cols)
+        .enumerate()
+        .map(|(r, row)| {
+            let (block, sign) = if r < n_comp {
+                (&row[..n_in], 1.0)
+            } else {
+                (&row[n_in..], -1.0)
+            };
+            sign * block.iter().map(|v| (*v).into().abs()).sum::<f64>()
+        })
+        .sum()
+}
+
+/// The gradient of the flow loss: `D̄ = ḡ·2v·sign(D)` on `A`, `−ḡ·2v·sign(D)` on `B`, 0
+/// elsewhere.
+pub fn flow_grad<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize, scale: f64) -> Vec<T> {
+    let mut g = vec![T::of(0.0); d.len()];
+    g.par_chunks_mut(cols)
+        .zip(d.par_chunks(cols))
+        .enumerate()
+        .for_each(|(r, (g_row, d_row))| {
+            let (range, sign) = if r < n_comp {
+                (0..n_in, scale)
+            } else {
+                (n_in..cols, -scale)
+            };
+            for j in range {
+                let v: f64 = d_row[j].into();
+                if v != 0.0 {
+                    g_row[j] = T::of(sign * v.signum());
+                }
+            }
+        });
+    g
+}
+
+/// [`flow_sum`] on a tensor: `(v, v²)` with `v²` as a `[1]` tensor.
+pub fn flow_tensor<B: Backend>(d: Tensor<B, 2>, n_in: usize, n_comp: usize) -> (f64, Tensor<B, 1>) {
+    let ([_, cols], device) = (d.dims(), d.device());
+    let v = match Floats::of(d) {
+        Floats::F32(d) => flow_sum(&d, cols, n_in, n_comp),
+        Floats::F64(d) => flow_sum(&d, cols, n_in, n_comp),
+    };
+    (
+        v,
+        Tensor::from_data(TensorData::new(vec![v * v], [1]), &device),
+    )
+}
+
+/// The gradient of [`flow_tensor`]'s `v²` from `ḡ` (`[1]`): `D̄`, `[R, C]`.
+pub fn flow_backward_tensor<B: Backend>(
+    d: Tensor<B, 2>,
+    n_in: usize,
+    n_comp: usize,
+    v: f64,
+    grad: Tensor<B, 1>,
+) -> Tensor<B, 2> {
+    let (dims, device) = (d.dims(), d.device());
+    let scale = 2.0 * v * Floats::of(grad).into_f64()[0];
+    let data = match Floats::of(d) {
+        Floats::F32(d) => TensorData::new(flow_grad(&d, dims[1], n_in, n_comp, scale), dims),
+        Floats::F64(d) => TensorData::new(flow_grad(&d, dims[1], n_in, n_comp, scale), dims),
+    };
+    Tensor::from_data(data, &device)
+}

@@ -105,6 +105,29 @@ pub trait SparseBackend: Backend {
         None
     }
 
+    /// The DNM's flow loss `(Σ_{comp ← input} |D| − Σ_{output ← comp} |D|)²` (`[1]`) of the
+    /// cutoff matrix `d` (`[R, C]`), with the sum `v` before squaring, in one pass with a
+    /// one-pass backward ([`closeness::flow_sum`]). `None`: the caller composes Burn ops.
+    fn dnm_flow(
+        _d: Tensor<Self, 2>,
+        _n_in: usize,
+        _n_comp: usize,
+    ) -> Option<(f64, Tensor<Self, 1>)> {
+        None
+    }
+
+    /// The backward of [`SparseBackend::dnm_flow`]: `D̄` from `ḡ` and `v` (the sum before
+    /// squaring).
+    fn dnm_flow_backward(
+        _d: Tensor<Self, 2>,
+        _n_in: usize,
+        _n_comp: usize,
+        _v: f64,
+        _grad: Tensor<Self, 1>,
+    ) -> Option<Tensor<Self, 2>> {
+        None
+    }
+
     /// The DNM's fast forward pass fused into one operation ([`substitution`]): the output
     /// neurons `y` (`[batch, n_out]`) of inputs `x` (`[batch, n_in]`) under the cutoff
     /// matrix `d` (`[R, C]`) with per-sender `w`, `b` (`[C]`): the input block as one matmul,
@@ -206,6 +229,24 @@ macro_rules! host_backend {
                 Some(closeness::backward_tensor(
                     shape, kappa, geometry, sharpness, out, grad,
                 ))
+            }
+
+            fn dnm_flow(
+                d: Tensor<Self, 2>,
+                n_in: usize,
+                n_comp: usize,
+            ) -> Option<(f64, Tensor<Self, 1>)> {
+                Some(closeness::flow_tensor(d, n_in, n_comp))
+            }
+
+            fn dnm_flow_backward(
+                d: Tensor<Self, 2>,
+                n_in: usize,
+                n_comp: usize,
+                v: f64,
+                grad: Tensor<Self, 1>,
+            ) -> Option<Tensor<Self, 2>> {
+                Some(closeness::flow_backward_tensor(d, n_in, n_comp, v, grad))
             }
 
             fn dnm_outputs(
