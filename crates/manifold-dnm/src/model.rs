@@ -162,8 +162,8 @@ impl<B: Backend> Dnm<B> {
     ) -> Tensor<B, 2> {
         let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
         let (w, b) = (self.w.val(), self.b.val());
-        let (w_in, w_c) = (w.clone().slice([0..n_in]), w.slice([n_in..cols]));
-        let (b_in, b_c) = (b.clone().slice([0..n_in]), b.slice([n_in..cols]));
+        let (w_in, w_c) = (w.clone().slice(0..n_in), w.slice(n_in..cols));
+        let (b_in, b_c) = (b.clone().slice(0..n_in), b.slice(n_in..cols));
         let u_in = x * w_in.unsqueeze_dim::<2>(0) + b_in.unsqueeze_dim::<2>(0);
         let d_ci = d.clone().slice([0..n_comp, 0..n_in]).transpose();
         let inp = leaky_relu(u_in.clone(), LEAK).matmul(d_ci);

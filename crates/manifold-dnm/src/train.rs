@@ -41,9 +41,10 @@ pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Dnm<B>, B> {
 /// epoch, so a resumed run sees exactly what an uninterrupted one would. The epoch's
 /// permutation is kept between calls (shuffling 60 000 indices every step cost 0.6 ms).
 pub fn mnist_indices(seed: u64, step: usize, batch: usize, n: usize) -> Vec<usize> {
+    /// `(seed, epoch, n)` and that epoch's permutation.
+    type Epoch = Option<((u64, usize, usize), Vec<usize>)>;
     thread_local! {
-        static EPOCH: std::cell::RefCell<Option<((u64, usize, usize), Vec<usize>)>> =
-            const { std::cell::RefCell::new(None) };
+        static EPOCH: std::cell::RefCell<Epoch> = const { std::cell::RefCell::new(None) };
     }
     let per_epoch = (n / batch).max(1);
     let (epoch, k) = (step / per_epoch, step % per_epoch);

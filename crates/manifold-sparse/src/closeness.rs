@@ -210,7 +210,7 @@ impl Gauss {
     /// [`Gauss::exact`]; call with `j = 0, 1, 2, …` in order.
     #[inline]
     fn at(&mut self, j: usize, z: f64) -> Option<f64> {
-        if j % RESYNC == 0 {
+        if j.is_multiple_of(RESYNC) {
             self.now = self.exact(z);
             self.ratio = (-(2.0 * z + 1.0) * self.h).exp();
             self.exact = !(self.now > 1e-300 && self.ratio.is_finite());
@@ -240,7 +240,7 @@ impl Phase {
     /// The pair at column `j` of coordinate `p`; call with `j = 0, 1, 2, …` in order.
     #[inline]
     fn at(&mut self, row: &Row, j: usize, p: f64) -> (f64, f64) {
-        if j % RESYNC == 0 {
+        if j.is_multiple_of(RESYNC) {
             self.now = (row.freq * p + row.phi).sin_cos();
         }
         let here = self.now;

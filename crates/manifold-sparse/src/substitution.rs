@@ -169,8 +169,8 @@ pub fn outputs_tensor<B: Backend>(
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
     let [rows, cols] = d.dims();
     let n_comp = cols - n_in;
-    let (w_in, w_c) = (row(w.clone().slice([0..n_in])), row(w.slice([n_in..cols])));
-    let (b_in, b_c) = (row(b.clone().slice([0..n_in])), row(b.slice([n_in..cols])));
+    let (w_in, w_c) = (row(w.clone().slice(0..n_in)), row(w.slice(n_in..cols)));
+    let (b_in, b_c) = (row(b.clone().slice(0..n_in)), row(b.slice(n_in..cols)));
     let u_in = x * w_in + b_in;
     let inp =
         leaky_relu(u_in.clone(), leak).matmul(d.clone().slice([0..n_comp, 0..n_in]).transpose());
@@ -211,8 +211,8 @@ pub fn outputs_backward_tensor<B: Backend>(
     let [rows, cols] = d.dims();
     let n_comp = cols - n_in;
     let batch = x.dims()[0];
-    let (w_in, w_c) = (row(w.clone().slice([0..n_in])), row(w.slice([n_in..cols])));
-    let (b_in, b_c) = (row(b.clone().slice([0..n_in])), row(b.slice([n_in..cols])));
+    let (w_in, w_c) = (row(w.clone().slice(0..n_in)), row(w.slice(n_in..cols)));
+    let (b_in, b_c) = (row(b.clone().slice(0..n_in)), row(b.slice(n_in..cols)));
     let u_in = x.clone() * w_in.clone() + b_in;
     let a_in = leaky_relu(u_in.clone(), leak);
     let u = Tensor::cat(vec![u_in.clone(), o.clone() * w_c.clone() + b_c.clone()], 1);
