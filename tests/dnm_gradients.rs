@@ -6,8 +6,8 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
 use manifold_dnm::{
-    flow, flow_fast, head, objective, total_loss, Cutoff, DensityTerm, Dnm, DnmConfig, Evaluator,
-    Grid, Head, Structure, Target,
+    flow, flow_fast, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator, Grid,
+    Structure, Target,
 };
 use manifold_sparse::SparseBackend;
 
@@ -21,25 +21,15 @@ const N: usize = 12;
 const N_IN: usize = 3;
 const N_OUT: usize = 2;
 
+/// The shared test network's shape parameters, at N = 12, with every loss term on.
 fn small_config() -> DnmConfig {
-    DnmConfig::new()
+    dnm_fused::config()
         .with_neurons(N)
         .with_inputs(N_IN)
         .with_outputs(N_OUT)
-        .with_period(3.0)
-        .with_head(Head::Identity)
         .with_lambda_obj(1.0)
         .with_lambda_flow(0.3)
         .with_lambda_sparse(0.7)
-        .with_density_term(DensityTerm::Surrogate)
-        .with_surrogate_sharpness(5.0)
-        .with_alpha_init((1.0, 1.0))
-        .with_beta_init((0.0, 0.3))
-        .with_gamma_init((0.0, 0.5))
-        .with_theta_init((0.0, 0.5))
-        .with_phi_init((1.5, 0.5))
-        .with_sigma_init((4.0, 1.0))
-        .with_mu_init((0.0, 3.0))
         .with_kappa_init(-2.0)
 }
 
@@ -99,9 +89,7 @@ fn loss<Bk: SparseBackend>(
     total_loss(config, flow, cut.surrogate, obj, density, 0.0).total
 }
 
-fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
-}
+use dnm_fused::values;
 
 const FAMILIES: [&str; 10] = [
     "alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa", "w", "b",

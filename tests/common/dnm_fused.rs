@@ -7,7 +7,9 @@ use burn::tensor::{Distribution, Tensor, TensorData};
 use manifold_dnm::{DensityTerm, Dnm, DnmConfig, Grid, Head};
 use manifold_sparse::SparseAutodiffBackend;
 
-fn config() -> DnmConfig {
+/// A 40-neuron network (6 inputs, 3 outputs) with shape parameters spread wide enough
+/// that κ can keep every cell, cut some or cut all; also the base of `dnm_gradients`.
+pub fn config() -> DnmConfig {
     DnmConfig::new()
         .with_neurons(40)
         .with_inputs(6)
@@ -25,7 +27,7 @@ fn config() -> DnmConfig {
         .with_mu_init((0.0, 3.0))
 }
 
-fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f64> {
+pub fn values<Bk: Backend, const D: usize>(t: Tensor<Bk, D>) -> Vec<f64> {
     t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
 }
 

@@ -91,12 +91,12 @@ impl<B: Backend> Grid<B> {
 
     /// Receiving neurons R.
     pub fn rows(&self) -> usize {
-        self.comps + self.outputs
+        self.geometry().rows()
     }
 
     /// Sending neurons C.
     pub fn cols(&self) -> usize {
-        self.inputs + self.comps
+        self.geometry().cols()
     }
 
     /// Allowed cells: `(N² − n_in² − n_out² − n_comp)/2`.

@@ -13,6 +13,7 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 
+use manifold_sparse::real::Floats;
 use manifold_sparse::SparseBackend;
 
 use crate::closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
@@ -135,9 +136,11 @@ impl<B: Backend> Dnm<B> {
         raw.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
     }
 
-    /// Fast order with the comp block as `sweeps` full-matrix sweeps
-    /// (`o ← inp + leaky(w∘o + b)·D_ccᵀ`, exact once `sweeps` reaches the depth of the
-    /// thresholded comp graph): the order of backends without the fused substitution.
+    /// Fast order with the comp block as `sweeps` full-matrix sweeps: the input block as
+    /// one matmul (`inp = leaky(w∘x + b)·D_ciᵀ`), then `o ← inp + leaky(w∘o + b)·D_ccᵀ`
+    /// from `o = inp` (exact once `sweeps` reaches the depth of the thresholded comp
+    /// graph), the outputs as one matmul of every sender's `w∘o + b`. The order of
+    /// backends without the fused forward pass.
     pub fn outputs_sweeps(
         &self,
         d: &Tensor<B, 2>,
@@ -145,57 +148,31 @@ impl<B: Backend> Dnm<B> {
         x: Tensor<B, 2>,
         sweeps: usize,
     ) -> Tensor<B, 2> {
-        self.outputs_with(d, grid, x, |inp, d_cc, w_c, b_c| {
-            sweep_comps(inp, d_cc, w_c, b_c, sweeps)
-        })
-    }
-
-    /// The input block as one matmul (`inp = leaky(w∘x + b)·D_ciᵀ`), the comp block by
-    /// `comp_block(inp, D_cc, w_c, b_c)`, the outputs as one matmul of every sender's
-    /// `w∘o + b`.
-    fn outputs_with(
-        &self,
-        d: &Tensor<B, 2>,
-        grid: &Grid<B>,
-        x: Tensor<B, 2>,
-        comp_block: impl FnOnce(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>) -> Tensor<B, 2>,
-    ) -> Tensor<B, 2> {
         let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
-        let (w, b) = (self.w.val(), self.b.val());
-        let (w_in, w_c) = (w.clone().slice(0..n_in), w.slice(n_in..cols));
-        let (b_in, b_c) = (b.clone().slice(0..n_in), b.slice(n_in..cols));
-        let u_in = x * w_in.unsqueeze_dim::<2>(0) + b_in.unsqueeze_dim::<2>(0);
+        let (w, b) = (
+            self.w.val().unsqueeze_dim::<2>(0),
+            self.b.val().unsqueeze_dim::<2>(0),
+        );
+        let (w_in, w_c) = (
+            w.clone().slice([0..1, 0..n_in]),
+            w.slice([0..1, n_in..cols]),
+        );
+        let (b_in, b_c) = (
+            b.clone().slice([0..1, 0..n_in]),
+            b.slice([0..1, n_in..cols]),
+        );
+        let u_in = x * w_in + b_in;
         let d_ci = d.clone().slice([0..n_comp, 0..n_in]).transpose();
         let inp = leaky_relu(u_in.clone(), LEAK).matmul(d_ci);
-        let d_cc = d.clone().slice([0..n_comp, n_in..cols]);
-        let o = comp_block(inp, d_cc, w_c.clone(), b_c.clone());
-        let u = Tensor::cat(
-            vec![
-                u_in,
-                o * w_c.unsqueeze_dim::<2>(0) + b_c.unsqueeze_dim::<2>(0),
-            ],
-            1,
-        );
+        let d_cc = d.clone().slice([0..n_comp, n_in..cols]).transpose();
+        let mut o = inp.clone();
+        for _ in 0..sweeps {
+            let act = leaky_relu(o * w_c.clone() + b_c.clone(), LEAK);
+            o = inp.clone() + act.matmul(d_cc.clone());
+        }
+        let u = Tensor::cat(vec![u_in, o * w_c + b_c], 1);
         u.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
     }
-}
-
-/// The comp block by `sweeps` sweeps `o ← inp + leaky(w∘o + b)·D_ccᵀ` from `o = inp`.
-fn sweep_comps<B: Backend>(
-    inp: Tensor<B, 2>,
-    d_cc: Tensor<B, 2>,
-    w_c: Tensor<B, 1>,
-    b_c: Tensor<B, 1>,
-    sweeps: usize,
-) -> Tensor<B, 2> {
-    let (w_c, b_c) = (w_c.unsqueeze_dim::<2>(0), b_c.unsqueeze_dim::<2>(0));
-    let d_cc = d_cc.transpose();
-    let mut o = inp.clone();
-    for _ in 0..sweeps {
-        let act = leaky_relu(o * w_c.clone() + b_c.clone(), LEAK);
-        o = inp.clone() + act.matmul(d_cc.clone());
-    }
-    o
 }
 
 /// The cutoff matrix `D` (`[R, C]`) and the density surrogate `s` (`[1]`) when asked for.
@@ -300,32 +277,33 @@ pub struct Structure {
 impl Structure {
     /// Reads `D` once and analyses it.
     pub fn of<B: Backend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Self {
-        // `mul_scalar(1.0)`: a fresh tensor, which burn-ndarray hands over without its
-        // slow element-wise copy of a shared one (10 ms → 0.3 ms at seed-mnist size).
-        let values = d
-            .clone()
-            .mul_scalar(1.0)
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .expect("D is a float tensor");
-        Self::of_values(&values, grid.inputs, grid.comps, grid.outputs)
+        let (inputs, comps, outputs) = (grid.inputs, grid.comps, grid.outputs);
+        match Floats::of(d.clone()) {
+            Floats::F32(v) => Self::of_values(&v, inputs, comps, outputs),
+            Floats::F64(v) => Self::of_values(&v, inputs, comps, outputs),
+        }
     }
 
     /// The same from `D` as a row-major `[R, C]` buffer.
-    pub fn of_values(d: &[f32], inputs: usize, comps: usize, outputs: usize) -> Self {
+    pub fn of_values<T: Copy + Into<f64>>(
+        d: &[T],
+        inputs: usize,
+        comps: usize,
+        outputs: usize,
+    ) -> Self {
+        let live = |v: &T| (*v).into() != 0.0;
         let cols = inputs + comps;
         let rows = comps + outputs;
         let mut level = vec![0usize; comps];
         let mut reached = vec![false; comps];
-        let mut nonzero = 0usize;
+        let mut kept = 0usize;
         for r in 0..comps {
             let row = &d[r * cols..(r + 1) * cols];
             let i = inputs + r;
-            nonzero += row[..i].iter().filter(|v| **v != 0.0).count();
-            reached[r] = row[..inputs].iter().any(|v| *v != 0.0);
+            kept += row[..i].iter().filter(|v| live(v)).count();
+            reached[r] = row[..inputs].iter().any(live);
             for k in 0..r {
-                if row[inputs + k] != 0.0 {
+                if live(&row[inputs + k]) {
                     level[r] = level[r].max(level[k] + 1);
                     reached[r] |= reached[k];
                 }
@@ -334,15 +312,15 @@ impl Structure {
         let mut connected = false;
         for r in comps..rows {
             let row = &d[r * cols..(r + 1) * cols];
-            nonzero += row.iter().filter(|v| **v != 0.0).count();
-            connected |= row[..inputs].iter().any(|v| *v != 0.0)
-                || (0..comps).any(|k| reached[k] && row[inputs + k] != 0.0);
+            kept += row.iter().filter(|v| live(v)).count();
+            connected |= row[..inputs].iter().any(live)
+                || (0..comps).any(|k| reached[k] && live(&row[inputs + k]));
         }
         let n = inputs + comps + outputs;
         let max_cells = (n * n - inputs * inputs - outputs * outputs - comps) / 2;
         Self {
             depth: level.iter().copied().max().unwrap_or(0),
-            density: nonzero as f64 / max_cells as f64,
+            density: kept as f64 / max_cells as f64,
             connected,
         }
     }

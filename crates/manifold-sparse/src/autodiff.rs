@@ -8,7 +8,7 @@ use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{binary, Backward, Ops, OpsKind};
-use burn_autodiff::Autodiff;
+use burn_autodiff::{Autodiff, NodeId};
 
 use crate::{Geometry, SparseBackend};
 
@@ -18,6 +18,17 @@ fn float<B: SparseBackend, const D: usize>(p: FloatTensor<B>) -> Tensor<B, D> {
 
 fn prim<B: SparseBackend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
     t.into_primitive().tensor()
+}
+
+/// Adds `g` to the gradient of the parent `node`, when that parent is tracked.
+fn register<B: SparseBackend, const D: usize>(
+    grads: &mut Gradients,
+    node: Option<NodeId>,
+    g: Tensor<B, D>,
+) {
+    if let Some(id) = node {
+        grads.register::<B>(id, prim(g));
+    }
 }
 
 fn int<B: SparseBackend>(p: IntTensor<B>) -> Tensor<B, 1, Int> {
@@ -91,12 +102,8 @@ impl<B: SparseBackend> Backward<B, 2> for ClosenessBackward {
         )
         .expect("a backend with a fused closeness forward has its backward");
         let [shape_node, kappa_node] = ops.parents;
-        if let Some(node) = shape_node {
-            grads.register::<B>(node.id, prim(g_shape));
-        }
-        if let Some(node) = kappa_node {
-            grads.register::<B>(node.id, prim(g_kappa));
-        }
+        register(grads, shape_node.map(|n| n.id), g_shape);
+        register(grads, kappa_node.map(|n| n.id), g_kappa);
     }
 }
 
@@ -113,9 +120,7 @@ impl<B: SparseBackend> Backward<B, 1> for FlowBackward {
         let g_d = B::dnm_flow_backward(float(d), n_in, n_comp, v, float(grad))
             .expect("a backend with a fused flow has its backward");
         let [d_node] = ops.parents;
-        if let Some(node) = d_node {
-            grads.register::<B>(node.id, prim(g_d));
-        }
+        register(grads, d_node.map(|n| n.id), g_d);
     }
 }
 
@@ -149,16 +154,10 @@ impl<B: SparseBackend> Backward<B, 4> for OutputsBackward {
         )
         .expect("a backend with a fused DNM forward has its backward");
         let [x_node, d_node, w_node, b_node] = ops.parents;
-        for (node, g) in [(x_node, g_x), (d_node, g_d)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, prim(g));
-            }
-        }
-        for (node, g) in [(w_node, g_w), (b_node, g_b)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, prim(g));
-            }
-        }
+        register(grads, x_node.map(|n| n.id), g_x);
+        register(grads, d_node.map(|n| n.id), g_d);
+        register(grads, w_node.map(|n| n.id), g_w);
+        register(grads, b_node.map(|n| n.id), g_b);
     }
 }
 

@@ -381,10 +381,6 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
     (g_shape, g_c * c * sigmoid(-inp.kappa))
 }
 
-fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-    Floats::of(t).into_f64()
-}
-
 fn inputs<B: Backend>(
     shape: Tensor<B, 2>,
     kappa: Tensor<B, 1>,
@@ -397,8 +393,8 @@ fn inputs<B: Backend>(
         "packed closeness parameters"
     );
     Inputs {
-        shape: host(shape),
-        kappa: host(kappa)[0],
+        shape: Floats::f64_of(shape),
+        kappa: Floats::f64_of(kappa)[0],
         geometry,
         sharpness,
     }

@@ -175,6 +175,7 @@ impl<B> SparseAutodiffBackend for B where
 
 /// The CPU backends use the host kernels (`rows`: also for `V·Wᵀ`, where it measured
 /// faster than the backend's own matmul: on ndarray, not on flex).
+#[cfg(any(feature = "ndarray", feature = "flex"))]
 macro_rules! host_backend {
     ($backend:ty, rows: $rows:literal) => {
         impl SparseBackend for $backend {

@@ -41,6 +41,11 @@ impl Floats {
         }
     }
 
+    /// The values of `t` as f64, whatever its precision.
+    pub fn f64_of<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+        Self::of(t).into_f64()
+    }
+
     /// As f64 values.
     pub fn into_f64(self) -> Vec<f64> {
         match self {

@@ -1,5 +1,6 @@
-//! The DNM's comp→comp block as one fused CPU operation: forward substitution through a
-//! strictly lower-triangular `D` (`n × n`), and its backward.
+//! The DNM's fast forward pass as one fused CPU operation ([`outputs_tensor`]: input block
+//! and outputs as matmuls on the backend) around its comp→comp block: forward
+//! substitution through a strictly lower-triangular `D` (`n × n`), and the backwards.
 //!
 //! ```text
 //! forward   (i = 0, 1, …, n−1)   o_i = inp_i + Σ_{k<i} D_ik · a_k,   a_k = leaky(w_k·o_k + b_k)
@@ -136,10 +137,6 @@ pub fn backward(d: &[f64], w: &[f64], b: &[f64], leak: f64, out: &[f64], grad: &
     }
 }
 
-fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-    Floats::of(t).into_f64()
-}
-
 /// Gradients of `x` (or `inp`), `d`, `w`, `b`, as tensors.
 pub type TensorGrads<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>);
 
@@ -169,18 +166,17 @@ pub fn outputs_tensor<B: Backend>(
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
     let [rows, cols] = d.dims();
     let n_comp = cols - n_in;
-    let (w_in, w_c) = (row(w.clone().slice(0..n_in)), row(w.slice(n_in..cols)));
-    let (b_in, b_c) = (row(b.clone().slice(0..n_in)), row(b.slice(n_in..cols)));
+    let ([w_in, w_c], [b_in, b_c]) = (split(w, n_in), split(b, n_in));
     let u_in = x * w_in + b_in;
     let inp =
         leaky_relu(u_in.clone(), leak).matmul(d.clone().slice([0..n_comp, 0..n_in]).transpose());
     let d_cc = d.clone().slice([0..n_comp, n_in..cols]);
     let (batch, device) = (inp.dims()[0], inp.device());
     let o = forward(
-        &host(inp),
-        &host(d_cc),
-        &host(w_c.clone().reshape([n_comp])),
-        &host(b_c.clone().reshape([n_comp])),
+        &Floats::f64_of(inp),
+        &Floats::f64_of(d_cc),
+        &Floats::f64_of(w_c.clone().reshape([n_comp])),
+        &Floats::f64_of(b_c.clone().reshape([n_comp])),
         leak,
     );
     let o = Tensor::<B, 2>::from_data(TensorData::new(o, [batch, n_comp]), &device);
@@ -211,8 +207,7 @@ pub fn outputs_backward_tensor<B: Backend>(
     let [rows, cols] = d.dims();
     let n_comp = cols - n_in;
     let batch = x.dims()[0];
-    let (w_in, w_c) = (row(w.clone().slice(0..n_in)), row(w.slice(n_in..cols)));
-    let (b_in, b_c) = (row(b.clone().slice(0..n_in)), row(b.slice(n_in..cols)));
+    let ([w_in, w_c], [b_in, b_c]) = (split(w, n_in), split(b, n_in));
     let u_in = x.clone() * w_in.clone() + b_in;
     let a_in = leaky_relu(u_in.clone(), leak);
     let u = Tensor::cat(vec![u_in.clone(), o.clone() * w_c.clone() + b_c.clone()], 1);
@@ -224,12 +219,12 @@ pub fn outputs_backward_tensor<B: Backend>(
     let g_b_c = g_u_c.clone().sum_dim(0);
     let g_o = g_u_c * w_c.clone();
     let sub = backward(
-        &host(d.clone().slice([0..n_comp, n_in..cols])),
-        &host(w_c.reshape([n_comp])),
-        &host(b_c.reshape([n_comp])),
+        &Floats::f64_of(d.clone().slice([0..n_comp, n_in..cols])),
+        &Floats::f64_of(w_c.reshape([n_comp])),
+        &Floats::f64_of(b_c.reshape([n_comp])),
         leak,
-        &host(o),
-        &host(g_o),
+        &Floats::f64_of(o),
+        &Floats::f64_of(g_o),
     );
     let device = x.device();
     let g_inp = Tensor::<B, 2>::from_data(TensorData::new(sub.inp, [batch, n_comp]), &device);
@@ -272,7 +267,12 @@ fn gradient_of_d<T: Real>(ci: &[T], cc: &[f64], out: &[T], n_in: usize) -> Vec<T
     g
 }
 
-/// `[n]` as `[1, n]`.
-fn row<B: Backend>(t: Tensor<B, 1>) -> Tensor<B, 2> {
-    t.unsqueeze_dim(0)
+/// A per-sender `[C]` vector as the input part and the comp part, each a `[1, ·]` row.
+fn split<B: Backend>(t: Tensor<B, 1>, n_in: usize) -> [Tensor<B, 2>; 2] {
+    let cols = t.dims()[0];
+    let t = t.unsqueeze_dim::<2>(0);
+    [
+        t.clone().slice([0..1, 0..n_in]),
+        t.slice([0..1, n_in..cols]),
+    ]
 }
