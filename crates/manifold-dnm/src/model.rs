@@ -229,11 +229,12 @@ impl<B: SparseBackend> Dnm<B> {
         }
     }
 
-    /// Fast order: the input block as one matmul, the comp→comp block by forward
-    /// substitution, the outputs as one matmul. Where the backend has the fused kernel
-    /// (`manifold_sparse::substitution`: the CPU backends) the whole pass is one autodiff
-    /// op with a hand-written backward, and the substitution is exact in one pass over the
-    /// non-zeros of `D_cc`; elsewhere it is `sweeps` sweeps ([`Dnm::outputs_sweeps`]).
+    /// Fast order. Where the backend has the fused kernel (`manifold_sparse::substitution`:
+    /// the CPU backends) the whole pass is one autodiff op with a hand-written backward:
+    /// one pass over the non-zeros of `D` with the comps in index order (exact, no levels;
+    /// the input block and the outputs as sparse products). Elsewhere the input block and
+    /// the outputs are matmuls and the comp block is `sweeps` sweeps
+    /// ([`Dnm::outputs_sweeps`]).
     pub fn outputs_fast(
         &self,
         d: &Tensor<B, 2>,

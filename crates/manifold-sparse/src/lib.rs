@@ -130,9 +130,11 @@ pub trait SparseBackend: Backend {
 
     /// The DNM's fast forward pass fused into one operation ([`substitution`]): the output
     /// neurons `y` (`[batch, n_out]`) of inputs `x` (`[batch, n_in]`) under the cutoff
-    /// matrix `d` (`[R, C]`) with per-sender `w`, `b` (`[C]`): the input block as one matmul,
-    /// the comp→comp block by forward substitution in index order, the outputs as one
-    /// matmul. Also returns the comps' values `o` (`[batch, n_comp]`, not differentiated).
+    /// matrix `d` (`[R, C]`) with per-sender `w`, `b` (`[C]`), in one pass over the
+    /// non-zeros of `d` (comps in index order, so the comp→comp block is exact). Also
+    /// returns the comps' values `o` (`[batch, n_comp]`, not differentiated). Its backward
+    /// gives the gradient of `d` on the non-zeros of `d` only (0 elsewhere): `d`'s zero
+    /// cells are cut, with zero derivative with respect to every parameter.
     /// `None`: no fused kernel, and the caller composes Burn ops instead.
     fn dnm_outputs(
         _x: Tensor<Self, 2>,

@@ -1,25 +1,31 @@
-//! The DNM's fast forward pass as one fused CPU operation ([`outputs_tensor`]: input block
-//! and outputs as matmuls on the backend) around its comp→comp block: forward
-//! substitution through a strictly lower-triangular `D` (`n × n`), and the backwards.
+//! The DNM's fast forward pass as one fused CPU operation over the non-zeros of `D`
+//! ([`outputs_tensor`]), and its backward ([`outputs_backward_tensor`]).
+//!
+//! Senders `j < C` have a pre-activation `u_j` and an activation `a_j = leaky(u_j)`: inputs
+//! `u_j = w_j·x_j + b_j`, comps `u_j = w_j·o_j + b_j`. Comps read activations, outputs read
+//! pre-activations, and everything goes through the kept cells of `D` only:
 //!
 //! ```text
-//! forward   (i = 0, 1, …, n−1)   o_i = inp_i + Σ_{k<i} D_ik · a_k,   a_k = leaky(w_k·o_k + b_k)
-//! backward  (i = n−1, …, 0)      ū_i = ā_i · leaky'(u_i)             (ā_i: Σ_{i'>i} D_i'i · ō_i')
-//!                                ō_i = ḡ_i + w_i · ū_i              (ḡ: the gradient reaching o)
-//!                                w̄_i = Σ_batch ū_i·o_i   b̄_i = Σ_batch ū_i   inp̄_i = ō_i
-//!                                D̄_ik = Σ_batch ō_i·a_k   (k < i)
+//! forward   o_i = Σ_{j ∈ nz(i)} D_ij · a_j      for comps i = 0, 1, …, n_comp−1 in order
+//!           y_q = Σ_{j ∈ nz(q)} D_qj · u_j      for outputs q
+//! backward  ū_j += Σ_q D_qj · ȳ_q               D̄_qj = Σ_batch ȳ_q·u_j
+//!           (i = n_comp−1, …, 0, comp sender c = n_in + i)
+//!           ū_c += ā_c · leaky'(u_c)     w̄_c = Σ_batch ū_c·o_i   b̄_c = Σ_batch ū_c   ō_i = w_c·ū_c
+//!           ā_j += D_ij · ō_i            D̄_ij = Σ_batch ō_i·a_j                (j ∈ nz(i))
+//!           (inputs j)  ū_j += ā_j·leaky'(u_j)   w̄_j = Σ_batch ū_j·x_j   b̄_j = Σ_batch ū_j   x̄_j = w_j·ū_j
 //! ```
 //!
-//! Each comp costs one pass over the non-zeros of its row of `D` (the thresholded DNM keeps
-//! a few percent), so the whole block is a few hundred thousand multiply-adds for a batch
-//! of 50, where the level-by-level sweeps cost some fifty autodiff ops. The dense `D̄` is the
-//! only `O(n²·batch)` part (rows in parallel). Host arrays are comp-major (`[n][batch]`), in
-//! f64.
+//! Each comp costs one pass over the non-zeros of its row (the thresholded DNM keeps a few
+//! percent of the cells), in index order, so the comp→comp block is exact in one pass (no
+//! levels), and the input block and the outputs are sparse products instead of dense
+//! matmuls. `D̄` is computed on the support of `D` (kept cells) and is 0 elsewhere: `D` is
+//! the cutoff matrix, whose cut cells have zero derivative with respect to every
+//! parameter, so that part of the dense gradient is never used. Host arrays are
+//! sender-major (`[C][batch]`) f64; one thread (each rayon hand-off costs tens of µs on
+//! these machines, more than the whole pass at MNIST size).
 
-use burn::tensor::activation::leaky_relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use rayon::prelude::*;
 
 use crate::real::{Floats, Real};
 
@@ -33,129 +39,255 @@ fn leaky(u: f64, leak: f64) -> (f64, f64) {
     }
 }
 
-/// A `[batch, n]` row-major buffer as comp-major `[n][batch]`.
-fn comp_major(x: &[f64], batch: usize, n: usize) -> Vec<f64> {
-    let mut t = vec![0.0; x.len()];
-    for (b, row) in x.chunks(n).enumerate() {
-        for (i, v) in row.iter().enumerate() {
-            t[i * batch + b] = *v;
+/// The kept cells of a row-major `[rows, cols]` `D`, row by row (compressed rows).
+pub struct Support {
+    ptr: Vec<usize>,
+    col: Vec<usize>,
+    val: Vec<f64>,
+}
+
+impl Support {
+    /// The non-zeros of `d`.
+    pub fn of<T: Real>(d: &[T], cols: usize) -> Self {
+        let mut support = Self {
+            ptr: vec![0],
+            col: Vec::new(),
+            val: Vec::new(),
+        };
+        for row in d.chunks(cols.max(1)) {
+            for (j, v) in row.iter().enumerate() {
+                let v: f64 = (*v).into();
+                if v != 0.0 {
+                    support.col.push(j);
+                    support.val.push(v);
+                }
+            }
+            support.ptr.push(support.col.len());
         }
+        support
     }
-    t
+
+    /// `(column, value)` of the kept cells of row `r`.
+    fn row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let span = self.ptr[r]..self.ptr[r + 1];
+        self.col[span.clone()]
+            .iter()
+            .copied()
+            .zip(self.val[span].iter().copied())
+    }
 }
 
-/// The inverse of [`comp_major`].
-fn batch_major(t: &[f64], batch: usize, n: usize) -> Vec<f64> {
-    comp_major(t, n, batch)
+/// The shape of one pass and the per-sender parameters.
+pub struct Net<'a> {
+    pub n_in: usize,
+    pub batch: usize,
+    pub w: &'a [f64],
+    pub b: &'a [f64],
+    pub leak: f64,
 }
 
-/// Forward: `o` (`[batch, n]`) from `inp` (`[batch, n]`), `d` (`[n, n]`, only `k < i`
-/// read), `w`, `b` (`[n]`).
-pub fn forward(inp: &[f64], d: &[f64], w: &[f64], b: &[f64], leak: f64) -> Vec<f64> {
-    let n = w.len();
-    let batch = inp.len() / n.max(1);
-    let mut o = comp_major(inp, batch, n);
-    let mut a = vec![0.0; n * batch];
-    for i in 0..n {
-        let o_i = &mut o[i * batch..(i + 1) * batch];
-        for (k, &d_ik) in d[i * n..i * n + i].iter().enumerate() {
-            if d_ik != 0.0 {
-                let a_k = &a[k * batch..(k + 1) * batch];
-                o_i.iter_mut().zip(a_k).for_each(|(o, a)| *o += d_ik * a);
+impl Net<'_> {
+    fn senders(&self) -> usize {
+        self.w.len()
+    }
+
+    fn comps(&self) -> usize {
+        self.senders() - self.n_in
+    }
+
+    /// Sender-major `u` and `a` (`[C][batch]`) from `x` (`[batch, n_in]`) and the comps'
+    /// `o` (`[C][batch]`, rows `n_in..` used; or filled later by [`forward`]).
+    fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
+        let bt = self.batch;
+        for j in 0..self.n_in {
+            for t in 0..bt {
+                let v = self.w[j] * x[t * self.n_in + j] + self.b[j];
+                u[j * bt + t] = v;
+                a[j * bt + t] = leaky(v, self.leak).0;
             }
         }
-        let a_i = &mut a[i * batch..(i + 1) * batch];
-        for (a, o) in a_i.iter_mut().zip(o_i.iter()) {
-            *a = leaky(w[i] * o + b[i], leak).0;
+    }
+
+    /// `u`, `a` of comp sender `c` from its `o` (`[batch]`).
+    fn comp(&self, c: usize, o: &[f64], u: &mut [f64], a: &mut [f64]) {
+        let bt = self.batch;
+        for (t, &o) in o.iter().enumerate() {
+            let v = self.w[c] * o + self.b[c];
+            u[c * bt + t] = v;
+            a[c * bt + t] = leaky(v, self.leak).0;
         }
     }
-    batch_major(&o, batch, n)
 }
 
-/// Gradients of `inp`, `d`, `w`, `b` from the forward's output `out` and its gradient.
-pub struct Grads {
-    pub inp: Vec<f64>,
-    pub d: Vec<f64>,
+/// `acc += v · src` over a batch.
+#[inline]
+fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
+    acc.iter_mut().zip(src).for_each(|(y, x)| *y += v * x);
+}
+
+/// `a·b` over a batch, in 8 independent partial sums (a single running sum is a chain of
+/// dependent adds that the compiler may not reorder, several times slower).
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// Forward: `y` (`[batch, n_out]`) and the comps' `o` (`[batch, n_comp]`), batch-major,
+/// from `x` (`[batch, n_in]`) and the kept cells of `D` (`R = n_comp + n_out` rows).
+pub fn forward(net: &Net, x: &[f64], d: &Support) -> (Vec<f64>, Vec<f64>) {
+    let (bt, n_in, n_comp) = (net.batch, net.n_in, net.comps());
+    let n_out = d.ptr.len() - 1 - n_comp;
+    let mut u = vec![0.0; net.senders() * bt];
+    let mut a = vec![0.0; net.senders() * bt];
+    net.inputs(x, &mut u, &mut a);
+    let mut o = vec![0.0; n_comp * bt];
+    for i in 0..n_comp {
+        let o_i = &mut o[i * bt..(i + 1) * bt];
+        for (j, v) in d.row(i) {
+            axpy(o_i, v, &a[j * bt..(j + 1) * bt]);
+        }
+        net.comp(n_in + i, o_i, &mut u, &mut a);
+    }
+    let mut y = vec![0.0; n_out * bt];
+    for q in 0..n_out {
+        for (j, v) in d.row(n_comp + q) {
+            axpy(&mut y[q * bt..(q + 1) * bt], v, &u[j * bt..(j + 1) * bt]);
+        }
+    }
+    (transpose(&y, n_out, bt), transpose(&o, n_comp, bt))
+}
+
+/// Gradients of `x` (`[batch, n_in]`), `D` (`[R, C]`, on the support of `D`), `w`, `b`.
+pub struct Grads<T> {
+    pub x: Vec<f64>,
+    pub d: Vec<T>,
     pub w: Vec<f64>,
     pub b: Vec<f64>,
 }
 
-/// Backward (see the module docs); `out` and `grad` are `[batch, n]`.
-pub fn backward(d: &[f64], w: &[f64], b: &[f64], leak: f64, out: &[f64], grad: &[f64]) -> Grads {
-    let n = w.len();
-    let batch = out.len() / n.max(1);
-    let o = comp_major(out, batch, n);
-    let mut o_bar = comp_major(grad, batch, n);
-    let mut a = vec![0.0; n * batch];
-    let mut slope = vec![0.0; n * batch];
-    for i in 0..n {
-        for t in 0..batch {
-            let (v, s) = leaky(w[i] * o[i * batch + t] + b[i], leak);
-            a[i * batch + t] = v;
-            slope[i * batch + t] = s;
+/// Backward (see the module docs) from `x`, the forward's `o` (`[batch, n_comp]`) and the
+/// gradient `ȳ` of `y` (`[batch, n_out]`).
+pub fn backward<T: Real>(net: &Net, x: &[f64], d: &Support, o: &[f64], g_y: &[f64]) -> Grads<T> {
+    let (bt, n_in, n_comp, cols) = (net.batch, net.n_in, net.comps(), net.senders());
+    let n_out = d.ptr.len() - 1 - n_comp;
+    let (o, g_y) = (transpose(o, bt, n_comp), transpose(g_y, bt, n_out));
+    let mut u = vec![0.0; cols * bt];
+    let mut a = vec![0.0; cols * bt];
+    net.inputs(x, &mut u, &mut a);
+    for i in 0..n_comp {
+        net.comp(n_in + i, &o[i * bt..(i + 1) * bt], &mut u, &mut a);
+    }
+    let mut g_u = vec![0.0; cols * bt];
+    let mut g_a = vec![0.0; cols * bt];
+    let mut g_d = vec![T::of(0.0); (n_comp + n_out) * cols];
+    for q in 0..n_out {
+        let (r, g_yq) = (n_comp + q, &g_y[q * bt..(q + 1) * bt]);
+        for (j, v) in d.row(r) {
+            let span = j * bt..(j + 1) * bt;
+            axpy(&mut g_u[span.clone()], v, g_yq);
+            g_d[r * cols + j] = T::of(dot(g_yq, &u[span]));
         }
     }
-    let mut a_bar = vec![0.0; n * batch];
-    let (mut g_w, mut g_b) = (vec![0.0; n], vec![0.0; n]);
-    for i in (0..n).rev() {
-        let rows = i * batch..(i + 1) * batch;
-        let (mut sw, mut sb) = (0.0, 0.0);
-        for t in rows.clone() {
-            let u_bar = a_bar[t] * slope[t];
-            o_bar[t] += w[i] * u_bar;
-            sw += u_bar * o[t];
-            sb += u_bar;
+    let (mut g_w, mut g_b) = (vec![0.0; cols], vec![0.0; cols]);
+    let mut g_o = vec![0.0; bt];
+    for i in (0..n_comp).rev() {
+        let c = n_in + i;
+        (g_w[c], g_b[c]) = close(c, bt, net, &u, &g_a, &mut g_u, |t| o[i * bt + t]);
+        for (t, g) in g_o.iter_mut().enumerate() {
+            *g = net.w[c] * g_u[c * bt + t];
         }
-        g_w[i] = sw;
-        g_b[i] = sb;
-        let o_bar_i = &o_bar[rows];
-        for (k, &d_ik) in d[i * n..i * n + i].iter().enumerate() {
-            if d_ik != 0.0 {
-                let a_bar_k = &mut a_bar[k * batch..(k + 1) * batch];
-                a_bar_k
-                    .iter_mut()
-                    .zip(o_bar_i)
-                    .for_each(|(a, o)| *a += d_ik * o);
-            }
+        for (j, v) in d.row(i) {
+            let span = j * bt..(j + 1) * bt;
+            axpy(&mut g_a[span.clone()], v, &g_o);
+            g_d[i * cols + j] = T::of(dot(&g_o, &a[span]));
         }
     }
-    let mut g_d = vec![0.0; n * n];
-    g_d.par_chunks_mut(n.max(1))
-        .enumerate()
-        .for_each(|(i, row)| {
-            let o_bar_i = &o_bar[i * batch..(i + 1) * batch];
-            for (k, g) in row[..i].iter_mut().enumerate() {
-                let a_k = &a[k * batch..(k + 1) * batch];
-                *g = o_bar_i.iter().zip(a_k).map(|(x, y)| x * y).sum();
-            }
-        });
+    let mut g_x = vec![0.0; bt * n_in];
+    for j in 0..n_in {
+        (g_w[j], g_b[j]) = close(j, bt, net, &u, &g_a, &mut g_u, |t| x[t * n_in + j]);
+        for t in 0..bt {
+            g_x[t * n_in + j] = net.w[j] * g_u[j * bt + t];
+        }
+    }
     Grads {
-        inp: batch_major(&o_bar, batch, n),
+        x: g_x,
         d: g_d,
         w: g_w,
         b: g_b,
     }
 }
 
-/// Gradients of `x` (or `inp`), `d`, `w`, `b`, as tensors.
-pub type TensorGrads<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>);
-
-/// `leaky'(u)`: 1 where `u > 0`, `leak` elsewhere.
-fn leaky_slope<B: Backend>(u: Tensor<B, 2>, leak: f64) -> Tensor<B, 2> {
-    u.greater_elem(0.0)
-        .float()
-        .mul_scalar(1.0 - leak)
-        .add_scalar(leak)
+/// Sender `j`'s last step backward: `ū_j += ā_j·leaky'(u_j)`, and `(w̄_j, b̄_j)` from the
+/// sender's own input `z` (`x_j` or `o_i`) at each sample.
+fn close(
+    j: usize,
+    bt: usize,
+    net: &Net,
+    u: &[f64],
+    g_a: &[f64],
+    g_u: &mut [f64],
+    z: impl Fn(usize) -> f64,
+) -> (f64, f64) {
+    let (mut sw, mut sb) = (0.0, 0.0);
+    for t in 0..bt {
+        let k = j * bt + t;
+        g_u[k] += g_a[k] * leaky(u[k], net.leak).1;
+        sw += g_u[k] * z(t);
+        sb += g_u[k];
+    }
+    (sw, sb)
 }
 
-/// The DNM's whole fast forward pass on a non-autodiff backend, with the comp block by
-/// [`forward`]: `y` (`[batch, n_out]`) and the comps' values `o` (`[batch, n_comp]`) from
-/// `x` (`[batch, n_in]`), `d` (`[R, C]`), `w`, `b` (`[C]`).
-///
-/// ```text
-/// u_in = w_in∘x + b_in     inp = leaky(u_in)·D_ciᵀ     o = substitution(inp, D_cc, w_c, b_c)
-/// y = [u_in, w_c∘o + b_c]·D_outᵀ
-/// ```
+/// `[r, c]` → `[c, r]`, row-major.
+fn transpose(m: &[f64], r: usize, c: usize) -> Vec<f64> {
+    let mut t = vec![0.0; m.len()];
+    for i in 0..r {
+        for j in 0..c {
+            t[j * r + i] = m[i * c + j];
+        }
+    }
+    t
+}
+
+/// Gradients of `x`, `d`, `w`, `b`, as tensors.
+pub type TensorGrads<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>);
+
+/// The host inputs of both passes: `x`, the support of `d`, `w`, `b` as f64.
+fn host<B: Backend>(
+    x: Tensor<B, 2>,
+    d: Tensor<B, 2>,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+) -> (Vec<f64>, Support, Vec<f64>, Vec<f64>) {
+    let cols = d.dims()[1];
+    let support = match Floats::of(d) {
+        Floats::F32(d) => Support::of(&d, cols),
+        Floats::F64(d) => Support::of(&d, cols),
+    };
+    (
+        Floats::f64_of(x),
+        support,
+        Floats::f64_of(w),
+        Floats::f64_of(b),
+    )
+}
+
+/// The DNM's whole fast forward pass on a CPU backend, by [`forward`]: `y`
+/// (`[batch, n_out]`) and the comps' values `o` (`[batch, n_comp]`) from `x`
+/// (`[batch, n_in]`), `d` (`[R, C]`), `w`, `b` (`[C]`).
 pub fn outputs_tensor<B: Backend>(
     x: Tensor<B, 2>,
     d: Tensor<B, 2>,
@@ -164,35 +296,25 @@ pub fn outputs_tensor<B: Backend>(
     n_in: usize,
     leak: f64,
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
-    let [rows, cols] = d.dims();
+    let ([rows, cols], [batch, _], device) = (d.dims(), x.dims(), x.device());
     let n_comp = cols - n_in;
-    let ([w_in, w_c], [b_in, b_c]) = (split(w, n_in), split(b, n_in));
-    let u_in = x * w_in + b_in;
-    let inp =
-        leaky_relu(u_in.clone(), leak).matmul(d.clone().slice([0..n_comp, 0..n_in]).transpose());
-    let d_cc = d.clone().slice([0..n_comp, n_in..cols]);
-    let (batch, device) = (inp.dims()[0], inp.device());
-    let o = forward(
-        &Floats::f64_of(inp),
-        &Floats::f64_of(d_cc),
-        &Floats::f64_of(w_c.clone().reshape([n_comp])),
-        &Floats::f64_of(b_c.clone().reshape([n_comp])),
+    let (x, d, w, b) = host(x, d, w, b);
+    let net = Net {
+        n_in,
+        batch,
+        w: &w,
+        b: &b,
         leak,
-    );
-    let o = Tensor::<B, 2>::from_data(TensorData::new(o, [batch, n_comp]), &device);
-    let u = Tensor::cat(vec![u_in, o.clone() * w_c + b_c], 1);
-    let y = u.matmul(d.slice([n_comp..rows, 0..cols]).transpose());
-    (y, o)
+    };
+    let (y, o) = forward(&net, &x, &d);
+    (
+        Tensor::from_data(TensorData::new(y, [batch, rows - n_comp]), &device),
+        Tensor::from_data(TensorData::new(o, [batch, n_comp]), &device),
+    )
 }
 
-/// The backward of [`outputs_tensor`] from its comps' values `o` and the gradient of `y`:
-/// the gradients of `x`, `d`, `w`, `b`.
-///
-/// ```text
-/// D̄_out = ȳᵀ·u      ū = ȳ·D_out      (ū_c: w̄_c, b̄_c, ō = ū_c∘w_c)
-/// substitution backward: inp̄, D̄_cc, more of w̄_c, b̄_c
-/// D̄_ci = inp̄ᵀ·leaky(u_in)      ū_in += (inp̄·D_ci)∘leaky'(u_in)      x̄ = ū_in∘w_in
-/// ```
+/// The backward of [`outputs_tensor`] by [`backward`], from its comps' values `o` and the
+/// gradient of `y`: the gradients of `x`, `d` (on the support of `d`), `w`, `b`.
 #[allow(clippy::too_many_arguments)]
 pub fn outputs_backward_tensor<B: Backend>(
     x: Tensor<B, 2>,
@@ -204,75 +326,28 @@ pub fn outputs_backward_tensor<B: Backend>(
     o: Tensor<B, 2>,
     grad: Tensor<B, 2>,
 ) -> TensorGrads<B> {
-    let [rows, cols] = d.dims();
-    let n_comp = cols - n_in;
-    let batch = x.dims()[0];
-    let ([w_in, w_c], [b_in, b_c]) = (split(w, n_in), split(b, n_in));
-    let u_in = x.clone() * w_in.clone() + b_in;
-    let a_in = leaky_relu(u_in.clone(), leak);
-    let u = Tensor::cat(vec![u_in.clone(), o.clone() * w_c.clone() + b_c.clone()], 1);
-    let d_out = d.clone().slice([n_comp..rows, 0..cols]);
-    let g_d_out = grad.clone().transpose().matmul(u);
-    let g_u = grad.matmul(d_out);
-    let g_u_c = g_u.clone().slice([0..batch, n_in..cols]);
-    let g_w_c = (g_u_c.clone() * o.clone()).sum_dim(0);
-    let g_b_c = g_u_c.clone().sum_dim(0);
-    let g_o = g_u_c * w_c.clone();
-    let sub = backward(
-        &Floats::f64_of(d.clone().slice([0..n_comp, n_in..cols])),
-        &Floats::f64_of(w_c.reshape([n_comp])),
-        &Floats::f64_of(b_c.reshape([n_comp])),
+    let ([rows, cols], [batch, _], device) = (d.dims(), x.dims(), x.device());
+    let f32_d = d.dtype() == burn::tensor::DType::F32;
+    let (x, d, w, b) = host(x, d, w, b);
+    let (o, g_y) = (Floats::f64_of(o), Floats::f64_of(grad));
+    let net = Net {
+        n_in,
+        batch,
+        w: &w,
+        b: &b,
         leak,
-        &Floats::f64_of(o),
-        &Floats::f64_of(g_o),
-    );
-    let device = x.device();
-    let g_inp = Tensor::<B, 2>::from_data(TensorData::new(sub.inp, [batch, n_comp]), &device);
-    let g_w_c = g_w_c + Tensor::from_data(TensorData::new(sub.w, [1, n_comp]), &device);
-    let g_b_c = g_b_c + Tensor::from_data(TensorData::new(sub.b, [1, n_comp]), &device);
-    let d_ci = d.slice([0..n_comp, 0..n_in]);
-    let g_d_ci = g_inp.clone().transpose().matmul(a_in);
-    let g_u_in = g_u.slice([0..batch, 0..n_in]) + g_inp.matmul(d_ci) * leaky_slope(u_in, leak);
-    let g_w_in = (g_u_in.clone() * x).sum_dim(0);
-    let g_b_in = g_u_in.clone().sum_dim(0);
-    let g_x = g_u_in * w_in;
-    let g_d = match (Floats::of(g_d_ci), Floats::of(g_d_out)) {
-        (Floats::F32(ci), Floats::F32(out)) => {
-            TensorData::new(gradient_of_d(&ci, &sub.d, &out, n_in), [rows, cols])
-        }
-        (ci, out) => TensorData::new(
-            gradient_of_d(&ci.into_f64(), &sub.d, &out.into_f64(), n_in),
-            [rows, cols],
-        ),
     };
-    let g_d = Tensor::from_data(g_d, &device);
+    let (g_x, g_d, g_w, g_b) = if f32_d {
+        let g = backward::<f32>(&net, &x, &d, &o, &g_y);
+        (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
+    } else {
+        let g = backward::<f64>(&net, &x, &d, &o, &g_y);
+        (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
+    };
     (
-        g_x,
-        g_d,
-        Tensor::cat(vec![g_w_in, g_w_c], 1).reshape([cols]),
-        Tensor::cat(vec![g_b_in, g_b_c], 1).reshape([cols]),
+        Tensor::from_data(TensorData::new(g_x, [batch, n_in]), &device),
+        Tensor::from_data(g_d, &device),
+        Tensor::from_data(TensorData::new(g_w, [cols]), &device),
+        Tensor::from_data(TensorData::new(g_b, [cols]), &device),
     )
-}
-
-/// `D̄` (`[R, C]`, row-major) from its blocks: rows `0..n_comp` are `[D̄_ci | D̄_cc]`, the
-/// rest `D̄_out` (one pass, where `Tensor::cat` measured 0.5 ms on ndarray).
-fn gradient_of_d<T: Real>(ci: &[T], cc: &[f64], out: &[T], n_in: usize) -> Vec<T> {
-    let n_comp = ci.len() / n_in.max(1);
-    let mut g = Vec::with_capacity(ci.len() + cc.len() + out.len());
-    for r in 0..n_comp {
-        g.extend_from_slice(&ci[r * n_in..(r + 1) * n_in]);
-        g.extend(cc[r * n_comp..(r + 1) * n_comp].iter().map(|v| T::of(*v)));
-    }
-    g.extend_from_slice(out);
-    g
-}
-
-/// A per-sender `[C]` vector as the input part and the comp part, each a `[1, ·]` row.
-fn split<B: Backend>(t: Tensor<B, 1>, n_in: usize) -> [Tensor<B, 2>; 2] {
-    let cols = t.dims()[0];
-    let t = t.unsqueeze_dim::<2>(0);
-    [
-        t.clone().slice([0..1, 0..n_in]),
-        t.slice([0..1, n_in..cols]),
-    ]
 }
