@@ -71,8 +71,23 @@ pub fn update<B: Backend>(
     w.select_assign(0, k, delta, IndexingUpdateOp::Add)
 }
 
-/// One full step of the rule on a minibatch: scores, winners, update.
+/// One full step of the rule on a minibatch: scores, winners, update. On the CPU
+/// backends this is one fused host pass (`manifold_sparse::hebbian`: the same maths
+/// without the `B × K` score tensor), elsewhere the tensor ops above.
 pub fn step<B: SparseBackend>(
+    w: Tensor<B, 2>,
+    v: Tensor<B, 2>,
+    xi: Tensor<B, 2>,
+    inv_zeta: Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    if let Some(w) = B::dreamcomp_step(w.clone(), v.clone(), xi.clone(), inv_zeta.clone()) {
+        return w;
+    }
+    step_tensor_ops(w, v, xi, inv_zeta)
+}
+
+/// [`step`] as tensor ops on every backend.
+pub fn step_tensor_ops<B: SparseBackend>(
     w: Tensor<B, 2>,
     v: Tensor<B, 2>,
     xi: Tensor<B, 2>,
@@ -118,37 +133,56 @@ mod tests {
     ///   w/ζ = (1, 0, 0, 0.5) → Δ = ξ ⊙ (−1, 0, 0, 0.125) = (−0.1, 0, 0, 0.025).
     /// Neuron 2: M·V = v₂, ΣS⊙M = 0.5, w/ζ = (0, 0.5, 0, 0.1)
     ///   → Δ = ξ ⊙ (0, 0.75, 0, −0.05) = (0, 0.075, 0, −0.01).
+    /// The hand-computed example through the fused host step (`step` on ndarray, and
+    /// `manifold_sparse::hebbian::step` on plain buffers) and through the tensor ops.
     #[test]
     fn one_step_matches_hand_computation() {
         let dev = Default::default();
-        let w = t(&[
+        let w = [
             [1.0, 0.0, 0.0, 1.0],
             [0.0, 0.5, 0.0, 0.2],
             [0.0, 0.0, 1.0, 0.5],
-        ]);
-        let v = t(&[
+        ];
+        let v = [
             [1.0, 0.0, 0.0, 1.0],
             [0.0, 1.0, 0.0, 0.0],
             [0.5, 0.0, 0.0, 1.0],
-        ]);
-        let (xi, inv_zeta) = synapse_rows::<B>(3, 1, 0.1, 0.2, 2.0, &dev);
-        let got = step(w, v, xi, inv_zeta)
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap();
+        ];
         let want = [
             0.9, 0.0, 0.0, 1.025, //
             0.0, 0.575, 0.0, 0.19, //
             0.0, 0.0, 1.0, 0.5,
         ];
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g - w).abs() < 1e-6,
-                "w[{}][{}] = {g}, expected {w}",
-                i / 4,
-                i % 4
-            );
-        }
+        let (xi, inv_zeta) = synapse_rows::<B>(3, 1, 0.1, 0.2, 2.0, &dev);
+        let check = |got: Vec<f32>, path: &str| {
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (g - w).abs() < 1e-6,
+                    "{path}: w[{}][{}] = {g}, expected {w}",
+                    i / 4,
+                    i % 4
+                );
+            }
+        };
+        let tensors = |f: fn(_, _, _, _) -> Tensor<B, 2>| {
+            f(t(&w), t(&v), xi.clone(), inv_zeta.clone())
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+        };
+        check(tensors(step), "step");
+        check(tensors(step_tensor_ops), "tensor ops");
+        let mut host: Vec<f32> = w.iter().flatten().copied().collect();
+        let flat_v: Vec<f32> = v.iter().flatten().copied().collect();
+        manifold_sparse::hebbian::step(
+            &mut host,
+            &flat_v,
+            &[0.1, 0.1, 0.1, 0.2],
+            &[1.0, 1.0, 1.0, 0.5],
+            3,
+            4,
+        );
+        check(host, "host kernel");
     }
 
     #[test]

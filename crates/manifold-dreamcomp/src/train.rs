@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use manifold_sparse::SparseBackend;
 
 use crate::model::{neuron_classes, unlabelled_penalty, DreamComp, CLASSES, PIXELS};
-use crate::rule::{scores, synapse_rows, update};
+use crate::rule::{scores, step, synapse_rows, update};
 use crate::DreamCompConfig;
 
 /// Where a run stands (saved with checkpoints, so `--resume` continues mid-epoch).
@@ -135,10 +135,10 @@ impl<B: SparseBackend> Trainer<B> {
         epoch: usize,
     ) -> Tensor<B, 2> {
         let (v, has) = self.batch(set, idx);
-        let s = scores(w.clone(), v.clone());
         if has.iter().all(|&h| h) {
-            return update(w, v, s, self.xi.clone(), self.inv_zeta.clone());
+            return step(w, v, self.xi.clone(), self.inv_zeta.clone());
         }
+        let s = scores(w.clone(), v.clone());
         self.dream_step(w, v, s, &has, epoch >= self.config.dream_after)
     }
 

@@ -37,6 +37,7 @@ pub use closeness::Geometry;
 pub mod autodiff;
 pub mod closeness;
 pub mod generic;
+pub mod hebbian;
 pub mod host;
 pub mod real;
 pub mod rows;
@@ -76,6 +77,19 @@ pub trait SparseBackend: Backend {
     /// (DreamComp's scores). Default: the dense matmul. Not differentiated.
     fn sparse_rows_matmul_t(v: Tensor<Self, 2>, w: Tensor<Self, 2>) -> Tensor<Self, 2> {
         v.matmul(w.transpose())
+    }
+
+    /// DreamComp's whole rule step (scores, winners, the winners' update) fused into one
+    /// host pass ([`hebbian`]): the new `w` (`[K, L']`) from the minibatch `v` (`[B, L']`)
+    /// and the per-synapse rows `xi`, `inv_zeta` (`[1, L']`). Not differentiated. `None`:
+    /// no fused kernel, and the caller composes Burn ops.
+    fn dreamcomp_step(
+        _w: Tensor<Self, 2>,
+        _v: Tensor<Self, 2>,
+        _xi: Tensor<Self, 2>,
+        _inv_zeta: Tensor<Self, 2>,
+    ) -> Option<Tensor<Self, 2>> {
+        None
     }
 
     /// The DNM's closeness grid fused into one operation ([`closeness`]): from the packed
@@ -175,8 +189,9 @@ impl<B> SparseAutodiffBackend for B where
 {
 }
 
-/// The CPU backends use the host kernels (`rows`: also for `V·Wᵀ`, where it measured
-/// faster than the backend's own matmul: on ndarray, not on flex).
+/// The CPU backends use the host kernels (`rows`: also for `V·Wᵀ` and DreamComp's fused
+/// step, where the `rows` product measured faster than the backend's own matmul: on
+/// ndarray, not on flex).
 #[cfg(any(feature = "ndarray", feature = "flex"))]
 macro_rules! host_backend {
     ($backend:ty, rows: $rows:literal) => {
@@ -210,6 +225,16 @@ macro_rules! host_backend {
                 } else {
                     v.matmul(w.transpose())
                 }
+            }
+
+            fn dreamcomp_step(
+                w: Tensor<Self, 2>,
+                v: Tensor<Self, 2>,
+                xi: Tensor<Self, 2>,
+                inv_zeta: Tensor<Self, 2>,
+            ) -> Option<Tensor<Self, 2>> {
+                // Its scores are the `rows` product: only where that beat the matmul.
+                $rows.then(|| hebbian::step_tensor(w, v, xi, inv_zeta))
             }
 
             fn dnm_closeness(

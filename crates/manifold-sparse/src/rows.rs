@@ -14,19 +14,23 @@ use rayon::prelude::*;
 pub const BLOCK: usize = 256;
 
 /// The non-zeros of each row of a row-major `[n, d]` buffer: `(ptr, index, value)`.
+/// Branch-free: every element is written at the end of the output, which advances only
+/// past a non-zero (MNIST's 19 % of non-zeros make a branch per pixel mispredict often).
 pub fn compress_rows(v: &[f32], n: usize, d: usize) -> (Vec<usize>, Vec<usize>, Vec<f32>) {
     let mut ptr = Vec::with_capacity(n + 1);
-    let (mut idx, mut val) = (Vec::new(), Vec::new());
+    let (mut idx, mut val) = (vec![0usize; n * d], vec![0f32; n * d]);
+    let mut len = 0;
     ptr.push(0);
-    for row in v.chunks_exact(d).take(n) {
+    for row in v.chunks_exact(d.max(1)).take(n) {
         for (p, &x) in row.iter().enumerate() {
-            if x != 0.0 {
-                idx.push(p);
-                val.push(x);
-            }
+            idx[len] = p;
+            val[len] = x;
+            len += (x != 0.0) as usize;
         }
-        ptr.push(idx.len());
+        ptr.push(len);
     }
+    idx.truncate(len);
+    val.truncate(len);
     (ptr, idx, val)
 }
 
@@ -84,7 +88,7 @@ unsafe fn block_product_avx2(
     block_product(rows, wt, width, out)
 }
 
-fn block_product_best(
+pub(crate) fn block_product_best(
     rows: &(Vec<usize>, Vec<usize>, Vec<f32>),
     wt: &[f32],
     width: usize,
@@ -98,18 +102,27 @@ fn block_product_best(
     block_product(rows, wt, width, out)
 }
 
-/// `[r, c]` → `[c, r]`, in 16 × 16 tiles (a row-by-row transpose misses the cache on
-/// every write).
-fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
-    const T: usize = 16;
+/// `[r, c]` → `[c, r]`, in 8 × 8 tiles (a row-by-row transpose misses the cache on every
+/// write); full tiles have constant bounds, so the compiler unrolls them.
+pub(crate) fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
+    const T: usize = 8;
     let mut t = vec![0f32; r * c];
-    for i0 in (0..r).step_by(T) {
-        for j0 in (0..c).step_by(T) {
-            for i in i0..(i0 + T).min(r) {
-                for j in j0..(j0 + T).min(c) {
-                    t[j * r + i] = a[i * c + j];
+    let (full_r, full_c) = (r - r % T, c - c % T);
+    for i0 in (0..full_r).step_by(T) {
+        for j0 in (0..full_c).step_by(T) {
+            for j in 0..T {
+                let dst = &mut t[(j0 + j) * r + i0..(j0 + j) * r + i0 + T];
+                for (i, out) in dst.iter_mut().enumerate() {
+                    *out = a[(i0 + i) * c + j0 + j];
                 }
             }
+        }
+    }
+    // The ragged right and bottom edges.
+    for i in 0..r {
+        let from = if i < full_r { full_c } else { 0 };
+        for j in from..c {
+            t[j * r + i] = a[i * c + j];
         }
     }
     t
