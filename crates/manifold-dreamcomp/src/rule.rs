@@ -80,10 +80,10 @@ pub fn step<B: SparseBackend>(
     xi: Tensor<B, 2>,
     inv_zeta: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
-    if let Some(w) = B::dreamcomp_step(w.clone(), v.clone(), xi.clone(), inv_zeta.clone()) {
-        return w;
+    match B::dreamcomp_step(w, v, xi, inv_zeta) {
+        Ok(w) => w,
+        Err([w, v, xi, inv_zeta]) => step_tensor_ops(w, v, xi, inv_zeta),
     }
-    step_tensor_ops(w, v, xi, inv_zeta)
 }
 
 /// [`step`] as tensor ops on every backend.

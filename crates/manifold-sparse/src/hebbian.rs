@@ -89,6 +89,15 @@ pub fn step(w: &mut [f32], v: &[f32], xi: &[f32], inv_zeta: &[f32], n: usize, d:
     }
 }
 
+/// The values of a tensor handed over whole: without a copy on burn-ndarray when nobody
+/// else holds it (the trainer's `w` and minibatch), element by element otherwise.
+fn owned_floats<B: Backend>(t: Tensor<B, 2>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .expect("float tensor")
+}
+
 /// [`step`] on tensors: `w` `[K, L']`, `v` `[B, L']`, `xi` and `inv_zeta` `[1, L']`.
 pub fn step_tensor<B: Backend>(
     w: Tensor<B, 2>,
@@ -98,10 +107,10 @@ pub fn step_tensor<B: Backend>(
 ) -> Tensor<B, 2> {
     let ([k, d], [n, dv], device) = (w.dims(), v.dims(), w.device());
     assert_eq!(d, dv, "V is [n, {dv}] but w is [k, {d}]");
-    let mut host = host_floats(w);
+    let mut host = owned_floats(w);
     step(
         &mut host,
-        &host_floats(v),
+        &owned_floats(v),
         &host_floats(xi),
         &host_floats(inv_zeta),
         n,

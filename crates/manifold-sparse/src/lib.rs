@@ -81,15 +81,17 @@ pub trait SparseBackend: Backend {
 
     /// DreamComp's whole rule step (scores, winners, the winners' update) fused into one
     /// host pass ([`hebbian`]): the new `w` (`[K, L']`) from the minibatch `v` (`[B, L']`)
-    /// and the per-synapse rows `xi`, `inv_zeta` (`[1, L']`). Not differentiated. `None`:
-    /// no fused kernel, and the caller composes Burn ops.
+    /// and the per-synapse rows `xi`, `inv_zeta` (`[1, L']`). Not differentiated. The
+    /// tensors are taken by value (a tensor nobody else holds is read without a copy);
+    /// `Err` gives them back where there is no fused kernel, and the caller composes Burn
+    /// ops.
     fn dreamcomp_step(
-        _w: Tensor<Self, 2>,
-        _v: Tensor<Self, 2>,
-        _xi: Tensor<Self, 2>,
-        _inv_zeta: Tensor<Self, 2>,
-    ) -> Option<Tensor<Self, 2>> {
-        None
+        w: Tensor<Self, 2>,
+        v: Tensor<Self, 2>,
+        xi: Tensor<Self, 2>,
+        inv_zeta: Tensor<Self, 2>,
+    ) -> Result<Tensor<Self, 2>, [Tensor<Self, 2>; 4]> {
+        Err([w, v, xi, inv_zeta])
     }
 
     /// The DNM's closeness grid fused into one operation ([`closeness`]): from the packed
@@ -232,9 +234,13 @@ macro_rules! host_backend {
                 v: Tensor<Self, 2>,
                 xi: Tensor<Self, 2>,
                 inv_zeta: Tensor<Self, 2>,
-            ) -> Option<Tensor<Self, 2>> {
+            ) -> Result<Tensor<Self, 2>, [Tensor<Self, 2>; 4]> {
                 // Its scores are the `rows` product: only where that beat the matmul.
-                $rows.then(|| hebbian::step_tensor(w, v, xi, inv_zeta))
+                if $rows {
+                    Ok(hebbian::step_tensor(w, v, xi, inv_zeta))
+                } else {
+                    Err([w, v, xi, inv_zeta])
+                }
             }
 
             fn dnm_closeness(
