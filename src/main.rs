@@ -72,7 +72,7 @@ enum SweepCmd {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let device = cli.device.unwrap_or_else(DeviceKind::default_compiled);
     match cli.command {
-        None => cli::mlp::default_job(device),
+        None => cli::dnm::default_job(device),
         Some(Command::Train(t)) => match t {
             TrainCmd::Mlp(a) => mlp::train(a, device),
             TrainCmd::Dnm(a) => dnm::train(a, device),

@@ -419,12 +419,12 @@ pub fn train(args: TrainArgs, device: DeviceKind) -> anyhow::Result<()> {
     dispatch(device, TrainJob { args, config, data }).map(|_| ())
 }
 
-/// The default job (the lead switches the bare `cargo run --release` to it): `best-mnist` shortened to a few minutes; prints where its pictures are.
-#[allow(dead_code)]
+/// The bare `manifold` (and `cargo run --release`): the full `seed-mnist` run (50 000
+/// steps, ≈ 3–4 min on 2 CPU cores with ndarray, ≈ 91% on the test set at ≈ 3%
+/// density); prints where its pictures are.
 pub fn default_job(device: DeviceKind) -> anyhow::Result<()> {
     let args = TrainArgs {
-        preset: "best-mnist".into(),
-        steps: Some(DEFAULT_JOB_STEPS),
+        preset: "seed-mnist".into(),
         ..Default::default()
     };
     let config = args.config()?;
@@ -436,10 +436,6 @@ pub fn default_job(device: DeviceKind) -> anyhow::Result<()> {
     );
     Ok(())
 }
-
-/// Steps of the default job.
-#[allow(dead_code)]
-const DEFAULT_JOB_STEPS: usize = 10_000;
 
 // ---------------------------------------------------------------- bench
 

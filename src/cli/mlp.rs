@@ -268,11 +268,6 @@ pub fn train(args: TrainArgs, device: DeviceKind) -> anyhow::Result<()> {
     dispatch(device, TrainJob { args, config, data }).map(|_| ())
 }
 
-/// `cargo run --release` with no arguments: the default MLP run.
-pub fn default_job(device: DeviceKind) -> anyhow::Result<()> {
-    train(TrainArgs::default(), device)
-}
-
 // ---------------------------------------------------------------- bench
 
 #[derive(clap::Args, Debug)]
