@@ -8,8 +8,8 @@ use burn::module::AutodiffModule;
 use burn::optim::Optimizer;
 use manifold_data::Mnist;
 use manifold_dnm::{
-    adam, evaluate, fit, input_outflow, train_step, Data, Dnm, DnmConfig, Evaluation, Evaluator,
-    Grid, StepReport, Task,
+    adam, evaluate, fit, input_outflow, train_step, Data, DensityTerm, Dnm, DnmConfig, Evaluation,
+    Evaluator, Grid, StepReport, Task,
 };
 use manifold_train::{
     install_interrupt_handler, interrupted, load_module, load_record, progress_bar, save_module,
@@ -622,7 +622,8 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
 
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
-    /// Base preset.
+    /// Base preset. Its density term is set to `surrogate`, the one whose λ_sparse acts
+    /// (the original's count has no gradient).
     #[arg(long, default_value = "best-mnist")]
     pub preset: String,
     /// λ_sparse values.
@@ -759,8 +760,9 @@ pub fn sweep(args: SweepArgs, device: DeviceKind) -> anyhow::Result<()> {
         !args.lambdas.is_empty(),
         "--lambdas: give at least one value"
     );
-    let base =
-        layered_config(&DnmConfig::preset(&args.preset)?, None, &args.set)?.with_steps(args.steps);
+    let base = layered_config(&DnmConfig::preset(&args.preset)?, None, &args.set)?
+        .with_steps(args.steps)
+        .with_density_term(DensityTerm::Surrogate);
     let configs: Vec<DnmConfig> = args
         .lambdas
         .iter()

@@ -209,16 +209,19 @@ impl DnmConfig {
             .with_density_term(DensityTerm::Surrogate)
     }
 
-    /// Our MNIST settings.
+    /// Our MNIST settings: the original's, with the identity head (`logits = o`: the
+    /// square head cannot give a negative logit and learned far slower: 83% against 56%
+    /// at 5 000 steps), twice the steps, and a cosine schedule from twice the learning
+    /// rate. Density is the original's count (no gradient): the network thins itself to
+    /// ≈ 2.8% through the cutoff, where the surrogate at λ_sparse = 1 kept ≈ 10%.
+    /// Measured (session 6, ndarray, 2-core CPU): 94.18% at density 2.83%, 304 s of
+    /// training; the crate README has the neighbouring settings tried.
     pub fn best_mnist() -> Self {
         Self::seed_mnist()
             .with_head(Head::Identity)
-            .with_lr(2e-3)
+            .with_steps(100_000)
+            .with_lr(4e-3)
             .with_schedule(Schedule::Cosine)
-            .with_lambda_obj(1.0)
-            .with_lambda_flow(0.0)
-            .with_lambda_sparse(1.0)
-            .with_density_term(DensityTerm::Surrogate)
     }
 
     /// A preset by name.
