@@ -346,7 +346,9 @@ pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
             }
             s
         })
-        .sum();
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum(); // in row order: rayon's own sum associates in whichever order work was stolen
     if inp.sharpness.is_some() {
         out[rows * cols] = T::of(surrogate / g.max_cells() as f64);
     }
@@ -420,7 +422,9 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
             g_row.copy_from_slice(&acc);
             g_c
         })
-        .sum();
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum(); // in row order, so that runs repeat bit for bit
     (g_shape, g_c * c * sigmoid(-inp.kappa))
 }
 
@@ -498,7 +502,9 @@ pub fn flow_sum<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize) -> f6
             };
             sign * block.iter().map(|v| (*v).into().abs()).sum::<f64>()
         })
-        .sum()
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum() // in row order, so that runs repeat bit for bit
 }
 
 /// The gradient of the flow loss: `D̄ = ḡ·2v·sign(D)` on `A`, `−ḡ·2v·sign(D)` on `B`, 0
