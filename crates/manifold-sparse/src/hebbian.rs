@@ -17,8 +17,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::host::host_floats;
-use crate::rows::{block_product_best, compress_rows, transpose, BLOCK};
+use crate::host::{host_floats, owned_floats};
+use crate::rows::{block_scores, compress_rows, BLOCK};
 
 /// `(score, neuron)` of each sample's winner: `w` is `[k, d]`, `v` is `[n, d]`.
 pub fn winners(v: &[f32], w: &[f32], n: usize, k: usize, d: usize) -> Vec<(f32, usize)> {
@@ -33,12 +33,8 @@ pub fn winners(v: &[f32], w: &[f32], n: usize, k: usize, d: usize) -> Vec<(f32, 
     (0..k.div_ceil(BLOCK))
         .into_par_iter()
         .map(|blk| {
-            let (k0, k1) = (blk * BLOCK, ((blk + 1) * BLOCK).min(k));
-            let width = k1 - k0;
-            let wt = transpose(&w[k0 * d..k1 * d], width, d);
-            let mut s = vec![0f32; n * width];
-            block_product_best(&rows, &wt, width, &mut s);
-            s.chunks_exact(width)
+            let (k0, s) = block_scores(&rows, w, blk, k, d);
+            s.chunks_exact(BLOCK.min(k - k0))
                 .map(|row| {
                     row.iter()
                         .enumerate()
@@ -87,15 +83,6 @@ pub fn step(w: &mut [f32], v: &[f32], xi: &[f32], inv_zeta: &[f32], n: usize, d:
             row[p] += xi[p] * (mean_v - mean_s * row[p] * inv_zeta[p]);
         }
     }
-}
-
-/// The values of a tensor handed over whole: without a copy on burn-ndarray when nobody
-/// else holds it (the trainer's `w` and minibatch), element by element otherwise.
-fn owned_floats<B: Backend>(t: Tensor<B, 2>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .expect("float tensor")
 }
 
 /// [`step`] on tensors: `w` `[K, L']`, `v` `[B, L']`, `xi` and `inv_zeta` `[1, L']`.

@@ -6,6 +6,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
+use crate::real::dot;
+
 /// The slots of a connection list grouped by one of its two index vectors: the slots of
 /// group `g` are `slot[ptr[g]..ptr[g + 1]]`, `other[e]` the other index of `slot[e]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,9 +58,16 @@ pub fn scratch_bytes(nnz: usize) -> usize {
     2 * word * nnz + 2 * word * nnz + 4 * nnz
 }
 
+/// The values of a tensor that may be shared: a fresh copy is handed over (burn-ndarray
+/// copies a shared tensor element by element in `into_data`).
 pub(crate) fn host_floats<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.mul_scalar(1.0)
-        .into_data()
+    owned_floats(t.mul_scalar(1.0))
+}
+
+/// The values of a tensor handed over whole: without a copy on burn-ndarray when nobody
+/// else holds it.
+pub(crate) fn owned_floats<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data()
         .convert::<f32>()
         .into_vec::<f32>()
         .expect("float tensor")
@@ -92,24 +101,6 @@ pub fn grouped_product(x: &[f32], w: &[f32], groups: &Grouped, batch: usize) -> 
         }
     });
     y
-}
-
-/// `Σ_b a[b]·c[b]` with eight partial sums (so that the compiler vectorises it).
-fn dot(a: &[f32], c: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (a8, c8) = (a.chunks_exact(8), c.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(c8.remainder())
-        .map(|(p, q)| p * q)
-        .sum();
-    for (pa, pc) in a8.zip(c8) {
-        for i in 0..8 {
-            acc[i] += pa[i] * pc[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// `y = W·x` (see the crate docs) on the host.

@@ -88,7 +88,7 @@ unsafe fn block_product_avx2(
     block_product(rows, wt, width, out)
 }
 
-pub(crate) fn block_product_best(
+fn block_product_best(
     rows: &(Vec<usize>, Vec<usize>, Vec<f32>),
     wt: &[f32],
     width: usize,
@@ -104,7 +104,7 @@ pub(crate) fn block_product_best(
 
 /// `[r, c]` → `[c, r]`, in 8 × 8 tiles (a row-by-row transpose misses the cache on every
 /// write); full tiles have constant bounds, so the compiler unrolls them.
-pub(crate) fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
+fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
     const T: usize = 8;
     let mut t = vec![0f32; r * c];
     let (full_r, full_c) = (r - r % T, c - c % T);
@@ -128,19 +128,30 @@ pub(crate) fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
     t
 }
 
+/// The scores of block `blk` of `w` (`[k, d]`, neurons `k0..k1` with `k0 = blk·BLOCK`)
+/// against the compressed rows of `V` (`n` of them): `(k0, S[:, k0..k1])`, `[n, k1 − k0]`.
+pub(crate) fn block_scores(
+    rows: &(Vec<usize>, Vec<usize>, Vec<f32>),
+    w: &[f32],
+    blk: usize,
+    k: usize,
+    d: usize,
+) -> (usize, Vec<f32>) {
+    let n = rows.0.len() - 1;
+    let (k0, k1) = (blk * BLOCK, ((blk + 1) * BLOCK).min(k));
+    let width = k1 - k0;
+    let wt = transpose(&w[k0 * d..k1 * d], width, d);
+    let mut out = vec![0f32; n * width];
+    block_product_best(rows, &wt, width, &mut out);
+    (k0, out)
+}
+
 /// `S = V·Wᵀ` on host buffers: `v` is `[n, d]`, `w` is `[k, d]`, the result `[n, k]`.
 pub fn rows_matmul_t(v: &[f32], w: &[f32], n: usize, k: usize, d: usize) -> Vec<f32> {
     let rows = compress_rows(v, n, d);
     let blocks: Vec<(usize, Vec<f32>)> = (0..k.div_ceil(BLOCK))
         .into_par_iter()
-        .map(|blk| {
-            let (k0, k1) = (blk * BLOCK, ((blk + 1) * BLOCK).min(k));
-            let width = k1 - k0;
-            let wt = transpose(&w[k0 * d..k1 * d], width, d);
-            let mut out = vec![0f32; n * width];
-            block_product_best(&rows, &wt, width, &mut out);
-            (k0, out)
-        })
+        .map(|blk| block_scores(&rows, w, blk, k, d))
         .collect();
     let mut s = vec![0f32; n * k];
     for (k0, out) in blocks {

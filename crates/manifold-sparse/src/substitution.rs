@@ -27,7 +27,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::real::{Floats, Real};
+use crate::real::{dot, Floats, Real};
 
 /// `leaky(u)` and its slope.
 #[inline]
@@ -78,15 +78,15 @@ impl Support {
 }
 
 /// The shape of one pass and the per-sender parameters.
-pub struct Net<'a> {
+pub struct Net {
     pub n_in: usize,
     pub batch: usize,
-    pub w: &'a [f64],
-    pub b: &'a [f64],
+    pub w: Vec<f64>,
+    pub b: Vec<f64>,
     pub leak: f64,
 }
 
-impl Net<'_> {
+impl Net {
     fn senders(&self) -> usize {
         self.w.len()
     }
@@ -95,26 +95,22 @@ impl Net<'_> {
         self.senders() - self.n_in
     }
 
-    /// Sender-major `u` and `a` (`[C][batch]`) from `x` (`[batch, n_in]`) and the comps'
-    /// `o` (`[C][batch]`, rows `n_in..` used; or filled later by [`forward`]).
-    fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
-        let bt = self.batch;
-        for j in 0..self.n_in {
-            for t in 0..bt {
-                let v = self.w[j] * x[t * self.n_in + j] + self.b[j];
-                u[j * bt + t] = v;
-                a[j * bt + t] = leaky(v, self.leak).0;
-            }
+    /// Row `j` of the sender-major `u` and `a` (`[C][batch]`): `u = w_j·z + b_j` and
+    /// `a = leaky(u)` from the sender's input `z` over the batch (`x_j` or the comp's `o`).
+    fn sender(&self, j: usize, z: impl Iterator<Item = f64>, u: &mut [f64], a: &mut [f64]) {
+        let row = j * self.batch..(j + 1) * self.batch;
+        let (w, b) = (self.w[j], self.b[j]);
+        for ((u, a), z) in u[row.clone()].iter_mut().zip(&mut a[row]).zip(z) {
+            *u = w * z + b;
+            *a = leaky(*u, self.leak).0;
         }
     }
 
-    /// `u`, `a` of comp sender `c` from its `o` (`[batch]`).
-    fn comp(&self, c: usize, o: &[f64], u: &mut [f64], a: &mut [f64]) {
-        let bt = self.batch;
-        for (t, &o) in o.iter().enumerate() {
-            let v = self.w[c] * o + self.b[c];
-            u[c * bt + t] = v;
-            a[c * bt + t] = leaky(v, self.leak).0;
+    /// Rows `0..n_in` of `u` and `a` from `x` (`[batch, n_in]`).
+    fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
+        for j in 0..self.n_in {
+            let column = x.iter().skip(j).step_by(self.n_in).copied();
+            self.sender(j, column, u, a);
         }
     }
 }
@@ -123,26 +119,6 @@ impl Net<'_> {
 #[inline]
 fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
     acc.iter_mut().zip(src).for_each(|(y, x)| *y += v * x);
-}
-
-/// `a·b` over a batch, in 8 independent partial sums (a single running sum is a chain of
-/// dependent adds that the compiler may not reorder, several times slower).
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut lanes = [0.0; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
-        }
-    }
-    lanes.iter().sum::<f64>() + tail
 }
 
 /// Forward: `y` (`[batch, n_out]`) and the comps' `o` (`[batch, n_comp]`), batch-major,
@@ -159,7 +135,7 @@ pub fn forward(net: &Net, x: &[f64], d: &Support) -> (Vec<f64>, Vec<f64>) {
         for (j, v) in d.row(i) {
             axpy(o_i, v, &a[j * bt..(j + 1) * bt]);
         }
-        net.comp(n_in + i, o_i, &mut u, &mut a);
+        net.sender(n_in + i, o_i.iter().copied(), &mut u, &mut a);
     }
     let mut y = vec![0.0; n_out * bt];
     for q in 0..n_out {
@@ -188,7 +164,12 @@ pub fn backward<T: Real>(net: &Net, x: &[f64], d: &Support, o: &[f64], g_y: &[f6
     let mut a = vec![0.0; cols * bt];
     net.inputs(x, &mut u, &mut a);
     for i in 0..n_comp {
-        net.comp(n_in + i, &o[i * bt..(i + 1) * bt], &mut u, &mut a);
+        net.sender(
+            n_in + i,
+            o[i * bt..(i + 1) * bt].iter().copied(),
+            &mut u,
+            &mut a,
+        );
     }
     let mut g_u = vec![0.0; cols * bt];
     let mut g_a = vec![0.0; cols * bt];
@@ -265,24 +246,29 @@ fn transpose(m: &[f64], r: usize, c: usize) -> Vec<f64> {
 /// Gradients of `x`, `d`, `w`, `b`, as tensors.
 pub type TensorGrads<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>);
 
-/// The host inputs of both passes: `x`, the support of `d`, `w`, `b` as f64.
+/// The host inputs of both passes: the network (`w`, `b` as f64), `x` as f64 and the
+/// support of `d`.
 fn host<B: Backend>(
     x: Tensor<B, 2>,
     d: Tensor<B, 2>,
     w: Tensor<B, 1>,
     b: Tensor<B, 1>,
-) -> (Vec<f64>, Support, Vec<f64>, Vec<f64>) {
-    let cols = d.dims()[1];
+    n_in: usize,
+    leak: f64,
+) -> (Net, Vec<f64>, Support) {
+    let ([batch, _], cols) = (x.dims(), d.dims()[1]);
     let support = match Floats::of(d) {
         Floats::F32(d) => Support::of(&d, cols),
         Floats::F64(d) => Support::of(&d, cols),
     };
-    (
-        Floats::f64_of(x),
-        support,
-        Floats::f64_of(w),
-        Floats::f64_of(b),
-    )
+    let net = Net {
+        n_in,
+        batch,
+        w: Floats::f64_of(w),
+        b: Floats::f64_of(b),
+        leak,
+    };
+    (net, Floats::f64_of(x), support)
 }
 
 /// The DNM's whole fast forward pass on a CPU backend, by [`forward`]: `y`
@@ -298,14 +284,7 @@ pub fn outputs_tensor<B: Backend>(
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
     let ([rows, cols], [batch, _], device) = (d.dims(), x.dims(), x.device());
     let n_comp = cols - n_in;
-    let (x, d, w, b) = host(x, d, w, b);
-    let net = Net {
-        n_in,
-        batch,
-        w: &w,
-        b: &b,
-        leak,
-    };
+    let (net, x, d) = host(x, d, w, b, n_in, leak);
     let (y, o) = forward(&net, &x, &d);
     (
         Tensor::from_data(TensorData::new(y, [batch, rows - n_comp]), &device),
@@ -328,15 +307,8 @@ pub fn outputs_backward_tensor<B: Backend>(
 ) -> TensorGrads<B> {
     let ([rows, cols], [batch, _], device) = (d.dims(), x.dims(), x.device());
     let f32_d = d.dtype() == burn::tensor::DType::F32;
-    let (x, d, w, b) = host(x, d, w, b);
+    let (net, x, d) = host(x, d, w, b, n_in, leak);
     let (o, g_y) = (Floats::f64_of(o), Floats::f64_of(grad));
-    let net = Net {
-        n_in,
-        batch,
-        w: &w,
-        b: &b,
-        leak,
-    };
     let (g_x, g_d, g_w, g_b) = if f32_d {
         let g = backward::<f32>(&net, &x, &d, &o, &g_y);
         (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
