@@ -8,7 +8,10 @@ section on k100 (how far a faithful implementation lands from the original's tab
     python3 crates/manifold-dreamcomp/reference/dreamcomp.py --neurons 100 --epochs 15 \
         --batch 100 --recon 10 --xi 0.003 --seeds 0,1,2
 
-prints, per seed, the test accuracy after every epoch and the final one.
+prints, per seed, the test accuracy after every epoch and the final one. With
+`--hold-out N` it trains on all but N random training images and also reports the test
+accuracy of the epoch those N held-out images score best (model selection without the
+test set).
 """
 import argparse
 import gzip
@@ -65,9 +68,16 @@ def test_accuracy(w, x, y):
     return 100.0 * (classes[(x @ w[:, :784].T).argmax(1)] == y).mean()
 
 
-def train(data, neurons, epochs, batch, recon, xi, c_xi, seed, dtype):
+def train(data, neurons, epochs, batch, recon, xi, c_xi, seed, dtype, hold_out=0):
+    """Test accuracy after each epoch, and the held-out accuracy (empty without hold-out)."""
     x_train, y_train, x_test, y_test = data
     rng = np.random.default_rng(seed)
+    x_held, y_held = x_train[:0], y_train[:0]
+    if hold_out:
+        perm = rng.permutation(len(x_train))
+        held, kept = perm[:hold_out], perm[hold_out:]
+        x_held, y_held = x_train[held].astype(dtype), y_train[held]
+        x_train, y_train = x_train[kept], y_train[kept]
     v_all = np.concatenate([x_train, np.eye(10)[y_train]], 1).astype(dtype)
     x_test = x_test.astype(dtype)
     width = v_all.shape[1]
@@ -76,13 +86,15 @@ def train(data, neurons, epochs, batch, recon, xi, c_xi, seed, dtype):
     zeta[784:] = recon
     rates = np.full(width, xi, dtype)
     rates[784:] = c_xi
-    accuracies = []
+    accuracies, held_accuracies = [], []
     for _ in range(epochs):
         order = rng.permutation(len(v_all))
         for i in range(len(v_all) // batch):
             step(w, v_all[order[i * batch : (i + 1) * batch]], rates, zeta)
         accuracies.append(test_accuracy(w, x_test, y_test))
-    return accuracies
+        if hold_out:
+            held_accuracies.append(test_accuracy(w, x_held, y_held))
+    return accuracies, held_accuracies
 
 
 def main():
@@ -98,16 +110,25 @@ def main():
     p.add_argument("--c-xi", type=float, help="label-synapse rate (default: = xi)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--hold-out", type=int, default=0,
+                   help="training images held out to choose the epoch (default 0: none)")
     a = p.parse_args()
     data = load_mnist(a.mnist)
-    finals = []
+    finals, chosen = [], []
     for seed in (int(s) for s in a.seeds.split(",")):
-        acc = train(data, a.neurons, a.epochs, a.batch, a.recon, a.xi,
-                    a.xi if a.c_xi is None else a.c_xi, seed, np.dtype(a.dtype))
+        acc, held = train(data, a.neurons, a.epochs, a.batch, a.recon, a.xi,
+                          a.xi if a.c_xi is None else a.c_xi, seed, np.dtype(a.dtype), a.hold_out)
         finals.append(acc[-1])
-        print(f"seed {seed}: final {acc[-1]:.2f}%  per epoch " + " ".join(f"{x:.2f}" for x in acc), flush=True)
+        line = f"seed {seed}: final {acc[-1]:.2f}%  per epoch " + " ".join(f"{x:.2f}" for x in acc)
+        if held:
+            best = int(np.argmax(held))  # the first of equal held-out scores
+            chosen.append(acc[best])
+            line += f"  held-out choice: epoch {best + 1}, test {acc[best]:.2f}%"
+        print(line, flush=True)
     print(f"mean {np.mean(finals):.2f}%, sd {np.std(finals, ddof=1) if len(finals) > 1 else 0:.2f}, "
           f"min {min(finals):.2f}, max {max(finals):.2f} over {len(finals)} seeds")
+    if chosen:
+        print(f"epoch chosen on the {a.hold_out} held-out images: mean test {np.mean(chosen):.2f}%")
 
 
 if __name__ == "__main__":
