@@ -10,18 +10,21 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
+use crate::real::Real;
+
 /// Rows of `W` per block of the host kernel.
 pub const BLOCK: usize = 256;
 
 /// The non-zeros of the rows of a row-major `[n, d]` buffer, CSR style: row `b` holds
-/// `idx[ptr[b]..ptr[b + 1]]` (column) and `val[..]` (value).
-pub struct SparseRows {
+/// `idx[ptr[b]..ptr[b + 1]]` (column) and `val[..]` (value). Built by [`compress_rows`]
+/// for DreamComp's minibatches and by [`SparseRows::kept`] for the DNM's cutoff matrix.
+pub struct SparseRows<V = f32> {
     ptr: Vec<usize>,
     idx: Vec<u32>,
-    val: Vec<f32>,
+    val: Vec<V>,
 }
 
-impl SparseRows {
+impl<V: Copy> SparseRows<V> {
     /// Rows of the buffer.
     pub fn len(&self) -> usize {
         self.ptr.len() - 1
@@ -33,9 +36,39 @@ impl SparseRows {
     }
 
     /// `(columns, values)` of row `b`'s non-zeros.
-    fn row(&self, b: usize) -> (&[u32], &[f32]) {
+    fn row(&self, b: usize) -> (&[u32], &[V]) {
         let r = self.ptr[b]..self.ptr[b + 1];
         (&self.idx[r.clone()], &self.val[r])
+    }
+
+    /// `(column, value)` of row `b`'s non-zeros.
+    pub(crate) fn entries(&self, b: usize) -> impl Iterator<Item = (usize, V)> + '_ {
+        let (idx, val) = self.row(b);
+        idx.iter().map(|&j| j as usize).zip(val.iter().copied())
+    }
+}
+
+impl SparseRows<f64> {
+    /// The non-zeros of `d` (`[rows, cols]`, either precision) as f64. One branch per
+    /// cell: for a matrix only a few percent dense (the DNM's cutoff matrix) it predicts
+    /// well, and only the kept cells are written.
+    pub fn kept<T: Real>(d: &[T], cols: usize) -> Self {
+        let mut rows = Self {
+            ptr: vec![0],
+            idx: Vec::new(),
+            val: Vec::new(),
+        };
+        for row in d.chunks(cols.max(1)) {
+            for (j, v) in row.iter().enumerate() {
+                let v: f64 = (*v).into();
+                if v != 0.0 {
+                    rows.idx.push(j as u32);
+                    rows.val.push(v);
+                }
+            }
+            rows.ptr.push(rows.idx.len());
+        }
+        rows
     }
 }
 
@@ -120,16 +153,16 @@ fn block_product_best(rows: &SparseRows, wt: &[f32], width: usize, out: &mut [f3
     block_product(rows, wt, width, out)
 }
 
-/// `[r, c]` → `[c, r]`, in 8 × 8 tiles (a row-by-row transpose misses the cache on every
-/// write); full tiles have constant bounds, so the compiler unrolls them.
-fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
-    const T: usize = 8;
-    let mut t = vec![0f32; r * c];
-    let (full_r, full_c) = (r - r % T, c - c % T);
-    for i0 in (0..full_r).step_by(T) {
-        for j0 in (0..full_c).step_by(T) {
-            for j in 0..T {
-                let dst = &mut t[(j0 + j) * r + i0..(j0 + j) * r + i0 + T];
+/// `[r, c]` → `[c, r]`, row-major, in 8 × 8 tiles (a row-by-row transpose misses the
+/// cache on every write); full tiles have constant bounds, so the compiler unrolls them.
+pub(crate) fn transpose<T: Copy + Default>(a: &[T], r: usize, c: usize) -> Vec<T> {
+    const TILE: usize = 8;
+    let mut t = vec![T::default(); r * c];
+    let (full_r, full_c) = (r - r % TILE, c - c % TILE);
+    for i0 in (0..full_r).step_by(TILE) {
+        for j0 in (0..full_c).step_by(TILE) {
+            for j in 0..TILE {
+                let dst = &mut t[(j0 + j) * r + i0..(j0 + j) * r + i0 + TILE];
                 for (i, out) in dst.iter_mut().enumerate() {
                     *out = a[(i0 + i) * c + j0 + j];
                 }

@@ -28,6 +28,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::real::{dot, Floats, Real};
+use crate::rows::{transpose, SparseRows};
 
 /// `leaky(u)` and its slope.
 #[inline]
@@ -36,44 +37,6 @@ fn leaky(u: f64, leak: f64) -> (f64, f64) {
         (u, 1.0)
     } else {
         (u * leak, leak)
-    }
-}
-
-/// The kept cells of a row-major `[rows, cols]` `D`, row by row (compressed rows).
-pub struct Support {
-    ptr: Vec<usize>,
-    col: Vec<usize>,
-    val: Vec<f64>,
-}
-
-impl Support {
-    /// The non-zeros of `d`.
-    pub fn of<T: Real>(d: &[T], cols: usize) -> Self {
-        let mut support = Self {
-            ptr: vec![0],
-            col: Vec::new(),
-            val: Vec::new(),
-        };
-        for row in d.chunks(cols.max(1)) {
-            for (j, v) in row.iter().enumerate() {
-                let v: f64 = (*v).into();
-                if v != 0.0 {
-                    support.col.push(j);
-                    support.val.push(v);
-                }
-            }
-            support.ptr.push(support.col.len());
-        }
-        support
-    }
-
-    /// `(column, value)` of the kept cells of row `r`.
-    fn row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
-        let span = self.ptr[r]..self.ptr[r + 1];
-        self.col[span.clone()]
-            .iter()
-            .copied()
-            .zip(self.val[span].iter().copied())
     }
 }
 
@@ -123,23 +86,23 @@ fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
 
 /// Forward: `y` (`[batch, n_out]`) and the comps' `o` (`[batch, n_comp]`), batch-major,
 /// from `x` (`[batch, n_in]`) and the kept cells of `D` (`R = n_comp + n_out` rows).
-pub fn forward(net: &Net, x: &[f64], d: &Support) -> (Vec<f64>, Vec<f64>) {
+pub fn forward(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>) {
     let (bt, n_in, n_comp) = (net.batch, net.n_in, net.comps());
-    let n_out = d.ptr.len() - 1 - n_comp;
+    let n_out = d.len() - n_comp;
     let mut u = vec![0.0; net.senders() * bt];
     let mut a = vec![0.0; net.senders() * bt];
     net.inputs(x, &mut u, &mut a);
     let mut o = vec![0.0; n_comp * bt];
     for i in 0..n_comp {
         let o_i = &mut o[i * bt..(i + 1) * bt];
-        for (j, v) in d.row(i) {
+        for (j, v) in d.entries(i) {
             axpy(o_i, v, &a[j * bt..(j + 1) * bt]);
         }
         net.sender(n_in + i, o_i.iter().copied(), &mut u, &mut a);
     }
     let mut y = vec![0.0; n_out * bt];
     for q in 0..n_out {
-        for (j, v) in d.row(n_comp + q) {
+        for (j, v) in d.entries(n_comp + q) {
             axpy(&mut y[q * bt..(q + 1) * bt], v, &u[j * bt..(j + 1) * bt]);
         }
     }
@@ -156,9 +119,15 @@ pub struct Grads<T> {
 
 /// Backward (see the module docs) from `x`, the forward's `o` (`[batch, n_comp]`) and the
 /// gradient `ȳ` of `y` (`[batch, n_out]`).
-pub fn backward<T: Real>(net: &Net, x: &[f64], d: &Support, o: &[f64], g_y: &[f64]) -> Grads<T> {
+pub fn backward<T: Real>(
+    net: &Net,
+    x: &[f64],
+    d: &SparseRows<f64>,
+    o: &[f64],
+    g_y: &[f64],
+) -> Grads<T> {
     let (bt, n_in, n_comp, cols) = (net.batch, net.n_in, net.comps(), net.senders());
-    let n_out = d.ptr.len() - 1 - n_comp;
+    let n_out = d.len() - n_comp;
     let (o, g_y) = (transpose(o, bt, n_comp), transpose(g_y, bt, n_out));
     let mut u = vec![0.0; cols * bt];
     let mut a = vec![0.0; cols * bt];
@@ -176,7 +145,7 @@ pub fn backward<T: Real>(net: &Net, x: &[f64], d: &Support, o: &[f64], g_y: &[f6
     let mut g_d = vec![T::of(0.0); (n_comp + n_out) * cols];
     for q in 0..n_out {
         let (r, g_yq) = (n_comp + q, &g_y[q * bt..(q + 1) * bt]);
-        for (j, v) in d.row(r) {
+        for (j, v) in d.entries(r) {
             let span = j * bt..(j + 1) * bt;
             axpy(&mut g_u[span.clone()], v, g_yq);
             g_d[r * cols + j] = T::of(dot(g_yq, &u[span]));
@@ -190,7 +159,7 @@ pub fn backward<T: Real>(net: &Net, x: &[f64], d: &Support, o: &[f64], g_y: &[f6
         for (t, g) in g_o.iter_mut().enumerate() {
             *g = net.w[c] * g_u[c * bt + t];
         }
-        for (j, v) in d.row(i) {
+        for (j, v) in d.entries(i) {
             let span = j * bt..(j + 1) * bt;
             axpy(&mut g_a[span.clone()], v, &g_o);
             g_d[i * cols + j] = T::of(dot(&g_o, &a[span]));
@@ -232,17 +201,6 @@ fn close(
     (sw, sb)
 }
 
-/// `[r, c]` → `[c, r]`, row-major.
-fn transpose(m: &[f64], r: usize, c: usize) -> Vec<f64> {
-    let mut t = vec![0.0; m.len()];
-    for i in 0..r {
-        for j in 0..c {
-            t[j * r + i] = m[i * c + j];
-        }
-    }
-    t
-}
-
 /// Gradients of `x`, `d`, `w`, `b`, as tensors.
 pub type TensorGrads<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>);
 
@@ -255,11 +213,11 @@ fn host<B: Backend>(
     b: Tensor<B, 1>,
     n_in: usize,
     leak: f64,
-) -> (Net, Vec<f64>, Support) {
+) -> (Net, Vec<f64>, SparseRows<f64>) {
     let ([batch, _], cols) = (x.dims(), d.dims()[1]);
     let support = match Floats::of(d) {
-        Floats::F32(d) => Support::of(&d, cols),
-        Floats::F64(d) => Support::of(&d, cols),
+        Floats::F32(d) => SparseRows::kept(&d, cols),
+        Floats::F64(d) => SparseRows::kept(&d, cols),
     };
     let net = Net {
         n_in,
