@@ -321,7 +321,7 @@ pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
     let scale = 1.0 / sigmoid(-inp.kappa);
     let extra = inp.sharpness.is_some() as usize;
     let mut out = vec![T::of(0.0); (rows + extra) * cols];
-    let surrogate: f64 = out[..rows * cols]
+    let surrogate = out[..rows * cols]
         .par_chunks_mut(cols)
         .enumerate()
         .map(|(r, d_row)| {
@@ -346,9 +346,8 @@ pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
             }
             s
         })
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum(); // in row order: rayon's own sum associates in whichever order work was stolen
+        .collect::<Vec<f64>>();
+    let surrogate = sum_in_order(&surrogate);
     if inp.sharpness.is_some() {
         out[rows * cols] = T::of(surrogate / g.max_cells() as f64);
     }
@@ -369,7 +368,7 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
         None => 0.0,
     };
     let mut g_shape = vec![0.0; rows * 7];
-    let g_c: f64 = g_shape
+    let g_c = g_shape
         .par_chunks_mut(7)
         .zip(grad[..rows * cols].par_chunks(cols))
         .zip(out[..rows * cols].par_chunks(cols))
@@ -422,10 +421,8 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
             g_row.copy_from_slice(&acc);
             g_c
         })
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum(); // in row order, so that runs repeat bit for bit
-    (g_shape, g_c * c * sigmoid(-inp.kappa))
+        .collect::<Vec<f64>>();
+    (g_shape, sum_in_order(&g_c) * c * sigmoid(-inp.kappa))
 }
 
 fn inputs<B: Backend>(
@@ -492,7 +489,8 @@ pub fn backward_tensor<B: Backend>(
 /// input block (rows `0..n_comp`, columns `0..n_in`) and `B` the output ← comp block
 /// (rows `n_comp..`, columns `n_in..`): returns `v = Σ_A |D| − Σ_B |D|`.
 pub fn flow_sum<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize) -> f64 {
-    d.par_chunks(cols)
+    let rows = d
+        .par_chunks(cols)
         .enumerate()
         .map(|(r, row)| {
             let (block, sign) = if r < n_comp {
@@ -502,9 +500,14 @@ pub fn flow_sum<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize) -> f6
             };
             sign * block.iter().map(|v| (*v).into().abs()).sum::<f64>()
         })
-        .collect::<Vec<f64>>()
-        .iter()
-        .sum() // in row order, so that runs repeat bit for bit
+        .collect::<Vec<f64>>();
+    sum_in_order(&rows)
+}
+
+/// The per-row partial sums added in row order, so that runs repeat bit for bit (rayon's
+/// own `sum` associates in whichever order work was stolen).
+fn sum_in_order(parts: &[f64]) -> f64 {
+    parts.iter().sum()
 }
 
 /// The gradient of the flow loss: `D̄ = ḡ·2v·sign(D)` on `A`, `−ḡ·2v·sign(D)` on `B`, 0
@@ -563,14 +566,8 @@ pub fn flow_backward_tensor<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Deterministic pseudo-random numbers in `[-1, 1)` (an LCG; no rand dependency).
-    fn noise(seed: &mut u64) -> f64 {
-        *seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (*seed >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     /// The pass trimmed to [`Row::reach`] (no surrogate) writes the same `D` as the pass
     /// over every allowed cell (with a surrogate), on an MNIST-shaped grid whose rows have
@@ -586,11 +583,11 @@ mod tests {
             period: 7.0,
         };
         let rows = geometry.rows();
-        let mut seed = 7;
+        let mut rng = StdRng::seed_from_u64(7);
         for kappa in [-6.0, -2.0, 0.0, 1.5] {
             let shape: Vec<f64> = (0..rows * 7)
                 .map(|k| {
-                    let x = noise(&mut seed);
+                    let x: f64 = rng.random_range(-1.0..1.0);
                     match k % 7 {
                         ALPHA => 3.0 * x,
                         BETA => 2.0 * x,
