@@ -3,7 +3,7 @@
 
 /// The bound of every training job: an autodiff backend whose sparse products (SET) have
 /// their own kernels.
-pub use manifold_sparse::SparseAutodiffBackend as TrainBackend;
+pub use manifold_kernels::KernelAutodiffBackend as TrainBackend;
 
 /// The backends manifold can be built with (Cargo features of the same name).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -89,29 +89,4 @@ pub fn not_compiled_message(kind: DeviceKind, compiled: &[DeviceKind]) -> String
         kind.name(),
         if names.is_empty() { "none".to_string() } else { names.join(", ") }
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn missing_backend_names_the_feature() {
-        assert_eq!(
-            not_compiled_message(DeviceKind::Wgpu, &[DeviceKind::Ndarray]),
-            "device `wgpu` is not compiled into this binary: rebuild with `--features wgpu` (compiled in: ndarray)"
-        );
-    }
-
-    #[test]
-    fn default_device_is_ndarray_when_compiled() {
-        assert_eq!(
-            DeviceKind::default_compiled() == DeviceKind::Ndarray,
-            cfg!(feature = "ndarray")
-        );
-        assert_eq!(
-            DeviceKind::all_compiled().contains(&DeviceKind::Wgpu),
-            cfg!(feature = "wgpu")
-        );
-    }
 }

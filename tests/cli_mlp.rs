@@ -284,3 +284,40 @@ fn user_errors_are_one_line_and_name_the_culprit() {
         assert_eq!(e.lines().count(), 1, "{args:?}: not one line: {e}");
     }
 }
+
+#[test]
+fn a_backend_not_compiled_in_names_its_feature() {
+    use manifold::backend::{not_compiled_message, DeviceKind};
+    assert_eq!(
+        not_compiled_message(DeviceKind::Wgpu, &[DeviceKind::Ndarray]),
+        "device `wgpu` is not compiled into this binary: rebuild with `--features wgpu` (compiled in: ndarray)"
+    );
+    assert_eq!(DeviceKind::default_compiled(), DeviceKind::Ndarray);
+    assert!(DeviceKind::all_compiled().contains(&DeviceKind::Ndarray));
+}
+
+/// The examples the test command builds, run from their binaries (the quick ones: the
+/// toy DNM through `Run`, the hand-written DNM loop, and predicting with a saved MLP).
+#[test]
+fn the_quick_examples_run() {
+    let deps = std::env::current_exe().unwrap();
+    let examples = deps.parent().unwrap().parent().unwrap().join("examples");
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, says) in [
+        ("train_dnm", "test MSE"),
+        ("dnm_custom_loop", "final: test MSE"),
+        ("predict", "correct"),
+    ] {
+        let o = Command::new(examples.join(name))
+            .current_dir(tmp.path())
+            .output()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains(says), "{name}: {out}");
+    }
+    let run = tmp.path().join("runs/example-dnm");
+    for f in ["config.toml", "metrics.csv", "summary.json", "closeness.gif"] {
+        assert!(run.join(f).is_file(), "train_dnm: missing {f}");
+    }
+}

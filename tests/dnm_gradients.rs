@@ -9,7 +9,7 @@ use manifold_dnm::{
     flow, flow_fast, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator, Grid,
     Structure, Target,
 };
-use manifold_sparse::SparseBackend;
+use manifold_kernels::KernelBackend;
 
 #[path = "common/dnm_fused.rs"]
 mod dnm_fused;
@@ -52,11 +52,11 @@ fn batch<Bk: Backend>(dev: &Bk::Device, config: &DnmConfig) -> (Tensor<Bk, 2>, T
 enum Path {
     /// The tensor expression of `closeness.rs` (Burn's autodiff over ~40 ops).
     Expression,
-    /// The fused kernel with its hand-written backward (`manifold_sparse::closeness`).
+    /// The fused kernel with its hand-written backward (`manifold_kernels::dnm_closeness`).
     Fused,
 }
 
-fn cutoff<Bk: SparseBackend>(
+fn cutoff<Bk: KernelBackend>(
     m: &Dnm<Bk>,
     grid: &Grid<Bk>,
     k: Option<f64>,
@@ -69,7 +69,7 @@ fn cutoff<Bk: SparseBackend>(
 }
 
 /// The total loss (objective + flow + surrogate density) of `model`.
-fn loss<Bk: SparseBackend>(
+fn loss<Bk: KernelBackend>(
     model: &Dnm<Bk>,
     config: &DnmConfig,
     ev: Evaluator,

@@ -9,8 +9,9 @@ use manifold_data::ImageSet;
 use manifold_data::Mnist;
 use manifold_dreamcomp::{
     classes_from_labelled, evaluate, evaluate_as, train_epoch, DreamComp, DreamCompConfig,
-    Progress, Trainer, CLASSES, PIXELS,
+    UpdateRule, CLASSES, PIXELS,
 };
+use manifold_train::{Position, Silent};
 
 #[path = "common/dreamcomp_hand.rs"]
 mod hand;
@@ -25,7 +26,7 @@ fn one_step_matches_hand_computation() {
 #[test]
 fn semi_supervised_keeps_the_requested_share_of_labels() {
     let c = DreamCompConfig::new().with_label_fraction(0.01);
-    let t = Trainer::<B>::new(&c, 60_000, &Default::default());
+    let t = UpdateRule::<B>::new(&c, 60_000, &Default::default());
     assert_eq!(t.labelled_count(), 600);
 }
 
@@ -42,13 +43,10 @@ fn learns_mnist_subset_above_floor() {
         .with_c_xi(0.05);
     B::seed(&dev, 0);
     let mut model = DreamComp::<B>::new(100, &dev);
-    let trainer = Trainer::<B>::new(&c, train.len(), &dev);
+    let trainer = UpdateRule::<B>::new(&c, train.len(), &dev);
     for epoch in 0..2 {
-        let p = Progress {
-            epoch,
-            ..Default::default()
-        };
-        model = train_epoch(model, &trainer, &train, p, || {}).model;
+        let p = Position::at_epoch(epoch);
+        model = train_epoch(model, &trainer, &train, p, &mut Silent).model;
     }
     let acc = evaluate(&model, &test, 0, &dev);
     assert!(acc > 0.80, "test accuracy {acc}");
@@ -93,14 +91,11 @@ fn semi_supervised_does_not_collapse_to_one_class() {
     let dev = Default::default();
     let c = DreamCompConfig::new().with_label_fraction(0.05);
     B::seed(&dev, 0);
-    let trainer = Trainer::<B>::new(&c, train.len(), &dev);
+    let trainer = UpdateRule::<B>::new(&c, train.len(), &dev);
     let mut model = trainer.initial(DreamComp::<B>::new(400, &dev));
     for epoch in 0..4 {
-        let p = Progress {
-            epoch,
-            ..Default::default()
-        };
-        model = train_epoch(model, &trainer, &train, p, || {}).model;
+        let p = Position::at_epoch(epoch);
+        model = train_epoch(model, &trainer, &train, p, &mut Silent).model;
     }
     let acc = evaluate(&model, &data.test, 0, &dev);
     assert!(

@@ -1,7 +1,10 @@
-//! The command-line front end: one module per model, sharing [`common`].
+//! The command line: one module per command. Each parses its flags, builds a config,
+//! picks the backend ([`crate::backend`]) and calls the library.
 
-pub mod common;
-pub mod dnm;
-pub mod dreamcomp;
-pub mod mlp;
-pub mod set;
+pub mod args;
+pub mod bench;
+pub mod interactive;
+pub mod sweep;
+pub mod topology;
+pub mod train;
+pub mod tune;

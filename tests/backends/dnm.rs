@@ -47,7 +47,7 @@ fn moved<B1: Backend, B2: Backend>(
     Param::from_tensor(Tensor::from_data(p.val().into_data().convert::<f32>(), dev))
 }
 
-fn numbers<Bk: manifold_sparse::SparseAutodiffBackend>(
+fn numbers<Bk: manifold_kernels::KernelAutodiffBackend>(
     m0: &Dnm<Nd>,
     config: &DnmConfig,
     dev: &Bk::Device,

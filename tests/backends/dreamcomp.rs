@@ -4,7 +4,8 @@
 
 use burn::tensor::backend::Backend;
 use manifold_data::Mnist;
-use manifold_dreamcomp::{evaluate, train_epoch, DreamComp, DreamCompConfig, Progress, Trainer};
+use manifold_dreamcomp::{evaluate, train_epoch, DreamComp, DreamCompConfig, UpdateRule};
+use manifold_train::{Position, Silent};
 
 #[path = "../common/dreamcomp_hand.rs"]
 mod hand;
@@ -29,8 +30,8 @@ fn small_training_run_on_wgpu() {
         .with_c_xi(0.1);
     W::seed(&dev, 0);
     let model = DreamComp::<W>::new(25, &dev);
-    let trainer = Trainer::<W>::new(&c, train.len(), &dev);
-    let model = train_epoch(model, &trainer, &train, Progress::default(), || {}).model;
+    let trainer = UpdateRule::<W>::new(&c, train.len(), &dev);
+    let model = train_epoch(model, &trainer, &train, Position::default(), &mut Silent).model;
     let acc = evaluate(&model, &test, 0, &dev);
     assert!(acc > 0.45, "test accuracy {acc}");
 }

@@ -20,6 +20,7 @@ pub struct DataError {
 }
 
 impl DataError {
+    /// An error about the file at `path`, described by `problem`.
     pub fn new(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
         Self {
             path: path.into(),

@@ -14,7 +14,9 @@ pub const CLASSES: usize = 10;
 /// One image with its label, as a [`Dataset`] item. Pixels in `[0, 1]`, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageItem {
+    /// The `rows × cols` pixels, row-major, each in `[0, 1]`.
     pub pixels: Vec<f32>,
+    /// The class, `0..CLASSES`.
     pub label: u8,
 }
 
@@ -68,9 +70,11 @@ impl ImageSet {
         Ok(Self::new(pixels, labels_v, rows, cols))
     }
 
+    /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
+    /// Whether the set holds no image.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -78,9 +82,11 @@ impl ImageSet {
     pub fn dim(&self) -> usize {
         self.rows * self.cols
     }
+    /// Rows (height) of every image, in pixels.
     pub fn rows(&self) -> usize {
         self.rows
     }
+    /// Columns (width) of every image, in pixels.
     pub fn cols(&self) -> usize {
         self.cols
     }
@@ -88,6 +94,7 @@ impl ImageSet {
     pub fn pixels(&self) -> &[f32] {
         &self.pixels
     }
+    /// All labels, one per image, in image order.
     pub fn labels(&self) -> &[u8] {
         &self.labels
     }
@@ -142,7 +149,9 @@ impl Dataset<ImageItem> for ImageSet {
 /// The train and test sets of one MNIST-format directory.
 #[derive(Debug, Clone)]
 pub struct Mnist {
+    /// The training set (`train-images-idx3-ubyte`, `train-labels-idx1-ubyte`).
     pub train: ImageSet,
+    /// The test set (`t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`).
     pub test: ImageSet,
 }
 

@@ -15,7 +15,7 @@
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use manifold_sparse::Geometry;
+use manifold_kernels::Geometry;
 
 use crate::config::DnmConfig;
 
@@ -29,8 +29,11 @@ pub struct Grid<B: Backend> {
     /// The flow loss's signs, `[R, C]`: +1 on comp ← input cells, −1 on output ← comp
     /// cells, 0 elsewhere, so that `flow = (Σ |D|·flow_sign)²` needs no slice.
     pub flow_sign: Tensor<B, 2>,
+    /// Input neurons n_in.
     pub inputs: usize,
+    /// Output neurons n_out.
     pub outputs: usize,
+    /// Computing (hidden) neurons n_comp = N − n_in − n_out.
     pub comps: usize,
     /// Period P.
     pub period: f64,
@@ -104,7 +107,7 @@ impl<B: Backend> Grid<B> {
         self.geometry().max_cells()
     }
 
-    /// The sizes and period, as the fused kernel of `manifold-sparse` takes them.
+    /// The sizes and period, as the fused kernel of `manifold-kernels` takes them.
     pub fn geometry(&self) -> Geometry {
         Geometry {
             inputs: self.inputs,
@@ -117,21 +120,32 @@ impl<B: Backend> Grid<B> {
 
 /// The seven raw parameters of every receiving neuron (`[R]` each) and the raw κ (`[1]`).
 pub struct RawShape<B: Backend> {
+    /// Raw amplitude α, `[R]`; the amplitude is `α' = 2σ(α) − 1 ∈ (−1, 1)`.
     pub alpha: Tensor<B, 1>,
+    /// Raw exponent β, `[R]`; the wave is raised to `β' = β + 1`.
     pub beta: Tensor<B, 1>,
+    /// Raw shift γ, `[R]`; `γ' = σ(γ) ∈ (0, 1)` is subtracted from the raised wave.
     pub gamma: Tensor<B, 1>,
+    /// Raw period factor θ, `[R]`; the sine's period is `P·θ'` with `θ' = softplus(θ)/ln 2`.
     pub theta: Tensor<B, 1>,
+    /// Phase φ of the sine, `[R]`, in radians.
     pub phi: Tensor<B, 1>,
+    /// Raw gaussian width σ, `[R]`; the width is `σ' = softplus(σ)`.
     pub sigma: Tensor<B, 1>,
+    /// Centre μ of the gaussian, `[R]`, in grid coordinates `p`.
     pub mu: Tensor<B, 1>,
+    /// Raw cutoff κ, `[1]`; the cutoff is `c = sigmoid(κ)`.
     pub kappa: Tensor<B, 1>,
 }
 
 /// `f` (before the cutoff), the cutoff `c` (`[1, 1]`) and `D`.
 #[derive(Debug, Clone)]
 pub struct Closeness<B: Backend> {
+    /// The closeness function `f` before the cutoff, `[R, C]` (every cell, allowed or not).
     pub f: Tensor<B, 2>,
+    /// The cutoff `c = sigmoid(κ)`, `[1, 1]`.
     pub c: Tensor<B, 2>,
+    /// The cutoff matrix `D`, `[R, C]`: `sign(f)·max(|f| − c, 0)/(1 − c)` on allowed cells, else 0.
     pub d: Tensor<B, 2>,
 }
 

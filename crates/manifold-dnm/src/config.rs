@@ -251,6 +251,21 @@ impl DnmConfig {
         self.neurons - self.inputs - self.outputs
     }
 
+    /// Rejects data that does not match the config's task (and, for MNIST, images
+    /// that are not `inputs` pixels, labels of `outputs` or more, empty image sets).
+    pub fn check_data(&self, data: &crate::Data) -> Result<(), TrainError> {
+        match (self.task, data) {
+            (Task::Toy, crate::Data::Toy) => Ok(()),
+            (Task::Mnist, crate::Data::Mnist(m)) => {
+                manifold_train::check_images(self.inputs, self.outputs, m)
+            }
+            (task, _) => Err(TrainError::config(
+                "task",
+                format!("is {task:?}, but the data given is the other task's"),
+            )),
+        }
+    }
+
     /// Rejects impossible values, naming the field.
     pub fn validate(&self) -> Result<(), TrainError> {
         let at_least_one = |name: &str, v: usize| {

@@ -4,22 +4,44 @@
 //!
 //! The maths, in three short files: the closeness matrix in [`closeness`], the signal
 //! flow and the two evaluation orders in [`model`], the losses in [`loss`].
-//! Hyperparameters and presets in [`config`], training in [`train`]. On the CPU backends
-//! the closeness grid runs as one fused operation with a hand-written backward
-//! (`manifold_sparse::closeness`, the same maths), which is why the model's methods that
-//! build `D` ask for a `manifold_sparse::SparseBackend`.
+//! Hyperparameters and presets in [`config`], training in [`mod@train`] (the whole run:
+//! [`train()`]), pictures in [`pictures`]. On the CPU backends the closeness grid runs as
+//! one fused operation with a hand-written backward (`manifold_kernels::dnm_closeness`,
+//! the same maths), which is why the model's methods that build `D` ask for a
+//! [`manifold_kernels::KernelBackend`].
+//!
+//! Training the original's toy setting, silently, on the CPU:
+//!
+//! ```no_run
+//! use burn::backend::Autodiff;
+//! use manifold_dnm::{Data, DnmConfig};
+//! use manifold_train::Silent;
+//!
+//! type B = Autodiff<burn_ndarray::NdArray<f32>>;
+//!
+//! # fn main() -> Result<(), manifold_train::TrainError> {
+//! let config = DnmConfig::preset("seed-toy")?;
+//! let trained = manifold_dnm::train::<B>(&config, &Data::Toy, &Default::default(), &mut Silent)?;
+//! println!("{}", trained.evaluation.describe());
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
 
 pub mod closeness;
 pub mod config;
 pub mod loss;
 pub mod model;
+pub mod pictures;
+pub mod sweep;
 pub mod train;
 
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Schedule, Task};
 pub use loss::{flow, flow_fast, objective, total_loss, LossTerms, Target};
+pub use manifold_train::Evaluation;
 pub use model::{head, Cutoff, Dnm, Structure, LEAK};
 pub use train::{
-    adam, evaluate, fit, input_outflow, mnist_indices, predict, train_batch, train_step, Data,
-    Evaluation, StepFailure, StepReport,
+    adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step, Data,
+    StepFailure, StepReport, METRICS,
 };

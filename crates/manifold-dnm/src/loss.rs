@@ -10,7 +10,7 @@
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use manifold_sparse::SparseBackend;
+use manifold_kernels::KernelBackend;
 
 use crate::closeness::Grid;
 use crate::config::{DensityTerm, DnmConfig};
@@ -43,8 +43,8 @@ pub fn flow<B: Backend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
 }
 
 /// [`flow`] as one fused op with a one-pass backward where the backend has it
-/// (`manifold_sparse`: the CPU backends), else the masked sum.
-pub fn flow_fast<B: SparseBackend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
+/// (`manifold_kernels`: the CPU backends), else the masked sum.
+pub fn flow_fast<B: KernelBackend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
     match B::dnm_flow(d.clone(), grid.inputs, grid.comps) {
         Some((_, value)) => value,
         None => flow(d, grid),
@@ -54,8 +54,11 @@ pub fn flow_fast<B: SparseBackend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B
 /// The terms of one step's loss.
 #[derive(Debug, Clone)]
 pub struct LossTerms<B: Backend> {
+    /// The loss to differentiate, `[1]`: the weighted sum of all terms.
     pub total: Tensor<B, 1>,
+    /// The batch-mean objective (cross-entropy or MSE), `[1]`, unweighted.
     pub objective: Tensor<B, 1>,
+    /// The flow term `(Σ|D_comp,input| − Σ|D_output,comp|)²`, `[1]`, unweighted.
     pub flow: Tensor<B, 1>,
     /// The surrogate density, when the loss needed it.
     pub surrogate: Option<Tensor<B, 1>>,

@@ -13,8 +13,8 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 
-use manifold_sparse::real::Floats;
-use manifold_sparse::SparseBackend;
+use manifold_kernels::floats::Floats;
+use manifold_kernels::KernelBackend;
 
 use crate::closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 use crate::config::{DnmConfig, Evaluator, Head};
@@ -178,13 +178,15 @@ impl<B: Backend> Dnm<B> {
 /// The cutoff matrix `D` (`[R, C]`) and the density surrogate `s` (`[1]`) when asked for.
 #[derive(Debug, Clone)]
 pub struct Cutoff<B: Backend> {
+    /// The cutoff matrix `D`, `[R, C]`.
     pub d: Tensor<B, 2>,
+    /// The density surrogate `s`, `[1]`; `Some` exactly when a sharpness was given.
     pub surrogate: Option<Tensor<B, 1>>,
 }
 
-impl<B: SparseBackend> Dnm<B> {
+impl<B: KernelBackend> Dnm<B> {
     /// `D` and (with a sharpness `k`) `s`: one fused operation with a hand-written
-    /// backward where the backend has the kernel (`manifold_sparse::closeness`: the CPU
+    /// backward where the backend has the kernel (`manifold_kernels::dnm_closeness`: the CPU
     /// backends), else [`Dnm::cutoff_expression`]. Both compute the same values.
     pub fn cutoff(&self, grid: &Grid<B>, sharpness: Option<f64>) -> Cutoff<B> {
         let shape = Tensor::stack(
@@ -229,7 +231,7 @@ impl<B: SparseBackend> Dnm<B> {
         }
     }
 
-    /// Fast order. Where the backend has the fused kernel (`manifold_sparse::substitution`:
+    /// Fast order. Where the backend has the fused kernel (`manifold_kernels::dnm_forward`:
     /// the CPU backends) the whole pass is one autodiff op with a hand-written backward:
     /// one pass over the non-zeros of `D` with the comps in index order (exact, no levels;
     /// the input block and the outputs as sparse products). Elsewhere the input block and

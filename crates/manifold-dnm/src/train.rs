@@ -1,5 +1,8 @@
-//! One training step, data batches, evaluation, and `fit` (training without recording).
+//! Training the DNM: [`train`] is the whole run (resume, metrics, checkpoints, frames of
+//! `D`, pictures, through an [`Observer`]); [`train_step`], [`evaluate`] and
+//! [`train_batch`] are its parts, for hand-written loops.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -7,14 +10,17 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
-use manifold_sparse::{SparseAutodiffBackend, SparseBackend};
-use manifold_train::{argmax_rows, labels_tensor};
+use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
+use manifold_train::{
+    argmax_rows, labels_tensor, load_module, load_record, save_module, save_record, Evaluation,
+    Observer, Position, Summary, TrainError, Trained,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::closeness::Grid;
-use crate::config::{DnmConfig, Evaluator};
+use crate::config::{DnmConfig, Evaluator, Task};
 use crate::loss::{flow_fast, objective, total_loss, Target};
 use crate::model::{head, Dnm, Structure};
 
@@ -119,8 +125,11 @@ fn image_tensors<B: Backend>(
 /// What one training step measured (values before the update).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct StepReport {
+    /// The total loss (objective + weighted flow and density terms).
     pub total: f64,
+    /// The objective: cross-entropy (MNIST) or MSE (toy).
     pub objective: f64,
+    /// The flow term.
     pub flow: f64,
     /// True density ρ.
     pub density: f64,
@@ -136,9 +145,19 @@ pub struct StepReport {
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepFailure {
     /// The loss became NaN or infinite.
-    NonFinite { step: usize, report: StepReport },
+    NonFinite {
+        /// The step that failed.
+        step: usize,
+        /// What it measured.
+        report: StepReport,
+    },
     /// No input reaches any output any more ("lobotomy").
-    Lobotomy { step: usize, report: StepReport },
+    Lobotomy {
+        /// The step that failed.
+        step: usize,
+        /// What it measured.
+        report: StepReport,
+    },
 }
 
 impl std::fmt::Display for StepFailure {
@@ -165,7 +184,7 @@ impl std::error::Error for StepFailure {}
 // Both variants hand the model back (it is moved in): the error is as large as the
 // success, ten parameter handles, and boxing it would only add an allocation.
 #[allow(clippy::too_many_arguments, clippy::result_large_err)]
-pub fn train_step<B: SparseAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
+pub fn train_step<B: KernelAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     model: Dnm<B>,
     optim: &mut O,
     config: &DnmConfig,
@@ -215,16 +234,8 @@ pub fn train_step<B: SparseAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     Ok((model, report))
 }
 
-/// Test-set numbers: accuracy (MNIST) or MSE (toy), and the mean objective.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub accuracy: Option<f64>,
-    pub mse: Option<f64>,
-    pub loss: f64,
-}
-
 /// Logits of a batch under the current `D` (fast evaluator).
-pub fn predict<B: SparseBackend>(
+pub fn predict<B: KernelBackend>(
     model: &Dnm<B>,
     grid: &Grid<B>,
     config: &DnmConfig,
@@ -235,7 +246,7 @@ pub fn predict<B: SparseBackend>(
 }
 
 /// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.
-pub fn evaluate<B: SparseBackend>(
+pub fn evaluate<B: KernelBackend>(
     model: &Dnm<B>,
     config: &DnmConfig,
     data: &Data,
@@ -250,11 +261,7 @@ pub fn evaluate<B: SparseBackend>(
             let mut rng = rand::rngs::StdRng::seed_from_u64(TOY_TEST_SEED);
             let (x, target) = toy_tensors::<B, _>(&mut rng, TOY_TEST_SIZE, device);
             let mse = objective(logits_of(x), &target).into_scalar().elem::<f64>();
-            Evaluation {
-                accuracy: None,
-                mse: Some(mse),
-                loss: mse,
-            }
+            Evaluation::regression(mse)
         }
         Data::Mnist(m) => {
             let all: Vec<usize> = (0..m.test.len()).collect();
@@ -269,17 +276,16 @@ pub fn evaluate<B: SparseBackend>(
                     * idx.len() as f64;
                 predictions.extend(argmax_rows(logits));
             }
-            Evaluation {
-                accuracy: Some(manifold_train::accuracy(&predictions, m.test.labels())),
-                mse: None,
-                loss: loss_sum / all.len().max(1) as f64,
-            }
+            Evaluation::classification(
+                manifold_train::accuracy(&predictions, m.test.labels()),
+                loss_sum / all.len().max(1) as f64,
+            )
         }
     }
 }
 
 /// Total `|D|` leaving each input neuron (column sums over all receivers).
-pub fn input_outflow<B: SparseBackend>(
+pub fn input_outflow<B: KernelBackend>(
     model: &Dnm<B>,
     config: &DnmConfig,
     device: &B::Device,
@@ -297,37 +303,170 @@ pub fn input_outflow<B: SparseBackend>(
     cols.into_iter().map(f64::from).collect()
 }
 
-/// Trains a fresh model for `config.steps` steps without recording (tests, sweeps).
-pub fn fit<B: SparseAutodiffBackend>(
+/// The columns of the DNM's `metrics.csv`: one row every `record_every` steps (and at
+/// every evaluation, where the test columns are filled).
+pub const METRICS: [&str; 11] = [
+    "step",
+    "objective",
+    "flow",
+    "density",
+    "density_surrogate",
+    "total",
+    "depth",
+    "step_ms",
+    "lr",
+    "test_accuracy",
+    "test_mse",
+];
+
+/// Trains a fresh DNM (the backend seeded with `config.seed`) for `config.steps` Adam
+/// steps of [`train_step`], reporting to `observer`: a metrics row and a frame of `D`
+/// every `record_every` steps, a test evaluation and a checkpoint every `eval_every`.
+/// When the observer resumes a run, the model and Adam's moments come from its
+/// checkpoint; when it has an output directory, the final model (`model.mpk`) and the
+/// pictures go there. A non-finite loss or a network with no input→output path stops
+/// training with an error naming the step (the last checkpoint is kept).
+pub fn train<B: KernelAutodiffBackend>(
     config: &DnmConfig,
     data: &Data,
     device: &B::Device,
-) -> Result<(Dnm<B>, Evaluation, StepReport), StepFailure> {
+    observer: &mut dyn Observer,
+) -> Result<Trained<Dnm<B>>, TrainError> {
+    config.validate()?;
+    config.check_data(data)?;
     B::seed(device, config.seed);
     let grid = Grid::<B>::of(config, device);
     let mut model = Dnm::<B>::new(config, device);
     let mut optim = adam::<B>();
+    let mut at = Position::default();
+    let mut checkpointed = false;
+    if let Some(point) = observer.resume_point() {
+        model = load_module(model, &point.dir.join("model"), device)?;
+        optim = optim.load_record(load_record::<B, _>(&point.dir.join("optim"), device)?);
+        at = point.position;
+        checkpointed = true;
+    }
+    observer.begin("dnm", &METRICS, config.steps, &at)?;
+    let mut frames = crate::pictures::Frames::new(observer)?;
+    let mut last_eval: Option<Evaluation> = None;
+    let mut stopped = false;
     let mut last = StepReport::default();
-    for step in 0..config.steps {
-        match train_step(
+    while at.step < config.steps {
+        let step = at.step;
+        let (m, report) = match train_step(
             model,
             &mut optim,
             config,
             &grid,
             data,
             step,
-            last.seconds * 1e3,
+            at.last_step_ms,
             device,
         ) {
-            Ok((m, r)) => {
-                model = m;
-                last = r;
+            Ok(ok) => ok,
+            Err((_, failure)) => {
+                observer.end();
+                let kept = if checkpointed {
+                    "the last checkpoint is kept"
+                } else {
+                    "no checkpoint was saved yet"
+                };
+                return Err(TrainError {
+                    where_: "dnm".into(),
+                    problem: format!("{failure}; {kept}"),
+                });
             }
-            Err((_, e)) => return Err(e),
+        };
+        model = m;
+        last = report;
+        at.step += 1;
+        at.wall_seconds += report.seconds;
+        at.last_step_ms = report.seconds * 1e3;
+        observer.tick(&at);
+        let done = at.step;
+        let eval_now = done % config.eval_every == 0 || done == config.steps;
+        let record_now = done % config.record_every == 0 || eval_now || done == 1;
+        if eval_now {
+            last_eval = Some(evaluate(&model.valid(), config, data, device));
+        }
+        if record_now {
+            let e = last_eval.filter(|_| eval_now);
+            observer.log(&[
+                done as f64,
+                report.objective,
+                report.flow,
+                report.density,
+                report.surrogate,
+                report.total,
+                report.depth as f64,
+                report.seconds * 1e3,
+                config.lr_at(step),
+                e.and_then(|e| e.accuracy).unwrap_or(f64::NAN),
+                e.and_then(|e| e.mse).unwrap_or(f64::NAN),
+            ])?;
+            frames.record(&model, config, done, device)?;
+            observer.status(&format!(
+                "obj {:.4} density {:.2}% depth {}",
+                report.objective,
+                100.0 * report.density,
+                report.depth
+            ));
+        }
+        if eval_now {
+            checkpoint(observer, &model, &optim, &at)?;
+            checkpointed = true;
+        }
+        if observer.should_stop() && at.step < config.steps {
+            stopped = true;
+            checkpoint(observer, &model, &optim, &at)?;
+            break;
         }
     }
-    let eval = evaluate(&model.valid(), config, data, device);
-    Ok((model, eval, last))
+    observer.end();
+    let evaluation = match last_eval {
+        Some(e) => e,
+        None => evaluate(&model.valid(), config, data, device),
+    };
+    if let Some(dir) = observer.output_dir() {
+        save_module(&model, &dir.join("model"))?;
+    }
+    frames.finish(&model, config, device)?;
+    let mut summary = Summary::of("dnm", &evaluation, &at, stopped)
+        .with("density", last.density)
+        .with("depth", last.depth)
+        .with("ms_per_step", 1e3 * at.wall_seconds / at.step.max(1) as f64)
+        .with(
+            "evaluator",
+            format!("{:?}", config.evaluator).to_lowercase(),
+        );
+    summary.epochs = None;
+    if config.task == Task::Toy {
+        let out = input_outflow(&model.valid(), config, device);
+        let others = out[1..].iter().sum::<f64>() / (out.len() - 1) as f64;
+        summary = summary
+            .with("input_outflow", out.clone())
+            .with("unused_input_ratio", out[0] / others);
+    }
+    Ok(Trained {
+        model,
+        evaluation,
+        position: at,
+        stopped,
+        summary,
+    })
+}
+
+/// The model and Adam's state, through the observer.
+fn checkpoint<B: KernelAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
+    observer: &mut dyn Observer,
+    model: &Dnm<B>,
+    optim: &O,
+    at: &Position,
+) -> Result<(), TrainError> {
+    observer.checkpoint(at, &mut |dir: &Path| {
+        save_module(model, &dir.join("model"))?;
+        save_record::<B, _>(optim.to_record(), &dir.join("optim"))
+    })
 }
 
 #[cfg(test)]

@@ -5,8 +5,28 @@
 //! * [`rule`]: scores, winners and the weight update (the maths);
 //! * [`model`]: the weights as a Burn module, neuron classes and predictions;
 //! * [`config`]: hyperparameters and the presets reproducing the original's table;
-//! * [`train`]: minibatches, epochs, semi-supervised "dreaming" of missing labels;
+//! * [`mod@train`]: [`train()`], minibatches, epochs, semi-supervised "dreaming" of missing labels;
 //! * [`pictures`]: the tapestry of prototypes and the label-weight bar charts.
+//!
+//! Training the `k400` preset on MNIST (DreamComp learns without autodiff, so `B` is a
+//! plain backend), silently:
+//!
+//! ```no_run
+//! use manifold_data::Mnist;
+//! use manifold_dreamcomp::DreamCompConfig;
+//! use manifold_train::Silent;
+//!
+//! type B = burn_ndarray::NdArray<f32>;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = Mnist::load_default(None)?;
+//! let config = DreamCompConfig::preset("k400")?;
+//! let trained = manifold_dreamcomp::train::<B>(&config, &data, &Default::default(), &mut Silent)?;
+//! println!("{}", trained.evaluation.describe());
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod model;
@@ -17,5 +37,6 @@ pub mod train;
 pub use config::{ClassSource, DreamCompConfig, PRESETS};
 pub use model::{DreamComp, CLASSES, PIXELS};
 pub use train::{
-    classes_from_labelled, evaluate, evaluate_as, train_epoch, EpochStats, Progress, Trainer,
+    classes_from_labelled, evaluate, evaluate_as, neuron_classes_for, train, train_epoch,
+    EpochResult, UpdateRule, METRICS, TRAIN_EVAL_LIMIT,
 };

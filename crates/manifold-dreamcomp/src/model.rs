@@ -13,6 +13,7 @@ pub const CLASSES: usize = 10;
 /// The weights `w` (`K × (784 + 10)`), initialised U(0, 1).
 #[derive(Module, Debug)]
 pub struct DreamComp<B: Backend> {
+    /// The synapses `w`, `[K, 784 + 10]`: pixel synapses first, then label synapses.
     pub weights: Param<Tensor<B, 2>>,
 }
 
@@ -26,12 +27,14 @@ impl<B: Backend> DreamComp<B> {
         ))
     }
 
+    /// A network with the given weights `w` (`[K, 784 + 10]`).
     pub fn from_weights(w: Tensor<B, 2>) -> Self {
         Self {
             weights: Param::from_tensor(w),
         }
     }
 
+    /// Neurons K.
     pub fn neurons(&self) -> usize {
         self.weights.dims()[0]
     }

@@ -65,3 +65,43 @@ pub fn tapestry_gif(
     manifold_viz::write_gif(out, &frames, 600)?;
     Ok(frames.len())
 }
+
+/// `tapestry-epochNNN.png` and `labels-epochNNN.png` in `dir`, after epoch `epoch`.
+pub fn draw_epoch<B: Backend>(
+    dir: &std::path::Path,
+    model: &DreamComp<B>,
+    config: &crate::DreamCompConfig,
+    epoch: usize,
+) -> Result<(), manifold_train::TrainError> {
+    let cols = config.grid_cols();
+    manifold_viz::save_png(&tapestry(model, cols), &dir.join(tapestry_file(epoch)))?;
+    manifold_viz::save_png(
+        &label_bars(model, cols),
+        &dir.join(format!("labels-epoch{epoch:03}.png")),
+    )?;
+    Ok(())
+}
+
+/// `accuracy.png` in `dir` from `dir/metrics.csv`: test and train accuracy per epoch.
+pub fn draw_curves(dir: &std::path::Path) -> Result<(), manifold_train::TrainError> {
+    use manifold_viz::{line_chart, Series};
+    let m = manifold_train::read_metrics(&dir.join("metrics.csv"))?;
+    let pts = |y: &str| -> Vec<(f64, f64)> {
+        m["epoch"]
+            .iter()
+            .zip(&m[y])
+            .map(|(&x, &y)| (x, 100.0 * y))
+            .collect()
+    };
+    line_chart(
+        &dir.join("accuracy.png"),
+        "DreamComp accuracy",
+        "epoch",
+        "accuracy (%)",
+        &[
+            Series::new("test", pts("test_accuracy")),
+            Series::new("train (first 10 000)", pts("train_accuracy")),
+        ],
+    )?;
+    Ok(())
+}

@@ -9,31 +9,38 @@
 //! runs. Label synapses learn at `c_xi · label_boost` from true labels and at
 //! `c_xi · dream_scale` from dreamed ones.
 
-use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
-use manifold_data::ImageSet;
-use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
-use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, Instant};
 
-use manifold_sparse::SparseBackend;
+use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
+use manifold_data::{ImageSet, Mnist};
+use manifold_kernels::KernelBackend;
+use manifold_train::{
+    load_module, median, save_module, Evaluation, Observer, Position, Summary, TrainError, Trained,
+};
+use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
 use crate::model::{neuron_classes, unlabelled_penalty, DreamComp, CLASSES, PIXELS};
 use crate::rule::{scores, step, synapse_rows, update};
-use crate::DreamCompConfig;
+use crate::{pictures, DreamCompConfig};
 
-/// Where a run stands (saved with checkpoints, so `--resume` continues mid-epoch).
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-pub struct Progress {
-    /// Epochs completed.
-    pub epoch: usize,
-    /// Minibatches of the current epoch already done.
-    pub batch: usize,
-    /// Minibatches done in all.
-    pub step: usize,
-    pub wall_seconds: f64,
-}
+/// The columns of DreamComp's `metrics.csv`, one row per epoch.
+pub const METRICS: [&str; 6] = [
+    "epoch",
+    "step",
+    "test_accuracy",
+    "train_accuracy",
+    "epoch_seconds",
+    "wall_seconds",
+];
 
-/// The fixed parts of training: per-synapse rows, the labelled subset, the config.
-pub struct Trainer<B: Backend> {
+/// Images of the training set scored for the per-epoch train accuracy.
+pub const TRAIN_EVAL_LIMIT: usize = 10_000;
+
+/// The update rule as configured: the per-synapse rates, the labelled subset, the
+/// minibatches of each epoch, and one step of the rule.
+pub struct UpdateRule<B: Backend> {
+    /// The configuration the rule was built from.
     pub config: DreamCompConfig,
     /// `ξ` (`1 × 794`) of fully labelled batches.
     xi: Tensor<B, 2>,
@@ -47,7 +54,7 @@ pub struct Trainer<B: Backend> {
     device: B::Device,
 }
 
-impl<B: Backend> Trainer<B> {
+impl<B: Backend> UpdateRule<B> {
     /// `train_len` images; the labelled subset is drawn from the config's seed.
     pub fn new(config: &DreamCompConfig, train_len: usize, device: &B::Device) -> Self {
         let c = config;
@@ -124,7 +131,7 @@ impl<B: Backend> Trainer<B> {
     }
 }
 
-impl<B: SparseBackend> Trainer<B> {
+impl<B: KernelBackend> UpdateRule<B> {
     /// One step of the rule on the images `idx` in epoch `epoch` (counted from 0);
     /// from epoch `dream_after` on, unlabelled ones are dreamed first.
     pub fn step(
@@ -202,44 +209,173 @@ fn labelled_subset(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
 }
 
 /// What one (possibly interrupted) epoch did.
-pub struct EpochStats<B: Backend> {
+pub struct EpochResult<B: Backend> {
+    /// The model after the epoch's steps.
     pub model: DreamComp<B>,
     /// The next minibatch to run (the epoch's count when it finished).
     pub next_batch: usize,
+    /// True when the observer stopped the epoch early.
     pub interrupted: bool,
 }
 
-/// Runs the rest of epoch `progress.epoch` from minibatch `progress.batch`; stops
-/// early (at a minibatch boundary) when Ctrl-C was pressed.
-pub fn train_epoch<B: SparseBackend>(
+/// Runs the rest of epoch `at.epoch` from minibatch `at.batch`; stops early (at a
+/// minibatch boundary) when the observer asks to, and ticks it after every minibatch.
+pub fn train_epoch<B: KernelBackend>(
     model: DreamComp<B>,
-    trainer: &Trainer<B>,
+    rule: &UpdateRule<B>,
     set: &ImageSet,
-    progress: Progress,
-    mut on_batch: impl FnMut(),
-) -> EpochStats<B> {
-    let order = trainer.epoch_order(set.len(), progress.epoch);
-    let bs = trainer.config.batch_size;
-    let batches = trainer.batches(set.len());
+    at: Position,
+    observer: &mut dyn Observer,
+) -> EpochResult<B> {
+    let order = rule.epoch_order(set.len(), at.epoch);
+    let bs = rule.config.batch_size;
+    let batches = rule.batches(set.len());
     let mut w = model.w();
     drop(model);
-    let mut next = progress.batch;
+    let mut next = at.batch;
     let mut interrupted = false;
     while next < batches {
-        if manifold_train::interrupted() {
+        if observer.should_stop() {
             interrupted = true;
             break;
         }
         let idx = &order[next * bs..((next + 1) * bs).min(order.len())];
-        w = trainer.step(w, set, idx, progress.epoch);
+        w = rule.step(w, set, idx, at.epoch);
         next += 1;
-        on_batch();
+        observer.tick(&Position {
+            batch: next,
+            step: at.step + next - at.batch,
+            ..at
+        });
     }
-    EpochStats {
+    EpochResult {
         model: DreamComp::from_weights(w),
         next_batch: next,
         interrupted,
     }
+}
+
+/// The neuron classes evaluation uses: `None` for the label synapses' own, else the
+/// votes of the labelled training images (`classes_from = labelled`).
+pub fn neuron_classes_for<B: Backend>(
+    model: &DreamComp<B>,
+    rule: &UpdateRule<B>,
+    train: &ImageSet,
+    device: &B::Device,
+) -> Option<Tensor<B, 1, Int>> {
+    let c = &rule.config;
+    c.classes_from
+        .uses_labelled(c.label_fraction)
+        .then(|| classes_from_labelled(model, train, &rule.labelled_indices(), device))
+}
+
+/// Trains a DreamComp layer on `data.train` for `config.epochs` epochs (no
+/// backpropagation: `B` is a plain backend), with a test and a train accuracy, a metrics
+/// row, the epoch's pictures (tapestry and label bars) and a checkpoint after each
+/// epoch, reporting to `observer`.
+pub fn train<B: KernelBackend>(
+    config: &DreamCompConfig,
+    data: &Mnist,
+    device: &B::Device,
+    observer: &mut dyn Observer,
+) -> Result<Trained<DreamComp<B>>, TrainError> {
+    config.validate()?;
+    manifold_train::check_images(PIXELS, CLASSES, data)?;
+    let train_set = match config.train_limit {
+        0 => data.train.clone(),
+        n => data.train.take(n),
+    };
+    B::seed(device, config.seed);
+    let rule = UpdateRule::<B>::new(config, train_set.len(), device);
+    let mut model = rule.initial(DreamComp::<B>::new(config.neurons, device));
+    let mut at = Position::default();
+    if let Some(point) = observer.resume_point() {
+        model = load_module(model, &point.dir.join("model"), device)?;
+        at = point.position;
+    }
+    let batches = rule.batches(train_set.len());
+    observer.begin("dreamcomp", &METRICS, config.epochs * batches, &at)?;
+    let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
+    let mut epoch_times = Vec::new();
+    let mut stopped = false;
+    let mut test_accuracy = None;
+    while at.epoch < config.epochs {
+        let t = Instant::now();
+        let result = train_epoch(model, &rule, &train_set, at, observer);
+        model = result.model;
+        B::sync(device).map_err(|e| TrainError::config("device", format!("{e:?}")))?;
+        let epoch_seconds = t.elapsed().as_secs_f64();
+        at.step += result.next_batch - at.batch;
+        at.wall_seconds = started.elapsed().as_secs_f64();
+        if result.interrupted {
+            at.batch = result.next_batch;
+            stopped = true;
+            break;
+        }
+        if at.batch == 0 {
+            epoch_times.push(epoch_seconds);
+        }
+        let classes = neuron_classes_for(&model, &rule, &train_set, device);
+        let test = evaluate_as(&model, classes.clone(), &data.test, 0, device);
+        let train = evaluate_as(&model, classes, &train_set, TRAIN_EVAL_LIMIT, device);
+        observer.status(&format!("test acc {:.2}%", test * 100.0));
+        observer.log(&[
+            (at.epoch + 1) as f64,
+            at.step as f64,
+            test,
+            train,
+            epoch_seconds,
+            at.wall_seconds,
+        ])?;
+        test_accuracy = Some(test);
+        at.epoch += 1;
+        at.batch = 0;
+        if let Some(dir) = observer.output_dir().filter(|_| observer.draws_pictures()) {
+            pictures::draw_epoch(dir, &model, config, at.epoch)?;
+        }
+        checkpoint(observer, &model, &at)?;
+    }
+    if stopped {
+        checkpoint(observer, &model, &at)?;
+    }
+    observer.end();
+    let classes = neuron_classes_for(&model, &rule, &train_set, device);
+    let test = test_accuracy
+        .unwrap_or_else(|| evaluate_as(&model, classes.clone(), &data.test, 0, device));
+    let train = evaluate_as(&model, classes, &train_set, 0, device);
+    let synapse_test = evaluate(&model, &data.test, 0, device);
+    if let Some(dir) = observer.output_dir() {
+        save_module(&model, &dir.join("model"))?;
+        if observer.draws_pictures() && at.epoch > 0 {
+            pictures::tapestry_gif(dir, at.epoch, &dir.join("tapestry.gif"))?;
+            pictures::draw_curves(dir)?;
+        }
+    }
+    let evaluation = Evaluation::classification(test, 1.0 - test);
+    let mut summary = Summary::of("dreamcomp", &evaluation, &at, stopped)
+        .with("neurons", config.neurons)
+        .with("train_accuracy", train)
+        .with("label_fraction", config.label_fraction)
+        .with("test_accuracy_synapse_classes", synapse_test)
+        .with("labelled_images", rule.labelled_count());
+    if !epoch_times.is_empty() {
+        summary = summary.with("median_epoch_seconds", median(&epoch_times));
+    }
+    Ok(Trained {
+        model,
+        evaluation,
+        position: at,
+        stopped,
+        summary,
+    })
+}
+
+fn checkpoint<B: Backend>(
+    observer: &mut dyn Observer,
+    model: &DreamComp<B>,
+    at: &Position,
+) -> Result<(), TrainError> {
+    observer.checkpoint(at, &mut |dir: &Path| save_module(model, &dir.join("model")))
 }
 
 /// Accuracy of the model on the first `limit` images of `set` (all when 0), in chunks.

@@ -79,6 +79,20 @@ impl MlpConfig {
         Ok(())
     }
 
+    /// Rejects a config that does not fit `data`: `inputs` must be the image size,
+    /// `classes` above every label, and neither image set empty.
+    pub fn check_data(&self, data: &manifold_data::Mnist) -> Result<(), TrainError> {
+        manifold_train::check_images(self.inputs, self.classes, data)
+    }
+
+    /// The training images this config uses: the first `train_limit` (all when 0).
+    pub fn training_images(&self, train: &manifold_data::ImageSet) -> manifold_data::ImageSet {
+        match self.train_limit {
+            0 => train.clone(),
+            n => train.take(n),
+        }
+    }
+
     /// Layer widths from input to output, e.g. `[784, 16, 16, 10]`.
     pub fn widths(&self) -> Vec<usize> {
         let mut w = vec![self.inputs];

@@ -14,6 +14,7 @@ use rand_distr::{Distribution, Normal};
 
 use crate::config::MlpConfig;
 
+/// A dense multilayer perceptron: linear layers with ReLU between them, logits out.
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
     layers: Vec<Linear<B>>,

@@ -1,36 +1,36 @@
 //! Training and evaluating the MLP: Adam whose moments persist across minibatches and
-//! epochs, one update per minibatch, a fresh shuffle every epoch.
+//! epochs, one update per minibatch, a fresh shuffle every epoch. [`train`] is the whole
+//! run (resume, metrics, checkpoints, pictures through an [`Observer`]);
+//! [`train_epoch`] and [`evaluate`] are its parts, for hand-written loops.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
-use manifold_data::ImageSet;
+use burn::tensor::{ElementConversion, Tensor};
+use manifold_data::{ImageSet, Mnist};
 use manifold_train::{
-    argmax_rows, batch_tensor, interrupted, labels_tensor, AdamParams, FusedAdam,
+    argmax_rows, batch_tensor, labels_tensor, load_module, load_record, save_module, save_record,
+    AdamParams, Evaluation, FusedAdam, Observer, Position, Summary, TrainError, Trained,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 
 use crate::config::MlpConfig;
 use crate::model::Mlp;
+use crate::pictures::draw_curves;
 
-/// Test-set numbers: accuracy in `[0, 1]` and mean cross-entropy ("cost").
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub accuracy: f64,
-    pub loss: f64,
-}
-
-/// Where training stands: the epoch in progress and the next minibatch within it.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Progress {
-    pub epoch: usize,
-    pub batch: usize,
-    pub step: usize,
-    pub wall_seconds: f64,
-}
+/// The columns of the MLP's `metrics.csv`, one row per epoch.
+pub const METRICS: [&str; 6] = [
+    "epoch",
+    "step",
+    "train_loss",
+    "test_loss",
+    "test_accuracy",
+    "wall_seconds",
+];
 
 /// The Adam optimiser of the config: one fused update over all parameters, moments
 /// persisting for as long as the value lives (and through checkpoints).
@@ -55,33 +55,34 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
 
 /// What one call of [`train_epoch`] did.
 pub struct EpochResult<B: AutodiffBackend> {
+    /// The model after the epoch's updates.
     pub model: Mlp<B>,
     /// Mean training loss over the minibatches run in this call.
     pub mean_loss: f64,
     /// The next minibatch index (= the number of batches when the epoch finished).
     pub next_batch: usize,
-    /// True when Ctrl-C stopped the epoch early.
+    /// True when the observer stopped the epoch early.
     pub interrupted: bool,
 }
 
-/// Runs epoch `progress.epoch` from minibatch `progress.batch` to its end (or to Ctrl-C).
-/// `tick` is called after every minibatch.
+/// Runs epoch `at.epoch` from minibatch `at.batch` to its end, or until the observer
+/// asks to stop; the observer hears a tick after every minibatch.
 pub fn train_epoch<B: AutodiffBackend>(
     mut model: Mlp<B>,
     optim: &mut FusedAdam<B>,
     config: &MlpConfig,
     set: &ImageSet,
-    progress: Progress,
+    at: Position,
     device: &B::Device,
-    mut tick: impl FnMut(),
+    observer: &mut dyn Observer,
 ) -> EpochResult<B> {
-    let order = epoch_order(config.seed, progress.epoch, set.len());
+    let order = epoch_order(config.seed, at.epoch, set.len());
     let batches: Vec<&[usize]> = order.chunks(config.batch_size).collect();
     let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
     let mut ran = 0usize;
     let mut stopped = false;
-    let mut next = progress.batch;
-    for (b, idx) in batches.iter().enumerate().skip(progress.batch) {
+    let mut next = at.batch;
+    for (b, idx) in batches.iter().enumerate().skip(at.batch) {
         let (x, y) = set.gather(idx);
         let x = batch_tensor::<B>(&x, idx.len(), set.dim(), device);
         let loss = model.loss(x, labels_tensor::<B>(&y, device));
@@ -94,8 +95,12 @@ pub fn train_epoch<B: AutodiffBackend>(
         model = optim.step(config.learning_rate, model, grads);
         ran += 1;
         next = b + 1;
-        tick();
-        if interrupted() {
+        observer.tick(&Position {
+            batch: next,
+            step: at.step + ran,
+            ..at
+        });
+        if observer.should_stop() {
             stopped = next < batches.len();
             break;
         }
@@ -110,8 +115,6 @@ pub fn train_epoch<B: AutodiffBackend>(
         interrupted: stopped,
     }
 }
-
-use burn::tensor::ElementConversion;
 
 /// Accuracy and mean cross-entropy of the model on a whole image set.
 pub fn evaluate<B: Backend>(model: &Mlp<B>, set: &ImageSet, device: &B::Device) -> Evaluation {
@@ -129,35 +132,132 @@ pub fn evaluate<B: Backend>(model: &Mlp<B>, set: &ImageSet, device: &B::Device) 
         loss_sum += loss.into_scalar().elem::<f64>() * idx.len() as f64;
         predictions.extend(argmax_rows(logits));
     }
-    Evaluation {
-        accuracy: manifold_train::accuracy(&predictions, set.labels()),
-        loss: loss_sum / set.len().max(1) as f64,
-    }
+    Evaluation::classification(
+        manifold_train::accuracy(&predictions, set.labels()),
+        loss_sum / set.len().max(1) as f64,
+    )
 }
 
-/// Trains a fresh (or given) model for `config.epochs` epochs without any recording:
-/// what the tuner and the tests use. Returns the model and its test evaluation.
-pub fn fit<B: AutodiffBackend>(
+/// Trains a fresh MLP on `data.train` for `config.epochs` epochs and evaluates it on
+/// `data.test`, reporting to `observer` (see [`train_from`]).
+pub fn train<B: AutodiffBackend>(
     config: &MlpConfig,
-    train: &ImageSet,
-    test: &ImageSet,
+    data: &Mnist,
     device: &B::Device,
-    init: Option<Mlp<B>>,
-) -> (Mlp<B>, Evaluation) {
-    let mut model = init.unwrap_or_else(|| Mlp::new(config, device));
+    observer: &mut dyn Observer,
+) -> Result<Trained<Mlp<B>>, TrainError> {
+    train_from(Mlp::new(config, device), config, data, device, observer)
+}
+
+/// Trains `model` (which fixes the shapes a resumed checkpoint must have): epochs of
+/// [`train_epoch`], a test evaluation, a metrics row and a checkpoint after each. When
+/// the observer resumes a run, the model and Adam's moments come from its checkpoint;
+/// when it has an output directory, the final model (`model.mpk`) and the curves go there.
+pub fn train_from<B: AutodiffBackend>(
+    mut model: Mlp<B>,
+    config: &MlpConfig,
+    data: &Mnist,
+    device: &B::Device,
+    observer: &mut dyn Observer,
+) -> Result<Trained<Mlp<B>>, TrainError> {
+    config.validate()?;
+    config.check_data(data)?;
+    let train_set = config.training_images(&data.train);
     let mut optim = adam::<B>(config);
-    let train = if config.train_limit > 0 {
-        train.take(config.train_limit)
-    } else {
-        train.clone()
-    };
-    for epoch in 0..config.epochs {
-        let progress = Progress {
-            epoch,
-            ..Default::default()
-        };
-        model = train_epoch(model, &mut optim, config, &train, progress, device, || {}).model;
+    let mut at = Position::default();
+    if let Some(point) = observer.resume_point() {
+        model = load_module(model, &point.dir.join("model"), device)?;
+        optim = optim.load_record(load_record::<B::InnerBackend, _>(
+            &point.dir.join("optim"),
+            device,
+        )?);
+        at = point.position;
     }
-    let eval = evaluate(&model.valid(), test, device);
-    (model, eval)
+    let batches = train_set.len().div_ceil(config.batch_size);
+    observer.begin("mlp", &METRICS, config.epochs * batches, &at)?;
+    let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
+    let mut last_eval = None;
+    let mut stopped = false;
+    while at.epoch < config.epochs {
+        let result = train_epoch(model, &mut optim, config, &train_set, at, device, observer);
+        model = result.model;
+        at.step += result.next_batch - at.batch;
+        at.wall_seconds = started.elapsed().as_secs_f64();
+        if result.interrupted {
+            at.batch = result.next_batch;
+            stopped = true;
+            break;
+        }
+        let eval = evaluate(&model.valid(), &data.test, device);
+        observer.status(&eval.describe());
+        observer.log(&[
+            (at.epoch + 1) as f64,
+            at.step as f64,
+            result.mean_loss,
+            eval.loss,
+            eval.accuracy.unwrap_or(f64::NAN),
+            at.wall_seconds,
+        ])?;
+        last_eval = Some(eval);
+        at.epoch += 1;
+        at.batch = 0;
+        checkpoint(observer, &model, &optim, &at)?;
+    }
+    if stopped {
+        checkpoint(observer, &model, &optim, &at)?;
+    }
+    observer.end();
+    let evaluation = match last_eval {
+        Some(e) => e,
+        None => evaluate(&model.valid(), &data.test, device),
+    };
+    if let Some(dir) = observer.output_dir() {
+        save_module(&model, &dir.join("model"))?;
+        draw_curves(dir)?;
+    }
+    let summary = Summary::of("mlp", &evaluation, &at, stopped);
+    Ok(Trained {
+        model,
+        evaluation,
+        position: at,
+        stopped,
+        summary,
+    })
+}
+
+/// The model and Adam's state, through the observer.
+fn checkpoint<B: AutodiffBackend>(
+    observer: &mut dyn Observer,
+    model: &Mlp<B>,
+    optim: &FusedAdam<B>,
+    at: &Position,
+) -> Result<(), TrainError> {
+    observer.checkpoint(at, &mut |dir: &Path| {
+        save_module(model, &dir.join("model"))?;
+        save_record::<B::InnerBackend, _>(optim.to_record(), &dir.join("optim"))
+    })
+}
+
+/// Trains every config silently (in parallel on the CPU's threads) and returns each
+/// one's test loss and accuracy, in order: the tuner's inner loop.
+pub fn tune<B: AutodiffBackend>(
+    configs: &[MlpConfig],
+    data: &Mnist,
+    device: &B::Device,
+) -> Result<Vec<manifold_train::tune::Outcome>, TrainError> {
+    use rayon::prelude::*;
+    let bar = manifold_train::progress_bar(configs.len() as u64, "tune");
+    let outcomes = configs
+        .par_iter()
+        .map(|c| {
+            let t = train::<B>(c, data, device, &mut manifold_train::Silent)?;
+            bar.inc(1);
+            Ok(manifold_train::tune::Outcome {
+                cost: t.evaluation.loss,
+                accuracy: t.evaluation.accuracy.unwrap_or(f64::NAN),
+            })
+        })
+        .collect();
+    bar.finish_and_clear();
+    outcomes
 }

@@ -15,6 +15,7 @@ use crate::topology::{init_std, normal_weights, prune_slots, regrow_positions};
 /// What one evolution step recycled in each layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evolution {
+    /// Slots pruned and regrown, one count per layer (0 for a fully connected layer).
     pub recycled: Vec<usize>,
 }
 

@@ -2,7 +2,7 @@
 //! connection list, in feature-major layout (activations are `[features, batch]`).
 //!
 //! Two compute paths, the same function of the same parameters:
-//! - sparse: `y_j = Σ_{k: col_k = j} w_k · x[row_k]` by [`manifold_sparse`]: work and memory
+//! - sparse: `y_j = Σ_{k: col_k = j} w_k · x[row_k]` by [`manifold_kernels`]: work and memory
 //!   ∝ connections, never `n_in × n_out` (CPU kernels on ndarray/flex, gather/scatter
 //!   elsewhere; one autodiff node with a hand-written backward);
 //! - masked: `W = scatter(colᵢ·n_in + rowᵢ ↦ wᵢ)` reshaped to a dense `[n_out, n_in]`
@@ -13,7 +13,7 @@
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
-use manifold_sparse::SparseBackend;
+use manifold_kernels::KernelBackend;
 
 use crate::config::ComputePath;
 
@@ -30,15 +30,20 @@ pub struct SparseLinear<B: Backend> {
     pub cols: Param<Tensor<B, 1, Int>>,
     /// `col_k · n_in + row_k`: slot k's place in the row-major dense `[n_out, n_in]`.
     pub flat: Param<Tensor<B, 1, Int>>,
+    /// Input features n_in.
     pub n_in: usize,
+    /// Output features n_out.
     pub n_out: usize,
 }
 
 /// Host copy of a layer's connection list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connections {
+    /// `row_k`: the input of slot k, `< n_in`.
     pub rows: Vec<usize>,
+    /// `col_k`: the output of slot k, `< n_out`.
     pub cols: Vec<usize>,
+    /// `w_k`: the weight of slot k.
     pub weights: Vec<f32>,
 }
 
@@ -133,7 +138,7 @@ impl<B: Backend> SparseLinear<B> {
     }
 }
 
-impl<B: SparseBackend> SparseLinear<B> {
+impl<B: KernelBackend> SparseLinear<B> {
     /// `[n_in, batch] → [n_out, batch]` on the chosen path.
     pub fn forward(&self, x: Tensor<B, 2>, path: ComputePath) -> Tensor<B, 2> {
         let y = match path {

@@ -1,21 +1,46 @@
-//! Sparse Evolutionary Training (Mocanu et al. 2018) on Burn.
+//! Sparse Evolutionary Training (Mocanu et al. 2018) on Burn: an MLP whose layers keep
+//! a few percent of their connections, pruning the weakest after every epoch and
+//! regrowing as many at random.
 //!
 //! Equations: [`layer`] (the sparse product, two compute paths), [`topology`]
 //! (Erdős–Rényi init, pruning rule, regrowth), [`evolve`] (the step after each epoch),
-//! [`optim`] (Adam with per-connection reset and the L1/L2 penalties).
+//! [`optim`] (Adam with per-connection reset and the L1/L2 penalties). The run:
+//! [`train()`]; pictures: [`pictures`]; the penalty experiment: [`experiment`].
+//!
+//! Training the default (`best`) configuration on MNIST, silently:
+//!
+//! ```no_run
+//! use burn::backend::Autodiff;
+//! use manifold_data::Mnist;
+//! use manifold_set::SetConfig;
+//! use manifold_train::Silent;
+//!
+//! type B = Autodiff<burn_ndarray::NdArray<f32>>;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = Mnist::load_default(None)?;
+//! let config = SetConfig::preset("best")?;
+//! let trained = manifold_set::train::<B>(&config, &data, &Default::default(), &mut Silent)?;
+//! println!("{} at density {:.2}%", trained.evaluation.describe(), 100.0 * trained.model.density());
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
 
 pub mod config;
 pub mod evolve;
+pub mod experiment;
 pub mod layer;
 pub mod model;
 pub mod optim;
+pub mod pictures;
 pub mod stats;
 pub mod topology;
 pub mod train;
 
-pub use config::{ComputePath, PruneRule, SetConfig};
+pub use config::{ComputePath, PruneRule, SetConfig, PRESETS};
 pub use evolve::{evolve, Evolution};
 pub use layer::{Connections, SparseLinear};
 pub use model::SetMlp;
 pub use optim::{adam_step, SparseAdam};
-pub use train::{evaluate, fit, train_epoch, EpochResult, Evaluation, Progress};
+pub use train::{evaluate, evolve_if_due, train, train_epoch, EpochResult, METRICS};

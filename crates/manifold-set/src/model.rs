@@ -7,7 +7,7 @@ use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use manifold_sparse::SparseBackend;
+use manifold_kernels::KernelBackend;
 use rand::SeedableRng;
 
 use crate::config::{ComputePath, SetConfig};
@@ -17,7 +17,9 @@ use crate::topology::{erdos_renyi, init_std, normal_weights};
 /// A multilayer perceptron whose every layer is a [`SparseLinear`].
 #[derive(Module, Debug)]
 pub struct SetMlp<B: Backend> {
+    /// The sparse layers, input to output.
     pub layers: Vec<SparseLinear<B>>,
+    /// Dropout on hidden activations (active only while training).
     pub dropout: Dropout,
 }
 
@@ -69,7 +71,7 @@ impl<B: Backend> SetMlp<B> {
     }
 }
 
-impl<B: SparseBackend> SetMlp<B> {
+impl<B: KernelBackend> SetMlp<B> {
     /// Logits `[batch, classes]` of images `[batch, inputs]`.
     pub fn forward(&self, x: Tensor<B, 2>, path: ComputePath) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;

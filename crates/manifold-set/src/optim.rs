@@ -21,8 +21,11 @@ const EPS: f64 = 1e-8;
 /// Adam state of one parameter vector: moments and per-entry step counts.
 #[derive(Module, Debug)]
 pub struct Moments<B: Backend> {
+    /// First moments `mᵢ`, one per entry.
     pub m: Param<Tensor<B, 1>>,
+    /// Second moments `vᵢ`, one per entry.
     pub v: Param<Tensor<B, 1>>,
+    /// Step counts `tᵢ`, one per entry (as floats).
     pub t: Param<Tensor<B, 1>>,
 }
 
@@ -73,7 +76,9 @@ impl<B: Backend> Moments<B> {
 /// The optimiser state of a whole SET-MLP: one [`Moments`] per weight and bias vector.
 #[derive(Module, Debug)]
 pub struct SparseAdam<B: Backend> {
+    /// State of each layer's weight vector, one per slot.
     pub weights: Vec<Moments<B>>,
+    /// State of each layer's bias vector, one per output.
     pub biases: Vec<Moments<B>>,
 }
 

@@ -1,37 +1,40 @@
 //! Training and evaluating the SET-MLP: one Adam step per minibatch, a fresh shuffle
 //! every epoch, the learning-rate schedule of the config, and the topology evolution
-//! after each epoch.
+//! after each epoch. [`train`] is the whole run; [`train_epoch`], [`evolve_if_due`] and
+//! [`evaluate`] are its parts, for hand-written loops.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
-use manifold_data::ImageSet;
-use manifold_sparse::{SparseAutodiffBackend, SparseBackend};
-use manifold_train::{argmax_rows, batch_tensor, interrupted, labels_tensor};
+use manifold_data::{ImageSet, Mnist};
+use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
+use manifold_train::{
+    argmax_rows, batch_tensor, labels_tensor, load_module, save_module, Evaluation, Observer,
+    Position, Summary, TrainError, Trained,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{ComputePath, SetConfig};
 use crate::evolve::evolve;
 use crate::model::SetMlp;
 use crate::optim::{adam_step, SparseAdam};
+use crate::pictures;
 
-/// Test-set numbers: accuracy in `[0, 1]` and mean cross-entropy.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    pub accuracy: f64,
-    pub loss: f64,
-}
-
-/// Where training stands: the epoch in progress and the next minibatch within it.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct Progress {
-    pub epoch: usize,
-    pub batch: usize,
-    pub step: usize,
-    pub wall_seconds: f64,
-}
+/// The columns of SET's `metrics.csv`, one row per epoch (evaluated before the evolution).
+pub const METRICS: [&str; 8] = [
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "test_loss",
+    "test_accuracy",
+    "density",
+    "wall_seconds",
+];
 
 /// The sample order of `epoch`, fixed by the seed (a resumed run sees the same order).
 pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
@@ -45,29 +48,34 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
 
 /// What one call of [`train_epoch`] did.
 pub struct EpochResult<B: AutodiffBackend> {
+    /// The model after the epoch's updates.
     pub model: SetMlp<B>,
+    /// Mean training loss over the minibatches run in this call.
     pub mean_loss: f64,
+    /// The next minibatch index (the number of minibatches when the epoch finished).
     pub next_batch: usize,
+    /// True when the observer stopped the epoch early.
     pub interrupted: bool,
 }
 
-/// Runs epoch `progress.epoch` from minibatch `progress.batch` to its end (or Ctrl-C);
-/// `tick` is called after every minibatch. No evolution here: see [`end_of_epoch`].
-pub fn train_epoch<B: SparseAutodiffBackend>(
+/// Runs epoch `at.epoch` from minibatch `at.batch` to its end, or until the observer
+/// asks to stop; the observer hears a tick after every minibatch. No evolution here:
+/// see [`evolve_if_due`].
+pub fn train_epoch<B: KernelAutodiffBackend>(
     mut model: SetMlp<B>,
     state: &mut SparseAdam<B::InnerBackend>,
     config: &SetConfig,
     set: &ImageSet,
-    progress: Progress,
+    at: Position,
     device: &B::Device,
-    mut tick: impl FnMut(),
+    observer: &mut dyn Observer,
 ) -> EpochResult<B> {
-    let order = epoch_order(config.seed, progress.epoch, set.len());
+    let order = epoch_order(config.seed, at.epoch, set.len());
     let batches: Vec<&[usize]> = order.chunks(config.batch_size).collect();
-    let lr = config.lr_at(progress.epoch);
+    let lr = config.lr_at(at.epoch);
     let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
-    let (mut ran, mut next, mut stopped) = (0usize, progress.batch, false);
-    for (b, idx) in batches.iter().enumerate().skip(progress.batch) {
+    let (mut ran, mut next, mut stopped) = (0usize, at.batch, false);
+    for (b, idx) in batches.iter().enumerate().skip(at.batch) {
         let (x, y) = set.gather(idx);
         let x = batch_tensor::<B>(&x, idx.len(), set.dim(), device);
         let loss = model.loss(x, labels_tensor::<B>(&y, device), config.path);
@@ -80,8 +88,12 @@ pub fn train_epoch<B: SparseAutodiffBackend>(
         model = adam_step(model, state, &grads, lr, config);
         ran += 1;
         next = b + 1;
-        tick();
-        if interrupted() {
+        observer.tick(&Position {
+            batch: next,
+            step: at.step + ran,
+            ..at
+        });
+        if observer.should_stop() {
             stopped = next < batches.len();
             break;
         }
@@ -97,8 +109,9 @@ pub fn train_epoch<B: SparseAutodiffBackend>(
     }
 }
 
-/// The evolution after a finished epoch (when the config asks for one).
-pub fn end_of_epoch<B: SparseAutodiffBackend>(
+/// Evolves the topology after finished epoch `epoch` (0-based) when the config asks for
+/// it (see [`SetConfig::evolves_after`]); otherwise returns the model as it is.
+pub fn evolve_if_due<B: KernelAutodiffBackend>(
     model: SetMlp<B>,
     state: &mut SparseAdam<B::InnerBackend>,
     config: &SetConfig,
@@ -112,7 +125,7 @@ pub fn end_of_epoch<B: SparseAutodiffBackend>(
 }
 
 /// Accuracy and mean cross-entropy on a whole image set.
-pub fn evaluate<B: SparseBackend>(
+pub fn evaluate<B: KernelBackend>(
     model: &SetMlp<B>,
     set: &ImageSet,
     path: ComputePath,
@@ -131,41 +144,109 @@ pub fn evaluate<B: SparseBackend>(
         loss_sum += loss.into_scalar().elem::<f64>() * idx.len() as f64;
         predictions.extend(argmax_rows(logits));
     }
-    Evaluation {
-        accuracy: manifold_train::accuracy(&predictions, set.labels()),
-        loss: loss_sum / set.len().max(1) as f64,
-    }
+    Evaluation::classification(
+        manifold_train::accuracy(&predictions, set.labels()),
+        loss_sum / set.len().max(1) as f64,
+    )
 }
 
-/// Trains a fresh model for `config.epochs` epochs (with evolution) without recording;
-/// `after_epoch(epoch, model)` sees the model after each epoch's evolution.
-pub fn fit<B: SparseAutodiffBackend>(
+/// Trains a fresh SET-MLP on `data.train` for `config.epochs` epochs, each followed by
+/// a test evaluation, a metrics row, the topology evolution and a checkpoint, reporting
+/// to `observer`. When the observer resumes a run, the model and the optimiser state
+/// come from its checkpoint; when it has an output directory, the final model
+/// (`model.mpk`) and the pictures go there.
+pub fn train<B: KernelAutodiffBackend>(
     config: &SetConfig,
-    train: &ImageSet,
+    data: &Mnist,
     device: &B::Device,
-    mut after_epoch: impl FnMut(usize, &SetMlp<B>),
-) -> SetMlp<B> {
-    B::seed(device, config.seed);
-    let mut model = SetMlp::new(config, device);
-    let mut state = SparseAdam::new(&model, device);
-    let train = if config.train_limit > 0 {
-        train.take(config.train_limit)
-    } else {
-        train.clone()
+    observer: &mut dyn Observer,
+) -> Result<Trained<SetMlp<B>>, TrainError> {
+    config.validate()?;
+    config.check_data(data)?;
+    let train_set = match config.train_limit {
+        0 => data.train.clone(),
+        n => data.train.take(n),
     };
-    for epoch in 0..config.epochs {
-        let progress = Progress {
-            epoch,
-            ..Default::default()
-        };
-        model = train_epoch(model, &mut state, config, &train, progress, device, || {}).model;
-        model = end_of_epoch(model, &mut state, config, epoch);
-        after_epoch(epoch, &model);
+    B::seed(device, config.seed);
+    let mut model = SetMlp::<B>::new(config, device);
+    let mut state = SparseAdam::<B::InnerBackend>::new(&model, device);
+    let mut at = Position::default();
+    if let Some(point) = observer.resume_point() {
+        model = load_module(model, &point.dir.join("model"), device)?;
+        state = load_module(state, &point.dir.join("optim"), device)?;
+        at = point.position;
     }
-    model
+    let batches = train_set.len().div_ceil(config.batch_size);
+    observer.begin("set", &METRICS, config.epochs * batches, &at)?;
+    let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
+    let mut last_eval = None;
+    let mut stopped = false;
+    while at.epoch < config.epochs {
+        let result = train_epoch(model, &mut state, config, &train_set, at, device, observer);
+        model = result.model;
+        at.step += result.next_batch - at.batch;
+        at.wall_seconds = started.elapsed().as_secs_f64();
+        if result.interrupted {
+            at.batch = result.next_batch;
+            stopped = true;
+            break;
+        }
+        // Evaluate before evolving: the regrown connections have not been trained yet.
+        let eval = evaluate(&model.valid(), &data.test, config.path, device);
+        observer.status(&eval.describe());
+        observer.log(&[
+            (at.epoch + 1) as f64,
+            at.step as f64,
+            config.lr_at(at.epoch),
+            result.mean_loss,
+            eval.loss,
+            eval.accuracy.unwrap_or(f64::NAN),
+            model.density(),
+            at.wall_seconds,
+        ])?;
+        last_eval = Some(eval);
+        model = evolve_if_due(model, &mut state, config, at.epoch);
+        at.epoch += 1;
+        at.batch = 0;
+        checkpoint(observer, &model, &state, &at)?;
+    }
+    if stopped {
+        checkpoint(observer, &model, &state, &at)?;
+    }
+    observer.end();
+    let evaluation = match last_eval {
+        Some(e) => e,
+        None => evaluate(&model.valid(), &data.test, config.path, device),
+    };
+    if let Some(dir) = observer.output_dir() {
+        save_module(&model, &dir.join("model"))?;
+        pictures::draw_curves(dir)?;
+        pictures::draw_input_connections(&dir.join("input_connections.png"), &model)?;
+    }
+    let counts = model.connection_counts();
+    let summary = Summary::of("set", &evaluation, &at, stopped)
+        .with("connections", counts.iter().sum::<usize>())
+        .with("density", model.density())
+        .with("connections_per_layer", counts)
+        .with("path", format!("{:?}", config.path));
+    Ok(Trained {
+        model,
+        evaluation,
+        position: at,
+        stopped,
+        summary,
+    })
 }
 
-/// The inference copy of a model.
-pub fn valid<B: AutodiffBackend>(model: &SetMlp<B>) -> SetMlp<B::InnerBackend> {
-    model.valid()
+/// The model and the optimiser state, through the observer.
+fn checkpoint<B: KernelAutodiffBackend>(
+    observer: &mut dyn Observer,
+    model: &SetMlp<B>,
+    state: &SparseAdam<B::InnerBackend>,
+    at: &Position,
+) -> Result<(), TrainError> {
+    observer.checkpoint(at, &mut |dir: &Path| {
+        save_module(model, &dir.join("model"))?;
+        save_module(state, &dir.join("optim"))
+    })
 }

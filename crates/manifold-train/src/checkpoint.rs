@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
 
-use crate::run::one_line;
+use crate::files::one_line;
 use crate::TrainError;
 
 /// The recorder every manifold file uses.

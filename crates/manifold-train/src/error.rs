@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[error("{where_}: {problem}")]
 pub struct TrainError {
+    /// The file, directory or config field at fault.
     pub where_: String,
+    /// What is wrong with it.
     pub problem: String,
 }
 
 impl TrainError {
+    /// A problem with the file or directory `path`.
     pub fn new(path: &Path, problem: impl ToString) -> Self {
         Self {
             where_: path.display().to_string(),
@@ -18,6 +21,7 @@ impl TrainError {
         }
     }
 
+    /// An I/O failure doing `what` to `path`.
     pub fn io(path: &Path, what: &str, e: std::io::Error) -> Self {
         Self::new(path, format!("{what} ({e})"))
     }
@@ -30,7 +34,14 @@ impl TrainError {
         }
     }
 
+    /// Where the error is, as a path.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(&self.where_)
+    }
+}
+
+impl From<manifold_viz::VizError> for TrainError {
+    fn from(e: manifold_viz::VizError) -> Self {
+        Self::new(&e.path, e.problem)
     }
 }

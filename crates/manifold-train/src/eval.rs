@@ -2,6 +2,8 @@
 
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 
+use crate::TrainError;
+
 /// A row-major `rows × cols` buffer as a 2-D float tensor on `device`.
 pub fn batch_tensor<B: Backend>(
     x: &[f32],
@@ -43,6 +45,44 @@ pub fn accuracy(predictions: &[usize], labels: &[u8]) -> f64 {
         .filter(|(p, &l)| **p == l as usize)
         .count();
     hits as f64 / labels.len() as f64
+}
+
+/// Checks that a classifier with `inputs` inputs and `classes` classes fits `data`:
+/// `inputs` equals the image size, `classes` exceeds every label, and neither set is empty.
+pub fn check_images(
+    inputs: usize,
+    classes: usize,
+    data: &manifold_data::Mnist,
+) -> Result<(), TrainError> {
+    if inputs != data.train.dim() {
+        return Err(TrainError::config(
+            "inputs",
+            format!(
+                "is {inputs}, but the images have {} pixels",
+                data.train.dim()
+            ),
+        ));
+    }
+    let top = data
+        .train
+        .labels()
+        .iter()
+        .chain(data.test.labels())
+        .max()
+        .copied();
+    if let Some(top) = top.filter(|&t| t as usize >= classes) {
+        return Err(TrainError::config(
+            "classes",
+            format!("is {classes}, but the data has label {top}"),
+        ));
+    }
+    if data.train.is_empty() || data.test.is_empty() {
+        return Err(TrainError::config(
+            "data",
+            "the training and test sets must each hold at least one image",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,18 +1,56 @@
-//! What every manifold model shares: the run directory (`config.toml`, `metrics.csv`,
-//! checkpoints, pictures, `summary.json`), Burn-recorder checkpoints, progress bars,
-//! Ctrl-C handling, evaluation helpers and the grid-search tuner.
+//! What every manifold model shares: run recording ([`Run`], the [`Observer`] a model's
+//! training loop reports to, [`Silent`] for runs that record nothing), interruption as a
+//! value ([`Interrupter`]), Burn-recorder checkpoints, the fused Adam optimiser,
+//! evaluation helpers, and the grid-search tuner.
+//!
+//! A run recorded in a directory, with any model crate's `train`:
+//!
+//! ```no_run
+//! use manifold_train::{Evaluation, Observer, Position, Run, RunOptions, Summary};
+//!
+//! # fn main() -> Result<(), manifold_train::TrainError> {
+//! #[derive(serde::Serialize)]
+//! struct Config {
+//!     steps: usize,
+//! }
+//! let config = Config { steps: 3 };
+//! let mut run = Run::create(RunOptions::new("demo").out("runs/demo"), &config)?;
+//! let mut at = Position::default();
+//! run.begin("demo", &["step", "loss"], config.steps, &at)?;
+//! while at.step < config.steps && !run.should_stop() {
+//!     at.step += 1;
+//!     run.log(&[at.step as f64, 1.0 / at.step as f64])?;
+//!     run.tick(&at);
+//! }
+//! let evaluation = Evaluation::regression(0.25);
+//! run.finish(&Summary::of("demo", &evaluation, &at, false))?;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
 
 pub mod checkpoint;
 mod error;
 pub mod eval;
+pub mod files;
+pub mod interrupt;
+pub mod memory;
+pub mod observer;
 pub mod optim;
+pub mod outcome;
+pub mod overrides;
 pub mod progress;
 pub mod run;
 pub mod tune;
 
 pub use checkpoint::{load_module, load_record, save_module, save_record};
 pub use error::TrainError;
-pub use eval::{accuracy, argmax_rows, batch_tensor, labels_tensor};
+pub use eval::{accuracy, argmax_rows, batch_tensor, check_images, labels_tensor};
+pub use files::{median, one_line, read_json, read_metrics, read_toml, write_atomic, write_json};
+pub use interrupt::Interrupter;
+pub use observer::{Observer, Position, ResumePoint, SaveFiles, Silent};
 pub use optim::{AdamParams, FusedAdam, FusedAdamRecord};
-pub use progress::{install_interrupt_handler, interrupted, progress_bar};
-pub use run::{command_line, read_metrics, read_toml, RunDir, Summary};
+pub use outcome::{Evaluation, Summary, Trained};
+pub use overrides::layered_config;
+pub use progress::progress_bar;
+pub use run::{Run, RunOptions};

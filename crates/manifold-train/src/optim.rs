@@ -22,8 +22,11 @@ use burn::tensor::Tensor;
 /// Adam hyperparameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamParams {
+    /// First-moment decay β₁.
     pub beta1: f32,
+    /// Second-moment decay β₂.
     pub beta2: f32,
+    /// ε added to the denominator.
     pub epsilon: f32,
 }
 
@@ -48,8 +51,11 @@ pub struct FusedAdam<B: AutodiffBackend> {
 /// The saved state of a [`FusedAdam`].
 #[derive(Record)]
 pub struct FusedAdamRecord<B: Backend> {
+    /// First moments, flat.
     pub m: Option<Tensor<B, 1>>,
+    /// Second moments, flat.
     pub v: Option<Tensor<B, 1>>,
+    /// Steps taken.
     pub t: usize,
 }
 
@@ -94,6 +100,7 @@ impl<B: AutodiffBackend> ModuleMapper<B> for Apply<B> {
 }
 
 impl<B: AutodiffBackend> FusedAdam<B> {
+    /// A fresh optimiser (no moments yet).
     pub fn new(params: AdamParams) -> Self {
         Self {
             params,

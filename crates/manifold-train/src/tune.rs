@@ -10,7 +10,8 @@ use crate::TrainError;
 
 /// A grid: for each hyperparameter name, the values to try (TOML `name = [v1, v2]`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Grid {
+pub struct SearchGrid {
+    /// Values to try, per hyperparameter name.
     #[serde(flatten)]
     pub axes: BTreeMap<String, Vec<toml::Value>>,
 }
@@ -18,7 +19,7 @@ pub struct Grid {
 /// One point of a grid: a value for each hyperparameter.
 pub type Combination = BTreeMap<String, toml::Value>;
 
-impl Grid {
+impl SearchGrid {
     /// Every combination, in lexicographic order of the axes.
     pub fn combinations(&self) -> Vec<Combination> {
         let mut out = vec![Combination::new()];
@@ -37,6 +38,28 @@ impl Grid {
         out
     }
 
+    /// Adds an axis written `field=v1,v2,…` (each value in TOML syntax).
+    pub fn add_axis(&mut self, spec: &str) -> Result<(), TrainError> {
+        let bad = |problem: String| TrainError {
+            where_: format!("--axis {spec}"),
+            problem,
+        };
+        let (k, vs) = spec
+            .split_once('=')
+            .ok_or_else(|| bad("expected FIELD=V1,V2".into()))?;
+        let values = vs
+            .split(',')
+            .map(|v| {
+                toml::from_str::<toml::Table>(&format!("v = {}", v.trim()))
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .ok_or_else(|| bad(format!("`{v}` is not a value")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.axes.insert(k.trim().to_string(), values);
+        Ok(())
+    }
+
     /// Checks that no axis is empty.
     pub fn validate(&self) -> Result<(), TrainError> {
         if self.axes.is_empty() {
@@ -52,16 +75,22 @@ impl Grid {
 /// The outcome of one trained model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Outcome {
+    /// Mean test loss.
     pub cost: f64,
+    /// Test accuracy in `[0, 1]`.
     pub accuracy: f64,
 }
 
 /// The best seed of one combination.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TuneRow {
+    /// The hyperparameter values.
     pub combination: Combination,
+    /// The seed with the lowest cost.
     pub best_seed: u64,
+    /// Its test loss.
     pub cost: f64,
+    /// Its test accuracy.
     pub accuracy: f64,
 }
 
@@ -128,7 +157,7 @@ pub fn write_tune_csv(path: &Path, rows: &[TuneRow]) -> Result<(), TrainError> {
 mod tests {
     use super::*;
 
-    fn grid() -> Grid {
+    fn grid() -> SearchGrid {
         toml::from_str("lr = [0.001, 0.01]\nbatch = [16, 32, 64]").unwrap()
     }
 
@@ -153,7 +182,7 @@ mod tests {
 
     #[test]
     fn empty_axis_is_rejected_by_name() {
-        let g: Grid = toml::from_str("lr = []").unwrap();
+        let g: SearchGrid = toml::from_str("lr = []").unwrap();
         assert_eq!(
             g.validate().unwrap_err().to_string(),
             "config field `lr`: grid axis has no value"

@@ -21,11 +21,14 @@ fn ensure_font() {
 /// One named curve of a chart.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// Legend label.
     pub name: String,
+    /// The `(x, y)` points, drawn in order.
     pub points: Vec<(f64, f64)>,
 }
 
 impl Series {
+    /// A series named `name` through `points`.
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Self {
             name: name.into(),

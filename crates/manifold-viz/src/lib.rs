@@ -4,6 +4,7 @@
 //! Colour scales: [`Scale::Diverging`] maps `-m..m` through blue–white–red with 0 white
 //! (for signed matrices such as the DNM closeness `D`); [`Scale::Sequential`] maps
 //! `lo..hi` through viridis.
+#![warn(missing_docs)]
 
 mod chart;
 mod raster;
@@ -17,7 +18,9 @@ pub use terminal::terminal_image;
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {problem}")]
 pub struct VizError {
+    /// The file being written.
     pub path: std::path::PathBuf,
+    /// What went wrong.
     pub problem: String,
 }
 

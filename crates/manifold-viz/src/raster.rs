@@ -16,9 +16,17 @@ use crate::VizError;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scale {
     /// `-max..max` through blue, white (0) and red; `max` is the largest |value|.
-    Diverging { max: f32 },
+    Diverging {
+        /// The largest |value|: `-max` maps to blue, `max` to red; values beyond clamp.
+        max: f32,
+    },
     /// `lo..hi` through viridis.
-    Sequential { lo: f32, hi: f32 },
+    Sequential {
+        /// The value at the low (dark purple) end; lower values clamp to it.
+        lo: f32,
+        /// The value at the high (yellow) end; higher values clamp to it.
+        hi: f32,
+    },
 }
 
 impl Scale {

@@ -1,0 +1,642 @@
+//! The DNM's closeness grid as one fused CPU operation: the cutoff matrix `D` and the
+//! density surrogate `s` from the seven per-receiver parameters and `κ`, and its backward.
+//!
+//! The maths is `manifold-dnm`'s `closeness.rs` (rows `r` are receivers `i = n_in + r`,
+//! columns are senders `j`, a cell is allowed iff `j < i`):
+//!
+//! ```text
+//! p = j − i + d_r                      G = exp(−(p − μ)²/(2σ'²))
+//! W = 0.501 + 0.5·sin(ω·p + φ)         ω = 2π/(P·θ')
+//! f = α'·G·(W^β' − γ')                 D = sign(f)·max(|f| − c, 0)/(1 − c)   (allowed)
+//! s = Σ_allowed sigmoid(k·(|f| − c)) / max_cells
+//! ```
+//!
+//! and the backward, per cell, with `ḡ_f` the gradient reaching `f`:
+//!
+//! ```text
+//! ∂f/∂α = 2σ(α)(1−σ(α))·G·(W^β' − γ')    ∂f/∂β = α'·G·W^β'·ln W    ∂f/∂γ = −α'·G·σ(γ)(1−σ(γ))
+//! ∂f/∂φ = α'·G·β'·W^(β'−1)·½cos(ω·p + φ) =: K      ∂f/∂θ = K·p·∂ω/∂θ
+//! ∂f/∂σ = f·(p − μ)²/σ'³·sigmoid(σ)      ∂f/∂μ = f·(p − μ)/σ'²
+//! ∂D/∂f = 1/(1 − c)                       ∂D/∂c = sign(f)·(|f| − 1)/(1 − c)²      (kept cells)
+//! ∂s/∂f = k·σ_s(1 − σ_s)·sign(f)/M       ∂s/∂c = −k·σ_s(1 − σ_s)/M
+//! ```
+//!
+//! The per-receiver sums of `ḡ_f·∂f/∂·` are the gradients of the seven parameters; `κ`
+//! gets `Σ ḡ_c · c(1 − c)`. One pass over the `R × C` grid does what the tensor expression
+//! does in some forty autodiff ops (each a full pass over the grid, forward and backward).
+//! Everything is computed in f64, rows in parallel with rayon; along a row the sine and the
+//! gaussian advance by recurrences ([`Phase`], [`Gauss`]), so a cell costs one `ln` and one
+//! `exp` (and one more `exp` for the surrogate's sigmoid).
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::floats::{Floats, Real};
+
+/// The fixed shape of a DNM's grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geometry {
+    /// Input neurons n_in.
+    pub inputs: usize,
+    /// Computing (hidden) neurons n_comp.
+    pub comps: usize,
+    /// Output neurons n_out.
+    pub outputs: usize,
+    /// Period P of the sine.
+    pub period: f64,
+}
+
+impl Geometry {
+    /// Receivers R.
+    pub fn rows(&self) -> usize {
+        self.comps + self.outputs
+    }
+
+    /// Senders C.
+    pub fn cols(&self) -> usize {
+        self.inputs + self.comps
+    }
+
+    /// Allowed cells: `(N² − n_in² − n_out² − n_comp)/2`.
+    pub fn max_cells(&self) -> usize {
+        let n = self.inputs + self.comps + self.outputs;
+        (n * n - self.inputs * self.inputs - self.outputs * self.outputs - self.comps) / 2
+    }
+
+    /// `d_r = n_in + (n_out − n_in)·r/(R − 1)`, the offset of row `r`'s coordinates.
+    pub fn offset(&self, r: usize) -> f64 {
+        let rows = self.rows();
+        if rows > 1 {
+            self.inputs as f64
+                + (self.outputs as f64 - self.inputs as f64) * r as f64 / (rows - 1) as f64
+        } else {
+            self.inputs as f64
+        }
+    }
+
+    /// Columns of row `r` that are allowed (`j < i`): `0..allowed(r)`.
+    pub fn allowed(&self, r: usize) -> usize {
+        (self.inputs + r).min(self.cols())
+    }
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// Column order of the packed parameters (`[R, 7]`).
+pub const ALPHA: usize = 0;
+/// Column of the raw exponent β.
+pub const BETA: usize = 1;
+/// Column of the raw shift γ.
+pub const GAMMA: usize = 2;
+/// Column of the raw period factor θ.
+pub const THETA: usize = 3;
+/// Column of the phase φ.
+pub const PHI: usize = 4;
+/// Column of the raw gaussian width σ.
+pub const SIGMA: usize = 5;
+/// Column of the gaussian centre μ.
+pub const MU: usize = 6;
+
+/// The transformed parameters of one receiver and their derivatives.
+struct Row {
+    offset: f64,
+    amp: f64,
+    d_amp: f64,
+    power: f64,
+    shift: f64,
+    d_shift: f64,
+    freq: f64,
+    d_freq: f64,
+    phi: f64,
+    width: f64,
+    d_width: f64,
+    mu: f64,
+}
+
+impl Row {
+    fn new(raw: &[f64], offset: f64, period: f64) -> Self {
+        let sa = sigmoid(raw[ALPHA]);
+        let sg = sigmoid(raw[GAMMA]);
+        let theta = softplus(raw[THETA]) / std::f64::consts::LN_2;
+        let freq = std::f64::consts::TAU / (period * theta);
+        Self {
+            offset,
+            amp: 2.0 * sa - 1.0,
+            d_amp: 2.0 * sa * (1.0 - sa),
+            power: raw[BETA] + 1.0,
+            shift: sg,
+            d_shift: sg * (1.0 - sg),
+            freq,
+            d_freq: -freq / theta * sigmoid(raw[THETA]) / std::f64::consts::LN_2,
+            phi: raw[PHI],
+            width: softplus(raw[SIGMA]),
+            d_width: sigmoid(raw[SIGMA]),
+            mu: raw[MU],
+        }
+    }
+
+    /// The columns of this row (receiver `i`, allowed columns `0..allowed`) where `|f|` can
+    /// exceed the cutoff `c`; every other cell is cut whatever the sine does.
+    ///
+    /// `|f| ≤ |α'|·G·m` with `m = max |W^β' − γ'|` over `W ∈ [0.001, 1.001]` (an end point,
+    /// since `W^β'` is monotone), so a cell is cut once `G < c/(|α'|·m)`, i.e. outside
+    /// `|p − μ| ≤ σ'·√(2·ln(|α'|·m/c))`. The bound is widened by a relative 1e-9 and one
+    /// column each side (the recurrences' rounding); when it is not finite the whole row
+    /// is visited.
+    fn reach(&self, c: f64, i: f64, allowed: usize) -> std::ops::Range<usize> {
+        let ends = [0.001f64.powf(self.power), 1.001f64.powf(self.power)];
+        let m = ends
+            .iter()
+            .map(|e| (e - self.shift).abs())
+            .fold(0.0, f64::max);
+        let log_ratio = (self.amp.abs() * m * (1.0 + 1e-9) / c).ln();
+        if log_ratio <= 0.0 {
+            return 0..0;
+        }
+        let half = self.width * (2.0 * log_ratio).sqrt();
+        let centre = self.mu + i - self.offset;
+        let (lo, hi) = ((centre - half).floor() - 1.0, (centre + half).ceil() + 2.0);
+        if !(lo.is_finite() && hi.is_finite()) {
+            return 0..allowed;
+        }
+        let clip = |x: f64| x.clamp(0.0, allowed as f64) as usize;
+        clip(lo)..clip(hi)
+    }
+}
+
+/// `f` at one cell and the pieces its derivatives need.
+struct Cell {
+    p: f64,
+    z: f64,
+    gauss: f64,
+    wave: f64,
+    ln_wave: f64,
+    pow: f64,
+    cos: f64,
+    f: f64,
+}
+
+/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ` and the gaussian.
+#[inline]
+fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), gauss: f64) -> Cell {
+    let z = p - row.mu;
+    let wave = 0.501 + 0.5 * sin;
+    let ln_wave = wave.ln();
+    let pow = (ln_wave * row.power).exp();
+    Cell {
+        p,
+        z,
+        gauss,
+        wave,
+        ln_wave,
+        pow,
+        cos,
+        f: row.amp * gauss * (pow - row.shift),
+    }
+}
+
+/// Columns between exact evaluations of the phase's sine and cosine, and of the gaussian.
+const RESYNC: usize = 32;
+
+/// `sin` and `cos` of `ω·p + φ` along a row, where `p` rises by 1 per column: a rotation
+/// by `ω` per column, recomputed exactly every [`RESYNC`] columns (relative error
+/// ≈ 1e-15), so a row costs one `sin_cos` per 32 cells instead of one per cell.
+struct Phase {
+    step: (f64, f64),
+    now: (f64, f64),
+}
+
+/// `G = exp(−z²·h)` along a row (`z = p − μ` rising by 1 per column, `h = 1/(2σ'²)`):
+/// `G(z + 1) = G(z)·ρ(z)` with `ρ(z) = exp(−(2z + 1)·h)` and `ρ(z + 1) = ρ(z)·exp(−2h)`, so
+/// two products per cell instead of an `exp`, recomputed exactly every [`RESYNC`] columns
+/// (relative error below 1e-11). Blocks where `G` underflows or `ρ` overflows are
+/// computed exactly.
+struct Gauss {
+    h: f64,
+    q: f64,
+    now: f64,
+    ratio: f64,
+    exact: bool,
+}
+
+impl Gauss {
+    fn new(row: &Row) -> Self {
+        let h = 1.0 / (2.0 * row.width * row.width);
+        Self {
+            h,
+            q: (-2.0 * h).exp(),
+            now: 0.0,
+            ratio: 0.0,
+            exact: true,
+        }
+    }
+
+    /// `G` at the `j`-th visited column, of `z`, or `None` where the caller must compute
+    /// it with [`Gauss::exact`]; call with `j = 0, 1, 2, …` in order.
+    #[inline]
+    fn at(&mut self, j: usize, z: f64) -> Option<f64> {
+        if j.is_multiple_of(RESYNC) {
+            self.now = self.exact(z);
+            self.ratio = (-(2.0 * z + 1.0) * self.h).exp();
+            self.exact = !(self.now > 1e-300 && self.ratio.is_finite());
+        } else if self.exact {
+            return None;
+        }
+        let here = self.now;
+        self.now *= self.ratio;
+        self.ratio *= self.q;
+        Some(here)
+    }
+
+    #[inline]
+    fn exact(&self, z: f64) -> f64 {
+        (-z * z * self.h).exp()
+    }
+}
+
+impl Phase {
+    fn new(row: &Row) -> Self {
+        Self {
+            step: row.freq.sin_cos(),
+            now: (0.0, 1.0),
+        }
+    }
+
+    /// The pair at the `j`-th visited column, of coordinate `p`; call with `j = 0, 1, 2, …`
+    /// in order.
+    #[inline]
+    fn at(&mut self, row: &Row, j: usize, p: f64) -> (f64, f64) {
+        if j.is_multiple_of(RESYNC) {
+            self.now = (row.freq * p + row.phi).sin_cos();
+        }
+        let here = self.now;
+        let ((s, c), (ss, cs)) = (here, self.step);
+        self.now = (s * cs + c * ss, c * cs - s * ss);
+        here
+    }
+}
+
+/// The inputs of the fused operation, read to the host.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `[R, 7]` raw parameters, row-major.
+    pub shape: Vec<f64>,
+    /// Raw cutoff κ; the cutoff is `c = sigmoid(κ)`.
+    pub kappa: f64,
+    /// The grid's sizes and period.
+    pub geometry: Geometry,
+    /// `k` of the surrogate, or `None` when it is not wanted (row R is then 0).
+    pub sharpness: Option<f64>,
+}
+
+impl Inputs {
+    fn row(&self, r: usize) -> Row {
+        let g = &self.geometry;
+        Row::new(&self.shape[7 * r..7 * r + 7], g.offset(r), g.period)
+    }
+
+    fn cutoff(&self) -> f64 {
+        sigmoid(self.kappa)
+    }
+
+    /// The columns of row `r` a pass visits: with a surrogate every allowed cell (each
+    /// adds to `s`), without one only [`Row::reach`] (the rest of `D` stays 0).
+    fn visited(&self, row: &Row, r: usize, c: f64) -> std::ops::Range<usize> {
+        let g = &self.geometry;
+        match self.sharpness {
+            Some(_) => 0..g.allowed(r),
+            None => row.reach(c, (g.inputs + r) as f64, g.allowed(r)),
+        }
+    }
+}
+
+/// Forward: `[R, C]` row-major holding `D`, and with a surrogate one more row
+/// `[s, 0, …, 0]`; written in the precision `T` of the tensor it becomes.
+pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
+    let g = inp.geometry;
+    let (rows, cols) = (g.rows(), g.cols());
+    let c = inp.cutoff();
+    // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
+    let scale = 1.0 / sigmoid(-inp.kappa);
+    let extra = inp.sharpness.is_some() as usize;
+    let mut out = vec![T::of(0.0); (rows + extra) * cols];
+    let surrogate = out[..rows * cols]
+        .par_chunks_mut(cols)
+        .enumerate()
+        .map(|(r, d_row)| {
+            let row = inp.row(r);
+            let i = (g.inputs + r) as f64;
+            let mut s = 0.0;
+            let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
+            let visit = inp.visited(&row, r, c);
+            let start = visit.start;
+            for (k, d) in d_row[visit].iter_mut().enumerate() {
+                let p = (start + k) as f64 - i + row.offset;
+                let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
+                let gauss = gaussian.at(k, z).unwrap_or_else(|| gaussian.exact(z));
+                let f = cell(&row, p, sin_cos, gauss).f;
+                let kept = f.abs() - c;
+                if kept > 0.0 {
+                    *d = T::of(f.signum() * kept * scale);
+                }
+                if let Some(k) = inp.sharpness {
+                    s += sigmoid(k * kept);
+                }
+            }
+            s
+        })
+        .collect::<Vec<f64>>();
+    let surrogate = sum_in_order(&surrogate);
+    if inp.sharpness.is_some() {
+        out[rows * cols] = T::of(surrogate / g.max_cells() as f64);
+    }
+    out
+}
+
+/// Backward: from the forward's output `out` and the gradient of it, the gradient of the
+/// packed parameters (`[R, 7]`) and of `κ`. Without a surrogate only kept cells
+/// (`D ≠ 0`) have a gradient, and the others are skipped.
+pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64) {
+    let g = inp.geometry;
+    let (rows, cols) = (g.rows(), g.cols());
+    let c = inp.cutoff();
+    // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
+    let scale = 1.0 / sigmoid(-inp.kappa);
+    let g_s = match inp.sharpness {
+        Some(_) => grad[rows * cols].into() / g.max_cells() as f64,
+        None => 0.0,
+    };
+    let mut g_shape = vec![0.0; rows * 7];
+    let g_c = g_shape
+        .par_chunks_mut(7)
+        .zip(grad[..rows * cols].par_chunks(cols))
+        .zip(out[..rows * cols].par_chunks(cols))
+        .enumerate()
+        .map(|(r, ((g_row, g_d), d_row))| {
+            let row = inp.row(r);
+            let i = (g.inputs + r) as f64;
+            let mut g_c = 0.0;
+            let mut acc = [0.0f64; 7];
+            let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
+            let visit = inp.visited(&row, r, c);
+            let start = visit.start;
+            for (k, &g_dij) in g_d[visit].iter().enumerate() {
+                let (j, g_dij): (usize, f64) = (start + k, g_dij.into());
+                let p = j as f64 - i + row.offset;
+                let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
+                let gauss = gaussian.at(k, z);
+                if inp.sharpness.is_none() && d_row[j].into() == 0.0 {
+                    continue;
+                }
+                let gauss = gauss.unwrap_or_else(|| gaussian.exact(z));
+                let x = cell(&row, p, sin_cos, gauss);
+                let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
+                let mut g_f = 0.0;
+                if kept > 0.0 {
+                    g_f += g_dij * scale;
+                    g_c += g_dij * sign * (x.f.abs() - 1.0) * scale * scale;
+                }
+                if let Some(k) = inp.sharpness {
+                    let sg = sigmoid(k * kept);
+                    let t = g_s * k * sg * (1.0 - sg);
+                    g_f += t * sign;
+                    g_c -= t;
+                }
+                if g_f == 0.0 {
+                    continue;
+                }
+                let shaped = x.pow - row.shift;
+                let amp_gauss = row.amp * x.gauss;
+                let k_phi = amp_gauss * row.power * x.pow / x.wave * 0.5 * x.cos;
+                let w2 = row.width * row.width;
+                acc[ALPHA] += g_f * row.d_amp * x.gauss * shaped;
+                acc[BETA] += g_f * amp_gauss * x.pow * x.ln_wave;
+                acc[GAMMA] -= g_f * amp_gauss * row.d_shift;
+                acc[THETA] += g_f * k_phi * x.p * row.d_freq;
+                acc[PHI] += g_f * k_phi;
+                acc[SIGMA] += g_f * x.f * x.z * x.z / (w2 * row.width) * row.d_width;
+                acc[MU] += g_f * x.f * x.z / w2;
+            }
+            g_row.copy_from_slice(&acc);
+            g_c
+        })
+        .collect::<Vec<f64>>();
+    (g_shape, sum_in_order(&g_c) * c * sigmoid(-inp.kappa))
+}
+
+fn inputs<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    geometry: Geometry,
+    sharpness: Option<f64>,
+) -> Inputs {
+    assert_eq!(
+        shape.dims(),
+        [geometry.rows(), 7],
+        "packed closeness parameters"
+    );
+    Inputs {
+        shape: Floats::f64_of(shape),
+        kappa: Floats::f64_of(kappa)[0],
+        geometry,
+        sharpness,
+    }
+}
+
+/// [`forward`] on tensors of a CPU backend.
+pub fn forward_tensor<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    geometry: Geometry,
+    sharpness: Option<f64>,
+) -> Tensor<B, 2> {
+    let (device, dtype) = (shape.device(), shape.dtype());
+    let inp = inputs(shape, kappa, geometry, sharpness);
+    let dims = [
+        geometry.rows() + sharpness.is_some() as usize,
+        geometry.cols(),
+    ];
+    let data = match dtype {
+        DType::F32 => TensorData::new(forward::<f32>(&inp), dims),
+        _ => TensorData::new(forward::<f64>(&inp), dims),
+    };
+    Tensor::from_data(data, &device)
+}
+
+/// [`backward`] on tensors of a CPU backend (`out`: the forward's output).
+pub fn backward_tensor<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    geometry: Geometry,
+    sharpness: Option<f64>,
+    out: Tensor<B, 2>,
+    grad: Tensor<B, 2>,
+) -> (Tensor<B, 2>, Tensor<B, 1>) {
+    let device = shape.device();
+    let inp = inputs(shape, kappa, geometry, sharpness);
+    let (g_shape, g_kappa) = match (Floats::of(out), Floats::of(grad)) {
+        (Floats::F32(out), Floats::F32(grad)) => backward(&inp, &out, &grad),
+        (out, grad) => backward(&inp, &out.into_f64(), &grad.into_f64()),
+    };
+    (
+        Tensor::from_data(TensorData::new(g_shape, [geometry.rows(), 7]), &device),
+        Tensor::from_data(TensorData::new(vec![g_kappa], [1]), &device),
+    )
+}
+
+/// The DNM's flow loss `(Σ_A |D| − Σ_B |D|)²` in one host pass, where `A` is the comp ←
+/// input block (rows `0..n_comp`, columns `0..n_in`) and `B` the output ← comp block
+/// (rows `n_comp..`, columns `n_in..`): returns `v = Σ_A |D| − Σ_B |D|`.
+pub fn flow_sum<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize) -> f64 {
+    let rows = d
+        .par_chunks(cols)
+        .enumerate()
+        .map(|(r, row)| {
+            let (block, sign) = if r < n_comp {
+                (&row[..n_in], 1.0)
+            } else {
+                (&row[n_in..], -1.0)
+            };
+            sign * block.iter().map(|v| (*v).into().abs()).sum::<f64>()
+        })
+        .collect::<Vec<f64>>();
+    sum_in_order(&rows)
+}
+
+/// The per-row partial sums added in row order, so that runs repeat bit for bit (rayon's
+/// own `sum` associates in whichever order work was stolen).
+fn sum_in_order(parts: &[f64]) -> f64 {
+    parts.iter().sum()
+}
+
+/// The gradient of the flow loss: `D̄ = ḡ·2v·sign(D)` on `A`, `−ḡ·2v·sign(D)` on `B`, 0
+/// elsewhere.
+pub fn flow_grad<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize, scale: f64) -> Vec<T> {
+    let mut g = vec![T::of(0.0); d.len()];
+    g.par_chunks_mut(cols)
+        .zip(d.par_chunks(cols))
+        .enumerate()
+        .for_each(|(r, (g_row, d_row))| {
+            let (range, sign) = if r < n_comp {
+                (0..n_in, scale)
+            } else {
+                (n_in..cols, -scale)
+            };
+            for j in range {
+                let v: f64 = d_row[j].into();
+                if v != 0.0 {
+                    g_row[j] = T::of(sign * v.signum());
+                }
+            }
+        });
+    g
+}
+
+/// [`flow_sum`] on a tensor: `(v, v²)` with `v²` as a `[1]` tensor.
+pub fn flow_tensor<B: Backend>(d: Tensor<B, 2>, n_in: usize, n_comp: usize) -> (f64, Tensor<B, 1>) {
+    let ([_, cols], device) = (d.dims(), d.device());
+    let v = match Floats::of(d) {
+        Floats::F32(d) => flow_sum(&d, cols, n_in, n_comp),
+        Floats::F64(d) => flow_sum(&d, cols, n_in, n_comp),
+    };
+    (
+        v,
+        Tensor::from_data(TensorData::new(vec![v * v], [1]), &device),
+    )
+}
+
+/// The gradient of [`flow_tensor`]'s `v²` from `ḡ` (`[1]`): `D̄`, `[R, C]`.
+pub fn flow_backward_tensor<B: Backend>(
+    d: Tensor<B, 2>,
+    n_in: usize,
+    n_comp: usize,
+    v: f64,
+    grad: Tensor<B, 1>,
+) -> Tensor<B, 2> {
+    let (dims, device) = (d.dims(), d.device());
+    let scale = 2.0 * v * Floats::of(grad).into_f64()[0];
+    let data = match Floats::of(d) {
+        Floats::F32(d) => TensorData::new(flow_grad(&d, dims[1], n_in, n_comp, scale), dims),
+        Floats::F64(d) => TensorData::new(flow_grad(&d, dims[1], n_in, n_comp, scale), dims),
+    };
+    Tensor::from_data(data, &device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    /// The pass trimmed to [`Row::reach`] (no surrogate) writes the same `D` as the pass
+    /// over every allowed cell (with a surrogate), on an MNIST-shaped grid whose rows have
+    /// narrow and wide gaussians, powers of both signs and κ from keep-most to cut-most;
+    /// and the trimming does skip cells. (The two passes resync their recurrences at
+    /// different columns, so values agree to rounding, not bit for bit.)
+    #[test]
+    fn reach_holds_every_kept_cell() {
+        let geometry = Geometry {
+            inputs: 60,
+            comps: 30,
+            outputs: 5,
+            period: 7.0,
+        };
+        let rows = geometry.rows();
+        let mut rng = StdRng::seed_from_u64(7);
+        for kappa in [-6.0, -2.0, 0.0, 1.5] {
+            let shape: Vec<f64> = (0..rows * 7)
+                .map(|k| {
+                    let x: f64 = rng.random_range(-1.0..1.0);
+                    match k % 7 {
+                        ALPHA => 3.0 * x,
+                        BETA => 2.0 * x,
+                        SIGMA => 2.5 * x,
+                        MU => 20.0 * x,
+                        _ => x,
+                    }
+                })
+                .collect();
+            let mut inp = Inputs {
+                shape,
+                kappa,
+                geometry,
+                sharpness: Some(4.0),
+            };
+            let full: Vec<f64> = forward(&inp);
+            inp.sharpness = None;
+            let trimmed: Vec<f64> = forward(&inp);
+            let cols = geometry.cols();
+            let (mut kept, mut visited, mut allowed) = (0, 0, 0);
+            for r in 0..rows {
+                let row = inp.row(r);
+                visited += inp.visited(&row, r, inp.cutoff()).len();
+                allowed += geometry.allowed(r);
+                for j in 0..cols {
+                    let (a, b) = (full[r * cols + j], trimmed[r * cols + j]);
+                    kept += (a != 0.0) as usize;
+                    assert!(
+                        (a - b).abs() <= 1e-9 && (a == 0.0) == (b == 0.0),
+                        "κ {kappa}, D[{r}][{j}]: full pass {a}, trimmed pass {b}"
+                    );
+                }
+            }
+            assert!(kept > 0, "κ {kappa}: nothing kept, the test says nothing");
+            assert!(
+                visited < allowed,
+                "κ {kappa}: the trimmed pass visited all {allowed} cells"
+            );
+        }
+    }
+}

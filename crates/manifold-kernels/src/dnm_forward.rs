@@ -1,0 +1,292 @@
+//! The DNM's fast forward pass as one fused CPU operation over the non-zeros of `D`
+//! ([`outputs_tensor`]), and its backward ([`outputs_backward_tensor`]).
+//!
+//! Senders `j < C` have a pre-activation `u_j` and an activation `a_j = leaky(u_j)`: inputs
+//! `u_j = w_j·x_j + b_j`, comps `u_j = w_j·o_j + b_j`. Comps read activations, outputs read
+//! pre-activations, and everything goes through the kept cells of `D` only:
+//!
+//! ```text
+//! forward   o_i = Σ_{j ∈ nz(i)} D_ij · a_j      for comps i = 0, 1, …, n_comp−1 in order
+//!           y_q = Σ_{j ∈ nz(q)} D_qj · u_j      for outputs q
+//! backward  ū_j += Σ_q D_qj · ȳ_q               D̄_qj = Σ_batch ȳ_q·u_j
+//!           (i = n_comp−1, …, 0, comp sender c = n_in + i)
+//!           ū_c += ā_c · leaky'(u_c)     w̄_c = Σ_batch ū_c·o_i   b̄_c = Σ_batch ū_c   ō_i = w_c·ū_c
+//!           ā_j += D_ij · ō_i            D̄_ij = Σ_batch ō_i·a_j                (j ∈ nz(i))
+//!           (inputs j)  ū_j += ā_j·leaky'(u_j)   w̄_j = Σ_batch ū_j·x_j   b̄_j = Σ_batch ū_j   x̄_j = w_j·ū_j
+//! ```
+//!
+//! Each comp costs one pass over the non-zeros of its row (the thresholded DNM keeps a few
+//! percent of the cells), in index order, so the comp→comp block is exact in one pass (no
+//! levels), and the input block and the outputs are sparse products instead of dense
+//! matmuls. `D̄` is computed on the support of `D` (kept cells) and is 0 elsewhere: `D` is
+//! the cutoff matrix, whose cut cells have zero derivative with respect to every
+//! parameter, so that part of the dense gradient is never used. Host arrays are
+//! sender-major (`[C][batch]`) f64; one thread (each rayon hand-off costs tens of µs on
+//! these machines, more than the whole pass at MNIST size).
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use crate::floats::{dot, Floats, Real};
+use crate::sparse_rows::{transpose, SparseRows};
+
+/// `leaky(u)` and its slope.
+#[inline]
+fn leaky(u: f64, leak: f64) -> (f64, f64) {
+    if u > 0.0 {
+        (u, 1.0)
+    } else {
+        (u * leak, leak)
+    }
+}
+
+/// The shape of one pass and the per-sender parameters.
+pub struct Net {
+    /// Input neurons n_in (senders `0..n_in`).
+    pub n_in: usize,
+    /// Samples in the batch.
+    pub batch: usize,
+    /// Per-sender weights `w_j`, `[C]`.
+    pub w: Vec<f64>,
+    /// Per-sender biases `b_j`, `[C]`.
+    pub b: Vec<f64>,
+    /// Negative-side slope of the leaky ReLU.
+    pub leak: f64,
+}
+
+impl Net {
+    fn senders(&self) -> usize {
+        self.w.len()
+    }
+
+    fn comps(&self) -> usize {
+        self.senders() - self.n_in
+    }
+
+    /// Row `j` of the sender-major `u` and `a` (`[C][batch]`): `u = w_j·z + b_j` and
+    /// `a = leaky(u)` from the sender's input `z` over the batch (`x_j` or the comp's `o`).
+    fn sender(&self, j: usize, z: impl Iterator<Item = f64>, u: &mut [f64], a: &mut [f64]) {
+        let row = j * self.batch..(j + 1) * self.batch;
+        let (w, b) = (self.w[j], self.b[j]);
+        for ((u, a), z) in u[row.clone()].iter_mut().zip(&mut a[row]).zip(z) {
+            *u = w * z + b;
+            *a = leaky(*u, self.leak).0;
+        }
+    }
+
+    /// Rows `0..n_in` of `u` and `a` from `x` (`[batch, n_in]`).
+    fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
+        for j in 0..self.n_in {
+            let column = x.iter().skip(j).step_by(self.n_in).copied();
+            self.sender(j, column, u, a);
+        }
+    }
+}
+
+/// `acc += v · src` over a batch.
+#[inline]
+fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
+    acc.iter_mut().zip(src).for_each(|(y, x)| *y += v * x);
+}
+
+/// Forward: `y` (`[batch, n_out]`) and the comps' `o` (`[batch, n_comp]`), batch-major,
+/// from `x` (`[batch, n_in]`) and the kept cells of `D` (`R = n_comp + n_out` rows).
+pub fn forward(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>) {
+    let (bt, n_in, n_comp) = (net.batch, net.n_in, net.comps());
+    let n_out = d.len() - n_comp;
+    let mut u = vec![0.0; net.senders() * bt];
+    let mut a = vec![0.0; net.senders() * bt];
+    net.inputs(x, &mut u, &mut a);
+    let mut o = vec![0.0; n_comp * bt];
+    for i in 0..n_comp {
+        let o_i = &mut o[i * bt..(i + 1) * bt];
+        for (j, v) in d.entries(i) {
+            axpy(o_i, v, &a[j * bt..(j + 1) * bt]);
+        }
+        net.sender(n_in + i, o_i.iter().copied(), &mut u, &mut a);
+    }
+    let mut y = vec![0.0; n_out * bt];
+    for q in 0..n_out {
+        for (j, v) in d.entries(n_comp + q) {
+            axpy(&mut y[q * bt..(q + 1) * bt], v, &u[j * bt..(j + 1) * bt]);
+        }
+    }
+    (transpose(&y, n_out, bt), transpose(&o, n_comp, bt))
+}
+
+/// Gradients of `x` (`[batch, n_in]`), `D` (`[R, C]`, on the support of `D`), `w`, `b`.
+pub struct Grads<T> {
+    /// `x̄`, `[batch, n_in]`, batch-major.
+    pub x: Vec<f64>,
+    /// `D̄`, `[R, C]` row-major, 0 off the support of `D`.
+    pub d: Vec<T>,
+    /// `w̄`, `[C]`, one per sender.
+    pub w: Vec<f64>,
+    /// `b̄`, `[C]`, one per sender.
+    pub b: Vec<f64>,
+}
+
+/// Backward (see the module docs) from `x`, the forward's `o` (`[batch, n_comp]`) and the
+/// gradient `ȳ` of `y` (`[batch, n_out]`).
+pub fn backward<T: Real>(
+    net: &Net,
+    x: &[f64],
+    d: &SparseRows<f64>,
+    o: &[f64],
+    g_y: &[f64],
+) -> Grads<T> {
+    let (bt, n_in, n_comp, cols) = (net.batch, net.n_in, net.comps(), net.senders());
+    let n_out = d.len() - n_comp;
+    let (o, g_y) = (transpose(o, bt, n_comp), transpose(g_y, bt, n_out));
+    let mut u = vec![0.0; cols * bt];
+    let mut a = vec![0.0; cols * bt];
+    net.inputs(x, &mut u, &mut a);
+    for i in 0..n_comp {
+        net.sender(
+            n_in + i,
+            o[i * bt..(i + 1) * bt].iter().copied(),
+            &mut u,
+            &mut a,
+        );
+    }
+    let mut g_u = vec![0.0; cols * bt];
+    let mut g_a = vec![0.0; cols * bt];
+    let mut g_d = vec![T::of(0.0); (n_comp + n_out) * cols];
+    for q in 0..n_out {
+        let (r, g_yq) = (n_comp + q, &g_y[q * bt..(q + 1) * bt]);
+        for (j, v) in d.entries(r) {
+            let span = j * bt..(j + 1) * bt;
+            axpy(&mut g_u[span.clone()], v, g_yq);
+            g_d[r * cols + j] = T::of(dot(g_yq, &u[span]));
+        }
+    }
+    let (mut g_w, mut g_b) = (vec![0.0; cols], vec![0.0; cols]);
+    let mut g_o = vec![0.0; bt];
+    for i in (0..n_comp).rev() {
+        let c = n_in + i;
+        (g_w[c], g_b[c]) = close(c, bt, net, &u, &g_a, &mut g_u, |t| o[i * bt + t]);
+        for (t, g) in g_o.iter_mut().enumerate() {
+            *g = net.w[c] * g_u[c * bt + t];
+        }
+        for (j, v) in d.entries(i) {
+            let span = j * bt..(j + 1) * bt;
+            axpy(&mut g_a[span.clone()], v, &g_o);
+            g_d[i * cols + j] = T::of(dot(&g_o, &a[span]));
+        }
+    }
+    let mut g_x = vec![0.0; bt * n_in];
+    for j in 0..n_in {
+        (g_w[j], g_b[j]) = close(j, bt, net, &u, &g_a, &mut g_u, |t| x[t * n_in + j]);
+        for t in 0..bt {
+            g_x[t * n_in + j] = net.w[j] * g_u[j * bt + t];
+        }
+    }
+    Grads {
+        x: g_x,
+        d: g_d,
+        w: g_w,
+        b: g_b,
+    }
+}
+
+/// Sender `j`'s last step backward: `ū_j += ā_j·leaky'(u_j)`, and `(w̄_j, b̄_j)` from the
+/// sender's own input `z` (`x_j` or `o_i`) at each sample.
+fn close(
+    j: usize,
+    bt: usize,
+    net: &Net,
+    u: &[f64],
+    g_a: &[f64],
+    g_u: &mut [f64],
+    z: impl Fn(usize) -> f64,
+) -> (f64, f64) {
+    let (mut sw, mut sb) = (0.0, 0.0);
+    for t in 0..bt {
+        let k = j * bt + t;
+        g_u[k] += g_a[k] * leaky(u[k], net.leak).1;
+        sw += g_u[k] * z(t);
+        sb += g_u[k];
+    }
+    (sw, sb)
+}
+
+/// Gradients of `x`, `d`, `w`, `b`, as tensors.
+pub type TensorGrads<B> = (Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>);
+
+/// The host inputs of both passes: the network (`w`, `b` as f64), `x` as f64 and the
+/// support of `d`.
+fn host<B: Backend>(
+    x: Tensor<B, 2>,
+    d: Tensor<B, 2>,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+    n_in: usize,
+    leak: f64,
+) -> (Net, Vec<f64>, SparseRows<f64>) {
+    let ([batch, _], cols) = (x.dims(), d.dims()[1]);
+    let support = match Floats::of(d) {
+        Floats::F32(d) => SparseRows::kept(&d, cols),
+        Floats::F64(d) => SparseRows::kept(&d, cols),
+    };
+    let net = Net {
+        n_in,
+        batch,
+        w: Floats::f64_of(w),
+        b: Floats::f64_of(b),
+        leak,
+    };
+    (net, Floats::f64_of(x), support)
+}
+
+/// The DNM's whole fast forward pass on a CPU backend, by [`forward`]: `y`
+/// (`[batch, n_out]`) and the comps' values `o` (`[batch, n_comp]`) from `x`
+/// (`[batch, n_in]`), `d` (`[R, C]`), `w`, `b` (`[C]`).
+pub fn outputs_tensor<B: Backend>(
+    x: Tensor<B, 2>,
+    d: Tensor<B, 2>,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+    n_in: usize,
+    leak: f64,
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let ([rows, cols], [batch, _], device) = (d.dims(), x.dims(), x.device());
+    let n_comp = cols - n_in;
+    let (net, x, d) = host(x, d, w, b, n_in, leak);
+    let (y, o) = forward(&net, &x, &d);
+    (
+        Tensor::from_data(TensorData::new(y, [batch, rows - n_comp]), &device),
+        Tensor::from_data(TensorData::new(o, [batch, n_comp]), &device),
+    )
+}
+
+/// The backward of [`outputs_tensor`] by [`backward`], from its comps' values `o` and the
+/// gradient of `y`: the gradients of `x`, `d` (on the support of `d`), `w`, `b`.
+#[allow(clippy::too_many_arguments)]
+pub fn outputs_backward_tensor<B: Backend>(
+    x: Tensor<B, 2>,
+    d: Tensor<B, 2>,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+    n_in: usize,
+    leak: f64,
+    o: Tensor<B, 2>,
+    grad: Tensor<B, 2>,
+) -> TensorGrads<B> {
+    let ([rows, cols], [batch, _], device) = (d.dims(), x.dims(), x.device());
+    let f32_d = d.dtype() == burn::tensor::DType::F32;
+    let (net, x, d) = host(x, d, w, b, n_in, leak);
+    let (o, g_y) = (Floats::f64_of(o), Floats::f64_of(grad));
+    let (g_x, g_d, g_w, g_b) = if f32_d {
+        let g = backward::<f32>(&net, &x, &d, &o, &g_y);
+        (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
+    } else {
+        let g = backward::<f64>(&net, &x, &d, &o, &g_y);
+        (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
+    };
+    (
+        Tensor::from_data(TensorData::new(g_x, [batch, n_in]), &device),
+        Tensor::from_data(g_d, &device),
+        Tensor::from_data(TensorData::new(g_w, [cols]), &device),
+        Tensor::from_data(TensorData::new(g_b, [cols]), &device),
+    )
+}

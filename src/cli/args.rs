@@ -1,0 +1,103 @@
+//! Flags every training command shares, the config layering (preset or saved config,
+//! then `--config FILE`, then `--set field=value`, then the command's own flags), and
+//! opening and closing a recorded run.
+
+use std::path::PathBuf;
+
+use manifold_data::Mnist;
+use manifold_train::{layered_config, Interrupter, Run, RunOptions, Summary};
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Flags shared by the `train` commands.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct RunArgs {
+    /// Run directory (default: runs/<model>-<timestamp>); refused when it exists and is not empty.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace an existing non-empty --out directory.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Continue the run in DIR from its last checkpoint (its config.toml is used).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "out"])]
+    pub resume: Option<PathBuf>,
+    /// TOML file with config fields (overrides the preset).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override one config field: `--set field=value` (TOML syntax for the value; repeatable).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// Seed of initialisation and data order.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// MNIST directory (default: $MNIST_DIR, else the shipped assets/mnist).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// The config: the saved one when resuming, else `preset`; then `--config` and `--set`.
+    pub fn base_config<C: Serialize + DeserializeOwned>(&self, preset: C) -> anyhow::Result<C> {
+        let base = match &self.resume {
+            Some(dir) => Run::saved_config::<C>(dir)?,
+            None => preset,
+        };
+        Ok(layered_config(&base, self.config.as_deref(), &self.set)?)
+    }
+
+    /// Opens the run directory of `model` on backend `device`: resumed or created.
+    pub fn open<C: Serialize>(&self, model: &str, config: &C, device: &str) -> anyhow::Result<Run> {
+        let options = RunOptions::new(model)
+            .out_opt(self.out.as_deref())
+            .force(self.force)
+            .device(device)
+            .interrupter(Interrupter::on_ctrl_c());
+        Ok(match &self.resume {
+            Some(dir) => Run::resume(dir, options, config)?,
+            None => Run::create(options, config)?,
+        })
+    }
+
+    /// MNIST from `--data-dir`, `$MNIST_DIR` or the shipped copy.
+    pub fn mnist(&self) -> anyhow::Result<Mnist> {
+        Ok(Mnist::load_default(self.data_dir.as_deref())?)
+    }
+}
+
+/// Writes `summary.json`; an interrupted run becomes the [`Interrupted`] error (exit
+/// code 130), a finished one prints its line.
+pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<PathBuf> {
+    run.finish(summary)?;
+    let dir = run.path().to_path_buf();
+    if summary.interrupted {
+        return Err(Interrupted(dir.display().to_string()).into());
+    }
+    let score = match (summary.test_accuracy, summary.test_mse) {
+        (Some(a), _) => format!("test accuracy {:.2}%", 100.0 * a),
+        (_, Some(m)) => format!("test MSE {m:.4}"),
+        _ => format!("test loss {:.4}", summary.test_loss),
+    };
+    let done = match summary.epochs {
+        Some(e) => format!("{e} epochs"),
+        None => format!("{} steps", summary.steps.unwrap_or(0)),
+    };
+    println!(
+        "{} on {}: {score}{extra}, {done} in {:.1} s — run directory {}",
+        summary.model,
+        summary.device,
+        summary.wall_seconds,
+        dir.display()
+    );
+    Ok(dir)
+}
+
+/// Applies an optional flag to a config field.
+pub fn set_if<T: Clone>(field: &mut T, flag: &Option<T>) {
+    if let Some(v) = flag {
+        *field = v.clone();
+    }
+}
+
+/// Returned when Ctrl-C stopped a run after saving its checkpoint (exit code 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: checkpoint saved in {0}; continue with --resume {0}")]
+pub struct Interrupted(pub String);

@@ -1,0 +1,149 @@
+//! `manifold bench dreamcomp`: epochs of [`manifold_dreamcomp::train_epoch`] over
+//! neuron counts.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use manifold_data::ImageSet;
+use manifold_dreamcomp::{train_epoch, DreamComp, DreamCompConfig, UpdateRule};
+use manifold_kernels::KernelBackend;
+use manifold_train::{median, write_json, Position, Silent};
+use serde::Serialize;
+
+use super::{threads, Common};
+use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+
+/// Flags of `manifold bench dreamcomp`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Neuron counts to time (B = 100 up to 400 neurons, 500 above, as in the presets).
+    #[arg(long, value_delimiter = ',', default_values_t = vec![100, 400, 1600, 6400])]
+    neurons: Vec<usize>,
+    /// Timed epochs per size (the median is reported), after a 20-minibatch warm-up.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Time only the first N training images (0 = the whole epoch of 60 000).
+    #[arg(long, default_value_t = 0)]
+    train_limit: usize,
+    /// JSON output file.
+    #[arg(long, default_value = "bench/dreamcomp.json")]
+    json: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Serialize)]
+struct Row {
+    device: String,
+    neurons: usize,
+    batch: usize,
+    images_per_epoch: usize,
+    epoch_seconds: Vec<f64>,
+    median_epoch_seconds: f64,
+    minibatches_per_second: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    benchmark: &'static str,
+    threads: usize,
+    rows: Vec<Row>,
+}
+
+struct BenchJob<'a> {
+    neurons: usize,
+    repeats: usize,
+    set: &'a ImageSet,
+}
+
+impl Job for BenchJob<'_> {
+    type Output = Row;
+    fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<Row> {
+        time_size::<B::InnerBackend>(self, &device, name)
+    }
+}
+
+fn time_size<B: KernelBackend>(
+    job: BenchJob<'_>,
+    device: &B::Device,
+    name: &str,
+) -> anyhow::Result<Row> {
+    let batch = if job.neurons <= 400 { 100 } else { 500 };
+    let config = DreamCompConfig::new()
+        .with_neurons(job.neurons)
+        .with_batch_size(batch);
+    B::seed(device, 0);
+    let rule = UpdateRule::<B>::new(&config, job.set.len(), device);
+    let mut w = DreamComp::<B>::new(job.neurons, device).w();
+    for idx in rule.epoch_order(job.set.len(), 0).chunks(batch).take(20) {
+        w = rule.step(w, job.set, idx, 0);
+    }
+    B::sync(device)?;
+    let mut model = DreamComp::from_weights(w);
+    let mut times = Vec::new();
+    for epoch in 0..job.repeats {
+        let t = Instant::now();
+        model = train_epoch(
+            model,
+            &rule,
+            job.set,
+            Position::at_epoch(epoch),
+            &mut Silent,
+        )
+        .model;
+        B::sync(device)?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    let med = median(&times);
+    eprintln!(
+        "dreamcomp bench {name} K={}: median epoch {med:.3} s",
+        job.neurons
+    );
+    Ok(Row {
+        device: name.into(),
+        neurons: job.neurons,
+        batch,
+        images_per_epoch: job.set.len(),
+        epoch_seconds: times,
+        median_epoch_seconds: med,
+        minibatches_per_second: job.set.len().div_ceil(batch) as f64 / med,
+    })
+}
+
+/// `manifold bench dreamcomp`.
+pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
+    anyhow::ensure!(args.repeats > 0, "--repeats must be at least 1");
+    if let Some(k) = args.neurons.iter().find(|&&k| k == 0) {
+        anyhow::bail!("--neurons: {k} is not a neuron count (must be at least 1)");
+    }
+    let data = args.common.mnist()?;
+    let set = match args.train_limit {
+        0 => data.train,
+        n => data.train.take(n),
+    };
+    let mut rows = Vec::new();
+    for d in args.common.devices(device) {
+        for &k in &args.neurons {
+            let job = BenchJob {
+                neurons: k,
+                repeats: args.repeats,
+                set: &set,
+            };
+            rows.push(dispatch(d, job)?);
+        }
+    }
+    let report = Report {
+        benchmark: "dreamcomp one training epoch (scores, winners, update)",
+        threads: threads(),
+        rows,
+    };
+    write_json(&args.json, &report)?;
+    for r in &report.rows {
+        println!(
+            "dreamcomp bench {} K={} B={}: median epoch {:.3} s ({:.1} minibatches/s)",
+            r.device, r.neurons, r.batch, r.median_epoch_seconds, r.minibatches_per_second
+        );
+    }
+    println!("— {}", args.json.display());
+    Ok(())
+}
