@@ -317,7 +317,12 @@ fn the_quick_examples_run() {
         assert!(out.contains(says), "{name}: {out}");
     }
     let run = tmp.path().join("runs/example-dnm");
-    for f in ["config.toml", "metrics.csv", "summary.json", "closeness.gif"] {
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "summary.json",
+        "closeness.gif",
+    ] {
         assert!(run.join(f).is_file(), "train_dnm: missing {f}");
     }
 }
