@@ -344,7 +344,7 @@ fn fast_and_reference_evaluators_agree_on_dense_sparse_and_cut_networks() {
 }
 
 #[test]
-#[ignore = "FAILS at the deadline: depth − 1 sweeps agree with the reference on this dense network (the deepest path's contribution is below tolerance); needs a sparse network with a short deep chain"]
+#[ignore = "depth − 1 sweeps agree with the reference on this dense network (the deepest path's contribution is below tolerance); needs a sparse network with a short deep chain"]
 fn too_few_sweeps_give_a_different_answer() {
     let mut config = small_config()
         .with_neurons(40)

@@ -66,6 +66,7 @@ impl RunArgs {
 /// Writes `summary.json`; an interrupted run becomes the [`Interrupted`] error (exit
 /// code 130), a finished one prints its line.
 pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<PathBuf> {
+    let device = run.device().to_string();
     run.finish(summary)?;
     let dir = run.path().to_path_buf();
     if summary.interrupted {
@@ -83,7 +84,7 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
     println!(
         "{} on {}: {score}{extra}, {done} in {:.1} s — run directory {}",
         summary.model,
-        summary.device,
+        device,
         summary.wall_seconds,
         dir.display()
     );

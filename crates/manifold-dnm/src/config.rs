@@ -191,9 +191,8 @@ impl DnmConfig {
     /// the cells of the unused input, which only feed a constant once its `w` is ≈ 0, lose
     /// to the cells that carry signal). κ starts low (c ≈ 0.05) so that it can rise without
     /// cutting every cell, and μ starts at −3 (N(0, 2) puts the gaussian at the edge of the
-    /// allowed region, where output rows can drift out and die). Measured (session 4, 2-core
-    /// CPU): test MSE 0.0009–0.0029 on seeds 0, 1, 2, 7, density 8–17%, unused-input
-    /// ratio 0 on each (the crate README has the table).
+    /// allowed region, where output rows can drift out and die). Results on seeds 0–2 are
+    /// in the crate README.
     pub fn best_toy() -> Self {
         Self::seed_toy()
             .with_head(Head::Identity)
@@ -214,8 +213,8 @@ impl DnmConfig {
     /// at 5 000 steps), twice the steps, and a cosine schedule from twice the learning
     /// rate. Density is the original's count (no gradient): the network thins itself to
     /// ≈ 2.8% through the cutoff, where the surrogate at λ_sparse = 1 kept ≈ 10%.
-    /// Measured (session 6, ndarray, 2-core CPU): 94.18% at density 2.83%, 304 s of
-    /// training; the crate README has the neighbouring settings tried.
+    /// It reaches 94.18% at density 2.83% (ndarray, 2-core CPU, 304 s of training); the
+    /// crate README has the neighbouring settings tried.
     pub fn best_mnist() -> Self {
         Self::seed_mnist()
             .with_head(Head::Identity)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """An independent NumPy implementation of the DreamComp rule, written straight from
-the spec (`../shared/spec/dreamcomp.md`), in float64 like the original by default.
+the rule as the crate README states it, in float64 like the original by default.
 
 It shares no code with the Rust crate: it is the cross-check behind the README's
 section on k100 (how far a faithful implementation lands from the original's table).

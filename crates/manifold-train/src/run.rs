@@ -233,6 +233,11 @@ impl Run {
         self.dir.join(name)
     }
 
+    /// The backend's name, as given to [`RunOptions::device`].
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
     /// The interrupter that stops this run.
     pub fn interrupter(&self) -> &Interrupter {
         &self.interrupter

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use manifold_dnm::{Data, DnmConfig, Evaluator, Task};
 
+use super::TrainJob;
 use crate::cli::args::{finish, set_if, RunArgs};
 use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
@@ -62,13 +63,7 @@ pub fn load_data(config: &DnmConfig, run: &RunArgs) -> anyhow::Result<Data> {
     })
 }
 
-struct TrainJob {
-    args: TrainArgs,
-    config: DnmConfig,
-    data: Data,
-}
-
-impl Job for TrainJob {
+impl Job for TrainJob<TrainArgs, DnmConfig, Data> {
     type Output = PathBuf;
     fn run<B: TrainBackend>(
         self,

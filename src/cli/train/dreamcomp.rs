@@ -4,6 +4,7 @@
 use manifold_data::Mnist;
 use manifold_dreamcomp::DreamCompConfig;
 
+use super::{EpochFlags, TrainJob};
 use crate::cli::args::{finish, set_if, RunArgs};
 use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
@@ -12,18 +13,14 @@ use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
 pub struct TrainArgs {
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    epochs: EpochFlags,
     /// Preset: k100, k400 (custom ξ), k400-plain, k1600, k6400.
     #[arg(long, default_value = "k400")]
     preset: String,
     /// Number of neurons K.
     #[arg(long)]
     neurons: Option<usize>,
-    /// Epochs.
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Minibatch size B.
-    #[arg(long)]
-    batch: Option<usize>,
     /// Reconstruction weight R of the label synapses.
     #[arg(long)]
     recon: Option<f64>,
@@ -42,9 +39,6 @@ pub struct TrainArgs {
     /// Semi-supervised: factor on c_xi for samples whose label is dreamed.
     #[arg(long)]
     dream_scale: Option<f64>,
-    /// Train on the first N images only.
-    #[arg(long)]
-    train_limit: Option<usize>,
     /// Skip the per-epoch pictures (tapestry, label bars) and the GIF.
     #[arg(long)]
     no_pictures: bool,
@@ -56,28 +50,21 @@ impl TrainArgs {
             .run
             .base_config(DreamCompConfig::preset(&self.preset)?)?;
         set_if(&mut c.neurons, &self.neurons);
-        set_if(&mut c.epochs, &self.epochs);
-        set_if(&mut c.batch_size, &self.batch);
+        self.epochs
+            .apply(&mut c.epochs, &mut c.batch_size, &mut c.train_limit);
         set_if(&mut c.recon, &self.recon);
         set_if(&mut c.xi, &self.xi);
         set_if(&mut c.c_xi, &self.c_xi);
         set_if(&mut c.label_fraction, &self.label_fraction);
         set_if(&mut c.label_boost, &self.label_boost);
         set_if(&mut c.dream_scale, &self.dream_scale);
-        set_if(&mut c.train_limit, &self.train_limit);
         set_if(&mut c.seed, &self.run.seed);
         c.validate()?;
         Ok(c)
     }
 }
 
-struct TrainJob {
-    args: TrainArgs,
-    config: DreamCompConfig,
-    data: Mnist,
-}
-
-impl Job for TrainJob {
+impl Job for TrainJob<TrainArgs, DreamCompConfig, Mnist> {
     type Output = ();
     fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<()> {
         let mut run = self.args.run.open("dreamcomp", &self.config, name)?;

@@ -6,6 +6,7 @@ use manifold_data::Mnist;
 use manifold_mlp::{Mlp, MlpConfig};
 use manifold_train::{load_module, save_module};
 
+use super::{EpochFlags, TrainJob};
 use crate::cli::args::{finish, set_if, RunArgs};
 use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
@@ -14,18 +15,11 @@ use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
 pub struct TrainArgs {
     #[command(flatten)]
     run: RunArgs,
-    /// Epochs.
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Minibatch size.
-    #[arg(long)]
-    batch: Option<usize>,
+    #[command(flatten)]
+    epochs: EpochFlags,
     /// Adam learning rate.
     #[arg(long)]
     lr: Option<f64>,
-    /// Train on the first N images only.
-    #[arg(long)]
-    train_limit: Option<usize>,
     /// Start from this saved model (a `.mpk` written by --save or a run).
     #[arg(long, value_name = "FILE")]
     load: Option<PathBuf>,
@@ -37,23 +31,16 @@ pub struct TrainArgs {
 impl TrainArgs {
     fn config(&self) -> anyhow::Result<MlpConfig> {
         let mut c = self.run.base_config(MlpConfig::new())?;
-        set_if(&mut c.epochs, &self.epochs);
-        set_if(&mut c.batch_size, &self.batch);
+        self.epochs
+            .apply(&mut c.epochs, &mut c.batch_size, &mut c.train_limit);
         set_if(&mut c.learning_rate, &self.lr);
-        set_if(&mut c.train_limit, &self.train_limit);
         set_if(&mut c.seed, &self.run.seed);
         c.validate()?;
         Ok(c)
     }
 }
 
-struct TrainJob {
-    args: TrainArgs,
-    config: MlpConfig,
-    data: Mnist,
-}
-
-impl Job for TrainJob {
+impl Job for TrainJob<TrainArgs, MlpConfig, Mnist> {
     type Output = ();
     fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<()> {
         let TrainJob { args, config, data } = self;

@@ -3,6 +3,7 @@
 use manifold_data::Mnist;
 use manifold_set::{ComputePath, SetConfig, PRESETS};
 
+use super::{EpochFlags, TrainJob};
 use crate::cli::args::{finish, set_if, RunArgs};
 use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
 
@@ -20,6 +21,8 @@ pub enum PathArg {
 pub struct TrainArgs {
     #[command(flatten)]
     run: RunArgs,
+    #[command(flatten)]
+    epochs: EpochFlags,
     /// Preset: best (the README's headline: 784-1000-1000-1000-10, 24 epochs, ≈ 98.1%
     /// at 4.5% density) or original (Mocanu et al.'s MNIST settings).
     #[arg(long, default_value = "best")]
@@ -45,21 +48,12 @@ pub struct TrainArgs {
     /// Compute path.
     #[arg(long, value_enum)]
     path: Option<PathArg>,
-    /// Epochs.
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Minibatch size.
-    #[arg(long)]
-    batch: Option<usize>,
     /// Adam learning rate.
     #[arg(long)]
     lr: Option<f64>,
     /// Dropout probability.
     #[arg(long)]
     dropout: Option<f64>,
-    /// Train on the first N images only.
-    #[arg(long)]
-    train_limit: Option<usize>,
 }
 
 impl TrainArgs {
@@ -73,11 +67,10 @@ impl TrainArgs {
         set_if(&mut c.zeta, &self.zeta);
         set_if(&mut c.l2, &self.l2);
         set_if(&mut c.l1, &self.l1);
-        set_if(&mut c.epochs, &self.epochs);
-        set_if(&mut c.batch_size, &self.batch);
+        self.epochs
+            .apply(&mut c.epochs, &mut c.batch_size, &mut c.train_limit);
         set_if(&mut c.learning_rate, &self.lr);
         set_if(&mut c.dropout, &self.dropout);
-        set_if(&mut c.train_limit, &self.train_limit);
         set_if(&mut c.seed, &self.run.seed);
         match self.path {
             Some(PathArg::Sparse) => c.path = ComputePath::Sparse,
@@ -89,13 +82,7 @@ impl TrainArgs {
     }
 }
 
-struct TrainJob {
-    args: TrainArgs,
-    config: SetConfig,
-    data: Mnist,
-}
-
-impl Job for TrainJob {
+impl Job for TrainJob<TrainArgs, SetConfig, Mnist> {
     type Output = ();
     fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<()> {
         let mut run = self.args.run.open("set", &self.config, name)?;
