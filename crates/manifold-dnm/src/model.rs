@@ -94,7 +94,7 @@ impl<B: Backend> Dnm<B> {
     }
 
     /// `f`, `c` and `D` of the current parameters, as the tensor expression of
-    /// [`crate::closeness`].
+    /// [`mod@crate::closeness`].
     pub fn closeness(&self, grid: &Grid<B>) -> Closeness<B> {
         closeness(&self.raw(), grid)
     }

@@ -25,7 +25,7 @@
 //! gets `Σ ḡ_c · c(1 − c)`. One pass over the `R × C` grid does what the tensor expression
 //! does in some forty autodiff ops (each a full pass over the grid, forward and backward).
 //! Everything is computed in f64, rows in parallel with rayon; along a row the sine and the
-//! gaussian advance by recurrences ([`Phase`], [`Gauss`]), so a cell costs one `ln` and one
+//! gaussian advance by recurrences (`Phase`, `Gauss`), so a cell costs one `ln` and one
 //! `exp` (and one more `exp` for the surrogate's sigmoid).
 
 use burn::tensor::backend::Backend;

@@ -3,7 +3,7 @@
 //! regrowing as many at random.
 //!
 //! Equations: [`layer`] (the sparse product, two compute paths), [`topology`]
-//! (Erdős–Rényi init, pruning rule, regrowth), [`evolve`] (the step after each epoch),
+//! (Erdős–Rényi init, pruning rule, regrowth), [`mod@evolve`] (the step after each epoch),
 //! [`optim`] (Adam with per-connection reset and the L1/L2 penalties). The run:
 //! [`train()`]; pictures: [`pictures`]; the penalty experiment: [`experiment`].
 //!
