@@ -1,5 +1,6 @@
 //! The one place where a backend is chosen. Models are generic over
-//! `B: AutodiffBackend`; a [`Job`] is run on the backend named by `--device`.
+//! `B: AutodiffBackend`; [`with_backend!`](crate::with_backend) runs a block on the
+//! backend named by `--device`.
 
 /// The bound of every training job: an autodiff backend whose sparse products (SET) have
 /// their own kernels.
@@ -18,6 +19,7 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
+    /// The backend's name, as `--device` spells it.
     pub fn name(self) -> &'static str {
         match self {
             DeviceKind::Ndarray => "ndarray",
@@ -49,35 +51,56 @@ impl DeviceKind {
     }
 }
 
-/// Work generic over the training backend. `device` names the backend ("ndarray", …).
-pub trait Job {
-    type Output;
-    fn run<B: TrainBackend>(
-        self,
-        device: B::Device,
-        name: &'static str,
-    ) -> anyhow::Result<Self::Output>;
+/// The ndarray training backend (feature `ndarray`).
+#[cfg(feature = "ndarray")]
+pub type NdarrayTrain = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+/// The wgpu training backend (feature `wgpu`).
+#[cfg(feature = "wgpu")]
+pub type WgpuTrain = burn::backend::Autodiff<burn_wgpu::Wgpu<f32, i32>>;
+/// The flex training backend (feature `flex`).
+#[cfg(feature = "flex")]
+pub type FlexTrain = burn::backend::Autodiff<burn_flex::Flex>;
+
+/// Runs a block once for the backend a [`DeviceKind`] names, with `B` bound to that
+/// training backend (a [`TrainBackend`]), `device` to its default device and `name` to
+/// its name; the block's value (an `anyhow::Result`) is the macro's. A backend not
+/// compiled in is the one-line error of [`not_compiled_message`].
+///
+/// ```ignore
+/// with_backend!(kind, |B, device, name| {
+///     let model = Mlp::<B>::new(&config, &device);
+///     Ok(())
+/// })
+/// ```
+#[macro_export]
+macro_rules! with_backend {
+    ($kind:expr, |$b:ident, $device:ident, $name:ident| $body:block) => {{
+        use $crate::backend::DeviceKind as Kind;
+        match $kind {
+            #[cfg(feature = "ndarray")]
+            Kind::Ndarray => $crate::with_backend!(@on NdarrayTrain, Ndarray, $b, $device, $name, $body),
+            #[cfg(feature = "wgpu")]
+            Kind::Wgpu => $crate::with_backend!(@on WgpuTrain, Wgpu, $b, $device, $name, $body),
+            #[cfg(feature = "flex")]
+            Kind::Flex => $crate::with_backend!(@on FlexTrain, Flex, $b, $device, $name, $body),
+            #[allow(unreachable_patterns)]
+            other => Err(anyhow::anyhow!($crate::backend::not_compiled_message(
+                other,
+                &Kind::all_compiled()
+            ))),
+        }
+    }};
+    (@on $ty:ident, $kind:ident, $b:ident, $device:ident, $name:ident, $body:block) => {{
+        type $b = $crate::backend::$ty;
+        let $device = $crate::backend::default_device::<$b>();
+        let $name = $crate::backend::DeviceKind::$kind.name();
+        $body
+    }};
 }
 
-/// Runs `job` on the backend `kind`; a backend not compiled in is a one-line error
-/// naming the Cargo feature to enable.
-pub fn dispatch<J: Job>(kind: DeviceKind, job: J) -> anyhow::Result<J::Output> {
-    match kind {
-        #[cfg(feature = "ndarray")]
-        DeviceKind::Ndarray => job.run::<burn::backend::Autodiff<burn_ndarray::NdArray<f32>>>(
-            Default::default(),
-            "ndarray",
-        ),
-        #[cfg(feature = "wgpu")]
-        DeviceKind::Wgpu => job
-            .run::<burn::backend::Autodiff<burn_wgpu::Wgpu<f32, i32>>>(Default::default(), "wgpu"),
-        #[cfg(feature = "flex")]
-        DeviceKind::Flex => {
-            job.run::<burn::backend::Autodiff<burn_flex::Flex>>(Default::default(), "flex")
-        }
-        #[allow(unreachable_patterns)]
-        other => anyhow::bail!(not_compiled_message(other, &DeviceKind::all_compiled())),
-    }
+/// The default device of backend `B` (for [`with_backend!`](crate::with_backend)).
+pub fn default_device<B: burn::tensor::backend::Backend>() -> B::Device {
+    Default::default()
 }
 
 /// The one-line error for a backend this binary was built without.

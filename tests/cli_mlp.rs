@@ -3,19 +3,11 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn manifold(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_manifold"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("manifold runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).trim().to_string()
-}
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{fails_with, manifold, stderr};
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -274,14 +266,8 @@ fn user_errors_are_one_line_and_name_the_culprit() {
         ),
     ];
     for (args, expected) in cases {
-        let o = manifold(args, tmp.path());
-        assert!(!o.status.success(), "{args:?} should fail");
-        let e = stderr(&o);
-        assert!(
-            e.starts_with(expected),
-            "{args:?}: got `{e}`, expected `{expected}`"
-        );
-        assert_eq!(e.lines().count(), 1, "{args:?}: not one line: {e}");
+        let e = fails_with(args, tmp.path(), expected);
+        assert!(e.starts_with(expected), "{args:?}: got `{e}`");
     }
 }
 

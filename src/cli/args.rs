@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 
 use manifold_data::Mnist;
-use manifold_train::{layered_config, Interrupter, Run, RunOptions, Summary};
+use manifold_train::run::DIVERGE_FACTOR;
+use manifold_train::{
+    layered_config, with_flags, Interrupter, ModelConfig, Run, RunOptions, Summary,
+};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// Flags shared by the `train` commands.
@@ -32,23 +35,69 @@ pub struct RunArgs {
     /// MNIST directory (default: $MNIST_DIR, else the shipped assets/mnist).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Stop (keeping the last healthy checkpoint) when the evaluated loss exceeds F times
+    /// its best (default 10; `inf`: never); NaN or infinite losses and parameters always
+    /// stop a run.
+    #[arg(long, value_name = "F", value_parser = at_least_one)]
+    pub diverge_factor: Option<f64>,
+}
+
+/// `--diverge-factor`: a number ≥ 1 (`inf` switches the growth test off).
+fn at_least_one(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f >= 1.0 => Ok(f),
+        _ => Err(format!("`{s}` is not a number ≥ 1")),
+    }
 }
 
 impl RunArgs {
     /// The config: the saved one when resuming, else `preset`; then `--config` and `--set`.
-    pub fn base_config<C: Serialize + DeserializeOwned>(&self, preset: C) -> anyhow::Result<C> {
+    pub fn base_config<C: Serialize + DeserializeOwned>(
+        &self,
+        model: &str,
+        preset: C,
+    ) -> anyhow::Result<C> {
         let base = match &self.resume {
-            Some(dir) => Run::saved_config::<C>(dir)?,
+            Some(dir) => Run::saved_config::<C>(dir, model)?,
             None => preset,
         };
         Ok(layered_config(&base, self.config.as_deref(), &self.set)?)
     }
 
+    /// The config of a `train` command: `preset` (or, with `--resume`, the saved config),
+    /// then `--config`, `--set`, the command's own `flags` (see [`with_flags`]) and
+    /// `--seed`; validated.
+    pub fn config<C: ModelConfig>(
+        &self,
+        model: &str,
+        preset: C,
+        flags: &impl Serialize,
+    ) -> anyhow::Result<C> {
+        let mut config = with_flags(&self.base_config(model, preset)?, flags)?;
+        if let Some(seed) = self.seed {
+            // config.toml stores integers as TOML's signed 64-bit numbers.
+            anyhow::ensure!(
+                seed <= i64::MAX as u64,
+                "--seed: at most {} (config.toml holds signed 64-bit integers)",
+                i64::MAX
+            );
+            config.set_seed(seed);
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Opens the run directory of `model` on backend `device`: resumed or created.
-    pub fn open<C: Serialize>(&self, model: &str, config: &C, device: &str) -> anyhow::Result<Run> {
+    pub fn open<C: ModelConfig>(
+        &self,
+        model: &str,
+        config: &C,
+        device: &str,
+    ) -> anyhow::Result<Run> {
         let options = RunOptions::new(model)
             .out_opt(self.out.as_deref())
             .force(self.force)
+            .diverge_factor(self.diverge_factor.unwrap_or(DIVERGE_FACTOR))
             .device(device)
             .interrupter(Interrupter::on_ctrl_c());
         Ok(match &self.resume {
@@ -61,6 +110,17 @@ impl RunArgs {
     pub fn mnist(&self) -> anyhow::Result<Mnist> {
         Ok(Mnist::load_default(self.data_dir.as_deref())?)
     }
+
+    /// [`RunArgs::mnist`], checked to fit the config (`fits`) before any run directory
+    /// is made.
+    pub fn mnist_for(
+        &self,
+        fits: impl FnOnce(&Mnist) -> Result<(), manifold_train::TrainError>,
+    ) -> anyhow::Result<Mnist> {
+        let data = self.mnist()?;
+        fits(&data)?;
+        Ok(data)
+    }
 }
 
 /// Writes `summary.json`; an interrupted run becomes the [`Interrupted`] error (exit
@@ -72,11 +132,7 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
     if summary.interrupted {
         return Err(Interrupted(dir.display().to_string()).into());
     }
-    let score = match (summary.test_accuracy, summary.test_mse) {
-        (Some(a), _) => format!("test accuracy {:.2}%", 100.0 * a),
-        (_, Some(m)) => format!("test MSE {m:.4}"),
-        _ => format!("test loss {:.4}", summary.test_loss),
-    };
+    let score = summary.evaluation().describe();
     let done = match summary.epochs {
         Some(e) => format!("{e} epochs"),
         None => format!("{} steps", summary.steps.unwrap_or(0)),
@@ -89,13 +145,6 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
         dir.display()
     );
     Ok(dir)
-}
-
-/// Applies an optional flag to a config field.
-pub fn set_if<T: Clone>(field: &mut T, flag: &Option<T>) {
-    if let Some(v) = flag {
-        *field = v.clone();
-    }
 }
 
 /// Returned when Ctrl-C stopped a run after saving its checkpoint (exit code 130).

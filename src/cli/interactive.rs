@@ -4,10 +4,12 @@ use std::path::PathBuf;
 
 use manifold_data::Mnist;
 use manifold_mlp::{Mlp, MlpConfig};
-use manifold_train::load_module;
+use manifold_train::{load_module, read_toml};
 use rand::Rng;
 
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use burn::tensor::backend::AutodiffBackend;
+use manifold::backend::DeviceKind;
+use manifold::with_backend;
 
 /// Flags of `manifold interactive`.
 #[derive(clap::Args, Debug)]
@@ -34,30 +36,6 @@ fn latest_saved_mlp() -> Option<PathBuf> {
         .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
 }
 
-struct PlayJob {
-    file: PathBuf,
-    seed: u64,
-    data: Mnist,
-}
-
-impl Job for PlayJob {
-    type Output = ();
-    fn run<B: TrainBackend>(self, device: B::Device, _name: &'static str) -> anyhow::Result<()> {
-        let probe = Mlp::<B::InnerBackend>::new(&MlpConfig::new(), &device);
-        let model = load_module(probe, &self.file.with_extension(""), &device)?;
-        let stdin = std::io::stdin();
-        let mut out = std::io::stdout().lock();
-        Ok(manifold_mlp::game::play(
-            &model,
-            &self.data.test,
-            self.seed,
-            &device,
-            stdin.lock(),
-            &mut out,
-        )?)
-    }
-}
-
 /// `manifold interactive`.
 pub fn run(args: InteractiveArgs, device: DeviceKind) -> anyhow::Result<()> {
     let Some(file) = args.load.clone().or_else(latest_saved_mlp) else {
@@ -65,5 +43,32 @@ pub fn run(args: InteractiveArgs, device: DeviceKind) -> anyhow::Result<()> {
     };
     let data = Mnist::load_default(args.data_dir.as_deref())?;
     let seed = args.seed.unwrap_or_else(|| rand::rng().random());
-    dispatch(device, PlayJob { file, seed, data })
+    // A model saved in a run directory has its config beside it; a bare `--save` file
+    // is the default 784-16-16-10 network.
+    let beside = file.with_file_name("config.toml");
+    let config = if beside.is_file() {
+        read_toml::<MlpConfig>(&beside)?
+    } else {
+        MlpConfig::new()
+    };
+    config.validate()?;
+    config.check_data(&data)?;
+    with_backend!(device, |B, device, _name| {
+        type Inner = <B as AutodiffBackend>::InnerBackend;
+        let model = load_module(
+            Mlp::<Inner>::new(&config, &device),
+            &file.with_extension(""),
+            &device,
+        )?;
+        let stdin = std::io::stdin();
+        let mut out = std::io::stdout().lock();
+        Ok(manifold_mlp::game::play(
+            &model,
+            &data.test,
+            seed,
+            &device,
+            stdin.lock(),
+            &mut out,
+        )?)
+    })
 }

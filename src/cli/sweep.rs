@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
-use manifold_dnm::sweep::{self, SweepRow};
+use manifold_dnm::sweep;
 use manifold_dnm::{Data, DensityTerm, DnmConfig};
 use manifold_train::layered_config;
 
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use manifold::backend::DeviceKind;
+use manifold::with_backend;
 
 /// The `sweep` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -43,22 +44,6 @@ pub struct SweepArgs {
     merge: Vec<PathBuf>,
 }
 
-struct SweepJob {
-    configs: Vec<DnmConfig>,
-    data: Data,
-}
-
-impl Job for SweepJob {
-    type Output = Vec<SweepRow>;
-    fn run<B: TrainBackend>(
-        self,
-        device: B::Device,
-        _name: &'static str,
-    ) -> anyhow::Result<Vec<SweepRow>> {
-        Ok(sweep::run::<B>(&self.configs, &self.data, &device)?)
-    }
-}
-
 /// `manifold sweep dnm`.
 pub fn run(cmd: SweepCmd, device: DeviceKind) -> anyhow::Result<()> {
     let SweepCmd::Dnm(args) = cmd;
@@ -92,7 +77,9 @@ pub fn run(cmd: SweepCmd, device: DeviceKind) -> anyhow::Result<()> {
             args.data_dir.as_deref(),
         )?),
     };
-    let rows = dispatch(device, SweepJob { configs, data })?;
+    let rows = with_backend!(device, |B, device, _name| {
+        Ok(sweep::run::<B>(&configs, &data, &device)?)
+    })?;
     Ok(sweep::write(
         &args.out,
         &rows,

@@ -7,7 +7,8 @@ use manifold_data::Mnist;
 use manifold_set::experiment::{base_config, report, traces, write, Trace};
 use manifold_set::SetConfig;
 
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use manifold::backend::DeviceKind;
+use manifold::with_backend;
 
 /// Flags of `manifold set-topology`.
 #[derive(clap::Args, Debug)]
@@ -47,22 +48,6 @@ pub struct TopologyArgs {
     data_dir: Option<PathBuf>,
 }
 
-struct TopologyJob {
-    configs: Vec<SetConfig>,
-    data: Mnist,
-}
-
-impl Job for TopologyJob {
-    type Output = Vec<Trace>;
-    fn run<B: TrainBackend>(
-        self,
-        device: B::Device,
-        _name: &'static str,
-    ) -> anyhow::Result<Vec<Trace>> {
-        Ok(traces::<B>(&self.configs, &self.data, &device))
-    }
-}
-
 /// `manifold set-topology`.
 pub fn run(args: TopologyArgs, device: DeviceKind) -> anyhow::Result<()> {
     anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
@@ -75,7 +60,7 @@ pub fn run(args: TopologyArgs, device: DeviceKind) -> anyhow::Result<()> {
     without.validate()?;
     with.validate()?;
     let seeds: Vec<u64> = (0..args.seeds).collect();
-    let configs = seeds
+    let configs: Vec<SetConfig> = seeds
         .iter()
         .flat_map(|&s| [without.clone().with_seed(s), with.clone().with_seed(s)])
         .collect();
@@ -84,7 +69,9 @@ pub fn run(args: TopologyArgs, device: DeviceKind) -> anyhow::Result<()> {
         data.train.dim() == 784,
         "the topology experiment needs 28×28 images"
     );
-    let traces = dispatch(device, TopologyJob { configs, data })?;
+    let traces: Vec<Trace> = with_backend!(device, |B, device, _name| {
+        Ok(traces::<B>(&configs, &data, &device))
+    })?;
     let report = report(without, with, &seeds, &traces, 28);
     let penalty = format!("l2={} l1={}", args.l2, args.l1);
     write(&args.out, &report, &traces, &args.snapshots, &penalty)?;

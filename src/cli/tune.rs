@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use manifold_data::Mnist;
 use manifold_mlp::MlpConfig;
-use manifold_train::tune::{best_per_combination, write_tune_csv, Outcome, SearchGrid};
+use manifold_train::tune::{best_per_combination, write_tune_csv, SearchGrid};
 use manifold_train::{layered_config, read_toml};
 
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use manifold::backend::DeviceKind;
+use manifold::with_backend;
 
 /// Flags of `manifold tune`.
 #[derive(clap::Args, Debug)]
@@ -50,22 +51,6 @@ impl TuneArgs {
     }
 }
 
-struct TuneJob {
-    configs: Vec<MlpConfig>,
-    data: Mnist,
-}
-
-impl Job for TuneJob {
-    type Output = Vec<Outcome>;
-    fn run<B: TrainBackend>(
-        self,
-        device: B::Device,
-        _name: &'static str,
-    ) -> anyhow::Result<Vec<Outcome>> {
-        Ok(manifold_mlp::tune::<B>(&self.configs, &self.data, &device)?)
-    }
-}
-
 /// `manifold tune`.
 pub fn run(args: TuneArgs, device: DeviceKind) -> anyhow::Result<()> {
     anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
@@ -87,7 +72,9 @@ pub fn run(args: TuneArgs, device: DeviceKind) -> anyhow::Result<()> {
         seeds.len(),
         configs.len()
     );
-    let outcomes = dispatch(device, TuneJob { configs, data })?;
+    let outcomes = with_backend!(device, |B, device, _name| {
+        Ok(manifold_mlp::tune::<B>(&configs, &data, &device)?)
+    })?;
     let rows = best_per_combination(&combos, &seeds, &outcomes);
     if let Some(dir) = args.csv.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

@@ -51,6 +51,7 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
 fn describe_io(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "file not found".to_string(),
+        std::io::ErrorKind::IsADirectory => "a directory, not a data file".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
         _ => format!("cannot read ({e})"),
     }
@@ -90,7 +91,10 @@ fn parse_idx<'a>(
     let sizes: Vec<usize> = (0..dims as usize)
         .map(|d| be_u32(bytes, 4 + 4 * d) as usize)
         .collect();
-    let expected: usize = sizes.iter().product();
+    let expected = sizes
+        .iter()
+        .try_fold(1usize, |n, &s| n.checked_mul(s))
+        .ok_or_else(|| DataError::new(path, format!("header sizes {sizes:?} overflow")))?;
     let payload = &bytes[header..];
     if payload.len() < expected {
         return Err(DataError::new(

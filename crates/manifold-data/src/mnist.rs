@@ -114,6 +114,14 @@ impl ImageSet {
         )
     }
 
+    /// The first `n` images, or all of them when `n` is 0 (the configs' `train_limit`).
+    pub fn limited(&self, n: usize) -> Self {
+        match n {
+            0 => self.clone(),
+            n => self.take(n),
+        }
+    }
+
     /// Gathers the images at `indices` into one row-major buffer, with their labels.
     pub fn gather(&self, indices: &[usize]) -> (Vec<f32>, Vec<u8>) {
         let d = self.dim();

@@ -3,7 +3,7 @@
 //! `best-toy`, `best-mnist` (ours).
 
 use burn::config::Config;
-use manifold_train::TrainError;
+use manifold_train::{ModelConfig, TrainError};
 use serde::{Deserialize, Serialize};
 
 /// Which task the network is trained on.
@@ -363,5 +363,22 @@ impl DnmConfig {
                 lo + 0.5 * (self.lr - lo) * (1.0 + (std::f64::consts::PI * t).cos())
             }
         }
+    }
+}
+
+impl ModelConfig for DnmConfig {
+    const RESUMABLE: &'static [&'static str] = &["steps", "lr", "eval_every"];
+
+    /// [`DnmConfig::validate`], then the memory of the receivers × senders grids (the
+    /// closeness, D and their gradients: about sixteen f64 per cell) against the memory
+    /// available.
+    fn validate(&self) -> Result<(), TrainError> {
+        DnmConfig::validate(self)?;
+        let cells = (self.neurons - self.inputs) as f64 * (self.neurons - self.outputs) as f64;
+        manifold_train::memory::check_fits("neurons", cells * 8.0 * 16.0)
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
     }
 }

@@ -12,8 +12,8 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
 use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_train::{
-    argmax_rows, labels_tensor, load_module, load_record, save_module, save_record, Evaluation,
-    Observer, Position, Summary, TrainError, Trained,
+    all_finite, argmax_rows, labels_tensor, load_module, load_record, save_module, save_record,
+    Evaluation, Observer, Position, Summary, TrainError, Trained,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -347,6 +347,11 @@ pub fn train<B: KernelAutodiffBackend>(
         checkpointed = true;
     }
     observer.begin("dnm", &METRICS, config.steps, &at)?;
+    if at.step == 0 {
+        // The untrained manifold's loss: the reference the divergence watch starts from.
+        let initial = evaluate(&model.valid(), config, data, device);
+        observer.check_health(&at, true, Some(initial.loss))?;
+    }
     let mut frames = crate::pictures::Frames::new(observer)?;
     let mut last_eval: Option<Evaluation> = None;
     let mut stopped = false;
@@ -365,6 +370,9 @@ pub fn train<B: KernelAutodiffBackend>(
         ) {
             Ok(ok) => ok,
             Err((_, failure)) => {
+                if let StepFailure::NonFinite { report, .. } = &failure {
+                    observer.check_health(&at, true, Some(report.total))?;
+                }
                 observer.end();
                 let kept = if checkpointed {
                     "the last checkpoint is kept"
@@ -413,11 +421,14 @@ pub fn train<B: KernelAutodiffBackend>(
             ));
         }
         if eval_now {
+            let loss = last_eval.map(|e| e.loss);
+            observer.check_health(&at, all_finite(&model), loss)?;
             checkpoint(observer, &model, &optim, &at)?;
             checkpointed = true;
         }
         if observer.should_stop() && at.step < config.steps {
             stopped = true;
+            observer.check_health(&at, all_finite(&model), None)?;
             checkpoint(observer, &model, &optim, &at)?;
             break;
         }

@@ -2,7 +2,7 @@
 //! of the original's results table.
 
 use burn::config::Config;
-use manifold_train::TrainError;
+use manifold_train::{ModelConfig, TrainError};
 use serde::{Deserialize, Serialize};
 
 /// Where a neuron's class comes from at evaluation.
@@ -84,6 +84,12 @@ pub const PRESETS: [(&str, [f64; 6], f64); 5] = [
 ];
 
 impl DreamCompConfig {
+    /// Checks that the data fits a DreamComp layer: 28 × 28 images, labels 0–9, neither
+    /// set empty.
+    pub fn check_data(&self, data: &manifold_data::Mnist) -> Result<(), TrainError> {
+        manifold_train::check_images(crate::model::PIXELS, crate::model::CLASSES, data)
+    }
+
     /// The preset `name` (see [`PRESETS`]), or an error naming the known ones.
     pub fn preset(name: &str) -> Result<Self, TrainError> {
         let Some((_, p, _)) = PRESETS.iter().find(|(n, _, _)| *n == name) else {
@@ -149,5 +155,20 @@ impl ClassSource {
             ClassSource::Synapses => false,
             ClassSource::Labelled => true,
         }
+    }
+}
+
+impl ModelConfig for DreamCompConfig {
+    const RESUMABLE: &'static [&'static str] = &["epochs"];
+
+    /// [`DreamCompConfig::validate`], then the memory of the synapses (pixels and
+    /// labels, with the update's temporaries) against the memory available.
+    fn validate(&self) -> Result<(), TrainError> {
+        DreamCompConfig::validate(self)?;
+        manifold_train::memory::check_fits("neurons", self.neurons as f64 * 800.0 * 4.0 * 8.0)
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
     }
 }

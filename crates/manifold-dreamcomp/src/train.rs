@@ -16,7 +16,8 @@ use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use manifold_data::{ImageSet, Mnist};
 use manifold_kernels::KernelBackend;
 use manifold_train::{
-    load_module, median, save_module, Evaluation, Observer, Position, Summary, TrainError, Trained,
+    all_finite, load_module, median, save_module, Evaluation, Observer, Position, Summary,
+    TrainError, Trained,
 };
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
@@ -280,11 +281,8 @@ pub fn train<B: KernelBackend>(
     observer: &mut dyn Observer,
 ) -> Result<Trained<DreamComp<B>>, TrainError> {
     config.validate()?;
-    manifold_train::check_images(PIXELS, CLASSES, data)?;
-    let train_set = match config.train_limit {
-        0 => data.train.clone(),
-        n => data.train.take(n),
-    };
+    config.check_data(data)?;
+    let train_set = data.train.limited(config.train_limit);
     B::seed(device, config.seed);
     let rule = UpdateRule::<B>::new(config, train_set.len(), device);
     let mut model = rule.initial(DreamComp::<B>::new(config.neurons, device));
@@ -333,9 +331,12 @@ pub fn train<B: KernelBackend>(
         if let Some(dir) = observer.output_dir().filter(|_| observer.draws_pictures()) {
             pictures::draw_epoch(dir, &model, config, at.epoch)?;
         }
+        // Hebbian learning has no loss: the test error stands for it.
+        observer.check_health(&at, all_finite(&model), Some(1.0 - test))?;
         checkpoint(observer, &model, &at)?;
     }
     if stopped {
+        observer.check_health(&at, all_finite(&model), None)?;
         checkpoint(observer, &model, &at)?;
     }
     observer.end();

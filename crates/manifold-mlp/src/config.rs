@@ -1,7 +1,7 @@
 //! Every hyperparameter of the dense MLP, in one serde struct (TOML + CLI flags).
 
 use burn::config::Config;
-use manifold_train::TrainError;
+use manifold_train::{ModelConfig, TrainError};
 
 /// The MLP's configuration. Defaults reproduce the spec: 784-16-16-10, ReLU, softmax +
 /// cross-entropy, He init, Adam with persistent moments, batch 32, shuffled epochs.
@@ -85,20 +85,30 @@ impl MlpConfig {
         manifold_train::check_images(self.inputs, self.classes, data)
     }
 
-    /// The training images this config uses: the first `train_limit` (all when 0).
-    pub fn training_images(&self, train: &manifold_data::ImageSet) -> manifold_data::ImageSet {
-        match self.train_limit {
-            0 => train.clone(),
-            n => train.take(n),
-        }
-    }
-
     /// Layer widths from input to output, e.g. `[784, 16, 16, 10]`.
     pub fn widths(&self) -> Vec<usize> {
         let mut w = vec![self.inputs];
         w.extend(&self.hidden);
         w.push(self.classes);
         w
+    }
+}
+
+impl ModelConfig for MlpConfig {
+    const RESUMABLE: &'static [&'static str] = &["epochs", "learning_rate"];
+
+    /// [`MlpConfig::validate`], then the memory of the weights, their gradients and
+    /// Adam's two moments (with the optimiser's temporaries: eight f32 per weight)
+    /// against the memory available.
+    fn validate(&self) -> Result<(), TrainError> {
+        MlpConfig::validate(self)?;
+        let w = self.widths();
+        let weights: f64 = w.windows(2).map(|p| (p[0] * p[1] + p[1]) as f64).sum();
+        manifold_train::memory::check_fits("hidden", weights * 4.0 * 8.0)
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
     }
 }
 

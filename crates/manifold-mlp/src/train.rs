@@ -12,8 +12,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 use manifold_data::{ImageSet, Mnist};
 use manifold_train::{
-    argmax_rows, batch_tensor, labels_tensor, load_module, load_record, save_module, save_record,
-    AdamParams, Evaluation, FusedAdam, Observer, Position, Summary, TrainError, Trained,
+    all_finite, argmax_rows, batch_tensor, labels_tensor, load_module, load_record, save_module,
+    save_record, AdamParams, Evaluation, FusedAdam, Observer, Position, Summary, TrainError,
+    Trained,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -162,7 +163,7 @@ pub fn train_from<B: AutodiffBackend>(
 ) -> Result<Trained<Mlp<B>>, TrainError> {
     config.validate()?;
     config.check_data(data)?;
-    let train_set = config.training_images(&data.train);
+    let train_set = data.train.limited(config.train_limit);
     let mut optim = adam::<B>(config);
     let mut at = Position::default();
     if let Some(point) = observer.resume_point() {
@@ -175,6 +176,11 @@ pub fn train_from<B: AutodiffBackend>(
     }
     let batches = train_set.len().div_ceil(config.batch_size);
     observer.begin("mlp", &METRICS, config.epochs * batches, &at)?;
+    if at.step == 0 {
+        // The untrained network's loss: the reference the divergence watch starts from.
+        let initial = evaluate(&model.valid(), &data.test, device);
+        observer.check_health(&at, true, Some(initial.loss))?;
+    }
     let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
     let mut last_eval = None;
     let mut stopped = false;
@@ -201,9 +207,11 @@ pub fn train_from<B: AutodiffBackend>(
         last_eval = Some(eval);
         at.epoch += 1;
         at.batch = 0;
+        observer.check_health(&at, all_finite(&model), Some(eval.loss))?;
         checkpoint(observer, &model, &optim, &at)?;
     }
     if stopped {
+        observer.check_health(&at, all_finite(&model), None)?;
         checkpoint(observer, &model, &optim, &at)?;
     }
     observer.end();

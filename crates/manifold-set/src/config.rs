@@ -1,7 +1,7 @@
 //! Every hyperparameter of SET, in one serde struct (TOML + CLI flags).
 
 use burn::config::Config;
-use manifold_train::TrainError;
+use manifold_train::{ModelConfig, TrainError};
 
 /// Which connections the evolution step removes.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -221,5 +221,29 @@ impl SetConfig {
             self.epochs
         };
         self.zeta > 0.0 && epoch + 1 < last
+    }
+}
+
+impl ModelConfig for SetConfig {
+    const RESUMABLE: &'static [&'static str] = &["epochs", "learning_rate"];
+
+    /// [`SetConfig::validate`], then the memory of the layers (dense matrices on the
+    /// masked path, the kept connections with their indices on the sparse one), their
+    /// gradients and Adam's moments against the memory available.
+    fn validate(&self) -> Result<(), TrainError> {
+        SetConfig::validate(self)?;
+        let w = self.widths();
+        let cells: f64 = w
+            .windows(2)
+            .map(|p| match self.path {
+                ComputePath::Masked => (p[0] * p[1]) as f64 * 2.0,
+                ComputePath::Sparse => (p[0] * p[1]) as f64 * self.layer_density(p[0], p[1]) * 3.0,
+            })
+            .sum();
+        manifold_train::memory::check_fits("hidden", cells * 4.0 * 8.0)
+    }
+
+    fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
     }
 }

@@ -87,10 +87,7 @@ pub fn trace<B: KernelAutodiffBackend>(
     B::seed(device, config.seed);
     let mut model = SetMlp::<B>::new(config, device);
     let mut state = SparseAdam::new(&model, device);
-    let train = match config.train_limit {
-        0 => data.train.clone(),
-        n => data.train.take(n),
-    };
+    let train = data.train.limited(config.train_limit);
     let mut counts = Vec::new();
     for epoch in 0..config.epochs {
         let at = Position::at_epoch(epoch);

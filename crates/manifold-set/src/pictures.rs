@@ -4,40 +4,15 @@
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
-use manifold_train::{read_metrics, TrainError};
-use manifold_viz::{heatmap, line_chart, save_png, Scale, Series};
+use manifold_train::TrainError;
+use manifold_viz::{heatmap, save_png, Scale};
 
 use crate::model::SetMlp;
 use crate::topology::connections_per_input;
 
 /// Draws `loss.png` and `accuracy.png` in `dir` from `dir/metrics.csv`.
 pub fn draw_curves(dir: &Path) -> Result<(), TrainError> {
-    let m = read_metrics(&dir.join("metrics.csv"))?;
-    let pts = |y: &str, scale: f64| -> Vec<(f64, f64)> {
-        m["epoch"]
-            .iter()
-            .copied()
-            .zip(m[y].iter().map(|v| v * scale))
-            .collect()
-    };
-    line_chart(
-        &dir.join("loss.png"),
-        "SET-MLP cross-entropy",
-        "epoch",
-        "loss",
-        &[
-            Series::new("train", pts("train_loss", 1.0)),
-            Series::new("test", pts("test_loss", 1.0)),
-        ],
-    )?;
-    line_chart(
-        &dir.join("accuracy.png"),
-        "SET-MLP test accuracy",
-        "epoch",
-        "accuracy (%)",
-        &[Series::new("test", pts("test_accuracy", 100.0))],
-    )?;
-    Ok(())
+    manifold_train::curves::epoch_curves(dir, "SET-MLP")
 }
 
 /// A heatmap of the first layer's connections per input pixel (square inputs only;

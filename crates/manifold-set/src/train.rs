@@ -12,8 +12,8 @@ use burn::tensor::{ElementConversion, Tensor};
 use manifold_data::{ImageSet, Mnist};
 use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_train::{
-    argmax_rows, batch_tensor, labels_tensor, load_module, save_module, Evaluation, Observer,
-    Position, Summary, TrainError, Trained,
+    all_finite, argmax_rows, batch_tensor, labels_tensor, load_module, save_module, Evaluation,
+    Observer, Position, Summary, TrainError, Trained,
 };
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -163,10 +163,7 @@ pub fn train<B: KernelAutodiffBackend>(
 ) -> Result<Trained<SetMlp<B>>, TrainError> {
     config.validate()?;
     config.check_data(data)?;
-    let train_set = match config.train_limit {
-        0 => data.train.clone(),
-        n => data.train.take(n),
-    };
+    let train_set = data.train.limited(config.train_limit);
     B::seed(device, config.seed);
     let mut model = SetMlp::<B>::new(config, device);
     let mut state = SparseAdam::<B::InnerBackend>::new(&model, device);
@@ -178,6 +175,11 @@ pub fn train<B: KernelAutodiffBackend>(
     }
     let batches = train_set.len().div_ceil(config.batch_size);
     observer.begin("set", &METRICS, config.epochs * batches, &at)?;
+    if at.step == 0 {
+        // The untrained network's loss: the reference the divergence watch starts from.
+        let initial = evaluate(&model.valid(), &data.test, config.path, device);
+        observer.check_health(&at, true, Some(initial.loss))?;
+    }
     let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
     let mut last_eval = None;
     let mut stopped = false;
@@ -208,9 +210,11 @@ pub fn train<B: KernelAutodiffBackend>(
         model = evolve_if_due(model, &mut state, config, at.epoch);
         at.epoch += 1;
         at.batch = 0;
+        observer.check_health(&at, all_finite(&model), Some(eval.loss))?;
         checkpoint(observer, &model, &state, &at)?;
     }
     if stopped {
+        observer.check_health(&at, all_finite(&model), None)?;
         checkpoint(observer, &model, &state, &at)?;
     }
     observer.end();

@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Record, Recorder};
 use burn::tensor::backend::Backend;
+use burn::tensor::{ElementConversion, Tensor};
 
 use crate::files::one_line;
 use crate::TrainError;
@@ -26,7 +27,9 @@ pub fn save_module<B: Backend, M: Module<B>>(module: &M, path: &Path) -> Result<
         .map_err(|e| TrainError::new(&record_path(path), one_line(&e.to_string())))
 }
 
-/// Loads a module saved by [`save_module`] into `module` (which fixes its shapes).
+/// Loads a module saved by [`save_module`] into `module`, which fixes the shapes: a
+/// record with other parameter shapes (a model saved with another config) is an error
+/// naming the first parameter that differs, not a panic later.
 pub fn load_module<B: Backend, M: Module<B>>(
     module: M,
     path: &Path,
@@ -36,17 +39,92 @@ pub fn load_module<B: Backend, M: Module<B>>(
     if !file.is_file() {
         return Err(TrainError::new(&file, "model file not found"));
     }
-    module
-        .load_file(path, &FileRec::new(), device)
-        .map_err(|e| {
-            TrainError::new(
-                &file,
-                format!(
-                    "not a compatible model record ({})",
-                    one_line(&e.to_string())
-                ),
-            )
-        })
+    let expected = shapes(&module);
+    let loaded = without_panics(&file, || module.load_file(path, &FileRec::new(), device))?
+        .map_err(|e| TrainError::new(&file, unreadable(&e.to_string())))?;
+    let got = shapes(&loaded);
+    if got != expected {
+        let first = expected
+            .iter()
+            .zip(&got)
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.len().min(got.len()));
+        let show = |s: Option<&Vec<usize>>| s.map_or("none".to_string(), |s| format!("{s:?}"));
+        return Err(TrainError::new(
+            &file,
+            format!(
+                "made for another config: parameter {first} has shape {} in the file, {} in the model ({} parameters against {})",
+                show(got.get(first)),
+                show(expected.get(first)),
+                got.len(),
+                expected.len()
+            ),
+        ));
+    }
+    Ok(loaded)
+}
+
+thread_local! {
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a record load, turning a panic inside the recorder (Burn panics on some damaged
+/// records, for instance on a parameter id that does not decode) into an error naming
+/// `file`. While it runs, this thread's panic message is not printed.
+fn without_panics<T>(file: &Path, load: impl FnOnce() -> T) -> Result<T, TrainError> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(load));
+    QUIET.with(|q| q.set(false));
+    result.map_err(|_| TrainError::new(file, "truncated or damaged (not a whole model record)"))
+}
+
+/// What a recorder's load error means for the user: Burn reports a truncated or damaged
+/// file as a format change between versions.
+fn unreadable(error: &str) -> String {
+    if error.contains("format has changed") || error.contains("unexpected end") {
+        "truncated or damaged (not a whole model record)".to_string()
+    } else {
+        format!("not a compatible model record ({})", one_line(error))
+    }
+}
+
+/// The shape of every float parameter of `module`, in visiting order.
+pub fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl<B: Backend> ModuleVisitor<B> for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.val().dims().to_vec());
+        }
+    }
+    let mut visitor = Shapes(Vec::new());
+    module.visit(&mut visitor);
+    visitor.0
+}
+
+/// Whether every float parameter of `module` is finite (no NaN, no infinity): one sum
+/// per parameter, non-finite as soon as one element is.
+pub fn all_finite<B: Backend, M: Module<B>>(module: &M) -> bool {
+    struct Finite(bool);
+    impl<B: Backend> ModuleVisitor<B> for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            if self.0 {
+                let sum: f64 = param.val().abs().sum().into_scalar().elem();
+                self.0 = sum.is_finite();
+            }
+        }
+    }
+    let mut visitor = Finite(true);
+    module.visit(&mut visitor);
+    visitor.0
 }
 
 /// Saves any Burn record (an optimiser's state, for instance).
@@ -61,6 +139,12 @@ pub fn load_record<B: Backend, R: Record<B>>(
     path: &Path,
     device: &B::Device,
 ) -> Result<R, TrainError> {
-    Recorder::<B>::load(&FileRec::new(), path.to_path_buf(), device)
-        .map_err(|e| TrainError::new(&record_path(path), one_line(&e.to_string())))
+    let file = record_path(path);
+    if !file.is_file() {
+        return Err(TrainError::new(&file, "record file not found"));
+    }
+    without_panics(&file, || {
+        Recorder::<B>::load(&FileRec::new(), path.to_path_buf(), device)
+    })?
+    .map_err(|e| TrainError::new(&file, unreadable(&e.to_string())))
 }

@@ -37,10 +37,18 @@ impl Interrupter {
         }
         let interrupter = Interrupter::new();
         let flag = interrupter.clone();
+        let first = std::sync::OnceLock::<std::time::Instant>::new();
         let _ = ctrlc::set_handler(move || {
-            if flag.should_stop() {
-                std::process::exit(130);
+            // A second interrupt quits at once, unless it comes with the first (as
+            // `timeout -s INT` and some terminals deliver two): then the run still
+            // finishes its step and saves its checkpoint.
+            if let Some(at) = first.get() {
+                if at.elapsed() > std::time::Duration::from_secs(1) {
+                    std::process::exit(130);
+                }
+                return;
             }
+            let _ = first.set(std::time::Instant::now());
             flag.stop();
             eprintln!(
                 "\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)"

@@ -30,6 +30,8 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+pub mod config;
+pub mod curves;
 mod error;
 pub mod eval;
 pub mod files;
@@ -43,7 +45,8 @@ pub mod progress;
 pub mod run;
 pub mod tune;
 
-pub use checkpoint::{load_module, load_record, save_module, save_record};
+pub use checkpoint::{all_finite, load_module, load_record, save_module, save_record};
+pub use config::{resume_changes, Change, ModelConfig};
 pub use error::TrainError;
 pub use eval::{accuracy, argmax_rows, batch_tensor, check_images, labels_tensor};
 pub use files::{median, one_line, read_json, read_metrics, read_toml, write_atomic, write_json};
@@ -51,6 +54,6 @@ pub use interrupt::Interrupter;
 pub use observer::{Observer, Position, ResumePoint, SaveFiles, Silent};
 pub use optim::{AdamParams, FusedAdam, FusedAdamRecord};
 pub use outcome::{Evaluation, Summary, Trained};
-pub use overrides::layered_config;
+pub use overrides::{layered_config, with_flags};
 pub use progress::progress_bar;
 pub use run::{Run, RunOptions};

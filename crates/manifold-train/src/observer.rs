@@ -9,6 +9,7 @@
 //! begin(…)        once the model (and a resumed checkpoint) is loaded
 //! tick(…)         after every step or minibatch; should_stop() right after it
 //! log(…)          a row of metrics (columns named in begin)
+//! check_health(…) before each checkpoint: an error stops the run (divergence)
 //! checkpoint(…)   the model's files, written where the observer says
 //! ```
 //!
@@ -89,6 +90,20 @@ pub trait Observer {
 
     /// One row of metrics, in the order of `begin`'s columns (NaN: no value).
     fn log(&mut self, _row: &[f64]) -> Result<(), TrainError> {
+        Ok(())
+    }
+
+    /// Called before each checkpoint with whether every parameter is finite and the loss
+    /// just evaluated (the test loss; `None` when none was). An error stops the run
+    /// before the checkpoint is written, so the last healthy one is kept. The default
+    /// accepts everything ([`Silent`] never stops a run); [`crate::Run`] watches for
+    /// divergence.
+    fn check_health(
+        &mut self,
+        _at: &Position,
+        _params_finite: bool,
+        _loss: Option<f64>,
+    ) -> Result<(), TrainError> {
         Ok(())
     }
 

@@ -96,6 +96,15 @@ impl Summary {
         }
     }
 
+    /// The test-set numbers the summary records.
+    pub fn evaluation(&self) -> Evaluation {
+        Evaluation {
+            accuracy: self.test_accuracy,
+            mse: self.test_mse,
+            loss: self.test_loss,
+        }
+    }
+
     /// Adds a model-specific number (builder style).
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
         self.extra.insert(key.to_string(), value.into());

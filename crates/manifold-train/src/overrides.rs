@@ -46,14 +46,115 @@ pub fn layered_config<C: Serialize + DeserializeOwned>(
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(v.trim().to_string()));
         // An integer given for a float field is still a number.
-        let parsed = match (old, parsed) {
-            (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
-            (_, p) => p,
-        };
-        root.insert(k.to_string(), parsed);
+        root.insert(k.to_string(), as_field(old, parsed));
     }
+    from_table(table)
+}
+
+/// `base` with the fields that `flags` sets: `flags` serialises to TOML (a field that is
+/// `None` is left out) and each field it has replaces the config field of the same name.
+/// A command's own flags (`--lr`, `--epochs`, …) are a struct of `Option`s named (or
+/// renamed) after the config fields they set.
+pub fn with_flags<C: Serialize + DeserializeOwned, F: Serialize>(
+    base: &C,
+    flags: &F,
+) -> Result<C, TrainError> {
+    let bad = |problem: String| TrainError::config("config", problem);
+    let mut table = toml::Value::try_from(base).map_err(|e| bad(e.to_string()))?;
+    let given = match toml::Value::try_from(flags).map_err(|e| bad(e.to_string()))? {
+        toml::Value::Table(t) => t,
+        _ => return Err(bad("flags are not a table of fields".into())),
+    };
+    let root = table
+        .as_table_mut()
+        .ok_or_else(|| bad("not a table of fields".into()))?;
+    for (k, v) in given {
+        let Some(old) = root.get(&k) else {
+            return Err(bad(format!("a flag sets the unknown field `{k}`")));
+        };
+        root.insert(k.clone(), as_field(old, v));
+    }
+    from_table(table)
+}
+
+/// A new value for a field holding `old`: an integer given for a float is still a number.
+fn as_field(old: &toml::Value, new: toml::Value) -> toml::Value {
+    match (old, new) {
+        (toml::Value::Float(_), toml::Value::Integer(i)) => toml::Value::Float(i as f64),
+        (_, new) => new,
+    }
+}
+
+fn from_table<C: DeserializeOwned>(table: toml::Value) -> Result<C, TrainError> {
     table.try_into().map_err(|e: toml::de::Error| TrainError {
         where_: "config".into(),
         problem: one_line(&e.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Config {
+        epochs: usize,
+        batch_size: usize,
+        learning_rate: f64,
+    }
+
+    #[derive(Serialize)]
+    struct Epochs {
+        epochs: Option<usize>,
+        #[serde(rename = "batch_size")]
+        batch: Option<usize>,
+    }
+
+    #[derive(Serialize)]
+    struct Flags {
+        #[serde(flatten)]
+        epochs: Epochs,
+        #[serde(rename = "learning_rate")]
+        lr: Option<f64>,
+        #[serde(skip)]
+        _preset: String,
+    }
+
+    #[test]
+    fn flags_set_only_the_fields_given() {
+        let base = Config {
+            epochs: 3,
+            batch_size: 32,
+            learning_rate: 0.1,
+        };
+        let flags = Flags {
+            epochs: Epochs {
+                epochs: None,
+                batch: Some(64),
+            },
+            lr: None,
+            _preset: "x".into(),
+        };
+        let got = with_flags(&base, &flags).unwrap();
+        assert_eq!(
+            got,
+            Config {
+                batch_size: 64,
+                ..base
+            }
+        );
+        let rate = Flags {
+            epochs: Epochs {
+                epochs: Some(5),
+                batch: None,
+            },
+            lr: Some(0.5),
+            _preset: String::new(),
+        };
+        let got = with_flags(&got, &rate).unwrap();
+        assert_eq!(
+            (got.epochs, got.batch_size, got.learning_rate),
+            (5, 64, 0.5)
+        );
+    }
 }

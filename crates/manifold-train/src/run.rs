@@ -14,11 +14,11 @@
 //! many metrics rows it covers, and a resumed run drops the rows written after it.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use indicatif::ProgressBar;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::config::{resume_changes, Change, ModelConfig};
 use crate::files::{read_json, read_toml, write_atomic, write_json, MetricsLog};
 use crate::observer::{Observer, Position, ResumePoint, SaveFiles};
 use crate::{progress_bar, Interrupter, Summary, TrainError};
@@ -33,7 +33,11 @@ pub struct RunOptions {
     interrupter: Interrupter,
     progress: bool,
     pictures: bool,
+    diverge_factor: f64,
 }
+
+/// The default of [`RunOptions::diverge_factor`].
+pub const DIVERGE_FACTOR: f64 = 10.0;
 
 impl RunOptions {
     /// A run of `model` (`mlp`, `dnm`, …) in `runs/<model>-<timestamp>`, with a progress
@@ -47,7 +51,16 @@ impl RunOptions {
             interrupter: Interrupter::new(),
             progress: true,
             pictures: true,
+            diverge_factor: DIVERGE_FACTOR,
         }
+    }
+
+    /// Stop the run (keeping the last healthy checkpoint) when the evaluated loss exceeds
+    /// `factor` times the best loss so far; non-finite losses or parameters always stop
+    /// it. Default [`DIVERGE_FACTOR`]; infinity switches the growth test off.
+    pub fn diverge_factor(mut self, factor: f64) -> Self {
+        self.diverge_factor = factor;
+        self
     }
 
     /// The run directory; an existing non-empty one is refused unless [`RunOptions::force`].
@@ -95,11 +108,23 @@ impl RunOptions {
     }
 }
 
-/// `run.json`: which model made a run directory.
+/// `run.json`: which model made a run directory, and what each resume changed.
 #[derive(Debug, Serialize, Deserialize)]
 struct RunInfo {
     model: String,
     device: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resumes: Vec<Resumed>,
+}
+
+/// One `--resume` in `run.json`: where it continued, on which backend, what changed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Resumed {
+    step: usize,
+    epoch: usize,
+    device: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    changes: Vec<Change>,
 }
 
 /// `checkpoint/progress.json`: the position and the metrics rows it covers.
@@ -109,6 +134,9 @@ struct CheckpointInfo {
     position: Position,
     #[serde(default)]
     metrics_rows: Option<usize>,
+    /// The best evaluated loss up to this checkpoint (for the divergence watch).
+    #[serde(default)]
+    best_loss: Option<f64>,
 }
 
 /// A run directory being written: the [`Observer`] a model's `train` reports to.
@@ -122,9 +150,14 @@ pub struct Run {
     /// `config.toml`'s text, written at `begin` (on resume: once the checkpoint loaded).
     pending_config: Option<String>,
     resume: Option<(ResumePoint, Option<usize>)>,
+    /// The config fields this resume changes, recorded in `run.json` at `begin`.
+    changes: Vec<Change>,
     metrics: Option<MetricsLog>,
     bar: Option<ProgressBar>,
-    opened: Instant,
+    diverge_factor: f64,
+    best_loss: Option<f64>,
+    /// Where the last healthy checkpoint stands (none saved yet: `None`).
+    healthy: Option<Position>,
 }
 
 const CHECKPOINT: &str = "checkpoint";
@@ -136,6 +169,8 @@ impl Run {
     /// Without [`RunOptions::out`] the directory is `runs/<model>-<timestamp>`, with a
     /// suffix when that name is taken.
     pub fn create<C: Serialize>(options: RunOptions, config: &C) -> Result<Self, TrainError> {
+        // A config TOML cannot hold fails before any directory is made.
+        toml::to_string_pretty(config).map_err(|e| TrainError::config("config", e))?;
         let dir = match &options.out {
             Some(dir) => claim_given(dir, options.force)?,
             None => claim_fresh(&options.model)?,
@@ -146,21 +181,26 @@ impl Run {
             &RunInfo {
                 model: run.model.clone(),
                 device: run.device.clone(),
+                resumes: Vec::new(),
             },
         )?;
         run.write_config()?;
         Ok(run)
     }
 
-    /// Opens `dir` to continue it from its checkpoint with `config` (the saved one, as
-    /// [`Run::saved_config`] reads it, with any changes). Nothing in `dir` changes until
-    /// the model's `train` has loaded the checkpoint.
-    pub fn resume<C: Serialize>(
+    /// Opens `dir` to continue it from its checkpoint with `config`: the saved one, as
+    /// [`Run::saved_config`] reads it, where only [`ModelConfig::RESUMABLE`] fields may
+    /// differ (any other change is an error naming the field). Nothing in `dir` changes
+    /// until the model's `train` has loaded the checkpoint; then `config.toml` holds the
+    /// config in use and `run.json` lists the changes.
+    pub fn resume<C: ModelConfig>(
         dir: &Path,
         options: RunOptions,
         config: &C,
     ) -> Result<Self, TrainError> {
         check_model(dir, &options.model)?;
+        config.validate()?;
+        let changes = resume_changes(&Self::saved_config::<C>(dir, &options.model)?, config)?;
         let info = [CHECKPOINT, CHECKPOINT_OLD]
             .iter()
             .map(|c| dir.join(c))
@@ -177,20 +217,30 @@ impl Run {
             dir: info,
             position: saved.position,
         };
-        Self::new(
+        let best_loss = saved.best_loss;
+        let mut run = Self::new(
             dir.to_path_buf(),
             options,
             config,
             Some((point, saved.metrics_rows)),
-        )
+        )?;
+        run.changes = changes;
+        run.best_loss = best_loss;
+        run.healthy = Some(saved.position);
+        Ok(run)
     }
 
-    /// The config saved in run directory `dir` (what `--resume DIR` starts from).
-    pub fn saved_config<C: DeserializeOwned>(dir: &Path) -> Result<C, TrainError> {
-        if !dir.join("config.toml").is_file() {
-            return Err(TrainError::new(dir, "not a run directory (no config.toml)"));
+    /// The config saved in run directory `dir` (what `--resume DIR` starts from): the
+    /// one its checkpoint was made with, else `config.toml`; a directory made by another
+    /// model than `model` is refused.
+    pub fn saved_config<C: DeserializeOwned>(dir: &Path, model: &str) -> Result<C, TrainError> {
+        check_model(dir, model)?;
+        let with_checkpoint = dir.join(CHECKPOINT).join("config.toml");
+        if with_checkpoint.is_file() {
+            read_toml(&with_checkpoint)
+        } else {
+            read_toml(&dir.join("config.toml"))
         }
-        read_toml(&dir.join("config.toml"))
     }
 
     fn new<C: Serialize>(
@@ -210,9 +260,12 @@ impl Run {
             draw_pictures: options.pictures,
             pending_config: Some(text),
             resume,
+            changes: Vec::new(),
             metrics: None,
             bar: None,
-            opened: Instant::now(),
+            diverge_factor: options.diverge_factor,
+            best_loss: None,
+            healthy: None,
         })
     }
 
@@ -248,9 +301,29 @@ impl Run {
         self.draw_pictures = draw;
     }
 
-    /// Seconds since the run was opened.
-    pub fn elapsed(&self) -> f64 {
-        self.opened.elapsed().as_secs_f64()
+    /// Appends this resume (position, backend, changed fields) to `run.json` and tells
+    /// the user what changed.
+    fn record_resume(&self, at: &Position) -> Result<(), TrainError> {
+        let path = self.file("run.json");
+        let mut info = if path.is_file() {
+            read_json::<RunInfo>(&path)?
+        } else {
+            RunInfo {
+                model: self.model.clone(),
+                device: self.device.clone(),
+                resumes: Vec::new(),
+            }
+        };
+        for c in &self.changes {
+            eprintln!("resume: {} {} → {}", c.field, c.from, c.to);
+        }
+        info.resumes.push(Resumed {
+            step: at.step,
+            epoch: at.epoch,
+            device: self.device.clone(),
+            changes: self.changes.clone(),
+        });
+        write_json(&path, &info)
     }
 
     /// Writes `summary.json` (with this run's device and the process's command line).
@@ -260,6 +333,24 @@ impl Run {
         summary.device = self.device.clone();
         summary.command = std::env::args().collect::<Vec<_>>().join(" ");
         write_json(&self.file("summary.json"), &summary)
+    }
+}
+
+/// A loss for messages: four significant digits, in scientific notation when large.
+fn short(v: f64) -> String {
+    if v.abs() >= 1e4 || (v != 0.0 && v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// A position for messages: the step, and the epoch when the model counts epochs.
+fn describe(at: &Position) -> String {
+    if at.epoch > 0 || at.batch > 0 {
+        format!("epoch {}, step {}", at.epoch, at.step)
+    } else {
+        format!("step {}", at.step)
     }
 }
 
@@ -346,6 +437,9 @@ impl Observer for Run {
         at: &Position,
     ) -> Result<(), TrainError> {
         self.write_config()?;
+        if let Some((point, _)) = &self.resume {
+            self.record_resume(&point.position.clone())?;
+        }
         let path = self.file("metrics.csv");
         self.metrics = Some(match &self.resume {
             Some((_, rows)) => MetricsLog::resume(&path, columns, *rows)?,
@@ -390,6 +484,68 @@ impl Observer for Run {
         }
     }
 
+    fn check_health(
+        &mut self,
+        at: &Position,
+        params_finite: bool,
+        loss: Option<f64>,
+    ) -> Result<(), TrainError> {
+        let problem = match loss {
+            _ if !params_finite => Some("a parameter is NaN or infinite".to_string()),
+            Some(l) if !l.is_finite() => Some(format!("the loss is {l}")),
+            Some(l) => match self.best_loss {
+                Some(best) if l > self.diverge_factor * best => Some(format!(
+                    "the evaluated loss {} is more than {}× its best, {}",
+                    short(l),
+                    self.diverge_factor,
+                    short(best)
+                )),
+                _ => {
+                    self.best_loss = Some(self.best_loss.map_or(l, |b| b.min(l)));
+                    None
+                }
+            },
+            None => None,
+        };
+        let Some(problem) = problem else {
+            return Ok(());
+        };
+        self.end();
+        // The run directory's config goes back to the one of its healthy checkpoint.
+        let healthy_config = self.file(CHECKPOINT).join("config.toml");
+        if healthy_config.is_file() {
+            let text = std::fs::read(&healthy_config)
+                .map_err(|e| TrainError::io(&healthy_config, "cannot read", e))?;
+            write_atomic(&self.file("config.toml"), &text)?;
+        }
+        let kept = match &self.healthy {
+            Some(p) => format!(
+                "the last healthy checkpoint ({}) is kept in {}; resume it with a smaller learning rate",
+                describe(p),
+                self.file(CHECKPOINT).display()
+            ),
+            None => "no healthy checkpoint was saved; start again with a smaller learning rate"
+                .to_string(),
+        };
+        let summary = serde_json::json!({
+            "model": self.model,
+            "device": self.device,
+            "command": std::env::args().collect::<Vec<_>>().join(" "),
+            "diverged": problem,
+            "at": describe(at),
+            "healthy_checkpoint": self.healthy.map(|p| serde_json::json!({
+                "dir": CHECKPOINT,
+                "step": p.step,
+                "epoch": p.epoch,
+            })),
+        });
+        write_json(&self.file("summary.json"), &summary)?;
+        Err(TrainError::new(
+            &self.dir,
+            format!("diverged at {}: {problem}; {kept}", describe(at)),
+        ))
+    }
+
     fn checkpoint(&mut self, at: &Position, save: &mut SaveFiles<'_>) -> Result<(), TrainError> {
         let (new, cur, old) = (
             self.file(CHECKPOINT_NEW),
@@ -401,9 +557,13 @@ impl Observer for Run {
         }
         std::fs::create_dir_all(&new).map_err(|e| TrainError::io(&new, "cannot create", e))?;
         save(&new)?;
+        if let Some(text) = &self.pending_config {
+            write_atomic(&new.join("config.toml"), text.as_bytes())?;
+        }
         let info = CheckpointInfo {
             position: *at,
             metrics_rows: self.metrics.as_ref().map(MetricsLog::rows),
+            best_loss: self.best_loss,
         };
         write_json(&new.join("progress.json"), &info)?;
         if cur.exists() {
@@ -415,6 +575,7 @@ impl Observer for Run {
         }
         std::fs::rename(&new, &cur).map_err(|e| TrainError::io(&cur, "cannot write", e))?;
         let _ = std::fs::remove_dir_all(&old);
+        self.healthy = Some(*at);
         Ok(())
     }
 
@@ -441,16 +602,20 @@ impl Observer for Run {
 mod tests {
     use super::*;
 
-    #[derive(Serialize)]
-    struct Config {
-        epochs: usize,
+    use crate::config::Demo;
+
+    fn config(epochs: usize) -> Demo {
+        Demo {
+            epochs,
+            hidden: vec![4],
+        }
     }
 
     #[test]
     fn an_existing_run_is_refused_untouched_and_resumed_only_by_its_model() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("r");
-        let mut run = Run::create(RunOptions::new("mlp").out(&dir), &Config { epochs: 3 }).unwrap();
+        let mut run = Run::create(RunOptions::new("mlp").out(&dir), &config(3)).unwrap();
         run.begin("mlp", &["epoch"], 3, &Position::default())
             .unwrap();
         run.log(&[1.0]).unwrap();
@@ -466,11 +631,11 @@ mod tests {
         run.log(&[2.0]).unwrap();
         let before = std::fs::read(dir.join("metrics.csv")).unwrap();
 
-        let err = Run::create(RunOptions::new("mlp").out(&dir), &Config { epochs: 3 })
+        let err = Run::create(RunOptions::new("mlp").out(&dir), &config(3))
             .err()
             .unwrap();
         assert!(err.to_string().contains("exists and is not empty"), "{err}");
-        let err = Run::resume(&dir, RunOptions::new("set"), &Config { epochs: 3 })
+        let err = Run::resume(&dir, RunOptions::new("set"), &config(3))
             .err()
             .unwrap();
         assert!(
@@ -479,7 +644,7 @@ mod tests {
         );
         assert_eq!(std::fs::read(dir.join("metrics.csv")).unwrap(), before);
 
-        let mut again = Run::resume(&dir, RunOptions::new("mlp"), &Config { epochs: 5 }).unwrap();
+        let mut again = Run::resume(&dir, RunOptions::new("mlp"), &config(5)).unwrap();
         let point = again.resume_point().unwrap();
         assert_eq!(point.position, at);
         assert!(point.dir.join("model.mpk").is_file());
@@ -492,5 +657,16 @@ mod tests {
         assert!(std::fs::read_to_string(dir.join("config.toml"))
             .unwrap()
             .contains('5'));
+        let info: RunInfo = read_json(&dir.join("run.json")).unwrap();
+        assert_eq!(info.resumes.len(), 1);
+        assert_eq!(info.resumes[0].step, 10);
+        assert_eq!(
+            info.resumes[0].changes,
+            vec![Change {
+                field: "epochs".into(),
+                from: "3".into(),
+                to: "5".into()
+            }]
+        );
     }
 }

@@ -10,7 +10,8 @@ use manifold_train::{median, write_json};
 use serde::Serialize;
 
 use super::{threads, Common};
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use manifold::backend::{DeviceKind, TrainBackend};
+use manifold::with_backend;
 
 /// Flags of `manifold bench dnm`.
 #[derive(clap::Args, Debug)]
@@ -108,8 +109,8 @@ impl BenchJob<'_> {
     }
 }
 
-impl Job for BenchJob<'_> {
-    type Output = Vec<Case>;
+impl BenchJob<'_> {
+    /// Runs the bench on backend `B`.
     fn run<B: TrainBackend>(
         self,
         device: B::Device,
@@ -144,7 +145,9 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
             batch: args.batch,
             mnist: &mnist,
         };
-        cases.extend(dispatch(d, job)?);
+        cases.extend(with_backend!(d, |B, device, name| {
+            job.run::<B>(device, name)
+        })?);
     }
     let find = |device: &str, evaluator: &str| {
         cases

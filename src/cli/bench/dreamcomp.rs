@@ -11,7 +11,8 @@ use manifold_train::{median, write_json, Position, Silent};
 use serde::Serialize;
 
 use super::{threads, Common};
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use manifold::backend::{DeviceKind, TrainBackend};
+use manifold::with_backend;
 
 /// Flags of `manifold bench dreamcomp`.
 #[derive(clap::Args, Debug)]
@@ -56,8 +57,8 @@ struct BenchJob<'a> {
     set: &'a ImageSet,
 }
 
-impl Job for BenchJob<'_> {
-    type Output = Row;
+impl BenchJob<'_> {
+    /// Runs the bench on backend `B`.
     fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<Row> {
         time_size::<B::InnerBackend>(self, &device, name)
     }
@@ -117,10 +118,7 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
         anyhow::bail!("--neurons: {k} is not a neuron count (must be at least 1)");
     }
     let data = args.common.mnist()?;
-    let set = match args.train_limit {
-        0 => data.train,
-        n => data.train.take(n),
-    };
+    let set = data.train.limited(args.train_limit);
     let mut rows = Vec::new();
     for d in args.common.devices(device) {
         for &k in &args.neurons {
@@ -129,7 +127,9 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
                 repeats: args.repeats,
                 set: &set,
             };
-            rows.push(dispatch(d, job)?);
+            rows.push(with_backend!(d, |B, device, name| {
+                job.run::<B>(device, name)
+            })?);
         }
     }
     let report = Report {

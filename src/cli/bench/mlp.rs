@@ -9,7 +9,8 @@ use manifold_train::{median, write_json, Position, Silent};
 use serde::Serialize;
 
 use super::{threads, Common};
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use manifold::backend::{DeviceKind, TrainBackend};
+use manifold::with_backend;
 
 /// Flags of `manifold bench mlp`.
 #[derive(clap::Args, Debug)]
@@ -44,8 +45,8 @@ struct BenchJob {
     data: Mnist,
 }
 
-impl Job for BenchJob {
-    type Output = Report;
+impl BenchJob {
+    /// Runs the bench on backend `B`.
     fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<Report> {
         let config = MlpConfig::new().with_batch_size(self.batch);
         let mut model = Mlp::<B>::new(&config, &device);
@@ -85,7 +86,7 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
         repeats: args.repeats,
         data,
     };
-    let report = dispatch(device, job)?;
+    let report = with_backend!(device, |B, device, name| { job.run::<B>(device, name) })?;
     write_json(&args.json, &report)?;
     println!(
         "mlp bench on {}: median epoch {:.3} s at batch {} ({} runs) — {}",

@@ -11,7 +11,8 @@ use manifold_train::{median, write_json, Position, Silent};
 use serde::Serialize;
 
 use super::{threads, Common};
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use manifold::backend::{DeviceKind, TrainBackend};
+use manifold::with_backend;
 
 /// Flags of `manifold bench set`.
 #[derive(clap::Args, Debug)]
@@ -95,8 +96,8 @@ fn time_epochs<B: TrainBackend>(
     Ok((times, peak_rss()))
 }
 
-impl Job for BenchJob {
-    type Output = Report;
+impl BenchJob {
+    /// Runs the bench on backend `B`.
     fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<Report> {
         let a = &self.args;
         let mut rows = Vec::new();
@@ -161,7 +162,9 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     anyhow::ensure!(args.widths.iter().all(|w| *w > 0), "--widths: a width is 0");
     let set = args.common.mnist()?.train.take(args.images);
     let json = args.json.clone();
-    let report = dispatch(device, BenchJob { args, set })?;
+    let report = with_backend!(device, |B, device, name| {
+        BenchJob { args, set }.run::<B>(device, name)
+    })?;
     write_json(&json, &report)?;
     println!("bench set on {} — {}", report.device, json.display());
     Ok(())

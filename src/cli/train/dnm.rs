@@ -2,25 +2,27 @@
 
 use std::path::PathBuf;
 
-use manifold_dnm::{Data, DnmConfig, Evaluator, Task};
+use manifold_dnm::{Data, DnmConfig, Task};
 
-use super::TrainJob;
-use crate::cli::args::{finish, set_if, RunArgs};
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use super::TrainArgs;
+use crate::cli::args::{finish, RunArgs};
+use manifold::backend::DeviceKind;
+use manifold::with_backend;
 
-/// Flags of `manifold train dnm`.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct TrainArgs {
-    #[command(flatten)]
-    run: RunArgs,
+/// The DNM's own flags.
+/// Each `Option` sets the config field of its (serde) name.
+#[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
+pub struct Flags {
     /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist.
     #[arg(long, default_value = "seed-mnist")]
+    #[serde(skip)]
     preset: String,
     /// Training steps.
     #[arg(long)]
     steps: Option<usize>,
     /// Minibatch size.
     #[arg(long)]
+    #[serde(rename = "batch_size")]
     batch: Option<usize>,
     /// Adam learning rate.
     #[arg(long)]
@@ -36,25 +38,6 @@ pub struct TrainArgs {
     eval_every: Option<usize>,
 }
 
-impl TrainArgs {
-    fn config(&self) -> anyhow::Result<DnmConfig> {
-        let mut c = self.run.base_config(DnmConfig::preset(&self.preset)?)?;
-        set_if(&mut c.steps, &self.steps);
-        set_if(&mut c.batch_size, &self.batch);
-        set_if(&mut c.lr, &self.lr);
-        set_if(&mut c.record_every, &self.record_every);
-        set_if(&mut c.eval_every, &self.eval_every);
-        set_if(&mut c.seed, &self.run.seed);
-        match self.evaluator.as_deref() {
-            Some("fast") => c.evaluator = Evaluator::Fast,
-            Some("reference") => c.evaluator = Evaluator::Reference,
-            _ => {}
-        }
-        c.validate()?;
-        Ok(c)
-    }
-}
-
 /// The data of a config's task.
 pub fn load_data(config: &DnmConfig, run: &RunArgs) -> anyhow::Result<Data> {
     Ok(match config.task {
@@ -63,15 +46,14 @@ pub fn load_data(config: &DnmConfig, run: &RunArgs) -> anyhow::Result<Data> {
     })
 }
 
-impl Job for TrainJob<TrainArgs, DnmConfig, Data> {
-    type Output = PathBuf;
-    fn run<B: TrainBackend>(
-        self,
-        device: B::Device,
-        name: &'static str,
-    ) -> anyhow::Result<PathBuf> {
-        let mut run = self.args.run.open("dnm", &self.config, name)?;
-        let trained = manifold_dnm::train::<B>(&self.config, &self.data, &device, &mut run)?;
+/// `manifold train dnm`; returns the run directory.
+pub fn train(args: TrainArgs<Flags>, device: DeviceKind) -> anyhow::Result<PathBuf> {
+    let config = args.config("dnm", DnmConfig::preset(&args.model.preset)?)?;
+    let data = load_data(&config, &args.run)?;
+    config.check_data(&data)?;
+    with_backend!(device, |B, device, name| {
+        let mut run = args.run.open("dnm", &config, name)?;
+        let trained = manifold_dnm::train::<B>(&config, &data, &device, &mut run)?;
         let density = trained.summary.extra["density"]
             .as_f64()
             .unwrap_or(f64::NAN);
@@ -80,22 +62,18 @@ impl Job for TrainJob<TrainArgs, DnmConfig, Data> {
             &trained.summary,
             &format!(", density {:.2}%", 100.0 * density),
         )
-    }
-}
-
-/// `manifold train dnm`; returns the run directory.
-pub fn train(args: TrainArgs, device: DeviceKind) -> anyhow::Result<PathBuf> {
-    let config = args.config()?;
-    let data = load_data(&config, &args.run)?;
-    dispatch(device, TrainJob { args, config, data })
+    })
 }
 
 /// The bare `manifold` (and `cargo run --release`): the full `seed-mnist` run (50 000
 /// steps, ≈ 91% on the test set at ≈ 3% density); prints where its pictures are.
 pub fn default_job(device: DeviceKind) -> anyhow::Result<()> {
     let args = TrainArgs {
-        preset: "seed-mnist".into(),
-        ..TrainArgs::default()
+        run: RunArgs::default(),
+        model: Flags {
+            preset: "seed-mnist".into(),
+            ..Flags::default()
+        },
     };
     let dir = train(args, device)?;
     println!(

@@ -2,71 +2,53 @@
 
 use std::path::PathBuf;
 
-use manifold_data::Mnist;
 use manifold_mlp::{Mlp, MlpConfig};
 use manifold_train::{load_module, save_module};
 
-use super::{EpochFlags, TrainJob};
-use crate::cli::args::{finish, set_if, RunArgs};
-use manifold::backend::{dispatch, DeviceKind, Job, TrainBackend};
+use super::{AdamEpochFlags, TrainArgs};
+use crate::cli::args::finish;
+use manifold::backend::DeviceKind;
+use manifold::with_backend;
 
-/// Flags of `manifold train mlp`.
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct TrainArgs {
+/// The MLP's own flags.
+/// Each `Option` sets the config field of its (serde) name.
+#[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
+pub struct Flags {
     #[command(flatten)]
-    run: RunArgs,
-    #[command(flatten)]
-    epochs: EpochFlags,
-    /// Adam learning rate.
-    #[arg(long)]
-    lr: Option<f64>,
+    #[serde(flatten)]
+    training: AdamEpochFlags,
     /// Start from this saved model (a `.mpk` written by --save or a run).
     #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
     load: Option<PathBuf>,
     /// Also save the trained model here (Burn recorder, `.mpk`).
     #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
     save: Option<PathBuf>,
 }
 
-impl TrainArgs {
-    fn config(&self) -> anyhow::Result<MlpConfig> {
-        let mut c = self.run.base_config(MlpConfig::new())?;
-        self.epochs
-            .apply(&mut c.epochs, &mut c.batch_size, &mut c.train_limit);
-        set_if(&mut c.learning_rate, &self.lr);
-        set_if(&mut c.seed, &self.run.seed);
-        c.validate()?;
-        Ok(c)
-    }
-}
-
-impl Job for TrainJob<TrainArgs, MlpConfig, Mnist> {
-    type Output = ();
-    fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<()> {
-        let TrainJob { args, config, data } = self;
-        let mut model = Mlp::<B>::new(&config, &device);
-        if let (Some(file), None) = (&args.load, &args.run.resume) {
-            model = load_module(model, &file.with_extension(""), &device)?;
-        }
-        let mut run = args.run.open("mlp", &config, name)?;
-        let trained = manifold_mlp::train_from(model, &config, &data, &device, &mut run)?;
-        if let (Some(path), false) = (&args.save, trained.stopped) {
-            save_module(&trained.model, &path.with_extension(""))?;
-        }
-        finish(run, &trained.summary, "").map(|_| ())
-    }
-}
-
 /// `manifold train mlp`.
-pub fn train(args: TrainArgs, device: DeviceKind) -> anyhow::Result<()> {
-    let config = args.config()?;
-    if let Some(dir) = args.save.as_deref().and_then(|p| p.parent()) {
+pub fn train(args: TrainArgs<Flags>, device: DeviceKind) -> anyhow::Result<()> {
+    let config = args.config("mlp", MlpConfig::new())?;
+    let f = &args.model;
+    if let Some(dir) = f.save.as_deref().and_then(|p| p.parent()) {
         anyhow::ensure!(
             dir.as_os_str().is_empty() || dir.is_dir(),
             "{}: --save directory not found",
             dir.display()
         );
     }
-    let data = args.run.mnist()?;
-    dispatch(device, TrainJob { args, config, data })
+    let data = args.run.mnist_for(|d| config.check_data(d))?;
+    with_backend!(device, |B, device, name| {
+        let mut model = Mlp::<B>::new(&config, &device);
+        if let (Some(file), None) = (&f.load, &args.run.resume) {
+            model = load_module(model, &file.with_extension(""), &device)?;
+        }
+        let mut run = args.run.open("mlp", &config, name)?;
+        let trained = manifold_mlp::train_from(model, &config, &data, &device, &mut run)?;
+        if let (Some(path), false) = (&f.save, trained.stopped) {
+            save_module(&trained.model, &path.with_extension(""))?;
+        }
+        finish(run, &trained.summary, "").map(|_| ())
+    })
 }

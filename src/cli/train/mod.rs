@@ -8,19 +8,19 @@ pub mod set;
 
 use manifold::backend::DeviceKind;
 
-use super::args::set_if;
+use super::args::RunArgs;
 
 /// The `train` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum TrainCmd {
     /// The dense 784-16-16-10 MLP.
-    Mlp(mlp::TrainArgs),
+    Mlp(TrainArgs<mlp::Flags>),
     /// The Dynamic Neural Manifold.
-    Dnm(dnm::TrainArgs),
+    Dnm(TrainArgs<dnm::Flags>),
     /// Sparse Evolutionary Training.
-    Set(set::TrainArgs),
+    Set(TrainArgs<set::Flags>),
     /// DreamComp competitive Hebbian learning.
-    Dreamcomp(dreamcomp::TrainArgs),
+    Dreamcomp(TrainArgs<dreamcomp::Flags>),
 }
 
 /// Runs a `train` subcommand.
@@ -33,32 +33,45 @@ pub fn run(cmd: TrainCmd, device: DeviceKind) -> anyhow::Result<()> {
     }
 }
 
-/// One model's training, for [`manifold::backend::dispatch`]: its flags, config and data.
-pub struct TrainJob<A, C, D> {
-    args: A,
-    config: C,
-    data: D,
+/// The flags of `manifold train MODEL`: the shared ones and the model's own.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TrainArgs<F: clap::Args> {
+    #[command(flatten)]
+    run: RunArgs,
+    #[command(flatten)]
+    model: F,
 }
 
-/// `--epochs`, `--batch` and `--train-limit`, for the models that count epochs.
-#[derive(clap::Args, Debug, Clone, Default)]
+impl<F: clap::Args + serde::Serialize> TrainArgs<F> {
+    /// The run's config from `preset` and every flag (see [`RunArgs::config`]).
+    fn config<C: manifold_train::ModelConfig>(&self, model: &str, preset: C) -> anyhow::Result<C> {
+        self.run.config(model, preset, &self.model)
+    }
+}
+
+/// `--epochs`, `--batch`, `--train-limit`, for the models that count epochs.
+#[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
 pub struct EpochFlags {
     /// Epochs.
     #[arg(long)]
     epochs: Option<usize>,
     /// Minibatch size.
     #[arg(long)]
+    #[serde(rename = "batch_size")]
     batch: Option<usize>,
     /// Train on the first N images only.
     #[arg(long)]
     train_limit: Option<usize>,
 }
 
-impl EpochFlags {
-    /// Sets the config fields of the flags given.
-    pub fn apply(&self, epochs: &mut usize, batch_size: &mut usize, train_limit: &mut usize) {
-        set_if(epochs, &self.epochs);
-        set_if(batch_size, &self.batch);
-        set_if(train_limit, &self.train_limit);
-    }
+/// [`EpochFlags`] and `--lr`, for the models Adam trains over epochs (MLP, SET).
+#[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
+pub struct AdamEpochFlags {
+    #[command(flatten)]
+    #[serde(flatten)]
+    epochs: EpochFlags,
+    /// Adam learning rate.
+    #[arg(long)]
+    #[serde(rename = "learning_rate")]
+    lr: Option<f64>,
 }

@@ -1,0 +1,447 @@
+//! Fault injection: every way a user (or a crash) can hurt a run, each checked for its
+//! message and for leaving every earlier file as it was; and randomized corruption of
+//! the IDX and checkpoint readers (no panic, no allocation far beyond the file's size).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rand::{Rng, SeedableRng};
+
+/// The largest single allocation asked for while [`LARGEST`] is being watched.
+struct Watched;
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Watched {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Watched = Watched;
+
+#[path = "common/cli.rs"]
+mod cli;
+use cli::{fails_with, manifold, stderr};
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Runs `args`, expects failure with one line starting `error: ` and containing
+/// `expected`, and every file of `dir` unchanged.
+fn refused_untouched(args: &[&str], cwd: &Path, dir: &Path, expected: &str) {
+    let before = snapshot(dir);
+    let e = fails_with(args, cwd, expected);
+    assert!(e.starts_with("error: "), "{e}");
+    assert!(
+        snapshot(dir) == before,
+        "{args:?} changed a file in {}",
+        dir.display()
+    );
+}
+
+/// A short MLP run in `cwd/name` (two epochs on 3 000 images).
+fn short_mlp(cwd: &Path, name: &str) -> PathBuf {
+    let o = manifold(
+        &[
+            "train",
+            "mlp",
+            "--epochs",
+            "2",
+            "--train-limit",
+            "3000",
+            "--out",
+            name,
+        ],
+        cwd,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    cwd.join(name)
+}
+
+#[test]
+fn resume_refuses_every_change_that_contradicts_the_checkpoint_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = short_mlp(tmp.path(), "run");
+    let r = run.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--set", "hidden=[32]"],
+            "config field `hidden`: cannot change on --resume",
+        ),
+        (&["--set", "hidden=[16,32]"], "config field `hidden`"),
+        (&["--batch", "2000"], "config field `batch_size`"),
+        (&["--seed", "5"], "config field `seed`"),
+        (&["--train-limit", "100"], "config field `train_limit`"),
+        (&["--set", "inputs=100"], "config field `inputs`"),
+        (&["--set", "beta1=0.5"], "config field `beta1`"),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["train", "mlp", "--resume", r];
+        args.extend_from_slice(extra);
+        refused_untouched(&args, tmp.path(), &run, expected);
+    }
+    // Another model's command on this directory, and a directory that is no run.
+    refused_untouched(
+        &["train", "set", "--resume", r],
+        tmp.path(),
+        &run,
+        "a mlp run, not a set run",
+    );
+    refused_untouched(
+        &["train", "dnm", "--resume", r],
+        tmp.path(),
+        &run,
+        "a mlp run, not a dnm run",
+    );
+    // --out on an existing run.
+    refused_untouched(
+        &["train", "mlp", "--out", r, "--epochs", "1"],
+        tmp.path(),
+        &run,
+        "exists and is not empty",
+    );
+
+    // Allowed changes are applied and recorded.
+    let o = manifold(
+        &[
+            "train", "mlp", "--resume", r, "--epochs", "3", "--lr", "5e-4",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("resume: learning_rate 0.001 → 0.0005"),
+        "{}",
+        stderr(&o)
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let changes = &info["resumes"][0]["changes"];
+    assert_eq!(changes[0]["field"], "epochs");
+    assert_eq!(changes[1]["field"], "learning_rate");
+    assert_eq!(info["resumes"][0]["epoch"], 2);
+}
+
+#[test]
+fn a_damaged_checkpoint_is_refused_by_name_and_nothing_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = short_mlp(tmp.path(), "good");
+    for (file, expected) in [
+        (
+            "checkpoint/model.mpk",
+            "checkpoint/model.mpk: truncated or damaged",
+        ),
+        (
+            "checkpoint/optim.mpk",
+            "checkpoint/optim.mpk: truncated or damaged",
+        ),
+        ("checkpoint/progress.json", "checkpoint/progress.json"),
+        ("checkpoint/config.toml", "checkpoint/config.toml"),
+        ("config.toml", "config.toml"),
+        ("run.json", "run.json"),
+    ] {
+        let case = tmp.path().join(file.replace('/', "-"));
+        let copy = Command::new("cp")
+            .args(["-r", good.to_str().unwrap(), case.to_str().unwrap()])
+            .status();
+        assert!(copy.unwrap().success());
+        let damaged = case.join(file);
+        let bytes = std::fs::read(&damaged).unwrap();
+        std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+        if file == "config.toml" {
+            // The checkpoint's own config is read first: damage only the run's copy and
+            // the resume still works from the checkpoint's.
+            let o = manifold(
+                &[
+                    "train",
+                    "mlp",
+                    "--resume",
+                    case.to_str().unwrap(),
+                    "--epochs",
+                    "3",
+                ],
+                tmp.path(),
+            );
+            assert!(o.status.success(), "{}", stderr(&o));
+            continue;
+        }
+        let args = [
+            "train",
+            "mlp",
+            "--resume",
+            case.to_str().unwrap(),
+            "--epochs",
+            "3",
+        ];
+        refused_untouched(&args, tmp.path(), &case, expected);
+    }
+}
+
+#[test]
+fn divergence_stops_the_run_and_keeps_the_last_healthy_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let diverging = |lr: &str, out: &str| {
+        let args = ["train", "mlp", "--epochs", "2", "--train-limit", "3000"];
+        let args = [&args[..], &["--lr", lr, "--out", out]].concat();
+        fails_with(&args, tmp.path(), "diverged")
+    };
+    // NaN from the first epoch: no checkpoint at all, summary.json says why.
+    let e = diverging("1e20", "nan");
+    assert!(
+        e.contains("diverged at epoch 1") && e.contains("no healthy checkpoint"),
+        "{e}"
+    );
+    assert!(!tmp.path().join("nan/checkpoint").exists());
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("nan/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(s["diverged"].as_str().unwrap().contains("NaN"), "{s}");
+    assert!(s["healthy_checkpoint"].is_null());
+
+    // Finite but exploding (lr 1e6): caught by the growth test.
+    let e = diverging("1e6", "big");
+    assert!(e.contains("more than 10× its best"), "{}", e);
+
+    // A good run resumed with a diverging rate: its checkpoint and config stay healthy,
+    // and a plain resume then finishes.
+    let good = short_mlp(tmp.path(), "good");
+    let g = good.to_str().unwrap();
+    let checkpoint = snapshot(&good.join("checkpoint"));
+    let config = std::fs::read(good.join("config.toml")).unwrap();
+    let e = fails_with(
+        &[
+            "train", "mlp", "--resume", g, "--epochs", "4", "--lr", "1e20",
+        ],
+        tmp.path(),
+        "diverged",
+    );
+    assert!(
+        e.contains("the last healthy checkpoint (epoch 2, step 188) is kept"),
+        "{}",
+        e
+    );
+    assert!(
+        snapshot(&good.join("checkpoint")) == checkpoint,
+        "the checkpoint changed"
+    );
+    assert_eq!(std::fs::read(good.join("config.toml")).unwrap(), config);
+    let o = manifold(
+        &["train", "mlp", "--resume", g, "--epochs", "3"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The DNM: NaN at step 1 never reaches a checkpoint.
+    let e = fails_with(
+        &[
+            "train",
+            "dnm",
+            "--preset",
+            "seed-toy",
+            "--lr",
+            "1e6",
+            "--eval-every",
+            "1",
+            "--out",
+            "dnm",
+        ],
+        tmp.path(),
+        "diverged",
+    );
+    assert!(e.contains("diverged at step 1"), "{}", e);
+    assert!(!tmp.path().join("dnm/checkpoint").exists());
+}
+
+#[test]
+fn impossible_sizes_and_values_are_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["train", "mlp", "--set", "hidden=[100000,100000]"],
+            "config field `hidden`: needs about",
+        ),
+        (
+            &["train", "dnm", "--set", "neurons=300000"],
+            "config field `neurons`: needs about",
+        ),
+        (
+            &["train", "mlp", "--set", "inputs=100"],
+            "config field `inputs`: is 100, but the images have 784",
+        ),
+        (
+            &["train", "set", "--set", "classes=3"],
+            "config field `classes`: is 3, but the data has label 9",
+        ),
+        (
+            &["train", "mlp", "--seed", "18446744073709551615"],
+            "--seed: at most",
+        ),
+        (&["train", "mlp", "--data-dir", "."], "train-images"),
+    ];
+    for (args, expected) in cases {
+        fails_with(args, tmp.path(), expected);
+    }
+    assert!(
+        !tmp.path().join("runs").exists(),
+        "a refused run left a directory"
+    );
+}
+
+#[test]
+fn killed_at_a_random_moment_a_run_resumes_with_every_metric_row_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let r = run.to_str().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args([
+            "train",
+            "mlp",
+            "--epochs",
+            "6",
+            "--train-limit",
+            "6000",
+            "--out",
+            r,
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !run.join("checkpoint/progress.json").exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..300)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = manifold(&["train", "mlp", "--resume", r], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let epochs: Vec<&str> = metrics
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(epochs, ["1", "2", "3", "4", "5", "6"], "{metrics}");
+}
+
+/// Mutations of `bytes`: truncations, bit flips, overwritten header words.
+fn mutate(bytes: &[u8], rng: &mut rand::rngs::StdRng) -> Vec<u8> {
+    let mut m = bytes.to_vec();
+    match rng.random_range(0..4) {
+        0 => m.truncate(rng.random_range(0..m.len())),
+        1 => {
+            for _ in 0..rng.random_range(1..8) {
+                let i = rng.random_range(0..m.len());
+                m[i] ^= 1 << rng.random_range(0..8);
+            }
+        }
+        2 => {
+            let at = rng.random_range(0..m.len().clamp(1, 24));
+            let word: u32 = rng.random();
+            for (k, b) in word.to_be_bytes().iter().enumerate() {
+                if let Some(slot) = m.get_mut(at + k) {
+                    *slot = *b;
+                }
+            }
+        }
+        _ => {
+            let i = rng.random_range(0..m.len());
+            m[i] = rng.random();
+            m.truncate(rng.random_range(i..m.len().max(i + 1)));
+        }
+    }
+    m
+}
+
+#[test]
+fn the_idx_and_checkpoint_readers_survive_thousands_of_mutated_files() {
+    use burn_ndarray::NdArray;
+    use manifold::data::idx::{read_idx_images, read_idx_labels, write_idx};
+    use manifold::mlp::{Mlp, MlpConfig};
+    use manifold::train::{load_module, save_module};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let images = tmp.path().join("images.idx");
+    let pixels: Vec<u8> = (0..5 * 4 * 4).map(|i| i as u8).collect();
+    write_idx(&images, &[5, 4, 4], &pixels, false).unwrap();
+    let labels = tmp.path().join("labels.idx");
+    write_idx(&labels, &[5], &[0, 1, 2, 3, 4], false).unwrap();
+    let config = MlpConfig::new()
+        .with_inputs(16)
+        .with_hidden(vec![4])
+        .with_classes(3);
+    let device = Default::default();
+    let model = Mlp::<NdArray<f32>>::new(&config, &device);
+    let saved = tmp.path().join("model");
+    save_module(&model, &saved).unwrap();
+
+    let mut rejected = 0;
+    let mut mutated = 0;
+    for (file, rounds) in [
+        (&images, 2000),
+        (&labels, 1000),
+        (&saved.with_extension("mpk"), 2000),
+    ] {
+        let original = std::fs::read(file).unwrap();
+        let case = tmp
+            .path()
+            .join("case")
+            .with_extension(file.extension().unwrap());
+        for _ in 0..rounds {
+            let bytes = mutate(&original, &mut rng);
+            std::fs::write(&case, &bytes).unwrap();
+            LARGEST.store(0, Ordering::Relaxed);
+            let ok = if file == &images {
+                read_idx_images(&case).is_ok()
+            } else if file == &labels {
+                read_idx_labels(&case, 10).is_ok()
+            } else {
+                let probe = Mlp::<NdArray<f32>>::new(&config, &device);
+                load_module(probe, &case.with_extension(""), &device).is_ok()
+            };
+            // Buffers of the file's size and the model's tensors; never what a header claims.
+            let largest = LARGEST.load(Ordering::Relaxed);
+            assert!(
+                largest < 64 * original.len() + (1 << 20),
+                "{largest} bytes for a {}-byte file",
+                bytes.len()
+            );
+            mutated += 1;
+            rejected += usize::from(!ok);
+        }
+    }
+    assert_eq!(mutated, 5000);
+    assert!(
+        rejected > 2500,
+        "only {rejected} of {mutated} mutations were refused"
+    );
+}
