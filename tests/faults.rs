@@ -445,3 +445,60 @@ fn the_idx_and_checkpoint_readers_survive_thousands_of_mutated_files() {
         "only {rejected} of {mutated} mutations were refused"
     );
 }
+
+/// `metrics.csv` without its timing columns.
+fn metrics_without_timing(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let timing = ["step_ms", "wall_seconds", "epoch_seconds"];
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !timing.contains(&header[i]))
+        .collect();
+    std::iter::once(header)
+        .chain(lines.map(|l| l.split(',').collect()))
+        .map(|row: Vec<&str>| keep.iter().map(|&i| row[i]).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_bits_on_ndarray() {
+    let tmp = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 3] = [
+        &[
+            "train",
+            "mlp",
+            "--epochs",
+            "2",
+            "--train-limit",
+            "5000",
+            "--seed",
+            "3",
+        ],
+        &["train", "dnm", "--preset", "seed-toy", "--seed", "1"],
+        &[
+            "train",
+            "dnm",
+            "--preset",
+            "seed-mnist",
+            "--steps",
+            "1000",
+            "--eval-every",
+            "500",
+            "--record-every",
+            "50",
+        ],
+    ];
+    for (k, args) in commands.iter().enumerate() {
+        let runs: Vec<Vec<String>> = (0..2)
+            .map(|r| {
+                let out = format!("run-{k}-{r}");
+                let o = manifold(&[args, &["--out", out.as_str()][..]].concat(), tmp.path());
+                assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+                metrics_without_timing(&tmp.path().join(out))
+            })
+            .collect();
+        assert!(runs[0].len() > 2, "{args:?}: too few rows");
+        assert!(runs[0] == runs[1], "{args:?}: the two runs differ");
+    }
+}

@@ -7,7 +7,6 @@
 //! total     = λ_obj·objective + λ_flow·flow + λ_sparse·density² + λ_time·t_ms·s
 //! ```
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 use manifold_kernels::KernelBackend;
@@ -27,9 +26,7 @@ pub enum Target<B: Backend> {
 /// Batch-mean objective of the logits.
 pub fn objective<B: Backend>(logits: Tensor<B, 2>, target: &Target<B>) -> Tensor<B, 1> {
     match target {
-        Target::Labels(labels) => CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits, labels.clone()),
+        Target::Labels(labels) => manifold_train::cross_entropy(logits, labels.clone()),
         Target::Values(y) => (logits - y.clone()).square().mean(),
     }
 }

@@ -3,7 +3,6 @@
 //! He initialisation: `W ~ N(0, 2 / fan_in)`, `b = 0`.
 
 use burn::module::{Module, Param};
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
@@ -63,10 +62,7 @@ impl<B: Backend> Mlp<B> {
 
     /// Mean softmax cross-entropy of the logits against the labels.
     pub fn loss(&self, x: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> Tensor<B, 1> {
-        let logits = self.forward(x);
-        CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits, labels)
+        manifold_train::cross_entropy(self.forward(x), labels)
     }
 
     /// Layer widths from input to output.

@@ -127,9 +127,7 @@ pub fn evaluate<B: Backend>(model: &Mlp<B>, set: &ImageSet, device: &B::Device) 
         let (x, y) = set.gather(idx);
         let x = batch_tensor::<B>(&x, idx.len(), set.dim(), device);
         let logits = model.forward(x);
-        let loss = burn::nn::loss::CrossEntropyLossConfig::new()
-            .init(device)
-            .forward(logits.clone(), labels_tensor::<B>(&y, device));
+        let loss = manifold_train::cross_entropy(logits.clone(), labels_tensor::<B>(&y, device));
         loss_sum += loss.into_scalar().elem::<f64>() * idx.len() as f64;
         predictions.extend(argmax_rows(logits));
     }

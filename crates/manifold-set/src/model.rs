@@ -2,7 +2,6 @@
 //! while training), softmax + cross-entropy on the last layer's outputs.
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
@@ -92,9 +91,6 @@ impl<B: KernelBackend> SetMlp<B> {
         labels: Tensor<B, 1, Int>,
         path: ComputePath,
     ) -> Tensor<B, 1> {
-        let logits = self.forward(x, path);
-        CrossEntropyLossConfig::new()
-            .init(&logits.device())
-            .forward(logits, labels)
+        manifold_train::cross_entropy(self.forward(x, path), labels)
     }
 }
