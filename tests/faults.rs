@@ -174,23 +174,6 @@ fn a_damaged_checkpoint_is_refused_by_name_and_nothing_changes() {
         let damaged = case.join(file);
         let bytes = std::fs::read(&damaged).unwrap();
         std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
-        if file == "config.toml" {
-            // The checkpoint's own config is read first: damage only the run's copy and
-            // the resume still works from the checkpoint's.
-            let o = manifold(
-                &[
-                    "train",
-                    "mlp",
-                    "--resume",
-                    case.to_str().unwrap(),
-                    "--epochs",
-                    "3",
-                ],
-                tmp.path(),
-            );
-            assert!(o.status.success(), "{}", stderr(&o));
-            continue;
-        }
         let args = [
             "train",
             "mlp",
@@ -199,6 +182,13 @@ fn a_damaged_checkpoint_is_refused_by_name_and_nothing_changes() {
             "--epochs",
             "3",
         ];
+        if file == "config.toml" {
+            // The checkpoint's own config is read first: damage only the run's copy and
+            // the resume still works from the checkpoint's.
+            let o = manifold(&args, tmp.path());
+            assert!(o.status.success(), "{}", stderr(&o));
+            continue;
+        }
         refused_untouched(&args, tmp.path(), &case, expected);
     }
 }
@@ -227,7 +217,7 @@ fn divergence_stops_the_run_and_keeps_the_last_healthy_checkpoint() {
 
     // Finite but exploding (lr 1e6): caught by the growth test.
     let e = diverging("1e6", "big");
-    assert!(e.contains("more than 10× its best"), "{}", e);
+    assert!(e.contains("more than 100× its best"), "{}", e);
 
     // A good run resumed with a diverging rate: its checkpoint and config stay healthy,
     // and a plain resume then finishes.

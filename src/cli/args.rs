@@ -36,7 +36,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Stop (keeping the last healthy checkpoint) when the evaluated loss exceeds F times
-    /// its best (default 10; `inf`: never); NaN or infinite losses and parameters always
+    /// its best (default 100; `inf`: never); NaN or infinite losses and parameters always
     /// stop a run.
     #[arg(long, value_name = "F", value_parser = at_least_one)]
     pub diverge_factor: Option<f64>,

@@ -36,8 +36,11 @@ pub struct RunOptions {
     diverge_factor: f64,
 }
 
-/// The default of [`RunOptions::diverge_factor`].
-pub const DIVERGE_FACTOR: f64 = 10.0;
+/// The default of [`RunOptions::diverge_factor`]: two orders of magnitude. Healthy runs
+/// stay far below it (the MLP's and SET's test losses never exceed 1.05× their best; the
+/// DNM toy task's test MSE spikes to 33× its best while the manifold rewires, and
+/// recovers).
+pub const DIVERGE_FACTOR: f64 = 100.0;
 
 impl RunOptions {
     /// A run of `model` (`mlp`, `dnm`, …) in `runs/<model>-<timestamp>`, with a progress
