@@ -270,9 +270,37 @@ fn divergence_stops_the_run_and_keeps_the_last_healthy_checkpoint() {
 }
 
 #[test]
-fn impossible_sizes_and_values_are_refused_before_any_work() {
+fn bad_inputs_are_one_line_errors_naming_the_culprit_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
+        (
+            &["train", "mlp", "--set", "epochs=0"],
+            "error: config field `epochs`: must be at least 1",
+        ),
+        (
+            &["train", "mlp", "--set", "bogus=1"],
+            "error: --set bogus=1: unknown config field `bogus`",
+        ),
+        (
+            &["train", "mlp", "--set", "epochs=many"],
+            "error: config: invalid type: string \"many\", expected usize",
+        ),
+        (
+            &["train", "mlp", "--data-dir", "/nonexistent/mnist"],
+            "error: /nonexistent/mnist: data directory not found",
+        ),
+        (
+            &["train", "mlp", "--config", "missing.toml"],
+            "error: missing.toml: cannot read",
+        ),
+        (
+            &["train", "mlp", "--resume", "nowhere"],
+            "error: nowhere: not a run directory (no config.toml)",
+        ),
+        (
+            &["interactive", "--load", "nothing.mpk"],
+            "error: nothing.mpk: model file not found",
+        ),
         (
             &["train", "mlp", "--set", "hidden=[100000,100000]"],
             "config field `hidden`: needs about",

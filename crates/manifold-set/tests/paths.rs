@@ -73,6 +73,8 @@ fn sparse_and_masked_paths_agree_in_outputs_and_gradients() {
             .collect();
         outs.push((host(logits.inner()), g));
     }
+    // The sparse and masked paths add the same products in other orders (f32 rounding of
+    // sums over ≤ 100 terms: ≤ 100·ε ≈ 1.2e-5 of the scale).
     let close = |a: &[f32], b: &[f32]| {
         a.iter()
             .zip(b)
@@ -128,6 +130,8 @@ fn sparse_gradient_matches_finite_differences() {
             loss_of(&m)
         };
         let fd = (shifted(h) - shifted(-h)) / (2.0 * h as f64);
+        // f32 central differences with h = 1e-2: rounding ε·|L|/h ≈ 1.2e-5·|L| and
+        // truncation h²·|L‴|/6 (|L| ≈ 2.3 at initialisation).
         assert!(
             (fd - gk as f64).abs() < 2e-3,
             "slot {k}: fd {fd} vs autodiff {gk}"
@@ -272,6 +276,8 @@ fn optimiser_state_is_reset_for_recycled_connections() {
     for &k in &expected {
         if g[k].abs() > 1e-6 {
             let step = w0[k] - w1[k];
+            // Adam's first step is lr·sign(g) up to ε/|g| and f32 rounding of w (|w| < 1,
+            // ulp ≤ 6e-8).
             assert!(
                 (step - 0.01 * g[k].signum()).abs() < 1e-5,
                 "slot {k}: step {step}, g {}",
