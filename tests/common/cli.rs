@@ -21,6 +21,7 @@ pub fn stderr(o: &Output) -> String {
 /// Runs `manifold ARGS`, expects it to fail with a one-line error (the last line of
 /// standard error; a resume's notes may come before it) that contains `expected`, and
 /// returns that line.
+#[allow(dead_code)] // not every test binary that includes this file uses it
 pub fn fails_with(args: &[&str], cwd: &Path, expected: &str) -> String {
     let o = manifold(args, cwd);
     let all = stderr(&o);
