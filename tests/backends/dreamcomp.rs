@@ -33,5 +33,9 @@ fn small_training_run_on_wgpu() {
     let trainer = UpdateRule::<W>::new(&c, train.len(), &dev);
     let model = train_epoch(model, &trainer, &train, Position::default(), &mut Silent).model;
     let acc = evaluate(&model, &test, 0, &dev);
-    assert!(acc > 0.45, "test accuracy {acc}");
+    // Chance is 0.10, and a broken update rule stays within a few points of it. The run
+    // itself is chaotic (winner-take-all on f32 scores), so float rounding moves it:
+    // 0.452 with llvmpipe's native vectors, 0.434 with 128-bit ones, on one machine. The
+    // floor sits far from both.
+    assert!(acc > 0.30, "test accuracy {acc}");
 }
