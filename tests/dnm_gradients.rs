@@ -386,6 +386,7 @@ fn structure_counts_density_depth_and_paths_by_hand() {
     let s = Structure::of_values(&d, 2, 2, 1);
     // max_cells = (25 − 4 − 1 − 2)/2 = 9 allowed cells, 3 live.
     assert_eq!(s.depth, 1);
+    // A ratio of small counts: exact up to one f64 rounding.
     assert!((s.density - 3.0 / 9.0).abs() < 1e-12);
     assert!(s.connected);
     let mut cut = d;

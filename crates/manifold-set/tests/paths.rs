@@ -144,6 +144,7 @@ fn erdos_renyi_density_of_the_default_mnist_net() {
     let config = SetConfig::new();
     // ε(n_in+n_out)/(n_in·n_out) for 784×1000: 20·1784/784000
     let d = config.layer_density(784, 1000);
+    // A ratio of counts: exact up to f64 rounding.
     assert!((d - 20.0 * 1784.0 / 784_000.0).abs() < 1e-12);
     assert_eq!(config.layer_density(1000, 10), 1.0, "capped at 1");
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);

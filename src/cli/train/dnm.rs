@@ -66,7 +66,7 @@ pub fn train(args: TrainArgs<Flags>, device: DeviceKind) -> anyhow::Result<PathB
 }
 
 /// The bare `manifold` (and `cargo run --release`): the full `seed-mnist` run (50 000
-/// steps, ≈ 91% on the test set at ≈ 3% density); prints where its pictures are.
+/// steps, ≈ 90.6% on the test set at ≈ 3% density); prints where its pictures are.
 pub fn default_job(device: DeviceKind) -> anyhow::Result<()> {
     let args = TrainArgs {
         run: RunArgs::default(),
