@@ -347,7 +347,7 @@ pub fn train<B: KernelAutodiffBackend>(
         checkpointed = true;
     }
     observer.begin("dnm", &METRICS, config.steps, &at)?;
-    if at.step == 0 {
+    if at.step == 0 && observer.watches_health() {
         // The untrained manifold's loss: the reference the divergence watch starts from.
         let initial = evaluate(&model.valid(), config, data, device);
         observer.check_health(&at, true, Some(initial.loss))?;
@@ -421,15 +421,12 @@ pub fn train<B: KernelAutodiffBackend>(
             ));
         }
         if eval_now {
-            let loss = last_eval.map(|e| e.loss);
-            observer.check_health(&at, all_finite(&model), loss)?;
-            checkpoint(observer, &model, &optim, &at)?;
+            checkpoint(observer, &model, &optim, &at, last_eval.map(|e| e.loss))?;
             checkpointed = true;
         }
         if observer.should_stop() && at.step < config.steps {
             stopped = true;
-            observer.check_health(&at, all_finite(&model), None)?;
-            checkpoint(observer, &model, &optim, &at)?;
+            checkpoint(observer, &model, &optim, &at, None)?;
             break;
         }
     }
@@ -467,13 +464,16 @@ pub fn train<B: KernelAutodiffBackend>(
     })
 }
 
-/// The model and Adam's state, through the observer.
+/// The health check (finite parameters, `loss` when one was evaluated), then the model
+/// and the optimiser state, through the observer.
 fn checkpoint<B: KernelAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     observer: &mut dyn Observer,
     model: &Dnm<B>,
     optim: &O,
     at: &Position,
+    loss: Option<f64>,
 ) -> Result<(), TrainError> {
+    observer.check_health(at, all_finite(model), loss)?;
     observer.checkpoint(at, &mut |dir: &Path| {
         save_module(model, &dir.join("model"))?;
         save_record::<B, _>(optim.to_record(), &dir.join("optim"))

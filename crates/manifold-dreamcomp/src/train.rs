@@ -332,12 +332,10 @@ pub fn train<B: KernelBackend>(
             pictures::draw_epoch(dir, &model, config, at.epoch)?;
         }
         // Hebbian learning has no loss: the test error stands for it.
-        observer.check_health(&at, all_finite(&model), Some(1.0 - test))?;
-        checkpoint(observer, &model, &at)?;
+        checkpoint(observer, &model, &at, Some(1.0 - test))?;
     }
     if stopped {
-        observer.check_health(&at, all_finite(&model), None)?;
-        checkpoint(observer, &model, &at)?;
+        checkpoint(observer, &model, &at, None)?;
     }
     observer.end();
     let classes = neuron_classes_for(&model, &rule, &train_set, device);
@@ -371,11 +369,15 @@ pub fn train<B: KernelBackend>(
     })
 }
 
+/// The health check (finite parameters, the test error when evaluated), then the model,
+/// through the observer.
 fn checkpoint<B: Backend>(
     observer: &mut dyn Observer,
     model: &DreamComp<B>,
     at: &Position,
+    loss: Option<f64>,
 ) -> Result<(), TrainError> {
+    observer.check_health(at, all_finite(model), loss)?;
     observer.checkpoint(at, &mut |dir: &Path| save_module(model, &dir.join("model")))
 }
 

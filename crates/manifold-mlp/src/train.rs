@@ -174,7 +174,7 @@ pub fn train_from<B: AutodiffBackend>(
     }
     let batches = train_set.len().div_ceil(config.batch_size);
     observer.begin("mlp", &METRICS, config.epochs * batches, &at)?;
-    if at.step == 0 {
+    if at.step == 0 && observer.watches_health() {
         // The untrained network's loss: the reference the divergence watch starts from.
         let initial = evaluate(&model.valid(), &data.test, device);
         observer.check_health(&at, true, Some(initial.loss))?;
@@ -205,12 +205,10 @@ pub fn train_from<B: AutodiffBackend>(
         last_eval = Some(eval);
         at.epoch += 1;
         at.batch = 0;
-        observer.check_health(&at, all_finite(&model), Some(eval.loss))?;
-        checkpoint(observer, &model, &optim, &at)?;
+        checkpoint(observer, &model, &optim, &at, Some(eval.loss))?;
     }
     if stopped {
-        observer.check_health(&at, all_finite(&model), None)?;
-        checkpoint(observer, &model, &optim, &at)?;
+        checkpoint(observer, &model, &optim, &at, None)?;
     }
     observer.end();
     let evaluation = match last_eval {
@@ -231,13 +229,16 @@ pub fn train_from<B: AutodiffBackend>(
     })
 }
 
-/// The model and Adam's state, through the observer.
+/// The health check (finite parameters, `loss` when one was evaluated), then the model
+/// and the optimiser state, through the observer.
 fn checkpoint<B: AutodiffBackend>(
     observer: &mut dyn Observer,
     model: &Mlp<B>,
     optim: &FusedAdam<B>,
     at: &Position,
+    loss: Option<f64>,
 ) -> Result<(), TrainError> {
+    observer.check_health(at, all_finite(model), loss)?;
     observer.checkpoint(at, &mut |dir: &Path| {
         save_module(model, &dir.join("model"))?;
         save_record::<B::InnerBackend, _>(optim.to_record(), &dir.join("optim"))

@@ -173,7 +173,7 @@ pub fn train<B: KernelAutodiffBackend>(
     }
     let batches = train_set.len().div_ceil(config.batch_size);
     observer.begin("set", &METRICS, config.epochs * batches, &at)?;
-    if at.step == 0 {
+    if at.step == 0 && observer.watches_health() {
         // The untrained network's loss: the reference the divergence watch starts from.
         let initial = evaluate(&model.valid(), &data.test, config.path, device);
         observer.check_health(&at, true, Some(initial.loss))?;
@@ -208,12 +208,10 @@ pub fn train<B: KernelAutodiffBackend>(
         model = evolve_if_due(model, &mut state, config, at.epoch);
         at.epoch += 1;
         at.batch = 0;
-        observer.check_health(&at, all_finite(&model), Some(eval.loss))?;
-        checkpoint(observer, &model, &state, &at)?;
+        checkpoint(observer, &model, &state, &at, Some(eval.loss))?;
     }
     if stopped {
-        observer.check_health(&at, all_finite(&model), None)?;
-        checkpoint(observer, &model, &state, &at)?;
+        checkpoint(observer, &model, &state, &at, None)?;
     }
     observer.end();
     let evaluation = match last_eval {
@@ -240,13 +238,16 @@ pub fn train<B: KernelAutodiffBackend>(
     })
 }
 
-/// The model and the optimiser state, through the observer.
+/// The health check (finite parameters, `loss` when one was evaluated), then the model
+/// and the optimiser state, through the observer.
 fn checkpoint<B: KernelAutodiffBackend>(
     observer: &mut dyn Observer,
     model: &SetMlp<B>,
     state: &SparseAdam<B::InnerBackend>,
     at: &Position,
+    loss: Option<f64>,
 ) -> Result<(), TrainError> {
+    observer.check_health(at, all_finite(model), loss)?;
     observer.checkpoint(at, &mut |dir: &Path| {
         save_module(model, &dir.join("model"))?;
         save_module(state, &dir.join("optim"))

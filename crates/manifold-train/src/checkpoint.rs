@@ -64,6 +64,9 @@ pub fn load_module<B: Backend, M: Module<B>>(
     Ok(loaded)
 }
 
+/// What a damaged or truncated record file is called in errors.
+const DAMAGED: &str = "truncated or damaged (not a whole model record)";
+
 thread_local! {
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -84,14 +87,14 @@ fn without_panics<T>(file: &Path, load: impl FnOnce() -> T) -> Result<T, TrainEr
     QUIET.with(|q| q.set(true));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(load));
     QUIET.with(|q| q.set(false));
-    result.map_err(|_| TrainError::new(file, "truncated or damaged (not a whole model record)"))
+    result.map_err(|_| TrainError::new(file, DAMAGED))
 }
 
 /// What a recorder's load error means for the user: Burn reports a truncated or damaged
 /// file as a format change between versions.
 fn unreadable(error: &str) -> String {
     if error.contains("format has changed") || error.contains("unexpected end") {
-        "truncated or damaged (not a whole model record)".to_string()
+        DAMAGED.to_string()
     } else {
         format!("not a compatible model record ({})", one_line(error))
     }

@@ -3,6 +3,7 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::overrides::config_table;
 use crate::TrainError;
 
 /// A model's configuration as a run records it in `config.toml`.
@@ -33,12 +34,7 @@ pub struct Change {
 /// The fields in which `new` differs from `saved`; an error naming the first field that
 /// is not [`ModelConfig::RESUMABLE`].
 pub fn resume_changes<C: ModelConfig>(saved: &C, new: &C) -> Result<Vec<Change>, TrainError> {
-    let table = |c: &C| match toml::Value::try_from(c) {
-        Ok(toml::Value::Table(t)) => Ok(t),
-        Ok(_) => Err(TrainError::config("config", "is not a table")),
-        Err(e) => Err(TrainError::config("config", e)),
-    };
-    let (saved, new) = (table(saved)?, table(new)?);
+    let (saved, new) = (config_table(saved)?, config_table(new)?);
     let show = |v: Option<&toml::Value>| v.map_or("(none)".to_string(), |v| v.to_string());
     let mut fields: Vec<&String> = saved.keys().chain(new.keys()).collect();
     fields.sort();

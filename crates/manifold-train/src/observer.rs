@@ -107,6 +107,12 @@ pub trait Observer {
         Ok(())
     }
 
+    /// Whether [`Observer::check_health`] can stop the run: a model evaluates its
+    /// untrained loss (the divergence watch's first reference) only for such observers.
+    fn watches_health(&self) -> bool {
+        false
+    }
+
     /// Saves a checkpoint at `at`: `save` writes the model's files into the directory
     /// it is handed.
     fn checkpoint(&mut self, _at: &Position, _save: &mut SaveFiles<'_>) -> Result<(), TrainError> {

@@ -15,11 +15,7 @@ pub fn layered_config<C: Serialize + DeserializeOwned>(
     file: Option<&Path>,
     sets: &[String],
 ) -> Result<C, TrainError> {
-    let bad = |problem: &str| TrainError::config("config", problem);
-    let mut table = toml::Value::try_from(base).map_err(|e| bad(&e.to_string()))?;
-    let root = table
-        .as_table_mut()
-        .ok_or_else(|| bad("not a table of fields"))?;
+    let mut root = config_table(base)?;
     if let Some(path) = file {
         let file_table: toml::Table = crate::read_toml(path)?;
         for (k, v) in file_table {
@@ -48,7 +44,7 @@ pub fn layered_config<C: Serialize + DeserializeOwned>(
         // An integer given for a float field is still a number.
         root.insert(k.to_string(), as_field(old, parsed));
     }
-    from_table(table)
+    from_table(root)
 }
 
 /// `base` with the fields that `flags` sets: `flags` serialises to TOML (a field that is
@@ -59,22 +55,17 @@ pub fn with_flags<C: Serialize + DeserializeOwned, F: Serialize>(
     base: &C,
     flags: &F,
 ) -> Result<C, TrainError> {
-    let bad = |problem: String| TrainError::config("config", problem);
-    let mut table = toml::Value::try_from(base).map_err(|e| bad(e.to_string()))?;
-    let given = match toml::Value::try_from(flags).map_err(|e| bad(e.to_string()))? {
-        toml::Value::Table(t) => t,
-        _ => return Err(bad("flags are not a table of fields".into())),
-    };
-    let root = table
-        .as_table_mut()
-        .ok_or_else(|| bad("not a table of fields".into()))?;
-    for (k, v) in given {
+    let mut root = config_table(base)?;
+    for (k, v) in config_table(flags)? {
         let Some(old) = root.get(&k) else {
-            return Err(bad(format!("a flag sets the unknown field `{k}`")));
+            return Err(TrainError::config(
+                "config",
+                format!("a flag sets the unknown field `{k}`"),
+            ));
         };
         root.insert(k.clone(), as_field(old, v));
     }
-    from_table(table)
+    from_table(root)
 }
 
 /// A new value for a field holding `old`: an integer given for a float is still a number.
@@ -85,11 +76,22 @@ fn as_field(old: &toml::Value, new: toml::Value) -> toml::Value {
     }
 }
 
-fn from_table<C: DeserializeOwned>(table: toml::Value) -> Result<C, TrainError> {
-    table.try_into().map_err(|e: toml::de::Error| TrainError {
-        where_: "config".into(),
-        problem: one_line(&e.to_string()),
-    })
+/// The fields of a config (or of a command's flags) as a TOML table.
+pub(crate) fn config_table<C: Serialize>(config: &C) -> Result<toml::Table, TrainError> {
+    match toml::Value::try_from(config) {
+        Ok(toml::Value::Table(t)) => Ok(t),
+        Ok(_) => Err(TrainError::config("config", "not a table of fields")),
+        Err(e) => Err(TrainError::config("config", e)),
+    }
+}
+
+fn from_table<C: DeserializeOwned>(table: toml::Table) -> Result<C, TrainError> {
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| TrainError {
+            where_: "config".into(),
+            problem: one_line(&e.to_string()),
+        })
 }
 
 #[cfg(test)]

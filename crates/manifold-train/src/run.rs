@@ -173,12 +173,12 @@ impl Run {
     /// suffix when that name is taken.
     pub fn create<C: Serialize>(options: RunOptions, config: &C) -> Result<Self, TrainError> {
         // A config TOML cannot hold fails before any directory is made.
-        toml::to_string_pretty(config).map_err(|e| TrainError::config("config", e))?;
+        let text = config_text(config)?;
         let dir = match &options.out {
             Some(dir) => claim_given(dir, options.force)?,
             None => claim_fresh(&options.model)?,
         };
-        let run = Self::new(dir, options, config, None)?;
+        let run = Self::new(dir, options, text, None);
         write_json(
             &run.file("run.json"),
             &RunInfo {
@@ -201,7 +201,6 @@ impl Run {
         options: RunOptions,
         config: &C,
     ) -> Result<Self, TrainError> {
-        check_model(dir, &options.model)?;
         config.validate()?;
         let changes = resume_changes(&Self::saved_config::<C>(dir, &options.model)?, config)?;
         let info = [CHECKPOINT, CHECKPOINT_OLD]
@@ -221,12 +220,13 @@ impl Run {
             position: saved.position,
         };
         let best_loss = saved.best_loss;
+        let text = config_text(config)?;
         let mut run = Self::new(
             dir.to_path_buf(),
             options,
-            config,
+            text,
             Some((point, saved.metrics_rows)),
-        )?;
+        );
         run.changes = changes;
         run.best_loss = best_loss;
         run.healthy = Some(saved.position);
@@ -246,15 +246,13 @@ impl Run {
         }
     }
 
-    fn new<C: Serialize>(
+    fn new(
         dir: PathBuf,
         options: RunOptions,
-        config: &C,
+        text: String,
         resume: Option<(ResumePoint, Option<usize>)>,
-    ) -> Result<Self, TrainError> {
-        let text = toml::to_string_pretty(config)
-            .map_err(|e| TrainError::new(&dir.join("config.toml"), e))?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             dir,
             model: options.model,
             device: options.device,
@@ -269,7 +267,7 @@ impl Run {
             diverge_factor: options.diverge_factor,
             best_loss: None,
             healthy: None,
-        })
+        }
     }
 
     fn write_config(&self) -> Result<(), TrainError> {
@@ -337,6 +335,11 @@ impl Run {
         summary.command = std::env::args().collect::<Vec<_>>().join(" ");
         write_json(&self.file("summary.json"), &summary)
     }
+}
+
+/// `config.toml`'s text.
+fn config_text<C: Serialize>(config: &C) -> Result<String, TrainError> {
+    toml::to_string_pretty(config).map_err(|e| TrainError::config("config", e))
 }
 
 /// A loss for messages: four significant digits, in scientific notation when large.
@@ -441,7 +444,7 @@ impl Observer for Run {
     ) -> Result<(), TrainError> {
         self.write_config()?;
         if let Some((point, _)) = &self.resume {
-            self.record_resume(&point.position.clone())?;
+            self.record_resume(&point.position)?;
         }
         let path = self.file("metrics.csv");
         self.metrics = Some(match &self.resume {
@@ -485,6 +488,10 @@ impl Observer for Run {
                 "a metrics row before the run began",
             )),
         }
+    }
+
+    fn watches_health(&self) -> bool {
+        true
     }
 
     fn check_health(
