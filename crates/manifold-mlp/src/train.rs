@@ -21,7 +21,7 @@ use rand::SeedableRng;
 
 use crate::config::MlpConfig;
 use crate::model::Mlp;
-use crate::pictures::draw_curves;
+use crate::pictures::{draw_curves, draw_first_layer};
 
 /// The columns of the MLP's `metrics.csv`, one row per epoch.
 pub const METRICS: [&str; 6] = [
@@ -151,7 +151,8 @@ pub fn train<B: AutodiffBackend>(
 /// Trains `model` (which fixes the shapes a resumed checkpoint must have): epochs of
 /// [`train_epoch`], a test evaluation, a metrics row and a checkpoint after each. When
 /// the observer resumes a run, the model and Adam's moments come from its checkpoint;
-/// when it has an output directory, the final model (`model.mpk`) and the curves go there.
+/// when it has an output directory, the final model (`model.mpk`) and the curves go there,
+/// and `first_layer.png` too when it draws pictures.
 pub fn train_from<B: AutodiffBackend>(
     mut model: Mlp<B>,
     config: &MlpConfig,
@@ -218,6 +219,9 @@ pub fn train_from<B: AutodiffBackend>(
     if let Some(dir) = observer.output_dir() {
         save_module(&model, &dir.join("model"))?;
         draw_curves(dir)?;
+        if observer.draws_pictures() {
+            draw_first_layer(&dir.join("first_layer.png"), &model)?;
+        }
     }
     let summary = Summary::of("mlp", &evaluation, &at, stopped);
     Ok(Trained {

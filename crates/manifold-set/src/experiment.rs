@@ -8,7 +8,7 @@ use burn::module::AutodiffModule;
 use manifold_data::Mnist;
 use manifold_kernels::KernelAutodiffBackend;
 use manifold_train::{write_json, Position, Silent, TrainError};
-use manifold_viz::{line_chart, save_png, tile_grid, write_gif, Scale, Series};
+use manifold_viz::{heatmap, line_chart, write_gif, Figure, Panel, Scale, Series};
 use serde::Serialize;
 
 use crate::stats::{centre_margin_ratio, square_trend};
@@ -143,8 +143,9 @@ pub fn report(
 }
 
 /// Writes `topology.json`, `heatmaps.png` (rows: the `snapshots` epochs, 1-based; left
-/// without, right with the penalty; seed 0), `evolution.gif` (every epoch side by side)
-/// and `trend.png` into `out`.
+/// without, right with the penalty; seed 0; captioned panels, pixel axes and a colour
+/// bar of connections per pixel), `evolution.gif` (every epoch side by side, the same
+/// figure) and `trend.png` into `out`.
 pub fn write(
     out: &Path,
     report: &TopologyReport,
@@ -157,21 +158,31 @@ pub fn write(
     let side = 28;
     let (a, b) = (&traces[0].0, &traces[1].0);
     let all: Vec<f32> = a.iter().chain(b).flatten().copied().collect();
-    let scale = || Scale::sequential_for(&all);
-    let mut tiles = Vec::new();
-    for &e in snapshots {
-        tiles.extend_from_slice(&a[e - 1]);
-        tiles.extend_from_slice(&b[e - 1]);
-    }
-    let img = tile_grid(&tiles, 2 * snapshots.len(), side, side, 2, 8, scale());
-    save_png(&img, &out.join("heatmaps.png"))?;
-    let frames: Vec<_> = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| {
-            let both = [x.as_slice(), y.as_slice()].concat();
-            tile_grid(&both, 2, side, side, 2, 8, scale())
-        })
+    let scale = Scale::sequential_for(&all);
+    // Epoch `epoch` (1-based) of both runs side by side, captioned.
+    let pair = |epoch: usize| -> Vec<Panel> {
+        [(a, "no penalty"), (b, penalty)]
+            .into_iter()
+            .filter_map(|(run, name)| {
+                let counts = run.get(epoch.checked_sub(1)?)?;
+                Some(Panel::new(
+                    format!("epoch {epoch} · {name}"),
+                    heatmap(counts, side, side, 8, scale),
+                ))
+            })
+            .collect()
+    };
+    let seed = report.seeds.first().copied().unwrap_or_default();
+    let title = format!("SET first-layer connections per pixel (seed {seed})");
+    let figure = |panels: Vec<Panel>| {
+        Figure::new(title.as_str(), panels)
+            .with_columns(2)
+            .with_axes("pixel column", "pixel row", side, side)
+            .with_colour_bar(scale, "connections per pixel")
+    };
+    figure(snapshots.iter().flat_map(|&e| pair(e)).collect()).save(&out.join("heatmaps.png"))?;
+    let frames: Vec<_> = (1..=a.len().min(b.len()))
+        .map(|e| figure(pair(e)).render())
         .collect();
     write_gif(&out.join("evolution.gif"), &frames, 400)?;
     line_chart(

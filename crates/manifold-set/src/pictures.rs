@@ -5,7 +5,7 @@ use std::path::Path;
 
 use burn::tensor::backend::Backend;
 use manifold_train::TrainError;
-use manifold_viz::{heatmap, save_png, Scale};
+use manifold_viz::{labelled_heatmap, save_png, HeatmapLabels, Scale};
 
 use crate::model::SetMlp;
 use crate::topology::connections_per_input;
@@ -15,8 +15,9 @@ pub fn draw_curves(dir: &Path) -> Result<(), TrainError> {
     manifold_train::curves::epoch_curves(dir, "SET-MLP")
 }
 
-/// A heatmap of the first layer's connections per input pixel (square inputs only;
-/// nothing is drawn otherwise).
+/// A labelled heatmap of the first layer's connections per input pixel (pixel rows
+/// down, pixel columns across, a colour bar of the counts), titled; square inputs only,
+/// nothing is drawn otherwise.
 pub fn draw_input_connections<B: Backend>(
     path: &Path,
     model: &SetMlp<B>,
@@ -27,7 +28,19 @@ pub fn draw_input_connections<B: Backend>(
         return Ok(());
     }
     let counts = connections_per_input(&first.connections().rows, first.n_in);
-    let img = heatmap(&counts, side, side, 12, Scale::sequential_for(&counts));
+    let img = labelled_heatmap(
+        &counts,
+        side,
+        side,
+        12,
+        Scale::sequential_for(&counts),
+        &HeatmapLabels {
+            title: "SET first layer: connections per input pixel",
+            x: "pixel column",
+            y: "pixel row",
+            colour: "connections",
+        },
+    );
     save_png(&img, path)?;
     Ok(())
 }

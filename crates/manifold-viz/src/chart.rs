@@ -10,7 +10,7 @@ use crate::VizError;
 static FONT: Once = Once::new();
 
 /// Registers the shipped DejaVu Sans as plotters' `sans-serif` (once per process).
-fn ensure_font() {
+pub(crate) fn ensure_font() {
     FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
         // The font is compiled in and known good; a failure would only lose labels.

@@ -1,5 +1,6 @@
 //! Pictures of manifold: PNG line charts and scatter plots (plotters), heatmaps,
-//! image-tile grids and bar-chart grids (image), animated GIFs, and terminal art.
+//! image-tile grids and bar-chart grids (image), labelled figures around them (title,
+//! panel captions, axes, colour bar), animated GIFs, and terminal art.
 //!
 //! Colour scales: [`Scale::Diverging`] maps `-m..m` through blue–white–red with 0 white
 //! (for signed matrices such as the DNM closeness `D`); [`Scale::Sequential`] maps
@@ -7,11 +8,15 @@
 #![warn(missing_docs)]
 
 mod chart;
+mod figure;
 mod raster;
 mod terminal;
 
 pub use chart::{line_chart, scatter_chart, Series};
-pub use raster::{bar_grid, heatmap, save_png, tile_grid, write_gif, RgbImage, Scale};
+pub use figure::{
+    labelled_bar_grid, labelled_heatmap, Axes, ColourBar, Figure, HeatmapLabels, Panel,
+};
+pub use raster::{bar_charts, bar_grid, heatmap, save_png, tile_grid, write_gif, RgbImage, Scale};
 pub use terminal::terminal_image;
 
 /// An error drawing or writing a picture; names the file.

@@ -55,6 +55,14 @@ impl Scale {
         }
     }
 
+    /// The values at the two ends of the scale, low first: `(-max, max)` or `(lo, hi)`.
+    pub fn range(&self) -> (f32, f32) {
+        match *self {
+            Scale::Diverging { max } => (-max, max),
+            Scale::Sequential { lo, hi } => (lo, hi),
+        }
+    }
+
     /// The colour of `v`.
     pub fn colour(&self, v: f32) -> Rgb<u8> {
         if !v.is_finite() {
@@ -123,67 +131,88 @@ pub fn tile_grid(
     img
 }
 
-/// `k` small bar charts of `bars` values each (chart after chart) in a grid of
-/// `grid_cols` columns. Bars share one vertical scale; the tallest bar of a chart is
-/// drawn dark, the others light, with a baseline at 0.
+/// Pixel width of one bar (three coloured pixels and a one-pixel gap) in [`bar_charts`].
+const BAR_W: u32 = 4;
+/// Pixel height of one chart of [`bar_charts`].
+const CHART_H: u32 = 40;
+
+/// The vertical range every chart of [`bar_charts`] shares: the finite values and 0.
+pub(crate) fn bar_range(values: &[f32]) -> (f32, f32) {
+    let finite = values.iter().copied().filter(|v| v.is_finite());
+    let lo = finite.clone().fold(0f32, f32::min);
+    let hi = finite.fold(0f32, f32::max);
+    (lo, hi)
+}
+
+/// `k` small bar charts of `bars` values each (chart after chart), each `4·bars × 40`
+/// pixels on white. Bars share one vertical scale ([`bar_range`]); the tallest bar of a
+/// chart is drawn dark, the others light, with a black baseline at 0.
+pub fn bar_charts(values: &[f32], k: usize, bars: usize) -> Vec<RgbImage> {
+    assert_eq!(
+        values.len(),
+        k * bars,
+        "bar_charts: values do not fill k charts"
+    );
+    let (lo, hi) = bar_range(values);
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let to_y = |v: f32| ((hi - v) / span * (CHART_H - 1) as f32).round() as u32;
+    let zero = to_y(0.0);
+    (0..k)
+        .map(|c| {
+            let vals = &values[c * bars..(c + 1) * bars];
+            let mut img = RgbImage::from_pixel(bars as u32 * BAR_W, CHART_H, Rgb([255, 255, 255]));
+            let best = vals
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            for (b, &v) in vals.iter().enumerate() {
+                let colour = if b == best {
+                    Rgb([20, 60, 160])
+                } else {
+                    Rgb([150, 180, 230])
+                };
+                let (top, bottom) = if v.is_finite() {
+                    (to_y(v).min(zero), to_y(v).max(zero))
+                } else {
+                    (zero, zero)
+                };
+                for y in top..=bottom {
+                    for x in 0..BAR_W - 1 {
+                        img.put_pixel(b as u32 * BAR_W + x, y, colour);
+                    }
+                }
+            }
+            for x in 0..bars as u32 * BAR_W {
+                img.put_pixel(x, zero, Rgb([0, 0, 0]));
+            }
+            img
+        })
+        .collect()
+}
+
+/// The charts of [`bar_charts`] in a grid of `grid_cols` columns, four white pixels
+/// apart, without labels.
 pub fn bar_grid(values: &[f32], k: usize, bars: usize, grid_cols: usize) -> RgbImage {
     assert_eq!(
         values.len(),
         k * bars,
         "bar_grid: values do not fill k charts"
     );
-    let (bar_w, chart_h, pad) = (4u32, 40u32, 4u32);
-    let chart_w = bars as u32 * bar_w + pad;
+    let pad = 4u32;
+    let chart_w = bars as u32 * BAR_W + pad;
     let grid_cols = grid_cols.max(1);
     let grid_rows = k.div_ceil(grid_cols) as u32;
-    let lo = values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(0f32, f32::min);
-    let hi = values
-        .iter()
-        .copied()
-        .filter(|v| v.is_finite())
-        .fold(0f32, f32::max);
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let to_y = |v: f32| ((hi - v) / span * (chart_h - 1) as f32).round() as u32;
     let mut img = RgbImage::from_pixel(
         grid_cols as u32 * chart_w + pad,
-        grid_rows * (chart_h + pad) + pad,
+        grid_rows * (CHART_H + pad) + pad,
         Rgb([255, 255, 255]),
     );
-    for c in 0..k {
-        let vals = &values[c * bars..(c + 1) * bars];
-        let best = vals
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map(|(i, _)| i)
-            .unwrap_or(0);
+    for (c, chart) in bar_charts(values, k, bars).iter().enumerate() {
         let ox = (c % grid_cols) as u32 * chart_w + pad;
-        let oy = (c as u32 / grid_cols as u32) * (chart_h + pad) + pad;
-        let zero = to_y(0.0);
-        for (b, &v) in vals.iter().enumerate() {
-            let colour = if b == best {
-                Rgb([20, 60, 160])
-            } else {
-                Rgb([150, 180, 230])
-            };
-            let (top, bottom) = if v.is_finite() {
-                (to_y(v).min(zero), to_y(v).max(zero))
-            } else {
-                (zero, zero)
-            };
-            for y in top..=bottom {
-                for x in 0..bar_w - 1 {
-                    img.put_pixel(ox + b as u32 * bar_w + x, oy + y, colour);
-                }
-            }
-        }
-        for x in 0..bars as u32 * bar_w {
-            img.put_pixel(ox + x, oy + zero, Rgb([0, 0, 0]));
-        }
+        let oy = (c / grid_cols) as u32 * (CHART_H + pad) + pad;
+        image::imageops::replace(&mut img, chart, ox as i64, oy as i64);
     }
     img
 }
