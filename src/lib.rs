@@ -8,6 +8,7 @@
 //! - [`mlp`]: the small dense MLP;
 //! - [`train`]: run directories, checkpoints, progress, tuner;
 //! - [`viz`]: charts, heatmaps, tile grids, GIFs;
+//! - [`report`]: a run's self-contained `report.html`, the DNM explorer, run comparisons;
 //! - [`backend`]: the one place a backend is chosen (`--device`).
 
 pub mod backend;
@@ -16,6 +17,7 @@ pub use manifold_data as data;
 pub use manifold_dnm as dnm;
 pub use manifold_dreamcomp as dreamcomp;
 pub use manifold_mlp as mlp;
+pub use manifold_report as report;
 pub use manifold_set as set;
 pub use manifold_train as train;
 pub use manifold_viz as viz;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use manifold::backend::DeviceKind;
 
-use cli::{args::Interrupted, bench, interactive, sweep, topology, train, tune};
+use cli::{args::Interrupted, bench, interactive, report, sweep, topology, train, tune};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +42,8 @@ enum Command {
     Sweep(sweep::SweepCmd),
     /// SET topology experiment: with and without a weight penalty.
     SetTopology(topology::TopologyArgs),
+    /// Write a run's report.html, or compare runs on one page (--compare).
+    Report(report::ReportArgs),
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,6 +56,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Tune(a)) => tune::run(a, device),
         Some(Command::Sweep(cmd)) => sweep::run(cmd, device),
         Some(Command::SetTopology(a)) => topology::run(a, device),
+        Some(Command::Report(a)) => report::run(a),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 pub mod interactive;
+pub mod report;
 pub mod sweep;
 pub mod topology;
 pub mod train;

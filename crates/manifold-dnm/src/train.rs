@@ -352,7 +352,7 @@ pub fn train<B: KernelAutodiffBackend>(
         let initial = evaluate(&model.valid(), config, data, device);
         observer.check_health(&at, true, Some(initial.loss))?;
     }
-    let mut frames = crate::pictures::Frames::new(observer)?;
+    let mut frames = crate::pictures::Frames::new(observer, config)?;
     let mut last_eval: Option<Evaluation> = None;
     let mut stopped = false;
     let mut last = StepReport::default();

@@ -7,6 +7,7 @@
 //! DIR/checkpoint/      the model's files and progress.json (replaced as a whole)
 //! DIR/*.png, *.gif     the model's pictures
 //! DIR/summary.json     what the run reached
+//! DIR/report.html      all of it on one page (manifold-report), written at the end
 //! ```
 //!
 //! A checkpoint is written into `checkpoint.new/`, flushed, and swapped in by renames,
@@ -327,13 +328,16 @@ impl Run {
         write_json(&path, &info)
     }
 
-    /// Writes `summary.json` (with this run's device and the process's command line).
+    /// Writes `summary.json` (with this run's device and the process's command line),
+    /// then `report.html`.
     pub fn finish(&mut self, summary: &Summary) -> Result<(), TrainError> {
         self.end();
         let mut summary = summary.clone();
         summary.device = self.device.clone();
         summary.command = std::env::args().collect::<Vec<_>>().join(" ");
-        write_json(&self.file("summary.json"), &summary)
+        write_json(&self.file("summary.json"), &summary)?;
+        manifold_report::write_run_report(&self.dir)?;
+        Ok(())
     }
 }
 
@@ -550,6 +554,7 @@ impl Observer for Run {
             })),
         });
         write_json(&self.file("summary.json"), &summary)?;
+        manifold_report::write_run_report(&self.dir)?;
         Err(TrainError::new(
             &self.dir,
             format!("diverged at {}: {problem}; {kept}", describe(at)),

@@ -1,0 +1,200 @@
+//! Several runs on one page: accuracy against kept connections and against wall time,
+//! and the fields in which their configs differ.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::page::{page, Script};
+use crate::run_files::RunFiles;
+use crate::ReportError;
+
+fn int(config: &toml::Table, key: &str, default: u64) -> u64 {
+    config
+        .get(key)
+        .and_then(toml::Value::as_integer)
+        .map_or(default, |v| v.max(0) as u64)
+}
+
+/// The connections (weights between neurons, biases not counted) a finished run keeps:
+/// `connections` from `summary.json` when the model records it (SET); for the MLP the
+/// dense layer sizes from the config; for DreamComp `neurons × (784 + 10)` synapses; for
+/// the DNM its final density × the allowed cells `(N² − n_in² − n_out² − n_comp)/2`.
+/// `None` when the files do not tell.
+pub fn connections(files: &RunFiles) -> Option<u64> {
+    if let Some(n) = files.summary_number("connections") {
+        return Some(n.round() as u64);
+    }
+    let c = &files.config;
+    match files.model.as_str() {
+        "mlp" => {
+            let hidden: Vec<u64> = c
+                .get("hidden")?
+                .as_array()?
+                .iter()
+                .map(|v| v.as_integer().map(|v| v.max(0) as u64))
+                .collect::<Option<_>>()?;
+            let mut sizes = vec![int(c, "inputs", 784)];
+            sizes.extend(hidden);
+            sizes.push(int(c, "classes", 10));
+            Some(sizes.windows(2).map(|w| w[0] * w[1]).sum())
+        }
+        "dreamcomp" => Some(int(c, "neurons", 0) * (784 + 10)),
+        "dnm" => {
+            let density = files.summary_number("density")?;
+            let (n, n_in, n_out) = (
+                int(c, "neurons", 0),
+                int(c, "inputs", 0),
+                int(c, "outputs", 0),
+            );
+            let comps = n.checked_sub(n_in + n_out)?;
+            let cells = (n * n - n_in * n_in - n_out * n_out - comps) / 2;
+            Some((density * cells as f64).round() as u64)
+        }
+        _ => None,
+    }
+}
+
+/// One run's point on the comparison page.
+fn point(files: &RunFiles) -> Value {
+    let num = |k: &str| files.summary_number(k);
+    json!({
+        "name": files.name(),
+        "dir": files.dir.display().to_string(),
+        "model": files.model,
+        "finished": files.summary.is_some(),
+        "test_accuracy": num("test_accuracy"),
+        "test_mse": num("test_mse"),
+        "wall_seconds": num("wall_seconds"),
+        "density": num("density"),
+        "connections": connections(files),
+        "command": files.summary.as_ref().and_then(|s| s.get("command")).cloned(),
+    })
+}
+
+/// The config fields whose values are not the same in every run (a field a run lacks
+/// counts as different), with each run's value as TOML text (`null` where absent).
+fn differences(runs: &[RunFiles]) -> Vec<Value> {
+    let keys: BTreeSet<&String> = runs.iter().flat_map(|r| r.config.keys()).collect();
+    keys.into_iter()
+        .filter_map(|key| {
+            let values: Vec<Option<String>> = runs
+                .iter()
+                .map(|r| r.config.get(key).map(|v| v.to_string()))
+                .collect();
+            let differ = values.iter().any(|v| v != &values[0]);
+            differ.then(|| json!({"field": key, "values": values}))
+        })
+        .collect()
+}
+
+/// Writes one page comparing the runs in `dirs` to `out` and returns `out`.
+pub fn write_comparison(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, ReportError> {
+    if dirs.is_empty() {
+        return Err(ReportError::new(out, "no run directories to compare"));
+    }
+    let runs = dirs
+        .iter()
+        .map(|d| RunFiles::read(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let data = json!({
+        "kind": "compare",
+        "runs": runs.iter().map(point).collect::<Vec<_>>(),
+        "differences": differences(&runs),
+    });
+    let title = format!("manifold · {} runs compared", runs.len());
+    let html = page(&title, &data, &[Script::Compare]);
+    crate::write_atomic(out, html.as_bytes())?;
+    Ok(out.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(dir: &Path, model: &str, config: &str, summary: Value) -> RunFiles {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("config.toml"), config).unwrap();
+        let mut s = summary;
+        s["model"] = json!(model);
+        std::fs::write(dir.join("summary.json"), s.to_string()).unwrap();
+        RunFiles::read(dir).unwrap()
+    }
+
+    #[test]
+    fn connections_follow_each_models_structure() {
+        let t = tempfile::tempdir().unwrap();
+        let mlp = run(
+            &t.path().join("a"),
+            "mlp",
+            "inputs = 784\nhidden = [16, 16]\nclasses = 10\n",
+            json!({}),
+        );
+        assert_eq!(connections(&mlp), Some(784 * 16 + 16 * 16 + 16 * 10));
+        let set = run(
+            &t.path().join("b"),
+            "set",
+            "",
+            json!({"connections": 125680}),
+        );
+        assert_eq!(connections(&set), Some(125_680));
+        let dc = run(
+            &t.path().join("c"),
+            "dreamcomp",
+            "neurons = 100\n",
+            json!({}),
+        );
+        assert_eq!(connections(&dc), Some(100 * 794));
+        // N = 25, 5 inputs, 4 outputs, 16 comps: (625 − 25 − 16 − 16)/2 = 284 cells;
+        // counted by hand: comps read 5..=20 senders (200), outputs read 21 each (84).
+        let dnm = run(
+            &t.path().join("d"),
+            "dnm",
+            "neurons = 25\ninputs = 5\noutputs = 4\n",
+            json!({"density": 0.25}),
+        );
+        assert_eq!(connections(&dnm), Some(71));
+        let unknown = run(&t.path().join("e"), "dnm", "neurons = 25\n", json!({}));
+        assert_eq!(connections(&unknown), None, "no density recorded");
+    }
+
+    #[test]
+    fn differences_list_only_fields_that_differ() {
+        let t = tempfile::tempdir().unwrap();
+        let a = run(
+            &t.path().join("a"),
+            "mlp",
+            "epochs = 2\nseed = 0\n",
+            json!({}),
+        );
+        let b = run(
+            &t.path().join("b"),
+            "mlp",
+            "epochs = 2\nseed = 1\nlr = 0.1\n",
+            json!({}),
+        );
+        let d = differences(&[a, b]);
+        assert_eq!(
+            d,
+            vec![
+                json!({"field": "lr", "values": [null, "0.1"]}),
+                json!({"field": "seed", "values": ["0", "1"]}),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_comparison_refuses_a_non_run_and_writes_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        run(&t.path().join("a"), "mlp", "hidden = [4]\n", json!({}));
+        std::fs::create_dir_all(t.path().join("b")).unwrap();
+        let out = t.path().join("compare.html");
+        let err = write_comparison(&[t.path().join("a"), t.path().join("b")], &out)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not a run directory"), "{err}");
+        assert!(!out.exists());
+    }
+}

@@ -1,0 +1,324 @@
+//! Reading a run directory and writing its `report.html`.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::page::{page, Script};
+use crate::snapshots::Snapshots;
+use crate::ReportError;
+
+/// The report's file name inside a run directory.
+pub const REPORT_FILE: &str = "report.html";
+
+/// The most bytes of snapshots a report embeds; beyond it, evenly spaced snapshots (the
+/// first and the last always) are shown, and the page says how many of how many.
+const SNAPSHOT_BUDGET: usize = 6 << 20;
+
+/// The files of one run directory that a report shows.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The model that made it (`mlp`, `set`, `dreamcomp`, `dnm`), from `run.json` or
+    /// `summary.json`.
+    pub model: String,
+    /// `run.json` (backend, resumes), when present.
+    pub run_info: Option<Value>,
+    /// `summary.json`, when the run has ended.
+    pub summary: Option<Value>,
+    /// `config.toml`'s text.
+    pub config_text: String,
+    /// `config.toml` parsed.
+    pub config: toml::Table,
+    /// `metrics.csv`, when present.
+    pub metrics: Option<Metrics>,
+    /// The PNG pictures at the top of the directory, by name.
+    pub pictures: Vec<PathBuf>,
+    /// Other pictures beside them (GIFs), by name.
+    pub animations: Vec<PathBuf>,
+}
+
+/// `metrics.csv`: its column names and rows (an empty cell is NaN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    /// The header.
+    pub columns: Vec<String>,
+    /// One row per logged step or epoch.
+    pub rows: Vec<Vec<f64>>,
+}
+
+fn read_text(path: &Path) -> Result<String, ReportError> {
+    std::fs::read_to_string(path).map_err(|e| ReportError::new(path, format!("cannot read: {e}")))
+}
+
+fn read_json(path: &Path) -> Result<Option<Value>, ReportError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    serde_json::from_str(&read_text(path)?)
+        .map(Some)
+        .map_err(|e| ReportError::new(path, format!("not valid JSON: {e}")))
+}
+
+fn read_metrics(path: &Path) -> Result<Option<Metrics>, ReportError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let err = |e: &dyn std::fmt::Display| ReportError::new(path, e);
+    let mut reader = csv::Reader::from_path(path).map_err(|e| err(&e))?;
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| err(&e))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| err(&e))?;
+        let row = record
+            .iter()
+            .map(|cell| match cell.trim() {
+                "" => Ok(f64::NAN),
+                text => text.parse::<f64>().map_err(|_| {
+                    ReportError::new(path, format!("row {}: `{text}` is not a number", n + 2))
+                }),
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
+        rows.push(row);
+    }
+    Ok(Some(Metrics { columns, rows }))
+}
+
+fn listed(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, ReportError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| ReportError::new(dir, format!("cannot read: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == ext))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+impl RunFiles {
+    /// Reads the run directory `dir` (one with a `config.toml`).
+    pub fn read(dir: &Path) -> Result<Self, ReportError> {
+        if !dir.is_dir() {
+            return Err(ReportError::new(dir, "not a directory"));
+        }
+        let config_path = dir.join("config.toml");
+        if !config_path.is_file() {
+            return Err(ReportError::new(
+                dir,
+                "not a run directory (no config.toml)",
+            ));
+        }
+        let config_text = read_text(&config_path)?;
+        let config: toml::Table = config_text
+            .parse()
+            .map_err(|e| ReportError::new(&config_path, format!("not valid TOML: {e}")))?;
+        let run_info = read_json(&dir.join("run.json"))?;
+        let summary = read_json(&dir.join("summary.json"))?;
+        let model = [&run_info, &summary]
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.get("model").and_then(Value::as_str))
+            .unwrap_or("unknown")
+            .to_string();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            model,
+            run_info,
+            summary,
+            config_text,
+            config,
+            metrics: read_metrics(&dir.join("metrics.csv"))?,
+            pictures: listed(dir, "png")?,
+            animations: listed(dir, "gif")?,
+        })
+    }
+
+    /// The directory's name, the run's title.
+    pub fn name(&self) -> String {
+        self.dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.dir.clone())
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.dir.display().to_string())
+    }
+
+    /// A number from `summary.json`.
+    pub fn summary_number(&self, key: &str) -> Option<f64> {
+        self.summary.as_ref()?.get(key)?.as_f64()
+    }
+
+    /// `metrics.csv` as JSON: `{columns, rows}` with NaN as `null`.
+    fn metrics_json(&self) -> Value {
+        match &self.metrics {
+            None => Value::Null,
+            Some(Metrics { columns, rows }) => json!({
+                "columns": columns,
+                "rows": rows.iter().map(|r| r.iter().map(|v| v.is_finite().then_some(*v)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+            }),
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn data_uri(path: &Path, mime: &str) -> Result<String, ReportError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| ReportError::new(path, format!("cannot read: {e}")))?;
+    Ok(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+/// Splits `tapestry-epoch003.png` into (`tapestry`, 3): pictures drawn once per epoch
+/// become one picture with an epoch slider.
+fn per_epoch(name: &str) -> Option<(&str, usize)> {
+    let stem = name.strip_suffix(".png")?;
+    let (base, epoch) = stem.rsplit_once("-epoch")?;
+    Some((base, epoch.parse().ok()?))
+}
+
+/// The page's data: everything the scripts draw.
+fn run_data(files: &RunFiles) -> Result<Value, ReportError> {
+    let mut pictures = Vec::new();
+    let mut series: Vec<(String, Vec<Value>)> = Vec::new();
+    for path in &files.pictures {
+        let name = file_name(path);
+        if name == "report.png" {
+            continue;
+        }
+        let uri = data_uri(path, "image/png")?;
+        match per_epoch(&name) {
+            Some((base, epoch)) => {
+                let frame = json!({"epoch": epoch, "uri": uri});
+                match series.iter_mut().find(|(b, _)| b == base) {
+                    Some((_, frames)) => frames.push(frame),
+                    None => series.push((base.to_string(), vec![frame])),
+                }
+            }
+            None => pictures.push(json!({"name": name, "uri": uri})),
+        }
+    }
+    let galleries: Vec<Value> = series
+        .into_iter()
+        .map(|(name, frames)| json!({"name": name, "frames": frames}))
+        .collect();
+    let snapshots_path = files.dir.join("snapshots.bin");
+    let explorer = if snapshots_path.is_file() {
+        let snapshots = Snapshots::read(&snapshots_path)?;
+        let (bytes, shown) = snapshots.compact(SNAPSHOT_BUDGET);
+        json!({
+            "bytes": base64::engine::general_purpose::STANDARD.encode(bytes),
+            "shown": shown,
+            "recorded": snapshots.len(),
+        })
+    } else {
+        Value::Null
+    };
+    Ok(json!({
+        "kind": "run",
+        "name": files.name(),
+        "model": files.model,
+        "run": files.run_info,
+        "summary": files.summary,
+        "config": files.config_text,
+        "metrics": files.metrics_json(),
+        "pictures": pictures,
+        "galleries": galleries,
+        "animations": files.animations.iter().map(|p| file_name(p)).collect::<Vec<_>>(),
+        "explorer": explorer,
+        "connections": crate::compare::connections(files),
+    }))
+}
+
+/// Writes `report.html` into the run directory `dir` (replacing an older report) and
+/// returns its path. Works on any run directory, finished, interrupted or still
+/// running, including runs made before reports existed.
+pub fn write_run_report(dir: &Path) -> Result<PathBuf, ReportError> {
+    let files = RunFiles::read(dir)?;
+    let data = run_data(&files)?;
+    let title = format!("manifold · {} · {}", files.model, files.name());
+    let mut scripts = vec![Script::Report];
+    if !data["explorer"].is_null() {
+        scripts.push(Script::Explorer);
+    }
+    let html = page(&title, &data, &scripts);
+    let out = dir.join(REPORT_FILE);
+    crate::write_atomic(&out, html.as_bytes())?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_epoch_pictures_are_recognised() {
+        assert_eq!(per_epoch("tapestry-epoch003.png"), Some(("tapestry", 3)));
+        assert_eq!(per_epoch("labels-epoch010.png"), Some(("labels", 10)));
+        assert_eq!(per_epoch("accuracy.png"), None);
+        assert_eq!(per_epoch("x-epochs.png"), None);
+    }
+
+    #[test]
+    fn a_directory_without_a_config_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_run_report(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("not a run directory (no config.toml)"),
+            "{err}"
+        );
+        assert!(!dir.path().join(REPORT_FILE).exists());
+    }
+
+    #[test]
+    fn a_bad_metrics_cell_names_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "epochs = 1\n").unwrap();
+        std::fs::write(dir.path().join("metrics.csv"), "epoch,loss\n1,0.5\n2,abc\n").unwrap();
+        let err = write_run_report(dir.path()).err().unwrap().to_string();
+        assert!(
+            err.contains("metrics.csv") && err.contains("row 3: `abc`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_report_embeds_the_runs_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("config.toml"), "epochs = 2\nhidden = [16, 16]\n").unwrap();
+        std::fs::write(
+            d.join("run.json"),
+            r#"{"model":"mlp","device":"ndarray","resumes":[]}"#,
+        )
+        .unwrap();
+        std::fs::write(d.join("metrics.csv"), "epoch,test_accuracy\n1,0.9\n2,\n").unwrap();
+        std::fs::write(d.join("accuracy.png"), b"\x89PNG fake").unwrap();
+        let out = write_run_report(d).unwrap();
+        let html = std::fs::read_to_string(out).unwrap();
+        let data = crate::page::embedded_data(&html).unwrap();
+        assert_eq!(data["model"], "mlp");
+        assert_eq!(data["metrics"]["rows"], json!([[1.0, 0.9], [2.0, null]]));
+        assert_eq!(data["pictures"][0]["name"], "accuracy.png");
+        assert!(data["pictures"][0]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,iVBOR"));
+        assert_eq!(data["connections"], 784 * 16 + 16 * 16 + 16 * 10);
+        assert!(html.contains("uPlot"), "the chart library is inline");
+        assert!(!html.contains("src=\"http"), "nothing is fetched");
+    }
+}

@@ -1,0 +1,666 @@
+//! `snapshots.bin`: the DNM's closeness matrix `D` over a run, stored as its kept cells.
+//!
+//! A dense frame of `D` at N = 1 000 neurons is 216 × 990 cells; a run keeps ≈ 3% of
+//! them. A snapshot therefore stores the kept cells only, each as a varint gap to the
+//! previous kept cell (row-major over the receivers × senders grid) and an `i8` value
+//! in units of the snapshot's largest |D|, plus the seven shape parameters of every
+//! receiving neuron and the cutoff, so that a reader can redraw each neuron's
+//! closeness function. All numbers are little-endian.
+//!
+//! ```text
+//! header   "MFDSNAP1"  u32 inputs  u32 comps  u32 outputs  u32 0  f64 period
+//! record   u32 length of what follows
+//!          u32 step  f32 cutoff c  f32 max|D|
+//!          f32 × 7R  α' β' γ' θ' φ σ' μ, R values each (R = comps + outputs)
+//!          u32 K  K varint gaps (first: the first cell's index)  K × i8 values
+//! ```
+//!
+//! A stored value is `round(127 · D / max|D|)` (never 0 for a kept cell), so the file
+//! shows which cells are kept exactly and their strengths to within 0.4% of the largest.
+//! Records are appended as a run goes; a run killed mid-append leaves a torn tail, which
+//! [`SnapshotLog::open`] cuts off before appending, and a resumed run that records a step
+//! again supersedes the records from that step on (see [`Snapshots::read`]).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::ReportError;
+
+const MAGIC: &[u8; 8] = b"MFDSNAP1";
+const HEADER_LEN: usize = 32;
+/// The largest grid a file may declare: 2²⁸ cells (a dense `D` of 1 GiB in f32; the
+/// DNM at N = 10 000 has 1.1 · 10⁸).
+const MAX_CELLS: usize = 1 << 28;
+
+/// The sizes of a DNM's grid: receivers `comps + outputs`, senders `inputs + comps`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SnapshotGeometry {
+    /// Input neurons n_in.
+    pub inputs: usize,
+    /// Computing neurons n_comp.
+    pub comps: usize,
+    /// Output neurons n_out.
+    pub outputs: usize,
+    /// The period P of the closeness functions' sine.
+    pub period: f64,
+}
+
+impl SnapshotGeometry {
+    /// Receiving neurons R (rows of `D`).
+    pub fn rows(&self) -> usize {
+        self.comps + self.outputs
+    }
+
+    /// Sending neurons C (columns of `D`).
+    pub fn cols(&self) -> usize {
+        self.inputs + self.comps
+    }
+
+    fn header(&self) -> Vec<u8> {
+        let mut h = Vec::with_capacity(HEADER_LEN);
+        h.extend_from_slice(MAGIC);
+        for v in [self.inputs, self.comps, self.outputs, 0] {
+            h.extend_from_slice(&(v as u32).to_le_bytes());
+        }
+        h.extend_from_slice(&self.period.to_le_bytes());
+        h
+    }
+}
+
+/// The transformed shape parameters of the receiving neurons, `R` values each, as the
+/// DNM's closeness functions use them (`α' = 2σ(α) − 1`, `β' = β + 1`, `γ' = σ(γ)`,
+/// `θ' = softplus(θ)/ln 2`, `φ`, `σ' = softplus(σ)`, `μ`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NeuronShapes {
+    /// Amplitude α'.
+    pub alpha: Vec<f32>,
+    /// Exponent β'.
+    pub beta: Vec<f32>,
+    /// Shift γ'.
+    pub gamma: Vec<f32>,
+    /// Period factor θ'.
+    pub theta: Vec<f32>,
+    /// Phase φ.
+    pub phi: Vec<f32>,
+    /// Gaussian width σ'.
+    pub sigma: Vec<f32>,
+    /// Gaussian centre μ.
+    pub mu: Vec<f32>,
+}
+
+impl NeuronShapes {
+    fn families(&self) -> [&Vec<f32>; 7] {
+        [
+            &self.alpha,
+            &self.beta,
+            &self.gamma,
+            &self.theta,
+            &self.phi,
+            &self.sigma,
+            &self.mu,
+        ]
+    }
+}
+
+/// One recorded state of the manifold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The training step it was recorded after.
+    pub step: u32,
+    /// The cutoff `c = sigmoid(κ)`.
+    pub cutoff: f32,
+    /// Every receiving neuron's shape parameters.
+    pub shapes: NeuronShapes,
+    /// `D`, `R × C` row-major (zeros where a cell is cut or not allowed).
+    pub d: Vec<f32>,
+}
+
+/// Appends snapshots to a `snapshots.bin`.
+pub struct SnapshotLog {
+    path: PathBuf,
+    file: File,
+    geometry: SnapshotGeometry,
+}
+
+fn io(path: &Path, what: &str, e: std::io::Error) -> ReportError {
+    ReportError::new(path, format!("{what}: {e}"))
+}
+
+impl SnapshotLog {
+    /// Opens `path` for appending: creates it with its header, or (a resumed run) checks
+    /// that its header matches `geometry` and cuts a torn last record off.
+    pub fn open(path: &Path, geometry: SnapshotGeometry) -> Result<Self, ReportError> {
+        let exists = path.is_file();
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| io(path, "cannot open", e))?;
+        if exists {
+            let bytes = std::fs::read(path).map_err(|e| io(path, "cannot read", e))?;
+            let whole = scan(path, &bytes, Some(geometry))?.whole_len;
+            file.set_len(whole as u64)
+                .map_err(|e| io(path, "cannot cut a torn record", e))?;
+        } else {
+            file.write_all(&geometry.header())
+                .map_err(|e| io(path, "cannot write", e))?;
+        }
+        file.seek(SeekFrom::End(0))
+            .map_err(|e| io(path, "cannot seek", e))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            geometry,
+        })
+    }
+
+    /// Appends one snapshot: `d` is `D` (`R × C`, row-major), `shapes` the neurons'
+    /// parameters, `cutoff` the cutoff `c`.
+    pub fn append(
+        &mut self,
+        step: usize,
+        cutoff: f32,
+        shapes: &NeuronShapes,
+        d: &[f32],
+    ) -> Result<(), ReportError> {
+        let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
+        if d.len() != rows * cols || shapes.families().iter().any(|f| f.len() != rows) {
+            return Err(ReportError::new(
+                &self.path,
+                format!("a snapshot of the wrong size (the file holds {rows} × {cols} grids)"),
+            ));
+        }
+        let max = d
+            .iter()
+            .filter(|v| v.is_finite())
+            .fold(0f32, |m, v| m.max(v.abs()));
+        let mut gaps = Vec::new();
+        let mut values = Vec::new();
+        let mut last = 0usize;
+        for (k, &v) in d.iter().enumerate() {
+            if v == 0.0 || !v.is_finite() {
+                continue;
+            }
+            push_varint(&mut gaps, (k - last) as u32);
+            last = k;
+            let q = (127.0 * v / max).round().clamp(-127.0, 127.0) as i8;
+            values.push(if q == 0 { v.signum() as i8 } else { q } as u8);
+        }
+        let mut body = Vec::with_capacity(16 + 28 * rows + gaps.len() + values.len());
+        body.extend_from_slice(&(step as u32).to_le_bytes());
+        body.extend_from_slice(&cutoff.to_le_bytes());
+        body.extend_from_slice(&max.to_le_bytes());
+        for family in shapes.families() {
+            for v in family {
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        body.extend_from_slice(&(values.len() as u32).to_le_bytes());
+        body.extend_from_slice(&gaps);
+        body.extend_from_slice(&values);
+        let mut record = (body.len() as u32).to_le_bytes().to_vec();
+        record.extend_from_slice(&body);
+        self.file
+            .write_all(&record)
+            .and_then(|()| self.file.flush())
+            .map_err(|e| io(&self.path, "cannot write", e))
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A reader over a byte slice that names the file in its errors.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let end = self.at.checked_add(n).filter(|&e| e <= self.bytes.len())?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Some(s)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn f32(&mut self) -> Option<f32> {
+        self.u32().map(f32::from_bits)
+    }
+
+    fn varint(&mut self) -> Option<u32> {
+        let mut v = 0u32;
+        for shift in (0..35).step_by(7) {
+            let b = *self.take(1)?.first()?;
+            v |= ((b & 0x7f) as u32).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+}
+
+/// Where the whole records of a file lie.
+struct Scan {
+    geometry: SnapshotGeometry,
+    /// `(step, start, end)` of each whole record, in file order.
+    records: Vec<(u32, usize, usize)>,
+    whole_len: usize,
+}
+
+fn scan(path: &Path, bytes: &[u8], expect: Option<SnapshotGeometry>) -> Result<Scan, ReportError> {
+    let bad = |what: &str| ReportError::new(path, format!("not a DNM snapshot file ({what})"));
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Err(bad("no MFDSNAP1 header"));
+    }
+    let mut c = Cursor { bytes, at: 8 };
+    let mut size = || {
+        c.u32()
+            .map(|v| v as usize)
+            .ok_or_else(|| bad("short header"))
+    };
+    let (inputs, comps, outputs) = (size()?, size()?, size()?);
+    let _ = size()?;
+    let period = f64::from_le_bytes(bytes[24..32].try_into().expect("8 header bytes"));
+    let geometry = SnapshotGeometry {
+        inputs,
+        comps,
+        outputs,
+        period,
+    };
+    let cells = geometry.rows().checked_mul(geometry.cols());
+    if cells.is_none_or(|c| c > MAX_CELLS) {
+        return Err(bad("its grid is larger than 2^28 cells"));
+    }
+    if let Some(want) = expect {
+        if want != geometry {
+            return Err(ReportError::new(
+                path,
+                format!(
+                    "holds snapshots of a {}-{}-{} grid, not of this run's {}-{}-{}",
+                    geometry.inputs,
+                    geometry.comps,
+                    geometry.outputs,
+                    want.inputs,
+                    want.comps,
+                    want.outputs
+                ),
+            ));
+        }
+    }
+    let mut c = Cursor {
+        bytes,
+        at: HEADER_LEN,
+    };
+    let mut records = Vec::new();
+    let mut whole_len = HEADER_LEN;
+    while let Some(len) = c.u32() {
+        let start = c.at;
+        let Some(body) = c.take(len as usize).filter(|b| b.len() >= 4) else {
+            break;
+        };
+        let step = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+        records.push((step, start - 4, c.at));
+        whole_len = c.at;
+    }
+    Ok(Scan {
+        geometry,
+        records,
+        whole_len,
+    })
+}
+
+/// The snapshots of a file, each record decoded only on demand.
+pub struct Snapshots {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    geometry: SnapshotGeometry,
+    /// `(step, start, end)` of the records in force, by step.
+    records: Vec<(u32, usize, usize)>,
+}
+
+impl Snapshots {
+    /// Reads `path`. A torn last record is ignored; when a step was recorded again (a
+    /// resumed run), the later record and everything after it supersede the earlier
+    /// records from that step on.
+    pub fn read(path: &Path) -> Result<Self, ReportError> {
+        let bytes = std::fs::read(path).map_err(|e| io(path, "cannot read", e))?;
+        let scan = scan(path, &bytes, None)?;
+        let mut records: Vec<(u32, usize, usize)> = Vec::new();
+        for r in scan.records {
+            while records.last().is_some_and(|last| last.0 >= r.0) {
+                records.pop();
+            }
+            records.push(r);
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+            geometry: scan.geometry,
+            records,
+        })
+    }
+
+    /// The grid's sizes.
+    pub fn geometry(&self) -> SnapshotGeometry {
+        self.geometry
+    }
+
+    /// The recorded steps, increasing.
+    pub fn steps(&self) -> Vec<u32> {
+        self.records.iter().map(|r| r.0).collect()
+    }
+
+    /// Number of snapshots.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the file holds no snapshot.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The `k`-th snapshot, decoded.
+    pub fn get(&self, k: usize) -> Result<Snapshot, ReportError> {
+        let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
+        let bad = || {
+            ReportError::new(
+                &self.path,
+                format!("snapshot {k} is damaged (its cells do not fit the grid)"),
+            )
+        };
+        let &(_, start, end) = self.records.get(k).ok_or_else(bad)?;
+        // Step, cutoff, max, 7R parameters and the count must fit before anything is allocated.
+        if end - start < 4 + 16 + 28 * rows {
+            return Err(bad());
+        }
+        let mut c = Cursor {
+            bytes: &self.bytes[start + 4..end],
+            at: 0,
+        };
+        let step = c.u32().ok_or_else(bad)?;
+        let cutoff = c.f32().ok_or_else(bad)?;
+        let max = c.f32().ok_or_else(bad)?;
+        let mut family = || -> Result<Vec<f32>, ReportError> {
+            (0..rows).map(|_| c.f32().ok_or_else(bad)).collect()
+        };
+        let shapes = NeuronShapes {
+            alpha: family()?,
+            beta: family()?,
+            gamma: family()?,
+            theta: family()?,
+            phi: family()?,
+            sigma: family()?,
+            mu: family()?,
+        };
+        let kept = c.u32().ok_or_else(bad)? as usize;
+        let mut index = Vec::with_capacity(kept.min(rows * cols));
+        let mut at = 0usize;
+        for n in 0..kept {
+            let gap = c.varint().ok_or_else(bad)? as usize;
+            at = if n == 0 { gap } else { at + gap };
+            if at >= rows * cols {
+                return Err(bad());
+            }
+            index.push(at);
+        }
+        let values = c.take(kept).ok_or_else(bad)?;
+        let mut d = vec![0f32; rows * cols];
+        for (&i, &q) in index.iter().zip(values) {
+            d[i] = q as i8 as f32 / 127.0 * max;
+        }
+        Ok(Snapshot {
+            step,
+            cutoff,
+            shapes,
+            d,
+        })
+    }
+
+    /// The header and the records in force (at most `budget` bytes of records: when
+    /// more, evenly spaced ones, the first and the last always among them), as one byte
+    /// string for the report's explorer, and how many snapshots it holds.
+    pub fn compact(&self, budget: usize) -> (Vec<u8>, usize) {
+        let sizes: usize = self.records.iter().map(|r| r.2 - r.1).sum();
+        let n = self.records.len();
+        let keep = if sizes <= budget || n <= 2 {
+            n
+        } else {
+            ((n as f64 * budget as f64 / sizes as f64).floor() as usize).clamp(2, n)
+        };
+        let mut out = self.geometry.header();
+        let mut kept = 0;
+        let mut last = usize::MAX;
+        for t in 0..keep {
+            let k = if keep == 1 {
+                n - 1
+            } else {
+                ((t as f64) * (n - 1) as f64 / (keep - 1) as f64).round() as usize
+            };
+            if k == last {
+                continue;
+            }
+            last = k;
+            let (_, s, e) = self.records[k];
+            out.extend_from_slice(&self.bytes[s..e]);
+            kept += 1;
+        }
+        (out, kept)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry() -> SnapshotGeometry {
+        SnapshotGeometry {
+            inputs: 3,
+            comps: 2,
+            outputs: 2,
+            period: 5.0,
+        }
+    }
+
+    fn shapes(seed: f32) -> NeuronShapes {
+        let v = |k: f32| vec![seed + k, seed - k, 0.5, 1.0, 0.1, 2.0, -1.0 + k][..4].to_vec();
+        NeuronShapes {
+            alpha: v(0.1),
+            beta: v(0.2),
+            gamma: v(0.3),
+            theta: v(0.4),
+            phi: v(0.5),
+            sigma: v(0.6),
+            mu: v(0.7),
+        }
+    }
+
+    /// A 4 × 5 D with kept cells of very different sizes (one far below max/127).
+    fn d(scale: f32) -> Vec<f32> {
+        let mut d = vec![0f32; 20];
+        d[0] = 0.5 * scale;
+        d[3] = -0.25 * scale;
+        d[7] = 0.001 * scale;
+        d[19] = -scale;
+        d
+    }
+
+    #[test]
+    fn snapshots_round_trip_kept_cells_and_parameters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshots.bin");
+        let mut log = SnapshotLog::open(&path, geometry()).unwrap();
+        log.append(1, 0.2, &shapes(1.0), &d(1.0)).unwrap();
+        log.append(500, 0.3, &shapes(2.0), &d(0.5)).unwrap();
+        drop(log);
+        let s = Snapshots::read(&path).unwrap();
+        assert_eq!(s.steps(), vec![1, 500]);
+        let second = s.get(1).unwrap();
+        assert_eq!(second.shapes, shapes(2.0));
+        assert_eq!(second.cutoff, 0.3);
+        let kept: Vec<usize> = (0..20).filter(|&k| second.d[k] != 0.0).collect();
+        assert_eq!(kept, vec![0, 3, 7, 19], "every kept cell, and only those");
+        // Values are stored in 1/127 steps of the largest |D| (0.5 here): within half a
+        // step, except a kept cell smaller than half a step, which stores one step.
+        let step = 0.5 / 127.0;
+        for (k, want) in d(0.5).iter().enumerate() {
+            let got = second.d[k];
+            if want.abs() < step / 2.0 && *want != 0.0 {
+                assert_eq!(got, step * want.signum(), "cell {k}");
+            } else {
+                assert!(
+                    (got - want).abs() <= step / 2.0 + 1e-7,
+                    "cell {k}: {got} vs {want}"
+                );
+            }
+        }
+        assert_eq!(second.d[19], -0.5, "the largest |D| is exact");
+    }
+
+    #[test]
+    fn a_torn_record_is_cut_and_a_resumed_step_supersedes_later_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshots.bin");
+        let mut log = SnapshotLog::open(&path, geometry()).unwrap();
+        for step in [1, 50, 100, 150] {
+            log.append(step, 0.2, &shapes(step as f32), &d(1.0))
+                .unwrap();
+        }
+        drop(log);
+        let full = std::fs::metadata(&path).unwrap().len();
+        // Killed in the middle of a fifth record.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&[200, 0, 0, 0, 9, 9]).unwrap();
+        drop(f);
+        assert_eq!(
+            Snapshots::read(&path).unwrap().steps(),
+            vec![1, 50, 100, 150]
+        );
+        // Resumed from the checkpoint at step 100: it records 100 again, then 150.
+        let mut log = SnapshotLog::open(&path, geometry()).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            full,
+            "torn tail cut"
+        );
+        log.append(100, 0.4, &shapes(7.0), &d(1.0)).unwrap();
+        log.append(150, 0.5, &shapes(8.0), &d(1.0)).unwrap();
+        drop(log);
+        let s = Snapshots::read(&path).unwrap();
+        assert_eq!(s.steps(), vec![1, 50, 100, 150]);
+        assert_eq!(s.get(2).unwrap().cutoff, 0.4, "the resumed run's record");
+        // A different grid is refused, naming the file.
+        let other = SnapshotGeometry {
+            comps: 5,
+            ..geometry()
+        };
+        let err = SnapshotLog::open(&path, other).err().unwrap().to_string();
+        assert!(
+            err.contains("snapshots.bin") && err.contains("3-2-2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn compact_keeps_the_first_and_last_within_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshots.bin");
+        let mut log = SnapshotLog::open(&path, geometry()).unwrap();
+        for step in 0..10 {
+            log.append(step, 0.2, &shapes(1.0), &d(1.0)).unwrap();
+        }
+        drop(log);
+        let s = Snapshots::read(&path).unwrap();
+        let one = std::fs::metadata(&path).unwrap().len() as usize - HEADER_LEN;
+        let (all, n) = s.compact(usize::MAX);
+        assert_eq!((all.len(), n), (HEADER_LEN + one, 10));
+        let (some, n) = s.compact(one * 4 / 10);
+        assert_eq!(n, 4);
+        let back = dir.path().join("compact.bin");
+        std::fs::write(&back, some).unwrap();
+        assert_eq!(Snapshots::read(&back).unwrap().steps(), vec![0, 3, 6, 9]);
+    }
+
+    #[test]
+    fn mutated_files_are_errors_or_snapshots_never_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshots.bin");
+        let mut log = SnapshotLog::open(&path, geometry()).unwrap();
+        for step in [1, 2, 3] {
+            log.append(step, 0.2, &shapes(1.0), &d(1.0)).unwrap();
+        }
+        drop(log);
+        let good = std::fs::read(&path).unwrap();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..2000 {
+            let mut bytes = good.clone();
+            match round % 3 {
+                0 => bytes.truncate(next() as usize % bytes.len()),
+                1 => {
+                    for _ in 0..1 + next() % 4 {
+                        let at = next() as usize % bytes.len();
+                        bytes[at] ^= 1 << (next() % 8);
+                    }
+                }
+                _ => {
+                    let at = (next() as usize % (bytes.len() / 4)) * 4;
+                    bytes[at..at + 4].copy_from_slice(&(next() as u32).to_le_bytes());
+                }
+            }
+            let mutated = dir.path().join("m.bin");
+            std::fs::write(&mutated, &bytes).unwrap();
+            if let Ok(s) = Snapshots::read(&mutated) {
+                for k in 0..s.len() {
+                    let _ = s.get(k);
+                }
+                let _ = s.compact(1 << 20);
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshots.bin");
+        std::fs::write(&path, b"hello").unwrap();
+        let err = Snapshots::read(&path).err().unwrap().to_string();
+        assert!(err.contains("not a DNM snapshot file"), "{err}");
+        // A header followed by a record whose cells point outside the grid.
+        let mut bytes = geometry().header();
+        let mut body = Vec::new();
+        body.extend_from_slice(&1u32.to_le_bytes());
+        body.extend_from_slice(&0.1f32.to_le_bytes());
+        body.extend_from_slice(&1f32.to_le_bytes());
+        body.extend(std::iter::repeat_n(0u8, 4 * 7 * 4));
+        body.extend_from_slice(&1u32.to_le_bytes());
+        push_varint(&mut body, 1000);
+        body.push(5);
+        bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&body);
+        std::fs::write(&path, bytes).unwrap();
+        let s = Snapshots::read(&path).unwrap();
+        let err = s.get(0).err().unwrap().to_string();
+        assert!(err.contains("damaged"), "{err}");
+    }
+}

@@ -1,0 +1,39 @@
+//! `manifold report`: a run's `report.html`, or several runs compared on one page.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Run directories: each gets its report.html (re)written; with --compare, one page for all.
+    #[arg(required = true, value_name = "RUN_DIR")]
+    dirs: Vec<PathBuf>,
+    /// Put the runs side by side on one page: accuracy against connections and wall time.
+    #[arg(long)]
+    compare: bool,
+    /// The comparison page's file.
+    #[arg(long, requires = "compare", default_value = "compare.html")]
+    out: PathBuf,
+    /// Replace an existing --out file.
+    #[arg(long, requires = "compare")]
+    force: bool,
+}
+
+pub fn run(a: ReportArgs) -> anyhow::Result<()> {
+    if !a.compare {
+        for dir in &a.dirs {
+            println!("{}", manifold_report::write_run_report(dir)?.display());
+        }
+        return Ok(());
+    }
+    if a.out.exists() && !a.force {
+        anyhow::bail!(
+            "{}: exists; choose another --out, or replace it with --force",
+            a.out.display()
+        );
+    }
+    let page = manifold_report::write_comparison(&a.dirs, &a.out)?;
+    println!("{} runs compared: {}", a.dirs.len(), page.display());
+    Ok(())
+}
