@@ -178,6 +178,14 @@ pub fn train<B: KernelAutodiffBackend>(
         let initial = evaluate(&model.valid(), &data.test, config.path, device);
         observer.check_health(&at, true, Some(initial.loss))?;
     }
+    let picture_dir = observer
+        .output_dir()
+        .filter(|_| observer.draws_pictures())
+        .map(std::path::Path::to_path_buf);
+    let mut connectivity = match &picture_dir {
+        Some(dir) => Some(pictures::connectivity_log(dir, at.epoch)?),
+        None => None,
+    };
     let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
     let mut last_eval = None;
     let mut stopped = false;
@@ -205,6 +213,9 @@ pub fn train<B: KernelAutodiffBackend>(
             at.wall_seconds,
         ])?;
         last_eval = Some(eval);
+        if let (Some(dir), Some(log)) = (&picture_dir, &mut connectivity) {
+            pictures::draw_connectivity(dir, &model, at.epoch + 1, log)?;
+        }
         model = evolve_if_due(model, &mut state, config, at.epoch);
         at.epoch += 1;
         at.batch = 0;
@@ -222,6 +233,7 @@ pub fn train<B: KernelAutodiffBackend>(
         save_module(&model, &dir.join("model"))?;
         pictures::draw_curves(dir)?;
         pictures::draw_input_connections(&dir.join("input_connections.png"), &model)?;
+        pictures::draw_centre_margin(dir)?;
     }
     let counts = model.connection_counts();
     let summary = Summary::of("set", &evaluation, &at, stopped)
