@@ -75,13 +75,36 @@ const PROBE_TAIL: &str = r#"<script>
 })();
 </script>"#;
 
+/// Times the explorer: every snapshot shown once through the slider, in order.
+const BENCH_TAIL: &str = r#"<script>
+(() => {
+  const slider = document.getElementById("explorer-step");
+  const times = [];
+  for (let k = 0; k <= Number(slider.max); k++) {
+    const t0 = performance.now();
+    slider.value = String(k);
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    times.push(performance.now() - t0);
+  }
+  const pre = document.createElement("pre");
+  pre.id = "probe-result";
+  pre.textContent = JSON.stringify({ errors: window.__probeErrors, drawn: !!(window.manifoldReport && window.manifoldReport.drawn),
+                                     firstDrawMs: window.manifoldReport.firstDrawMs, stepMs: times });
+  document.body.append(pre);
+})();
+</script>"#;
+
 /// Opens a copy of `page` with the probe in headless Chromium and returns what the
 /// probe read, after checking that Chromium logged no uncaught exception.
 fn probe(page: &Path, work: &Path) -> Value {
+    probe_with(page, work, PROBE_TAIL, &["--virtual-time-budget=5000"])
+}
+
+fn probe_with(page: &Path, work: &Path, tail: &str, flags: &[&str]) -> Value {
     let html = std::fs::read_to_string(page).unwrap();
     let probed = html
         .replacen("<head>", &format!("<head>\n{PROBE_HEAD}"), 1)
-        .replacen("</body>", &format!("{PROBE_TAIL}\n</body>"), 1);
+        .replacen("</body>", &format!("{tail}\n</body>"), 1);
     let copy = work.join("probed.html");
     std::fs::write(&copy, probed).unwrap();
     let profile = tempfile::tempdir().unwrap();
@@ -98,9 +121,9 @@ fn probe(page: &Path, work: &Path) -> Value {
             "--enable-logging=stderr",
             "--v=0",
             "--window-size=1280,2000",
-            "--virtual-time-budget=5000",
             "--dump-dom",
         ])
+        .args(flags)
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("file://{}", copy.canonicalize().unwrap().display()))
         .output()
@@ -301,4 +324,71 @@ fn report_commands_refuse_bad_input_and_touch_nothing() {
         std::fs::read_to_string(w.join("run/report.html")).unwrap(),
         html
     );
+}
+
+/// The median of `v`.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// A benchmark, not a check: the size of a DNM run's report, its time to first draw in
+/// headless Chromium (median of 5 loads) and the explorer's time per slider step
+/// (median and largest over every snapshot of the median load), as JSON in
+/// `bench/report.json`. `MANIFOLD_REPORT_RUN` names the run directory.
+#[test]
+#[ignore = "a benchmark: needs MANIFOLD_REPORT_RUN=<a DNM run directory>"]
+fn report_timings() {
+    let run = PathBuf::from(std::env::var("MANIFOLD_REPORT_RUN").expect("MANIFOLD_REPORT_RUN"));
+    let page = run.join("report.html");
+    let t = tempfile::tempdir().unwrap();
+    let loads: Vec<Value> = (0..5)
+        .map(|_| probe_with(&page, t.path(), BENCH_TAIL, &[]))
+        .collect();
+    let first: Vec<f64> = loads
+        .iter()
+        .map(|l| l["firstDrawMs"].as_f64().unwrap())
+        .collect();
+    let steps: Vec<f64> = loads
+        .iter()
+        .map(|l| {
+            median(
+                l["stepMs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    let mid = loads
+        .iter()
+        .zip(&steps)
+        .min_by(|a, b| {
+            (a.1 - median(steps.clone()))
+                .abs()
+                .total_cmp(&(b.1 - median(steps.clone())).abs())
+        })
+        .unwrap()
+        .0;
+    let mid_steps: Vec<f64> = mid["stepMs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let json = serde_json::json!({
+        "run": run.display().to_string(),
+        "report_bytes": std::fs::metadata(&page).unwrap().len(),
+        "snapshots": mid_steps.len(),
+        "first_draw_ms_median": median(first.clone()),
+        "first_draw_ms": first,
+        "slider_step_ms_median": median(mid_steps.clone()),
+        "slider_step_ms_max": mid_steps.iter().copied().fold(0.0, f64::max),
+    });
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/report.json");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    println!("{json}");
 }

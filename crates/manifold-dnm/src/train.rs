@@ -355,7 +355,6 @@ pub fn train<B: KernelAutodiffBackend>(
     let mut frames = crate::pictures::Frames::new(observer, config)?;
     let mut last_eval: Option<Evaluation> = None;
     let mut stopped = false;
-    let mut last = StepReport::default();
     while at.step < config.steps {
         let step = at.step;
         let (m, report) = match train_step(
@@ -386,7 +385,6 @@ pub fn train<B: KernelAutodiffBackend>(
             }
         };
         model = m;
-        last = report;
         at.step += 1;
         at.wall_seconds += report.seconds;
         at.last_step_ms = report.seconds * 1e3;
@@ -439,9 +437,15 @@ pub fn train<B: KernelAutodiffBackend>(
         save_module(&model, &dir.join("model"))?;
     }
     frames.finish(&model, config, device)?;
+    // The trained network's structure (the last step's report saw D before its update).
+    let reached = Structure::of(&model.cutoff(&grid, None).d, &grid);
     let mut summary = Summary::of("dnm", &evaluation, &at, stopped)
-        .with("density", last.density)
-        .with("depth", last.depth)
+        .with("density", reached.density)
+        .with(
+            "connections",
+            (reached.density * grid.max_cells() as f64).round() as usize,
+        )
+        .with("depth", reached.depth)
         .with("ms_per_step", 1e3 * at.wall_seconds / at.step.max(1) as f64)
         .with(
             "evaluator",

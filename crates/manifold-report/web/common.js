@@ -70,7 +70,7 @@ function lineChart(parent, title, xLabel, yLabel, xs, series, opts) {
   opts = opts || {};
   const box = el("div", { class: "chart" });
   parent.append(box);
-  const width = Math.max(320, Math.min(parent.clientWidth || 560, 560));
+  const width = Math.max(320, Math.min(parent.clientWidth || 540, 540));
   const sparse = series.map(s => s.values.filter(v => v !== null).length < xs.length / 2);
   const config = {
     title: title,

@@ -14,7 +14,7 @@ function scatterChart(parent, title, xLabel, yLabel, groups, logX) {
   parent.append(box);
   const config = {
     title: title,
-    width: 560,
+    width: 540,
     height: 340,
     scales: { x: logX ? { time: false, distr: 3 } : { time: false }, y: {} },
     axes: [{ label: xLabel }, { label: yLabel, size: 60 }],

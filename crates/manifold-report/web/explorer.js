@@ -340,7 +340,8 @@ function renderExplorer() {
     const ctx = dag.getContext("2d");
     ctx.clearRect(0, 0, dag.width, dag.height);
     // Edges, weakest first; at most 8 000 of the strongest.
-    const order = Array.from(s.index.keys()).sort((a, b) => Math.abs(s.value[a]) - Math.abs(s.value[b]));
+    if (!s.order) s.order = Array.from(s.index.keys()).sort((a, b) => Math.abs(s.value[a]) - Math.abs(s.value[b]));
+    const order = s.order;
     const start = Math.max(0, order.length - 8000);
     ctx.lineWidth = 1;
     for (let t = start; t < order.length; t++) {
@@ -354,6 +355,19 @@ function renderExplorer() {
       ctx.lineTo(positions[2 * i], positions[2 * i + 1]);
       ctx.stroke();
     }
+    // The in- and out-edges of the neuron under the pointer, on top.
+    ctx.lineWidth = 1.5;
+    for (let n = 0; n < s.index.length; n++) {
+      const cell = s.index[n];
+      const i = g.inputs + Math.floor(cell / g.cols), j = cell % g.cols;
+      if (i !== state.neuron && j !== state.neuron) continue;
+      ctx.strokeStyle = rgba(diverging(s.value[n] >= 0 ? 1 : -1), 0.5 + 0.5 * Math.abs(s.value[n]) / s.max);
+      ctx.beginPath();
+      ctx.moveTo(positions[2 * j], positions[2 * j + 1]);
+      ctx.lineTo(positions[2 * i], positions[2 * i + 1]);
+      ctx.stroke();
+    }
+    ctx.lineWidth = 1;
     // Neurons: inputs grey (dark when they send), comps by whether they are used, outputs black.
     for (let i = 0; i < g.neurons; i++) {
       const x = positions[2 * i], y = positions[2 * i + 1];

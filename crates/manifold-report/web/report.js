@@ -23,7 +23,7 @@ function renderHeader(d) {
   if (s.test_loss !== undefined) card("test loss", fmt(s.test_loss));
   if (d.connections !== null && d.connections !== undefined) card("connections kept", fmt(d.connections));
   if (s.density !== undefined) card("density", percent(s.density));
-  if (s.depth !== undefined) card("DAG depth", fmt(s.depth));
+  if (s.depth !== undefined) card("comp depth (sweeps)", fmt(s.depth));
   if (s.epochs !== undefined) card("epochs", fmt(s.epochs));
   if (s.steps !== undefined) card("steps", fmt(s.steps));
   if (s.wall_seconds !== undefined) card("training time", seconds(s.wall_seconds));

@@ -30,7 +30,7 @@ pub fn connectivity_log(dir: &Path, epochs: usize) -> Result<MetricsLog, TrainEr
 fn grid_of(n: usize) -> (usize, usize) {
     let rows = (1..=(n as f64).sqrt() as usize)
         .rev()
-        .find(|r| n % r == 0)
+        .find(|&r| n.is_multiple_of(r))
         .unwrap_or(1);
     (rows, n / rows)
 }
