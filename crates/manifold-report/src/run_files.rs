@@ -12,6 +12,10 @@ use crate::ReportError;
 /// The report's file name inside a run directory.
 pub const REPORT_FILE: &str = "report.html";
 
+/// The most bytes of per-epoch pictures a report embeds; beyond it, evenly spaced
+/// epochs (the first and the last always) are shown, and the page says how many.
+const GALLERY_BUDGET: usize = 4 << 20;
+
 /// The most bytes of snapshots a report embeds; beyond it, evenly spaced snapshots (the
 /// first and the last always) are shown, and the page says how many of how many.
 const SNAPSHOT_BUDGET: usize = 6 << 20;
@@ -190,31 +194,57 @@ fn per_epoch(name: &str) -> Option<(&str, usize)> {
     Some((base, epoch.parse().ok()?))
 }
 
+/// Evenly spaced picks of `n` items, `keep` of them, the first and the last always.
+fn evenly(n: usize, keep: usize) -> Vec<usize> {
+    if keep >= n || n <= 2 {
+        return (0..n).collect();
+    }
+    let keep = keep.max(2);
+    let mut picks: Vec<usize> = (0..keep)
+        .map(|t| (t as f64 * (n - 1) as f64 / (keep - 1) as f64).round() as usize)
+        .collect();
+    picks.dedup();
+    picks
+}
+
+fn file_len(path: &Path) -> usize {
+    std::fs::metadata(path).map_or(0, |m| m.len() as usize)
+}
+
 /// The page's data: everything the scripts draw.
 fn run_data(files: &RunFiles) -> Result<Value, ReportError> {
     let mut pictures = Vec::new();
-    let mut series: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut series: Vec<(String, Vec<(usize, PathBuf)>)> = Vec::new();
     for path in &files.pictures {
         let name = file_name(path);
-        if name == "report.png" {
-            continue;
-        }
-        let uri = data_uri(path, "image/png")?;
         match per_epoch(&name) {
-            Some((base, epoch)) => {
-                let frame = json!({"epoch": epoch, "uri": uri});
-                match series.iter_mut().find(|(b, _)| b == base) {
-                    Some((_, frames)) => frames.push(frame),
-                    None => series.push((base.to_string(), vec![frame])),
-                }
-            }
-            None => pictures.push(json!({"name": name, "uri": uri})),
+            Some((base, epoch)) => match series.iter_mut().find(|(b, _)| b == base) {
+                Some((_, frames)) => frames.push((epoch, path.clone())),
+                None => series.push((base.to_string(), vec![(epoch, path.clone())])),
+            },
+            None => pictures.push(json!({"name": name, "uri": data_uri(path, "image/png")?})),
         }
     }
-    let galleries: Vec<Value> = series
-        .into_iter()
-        .map(|(name, frames)| json!({"name": name, "frames": frames}))
-        .collect();
+    // Per-epoch pictures share a budget: beyond it, evenly spaced epochs are shown.
+    let gallery_bytes: usize = series
+        .iter()
+        .flat_map(|(_, f)| f.iter().map(|(_, p)| file_len(p)))
+        .sum();
+    let share = (GALLERY_BUDGET as f64 / gallery_bytes.max(1) as f64).min(1.0);
+    let mut galleries = Vec::new();
+    for (name, mut frames) in series {
+        frames.sort();
+        let keep = (frames.len() as f64 * share).floor() as usize;
+        let picked = evenly(frames.len(), keep);
+        let shown = picked
+            .iter()
+            .map(|&k| {
+                let (epoch, path) = &frames[k];
+                Ok(json!({"epoch": epoch, "uri": data_uri(path, "image/png")?}))
+            })
+            .collect::<Result<Vec<_>, ReportError>>()?;
+        galleries.push(json!({"name": name, "frames": shown, "epochs": frames.len()}));
+    }
     let snapshots_path = files.dir.join("snapshots.bin");
     let explorer = if snapshots_path.is_file() {
         let snapshots = Snapshots::read(&snapshots_path)?;
@@ -270,6 +300,14 @@ mod tests {
         assert_eq!(per_epoch("labels-epoch010.png"), Some(("labels", 10)));
         assert_eq!(per_epoch("accuracy.png"), None);
         assert_eq!(per_epoch("x-epochs.png"), None);
+    }
+
+    #[test]
+    fn evenly_spaced_picks_keep_both_ends() {
+        assert_eq!(evenly(10, 4), vec![0, 3, 6, 9]);
+        assert_eq!(evenly(10, 20), (0..10).collect::<Vec<_>>());
+        assert_eq!(evenly(10, 0), vec![0, 9], "never fewer than the two ends");
+        assert_eq!(evenly(1, 0), vec![0]);
     }
 
     #[test]

@@ -121,8 +121,9 @@ function renderPictures(d) {
       img.src = f.uri;
       label.textContent = "epoch " + f.epoch;
     });
+    const note = frames.length < g.epochs ? " (" + frames.length + " of " + g.epochs + " epochs embedded, evenly spaced)" : "";
     return el("figure", { class: "gallery" }, img,
-      el("figcaption", {}, g.name + " per epoch · ", label, " ", slider));
+      el("figcaption", {}, g.name + " per epoch" + note + " · ", label, " ", slider));
   });
   if (!figures.length && !galleries.length && !d.animations.length) return;
   const links = d.animations.length ? el("p", {}, "Animations beside this report: ",
