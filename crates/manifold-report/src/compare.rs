@@ -73,8 +73,10 @@ fn point(files: &RunFiles) -> Value {
     })
 }
 
-/// The config fields whose values are not the same in every run (a field a run lacks
-/// counts as different), with each run's value as TOML text (`null` where absent).
+/// The config fields that at least two runs have and whose values are not the same in
+/// every run (a run without the field counts as different), with each run's value as
+/// TOML text (`null` where absent). A field only one run has (another system's own
+/// setting) is left out.
 fn differences(runs: &[RunFiles]) -> Vec<Value> {
     let keys: BTreeSet<&String> = runs.iter().flat_map(|r| r.config.keys()).collect();
     keys.into_iter()
@@ -83,8 +85,9 @@ fn differences(runs: &[RunFiles]) -> Vec<Value> {
                 .iter()
                 .map(|r| r.config.get(key).map(|v| v.to_string()))
                 .collect();
+            let shared = values.iter().filter(|v| v.is_some()).count() >= 2;
             let differ = values.iter().any(|v| v != &values[0]);
-            differ.then(|| json!({"field": key, "values": values}))
+            (shared && differ).then(|| json!({"field": key, "values": values}))
         })
         .collect()
 }
@@ -160,7 +163,7 @@ mod tests {
     }
 
     #[test]
-    fn differences_list_only_fields_that_differ() {
+    fn differences_list_only_shared_fields_that_differ() {
         let t = tempfile::tempdir().unwrap();
         let a = run(
             &t.path().join("a"),
@@ -174,13 +177,21 @@ mod tests {
             "epochs = 2\nseed = 1\nlr = 0.1\n",
             json!({}),
         );
-        let d = differences(&[a, b]);
+        let c = run(
+            &t.path().join("c"),
+            "set",
+            "epochs = 3\nlr = 0.2\nzeta = 0.3\n",
+            json!({}),
+        );
+        let d = differences(&[a, b, c]);
         assert_eq!(
             d,
             vec![
-                json!({"field": "lr", "values": [null, "0.1"]}),
-                json!({"field": "seed", "values": ["0", "1"]}),
-            ]
+                json!({"field": "epochs", "values": ["2", "2", "3"]}),
+                json!({"field": "lr", "values": [null, "0.1", "0.2"]}),
+                json!({"field": "seed", "values": ["0", "1", null]}),
+            ],
+            "zeta is only the third run's"
         );
     }
 

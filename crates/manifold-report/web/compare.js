@@ -16,6 +16,7 @@ function scatterChart(parent, title, xLabel, yLabel, groups, logX) {
     title: title,
     width: 540,
     height: 340,
+    padding: [null, 28, null, null],
     scales: { x: logX ? { time: false, distr: 3 } : { time: false }, y: {} },
     axes: [{ label: xLabel }, { label: yLabel, size: 60 }],
     series: [{ label: xLabel, value: (u, v) => fmt(v) }].concat(series.map(s => ({
@@ -58,8 +59,9 @@ function renderCompare() {
   section("Runs", table(rows, "runs"));
   const diff = [["config field"].concat(runs.map(r => r.name))];
   for (const d of DATA.differences) diff.push([d.field].concat(d.values.map(v => (v === null ? "(absent)" : v))));
-  section("Config differences", DATA.differences.length ? table(diff, "diff")
-    : el("p", { text: "The runs' configs are identical." }));
+  section("Config differences", el("p", { class: "hint",
+    text: "Fields that two or more of the runs have, where their values differ; a field only one run has (a system's own setting) is left out." }),
+    DATA.differences.length ? table(diff, "diff") : el("p", { text: "No shared field differs." }));
 }
 
 if (DATA.kind === "compare") addRenderer(10, renderCompare);
