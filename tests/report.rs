@@ -9,7 +9,7 @@ mod cli;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cli::{fails_with, manifold, stderr};
+use cli::{fails_with, succeeds};
 use serde_json::Value;
 
 fn chromium() -> PathBuf {
@@ -180,7 +180,7 @@ fn reports_draw_in_chromium_and_the_explorer_slider_moves() {
     let w = t.path();
     // A short DNM run on 2 000 images: 13 snapshots (steps 1, 20, 40, …, 220, and the
     // evaluation at 110).
-    let o = manifold(
+    succeeds(
         &[
             "train",
             "dnm",
@@ -199,8 +199,7 @@ fn reports_draw_in_chromium_and_the_explorer_slider_moves() {
         ],
         w,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = manifold(
+    succeeds(
         &[
             "train",
             "mlp",
@@ -213,7 +212,6 @@ fn reports_draw_in_chromium_and_the_explorer_slider_moves() {
         ],
         w,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
 
     let dnm = probe(&w.join("dnm/report.html"), w);
     assert_eq!(dnm["snapshots"], 13, "{dnm}");
@@ -251,11 +249,10 @@ fn reports_draw_in_chromium_and_the_explorer_slider_moves() {
         "curves and first-layer weights: {mlp}"
     );
 
-    let o = manifold(
+    succeeds(
         &["report", "--compare", "dnm", "mlp", "--out", "both.html"],
         w,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let both = probe(&w.join("both.html"), w);
     assert_eq!(
         both["charts"], 2,
@@ -282,7 +279,7 @@ fn report_commands_refuse_bad_input_and_touch_nothing() {
     assert!(!w.join("empty/report.html").exists());
     fails_with(&["report", "missing"], w, "missing: not a directory");
     std::fs::write(w.join("taken.html"), "mine").unwrap();
-    let o = manifold(
+    succeeds(
         &[
             "train",
             "mlp",
@@ -295,7 +292,6 @@ fn report_commands_refuse_bad_input_and_touch_nothing() {
         ],
         w,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     fails_with(
         &["report", "--compare", "run", "--out", "taken.html"],
         w,
@@ -307,8 +303,7 @@ fn report_commands_refuse_bad_input_and_touch_nothing() {
     );
     // A run from before reports: the report is made on demand from its files.
     std::fs::remove_file(w.join("run/report.html")).unwrap();
-    let o = manifold(&["report", "run"], w);
-    assert!(o.status.success(), "{}", stderr(&o));
+    succeeds(&["report", "run"], w);
     let html = std::fs::read_to_string(w.join("run/report.html")).unwrap();
     let data = manifold::report::embedded_data(&html).unwrap();
     assert_eq!(data["model"], "mlp");

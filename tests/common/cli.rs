@@ -13,6 +13,14 @@ pub fn manifold(args: &[&str], cwd: &Path) -> Output {
         .expect("manifold runs")
 }
 
+/// Runs `manifold ARGS` in `cwd` and expects it to succeed (its standard error otherwise).
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn succeeds(args: &[&str], cwd: &Path) -> Output {
+    let o = manifold(args, cwd);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    o
+}
+
 /// The trimmed standard error of a run.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).trim().to_string()

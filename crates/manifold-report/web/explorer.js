@@ -126,7 +126,17 @@ function renderExplorer() {
     section("Manifold explorer", el("p", { text: "No snapshot of D was recorded." }));
     return;
   }
-  const state = { k: snapshots.length - 1, neuron: g.inputs + g.comps, hoverCell: null };
+  // A link may choose the first view: report.html#step=20000&neuron=900.
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  let first = snapshots.length - 1;
+  if (wanted.has("step")) {
+    const step = Number(wanted.get("step"));
+    first = 0;
+    snapshots.forEach((s, k) => { if (s.step <= step) first = k; });
+  }
+  const pick = Number(wanted.get("neuron"));
+  const neuron = Number.isInteger(pick) && pick >= 0 && pick < g.neurons && wanted.has("neuron") ? pick : g.inputs + g.comps;
+  const state = { k: first, neuron: neuron };
   const shown = el("span", { id: "explorer-shown-step", class: "shown-step" });
   const slider = el("input", { id: "explorer-step", type: "range", min: 0,
                                max: snapshots.length - 1, value: state.k });
@@ -146,7 +156,8 @@ function renderExplorer() {
     el("p", { class: "hint", text: "D of " + g.rows + " receiving × " + g.cols +
       " sending neurons (" + g.inputs + " inputs, " + g.comps + " comps, " + g.outputs +
       " outputs)" + note + ". Drag the slider (or use the arrow keys) to move through training; " +
-      "point at the heatmap or the network to inspect a neuron; scroll on the heatmap to zoom, drag to pan, double-click to reset." }),
+      "point at the heatmap or the network to inspect a neuron; scroll on the heatmap to zoom, drag to pan, double-click to reset. " +
+      "A link can open a view: report.html#step=20000&neuron=900." }),
     el("div", { class: "slider-row" }, play, slider, shown),
     facts,
     el("h3", { text: "Adjacency: D (rows receive, columns send; red > 0 > blue, grey: allowed but cut)" }),
