@@ -28,6 +28,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod closeness;
 pub mod config;
 pub mod loss;
@@ -36,6 +37,7 @@ pub mod pictures;
 pub mod sweep;
 pub mod train;
 
+pub use bench::{mnist_with_comps, time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Schedule, Task};
 pub use loss::{flow, flow_fast, objective, total_loss, LossTerms, Target};

@@ -1,12 +1,11 @@
 //! `manifold bench dnm`: steps of [`manifold_dnm::train_step`] at the toy and MNIST
-//! sizes, with both evaluators.
+//! sizes with both evaluators, or (`--comps`) at MNIST with more computing neurons.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use manifold_data::Mnist;
-use manifold_dnm::{adam, train_step, Data, Dnm, DnmConfig, Evaluator, Grid, StepReport, Task};
-use manifold_train::{median, write_json};
+use manifold_dnm::{mnist_with_comps, time_steps, Data, DnmConfig, Evaluator, StepTiming, Task};
+use manifold_train::write_json;
 use serde::Serialize;
 
 use super::{threads, Common};
@@ -22,6 +21,10 @@ pub struct BenchArgs {
     /// Minibatch size.
     #[arg(long, default_value_t = 50)]
     batch: usize,
+    /// Instead of the seed presets: seed-mnist with these numbers of computing neurons
+    /// (fast evaluator), e.g. 206,1000,4000,10000.
+    #[arg(long, value_delimiter = ',', value_name = "N,N,…")]
+    comps: Vec<usize>,
     /// JSON output file.
     #[arg(long, default_value = "bench/dnm.json")]
     json: PathBuf,
@@ -33,13 +36,8 @@ pub struct BenchArgs {
 struct Case {
     device: String,
     size: String,
-    neurons: usize,
-    evaluator: String,
-    batch: usize,
-    depth: usize,
-    density: f64,
-    step_ms: Vec<f64>,
-    median_step_ms: f64,
+    #[serde(flatten)]
+    timing: StepTiming,
     steps_per_second: f64,
 }
 
@@ -52,128 +50,107 @@ struct Report {
     mnist_speedup: Vec<(String, f64)>,
 }
 
-struct BenchJob<'a> {
+/// The cases of one backend: (size name, config) pairs.
+fn run<B: TrainBackend>(
+    cases: &[(String, DnmConfig)],
     steps: usize,
-    batch: usize,
-    mnist: &'a Mnist,
-}
-
-impl BenchJob<'_> {
-    /// The median step time of one preset and evaluator.
-    fn case<B: TrainBackend>(
-        &self,
-        config: &DnmConfig,
-        size: &str,
-        device: &B::Device,
-        name: &str,
-    ) -> anyhow::Result<Case> {
+    mnist: &Mnist,
+    device: B::Device,
+    name: &str,
+) -> anyhow::Result<Vec<Case>> {
+    let mut out = Vec::new();
+    for (size, config) in cases {
         let data = match config.task {
             Task::Toy => Data::Toy,
-            Task::Mnist => Data::Mnist(self.mnist.clone()),
+            Task::Mnist => Data::Mnist(mnist.clone()),
         };
-        B::seed(device, 0);
-        let grid = Grid::<B>::of(config, device);
-        let mut model = Dnm::<B>::new(config, device);
-        let mut optim = adam::<B>();
-        let mut times = Vec::new();
-        let mut last = StepReport::default();
-        for step in 0..self.steps + 3 {
-            let t = Instant::now();
-            let (m, r) = train_step(model, &mut optim, config, &grid, &data, step, 0.0, device)
-                .map_err(|(_, e)| anyhow::anyhow!("bench: {e}"))?;
-            B::sync(device)?;
-            model = m;
-            last = r;
-            if step >= 3 {
-                times.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-        }
-        let med = median(&times);
-        let evaluator = format!("{:?}", config.evaluator).to_lowercase();
+        let timing = time_steps::<B>(config, &data, steps, 3, &device)?;
         eprintln!(
-            "  {name} {size} {evaluator}: {med:.2} ms/step (depth {})",
-            last.depth
+            "  {name} {size} {}: {:.2} ms/step (depth {}, {} kept of {} grid cells)",
+            timing.evaluator, timing.median_step_ms, timing.depth, timing.kept, timing.grid_cells
         );
-        Ok(Case {
+        out.push(Case {
             device: name.into(),
-            size: size.into(),
-            neurons: config.neurons,
-            evaluator,
-            batch: config.batch_size,
-            depth: last.depth,
-            density: last.density,
-            step_ms: times,
-            median_step_ms: med,
-            steps_per_second: 1e3 / med,
-        })
+            size: size.clone(),
+            steps_per_second: 1e3 / timing.median_step_ms,
+            timing,
+        });
     }
-}
-
-impl BenchJob<'_> {
-    /// Runs the bench on backend `B`.
-    fn run<B: TrainBackend>(
-        self,
-        device: B::Device,
-        name: &'static str,
-    ) -> anyhow::Result<Vec<Case>> {
-        let mut cases = Vec::new();
-        for (size, base) in [
-            ("toy", DnmConfig::seed_toy()),
-            ("mnist", DnmConfig::seed_mnist()),
-        ] {
-            for evaluator in [Evaluator::Fast, Evaluator::Reference] {
-                let config = base
-                    .clone()
-                    .with_evaluator(evaluator)
-                    .with_batch_size(self.batch);
-                cases.push(self.case::<B>(&config, size, &device, name)?);
-            }
-        }
-        Ok(cases)
-    }
+    Ok(out)
 }
 
 /// `manifold bench dnm`.
 pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     anyhow::ensure!(args.steps > 0, "--steps must be at least 1");
     anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
+    anyhow::ensure!(
+        !args.comps.contains(&0),
+        "--comps: every size must be at least 1"
+    );
     let mnist = args.common.mnist()?;
+    let mut configs: Vec<(String, DnmConfig)> = Vec::new();
+    if args.comps.is_empty() {
+        for (size, base) in [
+            ("toy", DnmConfig::seed_toy()),
+            ("mnist", DnmConfig::seed_mnist()),
+        ] {
+            for evaluator in [Evaluator::Fast, Evaluator::Reference] {
+                configs.push((size.into(), base.clone().with_evaluator(evaluator)));
+            }
+        }
+    } else {
+        configs.extend(
+            args.comps
+                .iter()
+                .map(|&c| (format!("comps{c}"), mnist_with_comps(c))),
+        );
+    }
+    for (_, c) in &mut configs {
+        c.batch_size = args.batch;
+    }
     let mut cases = Vec::new();
     for d in args.common.devices(device) {
-        let job = BenchJob {
-            steps: args.steps,
-            batch: args.batch,
-            mnist: &mnist,
-        };
         cases.extend(with_backend!(d, |B, device, name| {
-            job.run::<B>(device, name)
+            run::<B>(&configs, args.steps, &mnist, device, name)
         })?);
     }
     let find = |device: &str, evaluator: &str| {
         cases
             .iter()
-            .find(|c| c.size == "mnist" && c.device == device && c.evaluator == evaluator)
+            .find(|c| c.size == "mnist" && c.device == device && c.timing.evaluator == evaluator)
     };
     let mnist_speedup = cases
         .iter()
-        .filter(|c| c.size == "mnist" && c.evaluator == "fast")
+        .filter(|c| c.size == "mnist" && c.timing.evaluator == "fast")
         .filter_map(|f| {
-            find(&f.device, "reference")
-                .map(|r| (f.device.clone(), r.median_step_ms / f.median_step_ms))
+            find(&f.device, "reference").map(|r| {
+                (
+                    f.device.clone(),
+                    r.timing.median_step_ms / f.timing.median_step_ms,
+                )
+            })
         })
         .collect();
     let report = Report {
         benchmark:
-            "dnm training step (closeness, forward, backward, Adam), seed presets, median ms",
+            "dnm training step (closeness, forward, backward, Adam), median ms; peak host memory",
         threads: threads(),
         cases,
         mnist_speedup,
     };
     write_json(&args.json, &report)?;
     for c in &report.cases {
+        let t = &c.timing;
         println!(
-            "dnm bench {} {} (N = {}) {}: {:.2} ms/step, {:.1} steps/s",
-            c.device, c.size, c.neurons, c.evaluator, c.median_step_ms, c.steps_per_second
+            "dnm bench {} {} (N = {}) {}: {:.2} ms/step, {:.1} steps/s, peak {}",
+            c.device,
+            c.size,
+            t.neurons,
+            t.evaluator,
+            t.median_step_ms,
+            c.steps_per_second,
+            t.peak_rss_bytes
+                .map_or("–".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
         );
     }
     println!("— {}", args.json.display());

@@ -1,0 +1,100 @@
+//! Timing the DNM's training step: [`time_steps`] runs [`train_step`] on a fresh
+//! network and reports the median step time, the structure reached and the process's
+//! peak resident memory during the steps (Linux; the host side only, not GPU memory).
+
+use std::time::Instant;
+
+use manifold_kernels::KernelAutodiffBackend;
+use manifold_train::memory::{peak_rss, reset_peak_rss};
+use manifold_train::{median, ModelConfig, TrainError};
+use serde::Serialize;
+
+use crate::{adam, train_step, Data, Dnm, DnmConfig, Grid, StepReport};
+
+/// The timings of one configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTiming {
+    /// Neurons N.
+    pub neurons: usize,
+    /// Computing neurons N − n_in − n_out.
+    pub comps: usize,
+    /// Grid cells, receivers × senders: what the closeness expression computes each step.
+    pub grid_cells: usize,
+    /// Minibatch size.
+    pub batch: usize,
+    /// `fast` or `reference`.
+    pub evaluator: String,
+    /// Comp-graph depth at the last step.
+    pub depth: usize,
+    /// Density at the last step.
+    pub density: f64,
+    /// Kept connections at the last step (density × allowed cells).
+    pub kept: usize,
+    /// Every timed step, in milliseconds.
+    pub step_ms: Vec<f64>,
+    /// Their median.
+    pub median_step_ms: f64,
+    /// Peak resident memory of the process during the steps (warm-up included), in bytes.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// Runs `warmup` untimed and then `steps` timed steps of [`train_step`] on a fresh
+/// network (the backend seeded with 0), waiting for the device after each. The config
+/// is validated first, its memory estimate included, so an impossible size is an error
+/// naming the field rather than an abort.
+pub fn time_steps<B: KernelAutodiffBackend>(
+    config: &DnmConfig,
+    data: &Data,
+    steps: usize,
+    warmup: usize,
+    device: &B::Device,
+) -> Result<StepTiming, TrainError> {
+    ModelConfig::validate(config)?;
+    config.check_data(data)?;
+    reset_peak_rss();
+    B::seed(device, 0);
+    let grid = Grid::<B>::of(config, device);
+    let mut model = Dnm::<B>::new(config, device);
+    let mut optim = adam::<B>();
+    let mut times = Vec::with_capacity(steps);
+    let mut last = StepReport::default();
+    for step in 0..warmup + steps {
+        let t = Instant::now();
+        let (m, r) = train_step(model, &mut optim, config, &grid, data, step, 0.0, device)
+            .map_err(|(_, e)| failed(e))?;
+        B::sync(device).map_err(|e| failed(format!("the device failed: {e:?}")))?;
+        model = m;
+        last = r;
+        if step >= warmup {
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let comps = config.comps();
+    Ok(StepTiming {
+        neurons: config.neurons,
+        comps,
+        grid_cells: grid.rows() * grid.cols(),
+        batch: config.batch_size,
+        evaluator: format!("{:?}", config.evaluator).to_lowercase(),
+        depth: last.depth,
+        density: last.density,
+        kept: (last.density * grid.max_cells() as f64).round() as usize,
+        median_step_ms: median(&times),
+        step_ms: times,
+        peak_rss_bytes: peak_rss(),
+    })
+}
+
+fn failed(problem: impl ToString) -> TrainError {
+    TrainError {
+        where_: "dnm bench".into(),
+        problem: problem.to_string(),
+    }
+}
+
+/// The `seed-mnist` settings with `comps` computing neurons (784 inputs, 10 outputs).
+pub fn mnist_with_comps(comps: usize) -> DnmConfig {
+    let base = DnmConfig::seed_mnist();
+    let neurons = base.inputs + comps + base.outputs;
+    base.with_neurons(neurons)
+}
