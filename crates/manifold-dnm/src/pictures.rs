@@ -94,12 +94,12 @@ pub fn d_heatmap<B: KernelBackend>(
 }
 
 /// The snapshots of `D` a run records into `snapshots.bin`.
-pub struct Frames {
+pub struct SnapshotRecorder {
     log: Option<SnapshotLog>,
     path: Option<std::path::PathBuf>,
 }
 
-impl Frames {
+impl SnapshotRecorder {
     /// Snapshots into the observer's output directory (none when it draws no pictures);
     /// a resumed run appends to the file it has.
     pub fn new(observer: &dyn Observer, config: &DnmConfig) -> Result<Self, TrainError> {

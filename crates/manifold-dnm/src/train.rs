@@ -1,4 +1,4 @@
-//! Training the DNM: [`train`] is the whole run (resume, metrics, checkpoints, frames of
+//! Training the DNM: [`train`] is the whole run (resume, metrics, checkpoints, snapshots of
 //! `D`, pictures, through an [`Observer`]); [`train_step`], [`evaluate`] and
 //! [`train_batch`] are its parts, for hand-written loops.
 
@@ -320,7 +320,7 @@ pub const METRICS: [&str; 11] = [
 ];
 
 /// Trains a fresh DNM (the backend seeded with `config.seed`) for `config.steps` Adam
-/// steps of [`train_step`], reporting to `observer`: a metrics row and a frame of `D`
+/// steps of [`train_step`], reporting to `observer`: a metrics row and a snapshot of `D`
 /// every `record_every` steps, a test evaluation and a checkpoint every `eval_every`.
 /// When the observer resumes a run, the model and Adam's moments come from its
 /// checkpoint; when it has an output directory, the final model (`model.mpk`) and the
@@ -352,7 +352,7 @@ pub fn train<B: KernelAutodiffBackend>(
         let initial = evaluate(&model.valid(), config, data, device);
         observer.check_health(&at, true, Some(initial.loss))?;
     }
-    let mut frames = crate::pictures::Frames::new(observer, config)?;
+    let mut snapshots = crate::pictures::SnapshotRecorder::new(observer, config)?;
     let mut last_eval: Option<Evaluation> = None;
     let mut stopped = false;
     while at.step < config.steps {
@@ -410,7 +410,7 @@ pub fn train<B: KernelAutodiffBackend>(
                 e.and_then(|e| e.accuracy).unwrap_or(f64::NAN),
                 e.and_then(|e| e.mse).unwrap_or(f64::NAN),
             ])?;
-            frames.record(&model, config, done, device)?;
+            snapshots.record(&model, config, done, device)?;
             observer.status(&format!(
                 "obj {:.4} density {:.2}% depth {}",
                 report.objective,
@@ -436,7 +436,7 @@ pub fn train<B: KernelAutodiffBackend>(
     if let Some(dir) = observer.output_dir() {
         save_module(&model, &dir.join("model"))?;
     }
-    frames.finish(&model, config, device)?;
+    snapshots.finish(&model, config, device)?;
     // The trained network's structure (the last step's report saw D before its update).
     let reached = Structure::of(&model.cutoff(&grid, None).d, &grid);
     let mut summary = Summary::of("dnm", &evaluation, &at, stopped)
