@@ -32,13 +32,15 @@ pub struct BenchArgs {
     common: Common,
 }
 
+/// One case: its timings, or why it could not run (a size that does not train).
 #[derive(Debug, Clone, Serialize)]
 struct Case {
     device: String,
     size: String,
     #[serde(flatten)]
-    timing: StepTiming,
-    steps_per_second: f64,
+    timing: Option<StepTiming>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -64,16 +66,26 @@ fn run<B: TrainBackend>(
             Task::Toy => Data::Toy,
             Task::Mnist => Data::Mnist(mnist.clone()),
         };
-        let timing = time_steps::<B>(config, &data, steps, 3, &device)?;
-        eprintln!(
-            "  {name} {size} {}: {:.2} ms/step (depth {}, {} kept of {} grid cells)",
-            timing.evaluator, timing.median_step_ms, timing.depth, timing.kept, timing.grid_cells
-        );
+        let (timing, error) = match time_steps::<B>(config, &data, steps, 3, &device) {
+            Ok(t) => {
+                eprintln!(
+                    "  {name} {size} {}: {:.2} ms/step (depth {}, {} kept of {} grid cells)",
+                    t.evaluator, t.median_step_ms, t.depth, t.kept, t.grid_cells
+                );
+                (Some(t), None)
+            }
+            // A --comps size that does not train is a result too; the others still run.
+            Err(e) if size.starts_with("comps") => {
+                eprintln!("  {name} {size}: {e}");
+                (None, Some(e.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
         out.push(Case {
             device: name.into(),
             size: size.clone(),
-            steps_per_second: 1e3 / timing.median_step_ms,
             timing,
+            error,
         });
     }
     Ok(out)
@@ -114,21 +126,19 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
             run::<B>(&configs, args.steps, &mnist, device, name)
         })?);
     }
-    let find = |device: &str, evaluator: &str| {
+    let timed = || {
         cases
             .iter()
-            .find(|c| c.size == "mnist" && c.device == device && c.timing.evaluator == evaluator)
+            .filter_map(|c| c.timing.as_ref().map(|t| (c, t)))
     };
-    let mnist_speedup = cases
-        .iter()
-        .filter(|c| c.size == "mnist" && c.timing.evaluator == "fast")
-        .filter_map(|f| {
-            find(&f.device, "reference").map(|r| {
-                (
-                    f.device.clone(),
-                    r.timing.median_step_ms / f.timing.median_step_ms,
-                )
-            })
+    let find = |device: &str, evaluator: &str| {
+        timed().find(|(c, t)| c.size == "mnist" && c.device == device && t.evaluator == evaluator)
+    };
+    let mnist_speedup = timed()
+        .filter(|(c, t)| c.size == "mnist" && t.evaluator == "fast")
+        .filter_map(|(c, f)| {
+            find(&c.device, "reference")
+                .map(|(_, r)| (c.device.clone(), r.median_step_ms / f.median_step_ms))
         })
         .collect();
     let report = Report {
@@ -140,18 +150,24 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     };
     write_json(&args.json, &report)?;
     for c in &report.cases {
-        let t = &c.timing;
-        println!(
-            "dnm bench {} {} (N = {}) {}: {:.2} ms/step, {:.1} steps/s, peak {}",
-            c.device,
-            c.size,
-            t.neurons,
-            t.evaluator,
-            t.median_step_ms,
-            c.steps_per_second,
-            t.peak_rss_bytes
-                .map_or("–".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
-        );
+        match (&c.timing, &c.error) {
+            (Some(t), _) => println!(
+                "dnm bench {} {} (N = {}) {}: {:.2} ms/step, peak {}",
+                c.device,
+                c.size,
+                t.neurons,
+                t.evaluator,
+                t.median_step_ms,
+                t.peak_rss_bytes
+                    .map_or("–".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
+            ),
+            (None, e) => println!(
+                "dnm bench {} {}: {}",
+                c.device,
+                c.size,
+                e.as_deref().unwrap_or("")
+            ),
+        }
     }
     println!("— {}", args.json.display());
     Ok(())
