@@ -73,6 +73,15 @@ fn point(files: &RunFiles) -> Value {
     })
 }
 
+/// A config value as TOML text; a float that is exactly an f32 (an f32 field written
+/// out as f64, 0.8999999761581421) is written as that f32 (0.9).
+fn toml_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Float(f) if (*f as f32) as f64 == *f => format!("{}", *f as f32),
+        other => other.to_string(),
+    }
+}
+
 /// The config fields that at least two runs have and whose values are not the same in
 /// every run (a run without the field counts as different), with each run's value as
 /// TOML text (`null` where absent). A field only one run has (another system's own
@@ -83,7 +92,7 @@ fn differences(runs: &[RunFiles]) -> Vec<Value> {
         .filter_map(|key| {
             let values: Vec<Option<String>> = runs
                 .iter()
-                .map(|r| r.config.get(key).map(|v| v.to_string()))
+                .map(|r| r.config.get(key).map(toml_text))
                 .collect();
             let shared = values.iter().filter(|v| v.is_some()).count() >= 2;
             let differ = values.iter().any(|v| v != &values[0]);
@@ -193,6 +202,14 @@ mod tests {
             ],
             "zeta is only the third run's"
         );
+    }
+
+    #[test]
+    fn f32_fields_read_as_written() {
+        assert_eq!(toml_text(&toml::Value::Float(0.9f32 as f64)), "0.9");
+        assert_eq!(toml_text(&toml::Value::Float(0.1)), "0.1");
+        assert_eq!(toml_text(&toml::Value::Float(0.123456789)), "0.123456789");
+        assert_eq!(toml_text(&toml::Value::Integer(3)), "3");
     }
 
     #[test]

@@ -35,16 +35,18 @@ function renderCompare() {
   const runs = DATA.runs;
   document.title = "manifold · " + runs.length + " runs compared";
   ROOT.append(el("header", {}, el("h1", { text: "manifold · " + runs.length + " runs compared" })));
-  const models = Array.from(new Set(runs.map(r => r.model)));
-  const groups = key => models.map(model => ({
-    name: model,
-    colour: MODEL_COLOURS[model] || "#7f7f7f",
-    points: runs.filter(r => r.model === model && r.test_accuracy !== null && r[key] !== null && r[key] > 0)
-      .map(r => [r[key], 100 * r.test_accuracy]),
-  })).filter(gr => gr.points.length);
+  // One series per run (two runs of a system may share a connection count), coloured
+  // by its system.
+  const groups = key => runs
+    .filter(r => r.test_accuracy !== null && r[key] !== null && r[key] > 0)
+    .map(r => ({
+      name: r.model + " · " + r.name,
+      colour: MODEL_COLOURS[r.model] || "#7f7f7f",
+      points: [[r[key], 100 * r.test_accuracy]],
+    }));
   const charts = el("div", { class: "charts" });
   section("What each structure buys", el("p", { class: "hint",
-    text: "One point per run (finished runs with a test accuracy). Hover for values; click a legend entry to hide a system; drag to zoom." }), charts);
+    text: "One point per run (finished runs with a test accuracy). Hover for values; click a legend entry to hide a run; drag to zoom." }), charts);
   const byConnections = groups("connections");
   const byTime = groups("wall_seconds");
   if (byConnections.length) scatterChart(charts, "test accuracy against kept connections", "connections (log scale)", "test accuracy (%)", byConnections, true);
