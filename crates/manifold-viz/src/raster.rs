@@ -145,8 +145,9 @@ pub(crate) fn bar_range(values: &[f32]) -> (f32, f32) {
 }
 
 /// `k` small bar charts of `bars` values each (chart after chart), each `4·bars × 40`
-/// pixels on white. Bars share one vertical scale ([`bar_range`]); the tallest bar of a
-/// chart is drawn dark, the others light, with a black baseline at 0.
+/// pixels on white. Bars share one vertical scale, from min(0, lowest value) to
+/// max(0, highest value); the tallest bar of a chart is drawn dark, the others light,
+/// with a black baseline at 0.
 pub fn bar_charts(values: &[f32], k: usize, bars: usize) -> Vec<RgbImage> {
     assert_eq!(
         values.len(),
