@@ -138,11 +138,12 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
         None => format!("{} steps", summary.steps.unwrap_or(0)),
     };
     println!(
-        "{} on {}: {score}{extra}, {done} in {:.1} s — run directory {}",
+        "{} on {}: {score}{extra}, {done} in {:.1} s — run directory {}, report {}",
         summary.model,
         device,
         summary.wall_seconds,
-        dir.display()
+        dir.display(),
+        dir.join(manifold_report::REPORT_FILE).display()
     );
     Ok(dir)
 }
