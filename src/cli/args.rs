@@ -134,7 +134,7 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
     }
     let score = summary.evaluation().describe();
     let done = match summary.epochs {
-        Some(e) => format!("{e} epochs"),
+        Some(e) => format!("{e} epoch{}", if e == 1 { "" } else { "s" }),
         None => format!("{} steps", summary.steps.unwrap_or(0)),
     };
     println!(

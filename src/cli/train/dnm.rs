@@ -77,7 +77,7 @@ pub fn default_job(device: DeviceKind) -> anyhow::Result<()> {
     };
     let dir = train(args, device)?;
     println!(
-        "report: {0}/report.html (the manifold explorer); pictures: {0}/closeness.gif (D evolving), {0}/closeness.png, {0}/accuracy.png, {0}/density.png, {0}/density_vs_step_time.png",
+        "the manifold explorer is in {0}/report.html; pictures: {0}/closeness.gif (D evolving), {0}/closeness.png, {0}/accuracy.png, {0}/density.png, {0}/density_vs_step_time.png",
         dir.display()
     );
     Ok(())
