@@ -78,6 +78,22 @@ function structure(g, s) {
   return s.structure;
 }
 
+// The kept cells of a snapshot from weakest to strongest: a counting sort over the 127
+// stored strength steps (|D| is stored in 1/127 steps of the largest), linear in cells.
+function byStrength(s) {
+  const k = s.index.length;
+  const step = new Uint8Array(k);
+  const start = new Uint32Array(129);
+  for (let n = 0; n < k; n++) {
+    step[n] = Math.min(127, Math.round((Math.abs(s.value[n]) / s.max) * 127));
+    start[step[n] + 1]++;
+  }
+  for (let q = 1; q < 129; q++) start[q] += start[q - 1];
+  const order = new Uint32Array(k);
+  for (let n = 0; n < k; n++) order[start[step[n]]++] = n;
+  return order;
+}
+
 // ---- colours -----------------------------------------------------------------------
 
 // Blue (< 0), white (0), red (> 0), t in [-1, 1].
@@ -180,18 +196,21 @@ function renderExplorer() {
   const fit = () => ({ sx: plotW / g.cols, sy: plotH / g.rows, ox: 0, oy: 0 });
   let view = fit();
 
-  function paintOffscreen(s) {
-    const img = offCtx.createImageData(g.cols, g.rows);
-    const px = img.data;
-    for (let r = 0; r < g.rows; r++) {
-      const i = g.inputs + r;
-      for (let j = 0; j < g.cols; j++) {
-        const o = 4 * (r * g.cols + j);
-        const allowed = j < i;
-        px[o] = px[o + 1] = px[o + 2] = allowed ? 238 : 255;
-        px[o + 3] = 255;
-      }
+  // The allowed region (grey) and the rest (white), painted once and copied per step.
+  const background = new Uint8ClampedArray(4 * g.rows * g.cols);
+  for (let r = 0; r < g.rows; r++) {
+    const i = g.inputs + r;
+    for (let j = 0; j < g.cols; j++) {
+      const o = 4 * (r * g.cols + j);
+      background[o] = background[o + 1] = background[o + 2] = j < i ? 238 : 255;
+      background[o + 3] = 255;
     }
+  }
+  const img = offCtx.createImageData(g.cols, g.rows);
+
+  function paintOffscreen(s) {
+    const px = img.data;
+    px.set(background);
     for (let n = 0; n < s.index.length; n++) {
       const c = diverging(s.value[n] / s.max);
       const o = 4 * s.index[n];
@@ -351,7 +370,7 @@ function renderExplorer() {
     const ctx = dag.getContext("2d");
     ctx.clearRect(0, 0, dag.width, dag.height);
     // Edges, weakest first; at most 8 000 of the strongest.
-    if (!s.order) s.order = Array.from(s.index.keys()).sort((a, b) => Math.abs(s.value[a]) - Math.abs(s.value[b]));
+    if (!s.order) s.order = byStrength(s);
     const order = s.order;
     const start = Math.max(0, order.length - 8000);
     ctx.lineWidth = 1;

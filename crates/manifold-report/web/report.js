@@ -108,8 +108,10 @@ function renderCurves(d) {
 }
 
 function renderPictures(d) {
-  const figures = d.pictures.map(p => el("figure", {},
-    el("img", { src: p.uri, alt: p.name, loading: "lazy" }), el("figcaption", { text: p.name })));
+  const figures = d.pictures.map(p => p.linked
+    ? el("figure", {}, el("p", {}, el("a", { href: p.name, text: p.name }),
+        " (" + (p.bytes / 1e6).toFixed(1) + " MB, not embedded; it lies beside this report)"))
+    : el("figure", {}, el("img", { src: p.uri, alt: p.name, loading: "lazy" }), el("figcaption", { text: p.name })));
   const galleries = d.galleries.map(g => {
     const frames = g.frames.slice().sort((a, b) => a.epoch - b.epoch);
     const img = el("img", { src: frames[frames.length - 1].uri, alt: g.name });
