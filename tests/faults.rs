@@ -213,6 +213,10 @@ fn divergence_stops_the_run_and_keeps_the_last_healthy_checkpoint() {
     .unwrap();
     assert!(s["diverged"].as_str().unwrap().contains("NaN"), "{s}");
     assert!(s["healthy_checkpoint"].is_null());
+    // The report is written for a diverged run too, and carries the reason.
+    let html = std::fs::read_to_string(tmp.path().join("nan/report.html")).unwrap();
+    let data = manifold::report::embedded_data(&html).unwrap();
+    assert_eq!(data["summary"]["diverged"], s["diverged"]);
 
     // Finite but exploding (lr 1e6): caught by the growth test.
     let e = diverging("1e6", "big");
