@@ -166,9 +166,27 @@ pub struct Mnist {
 /// Environment variable naming the MNIST directory when `--data-dir` is not given.
 pub const MNIST_DIR_ENV: &str = "MNIST_DIR";
 
-/// The MNIST files shipped with the repository.
+/// The MNIST files shipped with the repository: `assets/mnist` of the checkout this crate
+/// was built from, or, when that path is gone (a checkout moved after its build, or a
+/// build shared between checkouts), of the checkout around the working directory.
 pub fn shipped_mnist_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/mnist")
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/mnist");
+    match std::env::current_dir() {
+        Ok(cwd) => shipped_in(&built, &cwd),
+        Err(_) => built,
+    }
+}
+
+/// `built` when it is a directory, else the first `assets/mnist` directory in `cwd` or
+/// one of its ancestors, else `built` (whose absence the loader then reports).
+fn shipped_in(built: &Path, cwd: &Path) -> PathBuf {
+    if built.is_dir() {
+        return built.to_path_buf();
+    }
+    cwd.ancestors()
+        .map(|dir| dir.join("assets/mnist"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| built.to_path_buf())
 }
 
 /// Picks the data directory: the explicit one, else `$MNIST_DIR`, else the shipped copy.
@@ -217,5 +235,31 @@ impl Mnist {
     /// Loads from `--data-dir`, `$MNIST_DIR` or the shipped copy, in that order.
     pub fn load_default(explicit: Option<&Path>) -> Result<Self, DataError> {
         Self::load(&resolve_data_dir(explicit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moved_checkout_finds_its_shipped_mnist_from_the_working_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let checkout = t.path().join("checkout");
+        std::fs::create_dir_all(checkout.join("assets/mnist")).unwrap();
+        std::fs::create_dir_all(checkout.join("crates/deep")).unwrap();
+        let gone = t.path().join("old-place/assets/mnist");
+        // The built path is used while it exists.
+        assert_eq!(
+            shipped_in(&checkout.join("assets/mnist"), t.path()),
+            checkout.join("assets/mnist")
+        );
+        // Gone: found from a working directory inside the checkout.
+        assert_eq!(
+            shipped_in(&gone, &checkout.join("crates/deep")),
+            checkout.join("assets/mnist")
+        );
+        // Gone and not found: the built path, for the loader's error to name.
+        assert_eq!(shipped_in(&gone, t.path()), gone);
     }
 }
