@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cli::{fails_with, succeeds};
+use manifold::train::median;
 use serde_json::Value;
 
 fn chromium() -> PathBuf {
@@ -321,10 +322,13 @@ fn report_commands_refuse_bad_input_and_touch_nothing() {
     );
 }
 
-/// The median of `v`.
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+/// The numbers of a JSON array.
+fn numbers(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// A benchmark, not a check: the size of a DNM run's report, its time to first draw in
@@ -344,42 +348,21 @@ fn report_timings() {
         .iter()
         .map(|l| l["firstDrawMs"].as_f64().unwrap())
         .collect();
-    let steps: Vec<f64> = loads
+    // The load whose median slider step is the median of the five.
+    let mut by_step: Vec<(f64, Vec<f64>)> = loads
         .iter()
-        .map(|l| {
-            median(
-                l["stepMs"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|v| v.as_f64().unwrap())
-                    .collect(),
-            )
-        })
+        .map(|l| numbers(&l["stepMs"]))
+        .map(|steps| (median(&steps), steps))
         .collect();
-    let mid = loads
-        .iter()
-        .zip(&steps)
-        .min_by(|a, b| {
-            (a.1 - median(steps.clone()))
-                .abs()
-                .total_cmp(&(b.1 - median(steps.clone())).abs())
-        })
-        .unwrap()
-        .0;
-    let mid_steps: Vec<f64> = mid["stepMs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
+    by_step.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mid_median, mid_steps) = by_step.swap_remove(by_step.len() / 2);
     let json = serde_json::json!({
         "run": run.display().to_string(),
         "report_bytes": std::fs::metadata(&page).unwrap().len(),
         "snapshots": mid_steps.len(),
-        "first_draw_ms_median": median(first.clone()),
+        "first_draw_ms_median": median(&first),
         "first_draw_ms": first,
-        "slider_step_ms_median": median(mid_steps.clone()),
+        "slider_step_ms_median": mid_median,
         "slider_step_ms_max": mid_steps.iter().copied().fold(0.0, f64::max),
     });
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/report.json");

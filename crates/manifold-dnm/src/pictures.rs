@@ -5,7 +5,6 @@
 
 use std::path::Path;
 
-use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_report::{NeuronShapes, SnapshotGeometry, SnapshotLog, Snapshots};
@@ -15,41 +14,34 @@ use manifold_viz::{
     Scale, Series,
 };
 
+use crate::closeness::{sigmoid, softplus};
 use crate::{Dnm, DnmConfig, Grid};
 
 /// The snapshot file of a run directory.
 pub const SNAPSHOTS_FILE: &str = "snapshots.bin";
 
-fn host<B: Backend>(t: burn::tensor::Tensor<B, 1>) -> Vec<f64> {
+fn host<B: Backend>(t: burn::tensor::Tensor<B, 1>) -> Vec<f32> {
     t.into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
+        .convert::<f32>()
+        .to_vec::<f32>()
         .expect("float parameters")
 }
 
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-fn softplus(x: f64) -> f64 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
 /// The receiving neurons' shape parameters as the closeness functions use them, and
-/// the cutoff `c = sigmoid(κ)` (see [`mod@crate::closeness`]).
+/// the cutoff `c = sigmoid(κ)`: the transforms of [`mod@crate::closeness`], with its
+/// `sigmoid` and `softplus`.
 pub fn neuron_shapes<B: Backend>(model: &Dnm<B>) -> (NeuronShapes, f32) {
     let raw = model.raw();
-    let map = |t, f: fn(f64) -> f64| host::<B>(t).into_iter().map(|v| f(v) as f32).collect();
     let shapes = NeuronShapes {
-        alpha: map(raw.alpha, |a| 2.0 * sigmoid(a) - 1.0),
-        beta: map(raw.beta, |b| b + 1.0),
-        gamma: map(raw.gamma, sigmoid),
-        theta: map(raw.theta, |t| softplus(t) / std::f64::consts::LN_2),
-        phi: map(raw.phi, |p| p),
-        sigma: map(raw.sigma, softplus),
-        mu: map(raw.mu, |m| m),
+        alpha: host(sigmoid(raw.alpha).mul_scalar(2.0).sub_scalar(1.0)),
+        beta: host(raw.beta.add_scalar(1.0)),
+        gamma: host(sigmoid(raw.gamma)),
+        theta: host(softplus(raw.theta).div_scalar(std::f64::consts::LN_2)),
+        phi: host(raw.phi),
+        sigma: host(softplus(raw.sigma)),
+        mu: host(raw.mu),
     };
-    let cutoff = sigmoid(host::<B>(raw.kappa)[0]) as f32;
+    let cutoff = host(sigmoid(raw.kappa))[0];
     (shapes, cutoff)
 }
 
@@ -82,15 +74,14 @@ fn d_picture(values: &[f32], rows: usize, cols: usize, title: &str) -> RgbImage 
     )
 }
 
-/// `D` of `model` as a labelled heatmap.
-pub fn d_heatmap<B: KernelBackend>(
-    model: &Dnm<B>,
-    config: &DnmConfig,
-    device: &B::Device,
-) -> RgbImage {
-    let grid = Grid::<B>::of(config, device);
-    let values = d_values(model, &grid);
-    d_picture(&values, grid.rows(), grid.cols(), "DNM closeness matrix D")
+/// `D` of `model` on `grid` as a labelled heatmap.
+pub fn d_heatmap<B: KernelBackend>(model: &Dnm<B>, grid: &Grid<B>) -> RgbImage {
+    d_picture(
+        &d_values(model, grid),
+        grid.rows(),
+        grid.cols(),
+        "DNM closeness matrix D",
+    )
 }
 
 /// The snapshots of `D` a run records into `snapshots.bin`.
@@ -123,40 +114,33 @@ impl SnapshotRecorder {
         })
     }
 
-    /// Appends the snapshot of step `step`.
+    /// Appends the snapshot of step `step`; `grid` is the training grid.
     pub fn record<B: KernelAutodiffBackend>(
         &mut self,
         model: &Dnm<B>,
-        config: &DnmConfig,
+        grid: &Grid<B>,
         step: usize,
-        device: &B::Device,
     ) -> Result<(), TrainError> {
         let Some(log) = &mut self.log else {
             return Ok(());
         };
-        let valid = model.valid();
-        let grid = Grid::<B::InnerBackend>::of(config, device);
-        let (shapes, cutoff) = neuron_shapes(&valid);
-        Ok(log.append(step, cutoff, &shapes, &d_values(&valid, &grid))?)
+        let (shapes, cutoff) = neuron_shapes(model);
+        Ok(log.append(step, cutoff, &shapes, &d_values(model, grid))?)
     }
 
     /// `closeness.png` (the final `D`), `closeness.gif` (at most 60 evenly spaced
-    /// snapshots of the whole run) and the curves.
+    /// snapshots of the whole run) and the curves; `grid` is the training grid.
     pub fn finish<B: KernelAutodiffBackend>(
         self,
         model: &Dnm<B>,
-        config: &DnmConfig,
-        device: &B::Device,
+        grid: &Grid<B>,
     ) -> Result<(), TrainError> {
         let Some(path) = self.path else {
             return Ok(());
         };
         drop(self.log);
         let dir = path.parent().unwrap_or(Path::new("."));
-        save_png(
-            &d_heatmap(&model.valid(), config, device),
-            &dir.join("closeness.png"),
-        )?;
+        save_png(&d_heatmap(model, grid), &dir.join("closeness.png"))?;
         let snapshots = Snapshots::read(&path)?;
         if !snapshots.is_empty() {
             let g = snapshots.geometry();

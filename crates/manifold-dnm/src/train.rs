@@ -410,7 +410,7 @@ pub fn train<B: KernelAutodiffBackend>(
                 e.and_then(|e| e.accuracy).unwrap_or(f64::NAN),
                 e.and_then(|e| e.mse).unwrap_or(f64::NAN),
             ])?;
-            snapshots.record(&model, config, done, device)?;
+            snapshots.record(&model, &grid, done)?;
             observer.status(&format!(
                 "obj {:.4} density {:.2}% depth {}",
                 report.objective,
@@ -436,7 +436,7 @@ pub fn train<B: KernelAutodiffBackend>(
     if let Some(dir) = observer.output_dir() {
         save_module(&model, &dir.join("model"))?;
     }
-    snapshots.finish(&model, config, device)?;
+    snapshots.finish(&model, &grid)?;
     // The trained network's structure (the last step's report saw D before its update).
     let reached = Structure::of(&model.cutoff(&grid, None).d, &grid);
     let mut summary = Summary::of("dnm", &evaluation, &at, stopped)

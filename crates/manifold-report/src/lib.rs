@@ -53,9 +53,10 @@ impl ReportError {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so a reader never sees half a page.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+/// Writes `bytes` to `path` through a temporary file in the same directory (flushed to
+/// disk) and a rename, so a reader never sees half a file. The workspace's one atomic
+/// write: `manifold_train::write_atomic` calls it.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     use std::io::Write;
     let dir = path
         .parent()

@@ -71,33 +71,34 @@ fn read_json(path: &Path) -> Result<Option<Value>, ReportError> {
         .map_err(|e| ReportError::new(path, format!("not valid JSON: {e}")))
 }
 
-fn read_metrics(path: &Path) -> Result<Option<Metrics>, ReportError> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let err = |e: &dyn std::fmt::Display| ReportError::new(path, e);
-    let mut reader = csv::Reader::from_path(path).map_err(|e| err(&e))?;
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| err(&e))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let mut rows = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| err(&e))?;
-        let row = record
+impl Metrics {
+    /// Reads a `metrics.csv`; an empty cell is NaN, any other cell that is not a number
+    /// is an error naming its row.
+    pub fn read(path: &Path) -> Result<Self, ReportError> {
+        let err = |e: &dyn std::fmt::Display| ReportError::new(path, e);
+        let mut reader = csv::Reader::from_path(path).map_err(|e| err(&e))?;
+        let columns: Vec<String> = reader
+            .headers()
+            .map_err(|e| err(&e))?
             .iter()
-            .map(|cell| match cell.trim() {
-                "" => Ok(f64::NAN),
-                text => text.parse::<f64>().map_err(|_| {
-                    ReportError::new(path, format!("row {}: `{text}` is not a number", n + 2))
-                }),
-            })
-            .collect::<Result<Vec<f64>, _>>()?;
-        rows.push(row);
+            .map(str::to_string)
+            .collect();
+        let mut rows = Vec::new();
+        for (n, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| err(&e))?;
+            let row = record
+                .iter()
+                .map(|cell| match cell.trim() {
+                    "" => Ok(f64::NAN),
+                    text => text.parse::<f64>().map_err(|_| {
+                        ReportError::new(path, format!("row {}: `{text}` is not a number", n + 2))
+                    }),
+                })
+                .collect::<Result<Vec<f64>, _>>()?;
+            rows.push(row);
+        }
+        Ok(Self { columns, rows })
     }
-    Ok(Some(Metrics { columns, rows }))
 }
 
 fn listed(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, ReportError> {
@@ -143,7 +144,10 @@ impl RunFiles {
             summary,
             config_text,
             config,
-            metrics: read_metrics(&dir.join("metrics.csv"))?,
+            metrics: Some(dir.join("metrics.csv"))
+                .filter(|p| p.is_file())
+                .map(|p| Metrics::read(&p))
+                .transpose()?,
             pictures: listed(dir, "png")?,
             animations: listed(dir, "gif")?,
         })

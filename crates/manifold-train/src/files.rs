@@ -44,14 +44,7 @@ pub fn one_line(msg: &str) -> String {
 /// Writes through a temporary file in the same directory, flushed to disk, and a rename:
 /// an interrupted write never leaves a half-written file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let mut file = File::create(&tmp).map_err(|e| TrainError::io(&tmp, "cannot write", e))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| TrainError::io(&tmp, "cannot write", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, "cannot write", e))
+    Ok(manifold_report::write_atomic(path, bytes)?)
 }
 
 /// The median of a list (NaN when it is empty).
@@ -159,26 +152,15 @@ impl MetricsLog {
     }
 }
 
-/// Reads a `metrics.csv` back as columns of numbers (empty cells become NaN).
+/// Reads a `metrics.csv` back as columns of numbers ([`manifold_report::Metrics::read`]: empty
+/// cells become NaN, any other cell that is not a number is an error naming its row).
 pub fn read_metrics(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, TrainError> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| TrainError::new(path, e))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| TrainError::new(path, e))?
+    let m = manifold_report::Metrics::read(path)?;
+    Ok(m.columns
         .iter()
-        .map(str::to_string)
-        .collect();
-    let mut cols: BTreeMap<String, Vec<f64>> =
-        headers.iter().map(|h| (h.clone(), Vec::new())).collect();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| TrainError::new(path, e))?;
-        for (h, v) in headers.iter().zip(rec.iter()) {
-            if let Some(col) = cols.get_mut(h) {
-                col.push(v.parse().unwrap_or(f64::NAN));
-            }
-        }
-    }
-    Ok(cols)
+        .enumerate()
+        .map(|(k, c)| (c.clone(), m.rows.iter().map(|r| r[k]).collect()))
+        .collect())
 }
 
 #[cfg(test)]
