@@ -25,6 +25,12 @@ pub fn connectivity_log(dir: &Path, epochs: usize) -> Result<MetricsLog, TrainEr
     MetricsLog::resume(&dir.join("connectivity.csv"), &CONNECTIVITY, Some(epochs))
 }
 
+/// The side of a square image of `n` pixels, when `n` is a square.
+fn image_side(n: usize) -> Option<usize> {
+    let side = (n as f64).sqrt().round() as usize;
+    (side * side == n).then_some(side)
+}
+
 /// `rows × cols` with `rows` the largest divisor of `n` not above √n: 784 → 28 × 28,
 /// 1 000 → 25 × 40.
 fn grid_of(n: usize) -> (usize, usize) {
@@ -53,13 +59,8 @@ pub fn draw_connectivity<B: Backend>(
     let all: Vec<f32> = counts.iter().flatten().copied().collect();
     let hi = all.iter().copied().fold(1f32, f32::max);
     let scale = Scale::Sequential { lo: 0.0, hi };
-    let first = &model.layers[0];
-    let side = (first.n_in as f64).sqrt().round() as usize;
-    let ratio = if side * side == first.n_in {
-        centre_margin_ratio(&counts[0], side)
-    } else {
-        f64::NAN
-    };
+    let ratio = image_side(model.layers[0].n_in)
+        .map_or(f64::NAN, |side| centre_margin_ratio(&counts[0], side));
     let panels = model
         .layers
         .iter()
@@ -136,10 +137,9 @@ pub fn draw_input_connections<B: Backend>(
     model: &SetMlp<B>,
 ) -> Result<(), TrainError> {
     let first = &model.layers[0];
-    let side = (first.n_in as f64).sqrt().round() as usize;
-    if side * side != first.n_in {
+    let Some(side) = image_side(first.n_in) else {
         return Ok(());
-    }
+    };
     let counts = connections_per_input(&first.connections().rows, first.n_in);
     let img = labelled_heatmap(
         &counts,
@@ -168,5 +168,6 @@ mod tests {
         assert_eq!(grid_of(1000), (25, 40));
         assert_eq!(grid_of(100), (10, 10));
         assert_eq!(grid_of(7), (1, 7), "a prime count is one row");
+        assert_eq!((image_side(784), image_side(1000)), (Some(28), None));
     }
 }
