@@ -154,3 +154,92 @@ fn terms_magnitude(inputs: &Inputs, out: &[f64], grad: &[f64]) -> (Vec<f64>, f64
     }
     (shape, kappa)
 }
+
+/// The step through `D`'s kept cells (`Dnm::kept`: memory ∝ kept connections) gives the
+/// dense step's loss and every parameter's gradient bit for bit, with and without the
+/// surrogate, on the small test network and on an MNIST-like shape (200 inputs, 90
+/// comps, 10 outputs) at a cutoff that keeps some cells and cuts most.
+#[test]
+fn kept_cell_step_is_the_dense_step_bit_for_bit() {
+    use manifold_dnm::loss::{flow_fast, flow_kept};
+    use manifold_dnm::Structure;
+    let mnist_like = config()
+        .with_neurons(300)
+        .with_inputs(200)
+        .with_outputs(10)
+        .with_period(14.0)
+        .with_sigma_init((30.0, 5.0))
+        .with_mu_init((0.0, 10.0));
+    for (config, kappa) in [
+        (config(), -3.0),
+        (mnist_like.clone(), -3.0),
+        (mnist_like, -1.5),
+    ] {
+        for k in [None, Some(config.surrogate_sharpness)] {
+            let dev = Default::default();
+            <B as Backend>::seed(&dev, 3);
+            let model = Dnm::<B>::new(&config, &dev);
+            let model = Dnm {
+                kappa: Param::from_tensor(Tensor::from_data(
+                    TensorData::new(vec![kappa], [1]),
+                    &dev,
+                )),
+                ..model
+            };
+            let grid = Grid::<B>::of(&config, &dev);
+            let x = Tensor::<B, 2>::random([7, config.inputs], Distribution::Default, &dev);
+            let target = Tensor::<B, 2>::random([7, config.outputs], Distribution::Default, &dev);
+            let loss = |y: Tensor<B, 2>, flow: Tensor<B, 1>, s: Option<Tensor<B, 1>>| {
+                let total = (y - target.clone()).square().mean() + flow.mul_scalar(1e-3);
+                match s {
+                    Some(s) => total + s.mul_scalar(3.0),
+                    None => total,
+                }
+            };
+            let kept = model
+                .kept(&grid, k)
+                .expect("ndarray has the kept-cell kernels");
+            let kept_structure = Structure::of_pattern(&kept.pattern);
+            let kept_loss = loss(
+                model.kept_outputs(&kept, x.clone()),
+                flow_kept(&kept),
+                kept.surrogate.clone(),
+            );
+            let cut = model.cutoff(&grid, k);
+            let structure = Structure::of(&cut.d, &grid);
+            let dense_loss = loss(
+                model.outputs_fast(&cut.d, &grid, x, structure.depth),
+                flow_fast(&cut.d, &grid),
+                cut.surrogate.clone(),
+            );
+            assert_eq!(kept_structure, structure, "structure of D");
+            assert!(
+                structure.density > 0.0 && structure.density < 0.5,
+                "κ {kappa}: {structure:?}"
+            );
+            let dense_d = values(cut.d.clone());
+            let kept_d = kept.pattern.dense(&values(kept.values.clone()));
+            assert_eq!(kept_d, dense_d, "D");
+            let (a, b) = (values(kept_loss.clone()), values(dense_loss.clone()));
+            assert_eq!(a, b, "loss, sharpness {k:?}");
+            let (ga, gb) = (kept_loss.backward(), dense_loss.backward());
+            let params = [
+                ("alpha", &model.alpha),
+                ("beta", &model.beta),
+                ("gamma", &model.gamma),
+                ("theta", &model.theta),
+                ("phi", &model.phi),
+                ("sigma", &model.sigma),
+                ("mu", &model.mu),
+                ("kappa", &model.kappa),
+                ("w", &model.w),
+                ("b", &model.b),
+            ];
+            for (name, p) in params {
+                let (a, b) = (p.grad(&ga).map(values), p.grad(&gb).map(values));
+                assert!(a.is_some(), "{name} has a gradient");
+                assert_eq!(a, b, "gradient of {name}, sharpness {k:?}, κ {kappa}");
+            }
+        }
+    }
+}

@@ -137,7 +137,7 @@ fn model_near_cutoff(config: &DnmConfig) -> Dnm<Inner> {
     let m = Dnm::<Inner>::new(config, &dev);
     let grid = Grid::<Inner>::of(config, &dev);
     let f = values(m.closeness(&grid).f);
-    let allowed = values(grid.allowed.clone());
+    let allowed = values(grid.allowed());
     let mut mags: Vec<f64> = f
         .iter()
         .zip(&allowed)

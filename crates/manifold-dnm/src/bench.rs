@@ -91,10 +91,3 @@ fn failed(problem: impl ToString) -> TrainError {
         problem: problem.to_string(),
     }
 }
-
-/// The `seed-mnist` settings with `comps` computing neurons (784 inputs, 10 outputs).
-pub fn mnist_with_comps(comps: usize) -> DnmConfig {
-    let base = DnmConfig::seed_mnist();
-    let neurons = base.inputs + comps + base.outputs;
-    base.with_neurons(neurons)
-}

@@ -19,16 +19,12 @@ use manifold_kernels::Geometry;
 
 use crate::config::DnmConfig;
 
-/// The fixed geometry of the grid: coordinates `p`, the allowed-cell mask, the sizes.
+/// The fixed geometry of the grid: the sizes, and (built on first use) the coordinates
+/// `p`, the allowed-cell mask and the flow signs as `[R, C]` tensors. The fused kernels
+/// never ask for the tensors, so a network trained through them never holds anything of
+/// the grid's size.
 #[derive(Debug, Clone)]
 pub struct Grid<B: Backend> {
-    /// `p_rj`, `[R, C]`.
-    pub p: Tensor<B, 2>,
-    /// 1 on allowed cells, 0 elsewhere, `[R, C]`.
-    pub allowed: Tensor<B, 2>,
-    /// The flow loss's signs, `[R, C]`: +1 on comp ← input cells, −1 on output ← comp
-    /// cells, 0 elsewhere, so that `flow = (Σ |D|·flow_sign)²` needs no slice.
-    pub flow_sign: Tensor<B, 2>,
     /// Input neurons n_in.
     pub inputs: usize,
     /// Output neurons n_out.
@@ -37,6 +33,16 @@ pub struct Grid<B: Backend> {
     pub comps: usize,
     /// Period P.
     pub period: f64,
+    device: B::Device,
+    dense: std::cell::OnceCell<DenseGrid<B>>,
+}
+
+/// The grid's `[R, C]` tensors.
+#[derive(Debug, Clone)]
+struct DenseGrid<B: Backend> {
+    p: Tensor<B, 2>,
+    allowed: Tensor<B, 2>,
+    flow_sign: Tensor<B, 2>,
 }
 
 impl<B: Backend> Grid<B> {
@@ -48,37 +54,59 @@ impl<B: Backend> Grid<B> {
         period: f64,
         device: &B::Device,
     ) -> Self {
-        let (rows, cols) = (neurons - inputs, neurons - outputs);
-        let mut p = Vec::with_capacity(rows * cols);
-        let mut allowed = Vec::with_capacity(rows * cols);
-        let mut flow_sign = Vec::with_capacity(rows * cols);
-        let comps = neurons - inputs - outputs;
-        for r in 0..rows {
-            let i = inputs + r;
-            let d = if rows > 1 {
-                inputs as f64 + (outputs as f64 - inputs as f64) * r as f64 / (rows - 1) as f64
-            } else {
-                inputs as f64
-            };
-            for j in 0..cols {
-                p.push(j as f64 - i as f64 + d);
-                allowed.push(if j < i { 1.0f32 } else { 0.0 });
-                flow_sign.push(match (r < comps, j < inputs) {
-                    (true, true) => 1.0f32,
-                    (false, false) => -1.0,
-                    _ => 0.0,
-                });
-            }
-        }
         Self {
-            p: Tensor::from_data(TensorData::new(p, [rows, cols]), device),
-            allowed: Tensor::from_data(TensorData::new(allowed, [rows, cols]), device),
-            flow_sign: Tensor::from_data(TensorData::new(flow_sign, [rows, cols]), device),
             inputs,
             outputs,
-            comps,
+            comps: neurons - inputs - outputs,
             period,
+            device: device.clone(),
+            dense: std::cell::OnceCell::new(),
         }
+    }
+
+    fn dense(&self) -> &DenseGrid<B> {
+        self.dense.get_or_init(|| {
+            let g = self.geometry();
+            let (rows, cols) = (g.rows(), g.cols());
+            let mut p = Vec::with_capacity(rows * cols);
+            let mut allowed = Vec::with_capacity(rows * cols);
+            let mut flow_sign = Vec::with_capacity(rows * cols);
+            for r in 0..rows {
+                let i = self.inputs + r;
+                let d = g.offset(r);
+                for j in 0..cols {
+                    p.push(j as f64 - i as f64 + d);
+                    allowed.push(if j < i { 1.0f32 } else { 0.0 });
+                    flow_sign.push(match (r < self.comps, j < self.inputs) {
+                        (true, true) => 1.0f32,
+                        (false, false) => -1.0,
+                        _ => 0.0,
+                    });
+                }
+            }
+            let tensor = |data: TensorData| Tensor::from_data(data, &self.device);
+            DenseGrid {
+                p: tensor(TensorData::new(p, [rows, cols])),
+                allowed: tensor(TensorData::new(allowed, [rows, cols])),
+                flow_sign: tensor(TensorData::new(flow_sign, [rows, cols])),
+            }
+        })
+    }
+
+    /// `p_rj`, `[R, C]`.
+    pub fn p(&self) -> Tensor<B, 2> {
+        self.dense().p.clone()
+    }
+
+    /// 1 on allowed cells, 0 elsewhere, `[R, C]`.
+    pub fn allowed(&self) -> Tensor<B, 2> {
+        self.dense().allowed.clone()
+    }
+
+    /// The flow loss's signs, `[R, C]`: +1 on comp ← input cells, −1 on output ← comp
+    /// cells, 0 elsewhere, so that `flow = (Σ |D|·flow_sign)²` needs no slice.
+    pub fn flow_sign(&self) -> Tensor<B, 2> {
+        self.dense().flow_sign.clone()
     }
 
     /// The grid of a config.
@@ -163,11 +191,11 @@ pub fn closeness_f<B: Backend>(raw: &RawShape<B>, grid: &Grid<B>) -> Tensor<B, 2
     let freq = column(theta.recip().mul_scalar(two_pi / grid.period));
     let width = softplus(raw.sigma.clone());
     let neg_inv_2s2 = column(width.square().recip().mul_scalar(-0.5));
-    let gauss = (grid.p.clone() - column(raw.mu.clone()))
+    let gauss = (grid.p() - column(raw.mu.clone()))
         .square()
         .mul(neg_inv_2s2)
         .exp();
-    let wave = reduced_phase(grid.p.clone() * freq + column(raw.phi.clone()))
+    let wave = reduced_phase(grid.p() * freq + column(raw.phi.clone()))
         .sin()
         .mul_scalar(0.5)
         .add_scalar(0.501);
@@ -208,7 +236,7 @@ pub fn closeness<B: Backend>(raw: &RawShape<B>, grid: &Grid<B>) -> Closeness<B> 
         .unsqueeze_dim::<2>(0)
         .recip();
     let kept = relu(f.clone().abs() - c.clone());
-    let d = kept * (f.clone().sign() * grid.allowed.clone()) * scale;
+    let d = kept * (f.clone().sign() * grid.allowed()) * scale;
     Closeness { f, c, d }
 }
 
@@ -220,7 +248,7 @@ pub fn density_surrogate<B: Backend>(
     sharpness: f64,
 ) -> Tensor<B, 1> {
     let s = sigmoid((cl.f.clone().abs() - cl.c.clone()).mul_scalar(sharpness));
-    (s * grid.allowed.clone())
+    (s * grid.allowed())
         .sum()
         .div_scalar(grid.max_cells() as f64)
 }

@@ -56,6 +56,25 @@ pub enum Evaluator {
     Fast,
 }
 
+/// Where each receiver's gaussian window (its centre μ, and for `spread` its width σ)
+/// starts. Row `r` (receiver `i = n_in + r`) centred at `μ` reads around sender
+/// `j* = i − d_r + μ`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// The original: every μ drawn from `mu_init`, every σ from `sigma_init`. Since `d_r`
+    /// falls from n_in to n_out over the rows, comp `r` reads around sender
+    /// `≈ r·(1 + n_in/R)`: once n_comp ≫ n_in/4 the later comps read earlier comps, and
+    /// the initial DAG deepens with the size (depth 9 at 206 comps, 257 at 4 000).
+    Original,
+    /// Size-aware: comp `r`'s window is centred on input `(r + ½)·n_in/n_comp` (the comps
+    /// read the image, spread evenly over it, so the initial DAG is at most a few levels
+    /// deep at any size), with σ from `sigma_init`; each output's window is centred on the
+    /// middle comp with width `σ' = n_comp/4` (every comp starts with a path to an
+    /// output). `mu_init`'s std is added as noise around these centres.
+    Spread,
+}
+
 /// The DNM's configuration (see the crate docs for the maths).
 #[derive(Config, Debug, PartialEq)]
 pub struct DnmConfig {
@@ -134,6 +153,13 @@ pub struct DnmConfig {
     /// Init mean and std of μ.
     #[config(default = "(0.0, 14.0)")]
     pub mu_init: (f64, f64),
+    /// Where the receivers' windows start: `original` or `spread` (size-aware).
+    #[config(default = "Placement::Original")]
+    pub placement: Placement,
+    /// Divide the flow sum by the receivers R before squaring (`flow = (v/R)²`), so that
+    /// its weight means the same at every size; `false` is the original `v²`.
+    #[config(default = false)]
+    pub flow_per_receiver: bool,
     /// Init of κ (cutoff c = sigmoid(κ)).
     #[config(default = -1.0)]
     pub kappa_init: f64,
@@ -223,6 +249,26 @@ impl DnmConfig {
             .with_schedule(Schedule::Cosine)
     }
 
+    /// The size-aware settings for a manifold of any size, here with 1 000 comps
+    /// (`--set neurons=…` scales it): `best-mnist`'s (identity head, cosine schedule from
+    /// lr 4e-3, the count density term) with the `spread` placement (comps start reading
+    /// the image, spread evenly over it; outputs start reading every comp; the comps'
+    /// `w`, `b` scaled so the outputs start at the same size at every N) and the flow term
+    /// per receiver, 30 000 steps. Its results against the size are in the crate README.
+    pub fn large_mnist() -> Self {
+        Self::best_mnist()
+            .with_neurons(784 + 1000 + 10)
+            .with_placement(Placement::Spread)
+            .with_flow_per_receiver(true)
+            .with_steps(30_000)
+    }
+
+    /// The same settings with `comps` computing neurons (N = n_in + comps + n_out).
+    pub fn with_comps(self, comps: usize) -> Self {
+        let neurons = self.inputs + comps + self.outputs;
+        self.with_neurons(neurons)
+    }
+
     /// A preset by name.
     pub fn preset(name: &str) -> Result<Self, TrainError> {
         match name {
@@ -230,9 +276,13 @@ impl DnmConfig {
             "seed-mnist" => Ok(Self::seed_mnist()),
             "best-toy" => Ok(Self::best_toy()),
             "best-mnist" => Ok(Self::best_mnist()),
+            "large-mnist" => Ok(Self::large_mnist()),
             other => Err(TrainError::config(
                 "preset",
-                format!("unknown preset `{other}` (seed-toy, seed-mnist, best-toy, best-mnist)"),
+                format!(
+                    "unknown preset `{other}` (seed-toy, seed-mnist, best-toy, best-mnist, \
+                     large-mnist)"
+                ),
             )),
         }
     }
@@ -243,6 +293,16 @@ impl DnmConfig {
         let needed = (self.lambda_sparse > 0.0 && self.density_term == DensityTerm::Surrogate)
             || self.lambda_time > 0.0;
         needed.then_some(self.surrogate_sharpness)
+    }
+
+    /// The grid's sizes and period.
+    pub fn geometry(&self) -> manifold_kernels::Geometry {
+        manifold_kernels::Geometry {
+            inputs: self.inputs,
+            comps: self.comps(),
+            outputs: self.outputs,
+            period: self.period,
+        }
     }
 
     /// Number of computational neurons `N − n_in − n_out`.

@@ -4,11 +4,12 @@
 //!
 //! The maths, in three short files: the closeness matrix in [`mod@closeness`], the signal
 //! flow and the two evaluation orders in [`model`], the losses in [`loss`].
-//! Hyperparameters and presets in [`config`], training in [`mod@train`] (the whole run:
-//! [`train()`]), pictures in [`pictures`]. On the CPU backends the closeness grid runs as
-//! one fused operation with a hand-written backward (`manifold_kernels::dnm_closeness`,
-//! the same maths), which is why the model's methods that build `D` ask for a
-//! [`manifold_kernels::KernelBackend`].
+//! Hyperparameters and presets in [`config`], the size-aware initialisation in
+//! [`placement`], training in [`mod@train`] (the whole run: [`train()`]), pictures in
+//! [`pictures`]. On the CPU backends a step holds `D` as its kept cells ([`Kept`]) and
+//! runs the closeness, the forward pass and the flow as fused operations with
+//! hand-written backwards (`manifold_kernels::dnm_kept`, the same maths), which is why
+//! the model's methods that build `D` ask for a [`manifold_kernels::KernelBackend`].
 //!
 //! Training the original's toy setting, silently, on the CPU:
 //!
@@ -34,15 +35,16 @@ pub mod config;
 pub mod loss;
 pub mod model;
 pub mod pictures;
+pub mod placement;
 pub mod sweep;
 pub mod train;
 
-pub use bench::{mnist_with_comps, time_steps, StepTiming};
+pub use bench::{time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
-pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Schedule, Task};
-pub use loss::{flow, flow_fast, objective, total_loss, LossTerms, Target};
+pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Placement, Schedule, Task};
+pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};
 pub use manifold_train::Evaluation;
-pub use model::{head, Cutoff, Dnm, Structure, LEAK};
+pub use model::{head, Cutoff, Dnm, Kept, Structure, LEAK};
 pub use train::{
     adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step, Data,
     StepFailure, StepReport, METRICS,

@@ -13,6 +13,7 @@ use manifold_kernels::KernelBackend;
 
 use crate::closeness::Grid;
 use crate::config::{DensityTerm, DnmConfig};
+use crate::model::Kept;
 
 /// What the objective compares the logits with.
 #[derive(Debug, Clone)]
@@ -35,7 +36,7 @@ pub fn objective<B: Backend>(logits: Tensor<B, 2>, target: &Target<B>) -> Tensor
 /// masked sum `(Σ |D|·flow_sign)²` (slices of `D` cost a full-size zero tensor each in
 /// the backward). Squared as `v·v`: Burn's `square` rounds to f32 on an f64 backend.
 pub fn flow<B: Backend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
-    let v = (d.clone().abs() * grid.flow_sign.clone()).sum();
+    let v = (d.clone().abs() * grid.flow_sign()).sum();
     v.clone() * v
 }
 
@@ -48,6 +49,13 @@ pub fn flow_fast<B: KernelBackend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B
     }
 }
 
+/// [`flow`] over the kept cells of `D` ([`KernelBackend::dnm_kept_flow`]).
+pub fn flow_kept<B: KernelBackend>(kept: &Kept<B>) -> Tensor<B, 1> {
+    B::dnm_kept_flow(kept.values.clone(), &kept.pattern)
+        .expect("a backend with the kept-cell closeness has the kept-cell flow")
+        .1
+}
+
 /// The terms of one step's loss.
 #[derive(Debug, Clone)]
 pub struct LossTerms<B: Backend> {
@@ -55,7 +63,8 @@ pub struct LossTerms<B: Backend> {
     pub total: Tensor<B, 1>,
     /// The batch-mean objective (cross-entropy or MSE), `[1]`, unweighted.
     pub objective: Tensor<B, 1>,
-    /// The flow term `(Σ|D_comp,input| − Σ|D_output,comp|)²`, `[1]`, unweighted.
+    /// The flow term `(Σ|D_comp,input| − Σ|D_output,comp|)²` (divided by R² with
+    /// `flow_per_receiver`), `[1]`, unweighted.
     pub flow: Tensor<B, 1>,
     /// The surrogate density, when the loss needed it.
     pub surrogate: Option<Tensor<B, 1>>,
@@ -73,6 +82,12 @@ pub fn total_loss<B: Backend>(
     density: f64,
     last_step_ms: f64,
 ) -> LossTerms<B> {
+    let flow = if config.flow_per_receiver {
+        let rows = (config.neurons - config.inputs) as f64;
+        flow.div_scalar(rows * rows)
+    } else {
+        flow
+    };
     let mut total = objective.clone().mul_scalar(config.lambda_obj)
         + flow.clone().mul_scalar(config.lambda_flow);
     match (config.density_term, &surrogate) {
@@ -113,6 +128,24 @@ mod tests {
         ];
         let d = Tensor::<B, 2>::from_data(TensorData::new(d.to_vec(), [3, 4]), &dev);
         let value = flow(&d, &grid).into_scalar();
+        let config = DnmConfig::new()
+            .with_neurons(5)
+            .with_inputs(2)
+            .with_outputs(1)
+            .with_lambda_obj(0.0)
+            .with_lambda_sparse(0.0)
+            .with_lambda_flow(2.0);
+        let zero = || Tensor::<B, 1>::zeros([1], &dev);
+        let flow_t = || Tensor::<B, 1>::from_floats([value], &dev);
+        let total = |c: &DnmConfig| {
+            total_loss(c, flow_t(), None, zero(), 0.0, 0.0)
+                .total
+                .into_scalar()
+        };
+        assert_eq!(total(&config), 2.0 * value);
+        // R = 5 − 2 = 3 receivers: the per-receiver flow is v²/9.
+        let per_receiver = config.clone().with_flow_per_receiver(true);
+        assert!((total(&per_receiver) - 2.0 * value / 9.0).abs() < 1e-6);
         let want: f32 = (0.5 + 0.25 + 1.0 - (0.2 + 0.1)) * (0.5 + 0.25 + 1.0 - (0.2 + 0.1));
         // Five f32 terms of magnitude ≤ 1, squared: a few ulps of 2.1 (ulp ≈ 2.4e-7).
         assert!((value - want).abs() < 1e-6, "flow {value}, want {want}");

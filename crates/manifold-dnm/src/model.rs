@@ -13,11 +13,14 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 
+use std::sync::Arc;
+
 use manifold_kernels::floats::Floats;
-use manifold_kernels::KernelBackend;
+use manifold_kernels::{KernelBackend, Pattern};
 
 use crate::closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
-use crate::config::{DnmConfig, Evaluator, Head};
+use crate::config::{DnmConfig, Evaluator, Head, Placement};
+use crate::placement::{around, sender_init, spread_centres, spread_widths};
 
 /// Negative slope of the comps' leaky ReLU.
 pub const LEAK: f64 = 0.2;
@@ -47,7 +50,7 @@ pub struct Dnm<B: Backend> {
     pub b: Param<Tensor<B, 1>>,
 }
 
-fn normal<B: Backend>(
+pub(crate) fn normal<B: Backend>(
     n: usize,
     (mean, std): (f64, f64),
     device: &B::Device,
@@ -64,18 +67,23 @@ impl<B: Backend> Dnm<B> {
     /// A freshly initialised network (normal inits of the config).
     pub fn new(config: &DnmConfig, device: &B::Device) -> Self {
         let rows = config.neurons - config.inputs;
-        let cols = config.neurons - config.outputs;
         Self {
             alpha: normal(rows, config.alpha_init, device),
             beta: normal(rows, config.beta_init, device),
             gamma: normal(rows, config.gamma_init, device),
             theta: normal(rows, config.theta_init, device),
             phi: normal(rows, config.phi_init, device),
-            sigma: normal(rows, config.sigma_init, device),
-            mu: normal(rows, config.mu_init, device),
+            sigma: match config.placement {
+                Placement::Original => normal(rows, config.sigma_init, device),
+                Placement::Spread => around(spread_widths(config), config.sigma_init.1, device),
+            },
+            mu: match config.placement {
+                Placement::Original => normal(rows, config.mu_init, device),
+                Placement::Spread => around(spread_centres(config), config.mu_init.1, device),
+            },
             kappa: Param::from_tensor(Tensor::full([1], config.kappa_init, device)),
-            w: normal(cols, (0.0, config.wb_init_std), device),
-            b: normal(cols, (0.0, config.wb_init_std), device),
+            w: sender_init(config, device),
+            b: sender_init(config, device),
         }
     }
 
@@ -189,19 +197,12 @@ impl<B: KernelBackend> Dnm<B> {
     /// backward where the backend has the kernel (`manifold_kernels::dnm_closeness`: the CPU
     /// backends), else [`Dnm::cutoff_expression`]. Both compute the same values.
     pub fn cutoff(&self, grid: &Grid<B>, sharpness: Option<f64>) -> Cutoff<B> {
-        let shape = Tensor::stack(
-            vec![
-                self.alpha.val(),
-                self.beta.val(),
-                self.gamma.val(),
-                self.theta.val(),
-                self.phi.val(),
-                self.sigma.val(),
-                self.mu.val(),
-            ],
-            1,
-        );
-        match B::dnm_closeness(shape, self.kappa.val(), grid.geometry(), sharpness) {
+        match B::dnm_closeness(
+            self.packed_shape(),
+            self.kappa.val(),
+            grid.geometry(),
+            sharpness,
+        ) {
             Some(d) if sharpness.is_none() => Cutoff { d, surrogate: None },
             Some(out) => {
                 let (rows, cols) = (grid.rows(), grid.cols());
@@ -212,6 +213,23 @@ impl<B: KernelBackend> Dnm<B> {
             }
             None => self.cutoff_expression(grid, sharpness),
         }
+    }
+
+    /// The seven closeness parameters packed as `[R, 7]` (α β γ θ φ σ μ), as the fused
+    /// kernels take them.
+    fn packed_shape(&self) -> Tensor<B, 2> {
+        Tensor::stack(
+            vec![
+                self.alpha.val(),
+                self.beta.val(),
+                self.gamma.val(),
+                self.theta.val(),
+                self.phi.val(),
+                self.sigma.val(),
+                self.mu.val(),
+            ],
+            1,
+        )
     }
 
     /// The output neurons `[batch, n_out]` of inputs `x` (`[batch, n_in]`) under `d`.
@@ -258,6 +276,92 @@ impl<B: KernelBackend> Dnm<B> {
     }
 }
 
+/// `D` as its kept cells, from the kernels of `manifold_kernels::dnm_kept` (the CPU
+/// backends): nothing of the grid's size is held.
+#[derive(Debug, Clone)]
+pub struct Kept<B: Backend> {
+    /// The kept cells' values, `[nnz]`, row by row in column order.
+    pub values: Tensor<B, 1>,
+    /// Which cells they are.
+    pub pattern: Arc<Pattern>,
+    /// The density surrogate `s`, `[1]`; `Some` exactly when a sharpness was given.
+    pub surrogate: Option<Tensor<B, 1>>,
+}
+
+impl<B: KernelBackend> Dnm<B> {
+    /// `D` as its kept cells (and `s` with a sharpness `k`), where the backend has the
+    /// kernels; `None` elsewhere (then [`Dnm::cutoff`] gives the dense `D`). The same
+    /// values as [`Dnm::cutoff`], bit for bit.
+    pub fn kept(&self, grid: &Grid<B>, sharpness: Option<f64>) -> Option<Kept<B>> {
+        let (values, pattern) = B::dnm_kept(
+            self.packed_shape(),
+            self.kappa.val(),
+            grid.geometry(),
+            sharpness,
+        )?;
+        let nnz = pattern.nnz();
+        Some(match sharpness {
+            None => Kept {
+                values,
+                pattern,
+                surrogate: None,
+            },
+            Some(_) => Kept {
+                values: values.clone().slice([0..nnz]),
+                pattern,
+                surrogate: Some(values.slice([nnz..nnz + 1])),
+            },
+        })
+    }
+
+    /// The output neurons `[batch, n_out]` of inputs `x` under the kept cells, by the
+    /// forward pass of [`Dnm::outputs_fast`] (exact, comps in index order).
+    pub fn kept_outputs(&self, kept: &Kept<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        B::dnm_kept_outputs(
+            x,
+            kept.values.clone(),
+            &kept.pattern,
+            self.w.val(),
+            self.b.val(),
+            LEAK,
+        )
+        .expect("a backend with the kept-cell closeness has the kept-cell forward pass")
+        .0
+    }
+
+    /// The output neurons of `x` by the fast evaluator under the current `D`.
+    pub fn fast_outputs(&self, grid: &Grid<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self.kept(grid, None) {
+            Some(kept) => self.kept_outputs(&kept, x),
+            None => self.outputs(&self.cutoff(grid, None).d, grid, x, Evaluator::Fast),
+        }
+    }
+
+    /// The logits of any number of batches under the current `D` (computed once), by the
+    /// fast evaluator and `head`.
+    pub fn fast_evaluator<'a>(
+        &'a self,
+        grid: &'a Grid<B>,
+        head_kind: Head,
+    ) -> impl Fn(Tensor<B, 2>) -> Tensor<B, 2> + 'a {
+        let d = match self.kept(grid, None) {
+            Some(kept) => Ok(kept),
+            None => {
+                let d = self.cutoff(grid, None).d;
+                let sweeps = Structure::of(&d, grid).depth;
+                Err((d, sweeps))
+            }
+        };
+        move |x| {
+            let outputs = match &d {
+                Ok(kept) => self.kept_outputs(kept, x),
+                Err((d, sweeps)) => self.outputs_fast(d, grid, x, *sweeps),
+            };
+            head(outputs, head_kind)
+        }
+    }
+}
+
 /// The head: `o²` (square) or `o` (identity).
 pub fn head<B: Backend>(outputs: Tensor<B, 2>, head: Head) -> Tensor<B, 2> {
     match head {
@@ -294,19 +398,43 @@ impl Structure {
         comps: usize,
         outputs: usize,
     ) -> Self {
-        let live = |v: &T| (*v).into() != 0.0;
         let cols = inputs + comps;
+        Self::of_rows(inputs, comps, outputs, |r| {
+            d[r * cols..(r + 1) * cols]
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| (**v).into() != 0.0)
+                .map(|(j, _)| j)
+        })
+    }
+
+    /// The same from the kept cells of `D`.
+    pub fn of_pattern(pattern: &Pattern) -> Self {
+        let g = pattern.geometry;
+        Self::of_rows(g.inputs, g.comps, g.outputs, |r| {
+            pattern.row(r).1.iter().map(|&j| j as usize)
+        })
+    }
+
+    /// From the columns of each row's non-zeros (`row(r)`, rising): comp rows count
+    /// only their allowed cells (`j < n_in + r`).
+    fn of_rows<I: Iterator<Item = usize>>(
+        inputs: usize,
+        comps: usize,
+        outputs: usize,
+        row: impl Fn(usize) -> I,
+    ) -> Self {
         let rows = comps + outputs;
         let mut level = vec![0usize; comps];
         let mut reached = vec![false; comps];
         let mut kept = 0usize;
         for r in 0..comps {
-            let row = &d[r * cols..(r + 1) * cols];
-            let i = inputs + r;
-            kept += row[..i].iter().filter(|v| live(v)).count();
-            reached[r] = row[..inputs].iter().any(live);
-            for k in 0..r {
-                if live(&row[inputs + k]) {
+            for j in row(r).take_while(|&j| j < inputs + r) {
+                kept += 1;
+                if j < inputs {
+                    reached[r] = true;
+                } else {
+                    let k = j - inputs;
                     level[r] = level[r].max(level[k] + 1);
                     reached[r] |= reached[k];
                 }
@@ -314,10 +442,10 @@ impl Structure {
         }
         let mut connected = false;
         for r in comps..rows {
-            let row = &d[r * cols..(r + 1) * cols];
-            kept += row.iter().filter(|v| live(v)).count();
-            connected |= row[..inputs].iter().any(live)
-                || (0..comps).any(|k| reached[k] && live(&row[inputs + k]));
+            for j in row(r) {
+                kept += 1;
+                connected |= j < inputs || reached[j - inputs];
+            }
         }
         let n = inputs + comps + outputs;
         let max_cells = (n * n - inputs * inputs - outputs * outputs - comps) / 2;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::closeness::Grid;
 use crate::config::{DnmConfig, Evaluator, Task};
-use crate::loss::{flow_fast, objective, total_loss, Target};
+use crate::loss::{flow_fast, flow_kept, objective, total_loss, Target};
 use crate::model::{head, Dnm, Structure};
 
 /// Where the data comes from.
@@ -196,18 +196,35 @@ pub fn train_step<B: KernelAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
 ) -> Result<(Dnm<B>, StepReport), (Dnm<B>, StepFailure)> {
     let started = Instant::now();
     let (x, target) = train_batch::<B>(config, data, step, device);
-    let cut = model.cutoff(grid, config.surrogate_needed());
-    let structure = Structure::of(&cut.d, grid);
-    let outputs = match config.evaluator {
-        Evaluator::Reference => model.outputs_reference(&cut.d, grid, x),
-        Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, structure.depth),
+    let sharpness = config.surrogate_needed();
+    let kept = match config.evaluator {
+        Evaluator::Fast => model.kept(grid, sharpness),
+        Evaluator::Reference => None,
+    };
+    // The kept cells where the backend has their kernels, else the dense `D`: the same
+    // values either way.
+    let (structure, outputs, flow, surrogate) = match kept {
+        Some(kept) => (
+            Structure::of_pattern(&kept.pattern),
+            model.kept_outputs(&kept, x),
+            flow_kept(&kept),
+            kept.surrogate,
+        ),
+        None => {
+            let cut = model.cutoff(grid, sharpness);
+            let structure = Structure::of(&cut.d, grid);
+            let outputs = match config.evaluator {
+                Evaluator::Reference => model.outputs_reference(&cut.d, grid, x),
+                Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, structure.depth),
+            };
+            (structure, outputs, flow_fast(&cut.d, grid), cut.surrogate)
+        }
     };
     let obj = objective(head(outputs, config.head), &target);
-    let flow = flow_fast(&cut.d, grid);
     let terms = total_loss(
         config,
         flow,
-        cut.surrogate,
+        surrogate,
         obj,
         structure.density,
         last_step_ms,
@@ -241,8 +258,7 @@ pub fn predict<B: KernelBackend>(
     config: &DnmConfig,
     x: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
-    let d = model.cutoff(grid, None).d;
-    head(model.outputs(&d, grid, x, Evaluator::Fast), config.head)
+    head(model.fast_outputs(grid, x), config.head)
 }
 
 /// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.
@@ -253,9 +269,7 @@ pub fn evaluate<B: KernelBackend>(
     device: &B::Device,
 ) -> Evaluation {
     let grid = Grid::<B>::of(config, device);
-    let d = model.cutoff(&grid, None).d;
-    let sweeps = Structure::of(&d, &grid).depth;
-    let logits_of = |x: Tensor<B, 2>| head(model.outputs_fast(&d, &grid, x, sweeps), config.head);
+    let logits_of = model.fast_evaluator(&grid, config.head);
     match data {
         Data::Toy => {
             let mut rng = rand::rngs::StdRng::seed_from_u64(TOY_TEST_SEED);

@@ -10,7 +10,9 @@ use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{binary, Backward, Ops, OpsKind};
 use burn_autodiff::{Autodiff, NodeId};
 
-use crate::{Geometry, KernelBackend};
+use std::sync::Arc;
+
+use crate::{Geometry, KeptGrads, KernelBackend, Pattern};
 
 fn float<B: KernelBackend, const D: usize>(p: FloatTensor<B>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(p))
@@ -161,7 +163,237 @@ impl<B: KernelBackend> Backward<B, 4> for OutputsBackward {
     }
 }
 
+#[derive(Debug)]
+struct KeptBackward;
+
+impl<B: KernelBackend> Backward<B, 2> for KeptBackward {
+    /// Packed parameters, `κ`, the kept cells, the surrogate's sharpness.
+    type State = (FloatTensor<B>, FloatTensor<B>, Arc<Pattern>, Option<f64>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (shape, kappa, pattern, sharpness) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let (g_shape, g_kappa) =
+            B::dnm_kept_backward(float(shape), float(kappa), &pattern, sharpness, float(grad))
+                .expect("a backend with the kept-cell closeness has its backward");
+        let [shape_node, kappa_node] = ops.parents;
+        register(grads, shape_node.map(|n| n.id), g_shape);
+        register(grads, kappa_node.map(|n| n.id), g_kappa);
+    }
+}
+
+#[derive(Debug)]
+struct KeptFlowBackward;
+
+impl<B: KernelBackend> Backward<B, 1> for KeptFlowBackward {
+    /// The values, the kept cells, `v`.
+    type State = (FloatTensor<B>, Arc<Pattern>, f64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (values, pattern, v) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let g = B::dnm_kept_flow_backward(float(values), &pattern, v, float(grad))
+            .expect("a backend with the kept-cell flow has its backward");
+        let [node] = ops.parents;
+        register(grads, node.map(|n| n.id), g);
+    }
+}
+
+#[derive(Debug)]
+struct KeptOutputsBackward;
+
+impl<B: KernelBackend> Backward<B, 4> for KeptOutputsBackward {
+    /// `x`, the values, `w`, `b`, the kept cells, the leak, the comps' values `o`.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        Arc<Pattern>,
+        f64,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (x, values, w, b, pattern, leak, o) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let (g_x, g_v, g_w, g_b) = B::dnm_kept_outputs_backward(
+            float(x),
+            float(values),
+            &pattern,
+            float(w),
+            float(b),
+            leak,
+            float(o),
+            float(grad),
+        )
+        .expect("a backend with the kept-cell forward pass has its backward");
+        let [x_node, v_node, w_node, b_node] = ops.parents;
+        register(grads, x_node.map(|n| n.id), g_x);
+        register(grads, v_node.map(|n| n.id), g_v);
+        register(grads, w_node.map(|n| n.id), g_w);
+        register(grads, b_node.map(|n| n.id), g_b);
+    }
+}
+
 impl<B: KernelBackend, C: CheckpointStrategy> KernelBackend for Autodiff<B, C> {
+    /// One node whose backward is the inner backend's.
+    fn dnm_kept(
+        shape: Tensor<Self, 2>,
+        kappa: Tensor<Self, 1>,
+        geometry: Geometry,
+        sharpness: Option<f64>,
+    ) -> Option<(Tensor<Self, 1>, Arc<Pattern>)> {
+        let (shape, kappa) = (prim(shape), prim(kappa));
+        let (values, pattern) = B::dnm_kept(
+            float(shape.primitive.clone()),
+            float(kappa.primitive.clone()),
+            geometry,
+            sharpness,
+        )?;
+        let values = match KeptBackward
+            .prepare::<C>([shape.node.clone(), kappa.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(
+                (shape.primitive, kappa.primitive, pattern.clone(), sharpness),
+                prim(values),
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(prim(values)),
+        };
+        Some((
+            Tensor::from_primitive(TensorPrimitive::Float(values)),
+            pattern,
+        ))
+    }
+
+    /// Not differentiated again: computed on the inner backend.
+    fn dnm_kept_backward(
+        shape: Tensor<Self, 2>,
+        kappa: Tensor<Self, 1>,
+        pattern: &Pattern,
+        sharpness: Option<f64>,
+        grad: Tensor<Self, 1>,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
+        let (g_shape, g_kappa) = B::dnm_kept_backward(
+            shape.inner(),
+            kappa.inner(),
+            pattern,
+            sharpness,
+            grad.inner(),
+        )?;
+        Some((Tensor::from_inner(g_shape), Tensor::from_inner(g_kappa)))
+    }
+
+    /// One node whose backward is the inner backend's.
+    fn dnm_kept_flow(
+        values: Tensor<Self, 1>,
+        pattern: &Arc<Pattern>,
+    ) -> Option<(f64, Tensor<Self, 1>)> {
+        let values = prim(values);
+        let (v, value) = B::dnm_kept_flow(float(values.primitive.clone()), pattern)?;
+        let value = match KeptFlowBackward
+            .prepare::<C>([values.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                prep.finish((values.primitive, pattern.clone(), v), prim(value))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(prim(value)),
+        };
+        Some((v, Tensor::from_primitive(TensorPrimitive::Float(value))))
+    }
+
+    /// Not differentiated again: computed on the inner backend.
+    fn dnm_kept_flow_backward(
+        values: Tensor<Self, 1>,
+        pattern: &Pattern,
+        v: f64,
+        grad: Tensor<Self, 1>,
+    ) -> Option<Tensor<Self, 1>> {
+        B::dnm_kept_flow_backward(values.inner(), pattern, v, grad.inner()).map(Tensor::from_inner)
+    }
+
+    /// One node whose backward is the inner backend's.
+    fn dnm_kept_outputs(
+        x: Tensor<Self, 2>,
+        values: Tensor<Self, 1>,
+        pattern: &Arc<Pattern>,
+        w: Tensor<Self, 1>,
+        b: Tensor<Self, 1>,
+        leak: f64,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+        let (x, values, w, b) = (prim(x), prim(values), prim(w), prim(b));
+        let (y, o) = B::dnm_kept_outputs(
+            float(x.primitive.clone()),
+            float(values.primitive.clone()),
+            pattern,
+            float(w.primitive.clone()),
+            float(b.primitive.clone()),
+            leak,
+        )?;
+        let o = prim(o);
+        let y = match KeptOutputsBackward
+            .prepare::<C>([
+                x.node.clone(),
+                values.node.clone(),
+                w.node.clone(),
+                b.node.clone(),
+            ])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    x.primitive,
+                    values.primitive,
+                    w.primitive,
+                    b.primitive,
+                    pattern.clone(),
+                    leak,
+                    o.clone(),
+                ),
+                prim(y),
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(prim(y)),
+        };
+        Some((
+            Tensor::from_primitive(TensorPrimitive::Float(y)),
+            Tensor::from_inner(float(o)),
+        ))
+    }
+
+    /// Not differentiated again: computed on the inner backend.
+    fn dnm_kept_outputs_backward(
+        x: Tensor<Self, 2>,
+        values: Tensor<Self, 1>,
+        pattern: &Pattern,
+        w: Tensor<Self, 1>,
+        b: Tensor<Self, 1>,
+        leak: f64,
+        o: Tensor<Self, 2>,
+        grad: Tensor<Self, 2>,
+    ) -> Option<KeptGrads<Self>> {
+        let (g_x, g_v, g_w, g_b) = B::dnm_kept_outputs_backward(
+            x.inner(),
+            values.inner(),
+            pattern,
+            w.inner(),
+            b.inner(),
+            leak,
+            o.inner(),
+            grad.inner(),
+        )?;
+        Some((
+            Tensor::from_inner(g_x),
+            Tensor::from_inner(g_v),
+            Tensor::from_inner(g_w),
+            Tensor::from_inner(g_b),
+        ))
+    }
+
     /// One node whose backward is the inner backend's one-pass backward.
     fn dnm_flow(d: Tensor<Self, 2>, n_in: usize, n_comp: usize) -> Option<(f64, Tensor<Self, 1>)> {
         let d = prim(d);

@@ -288,6 +288,14 @@ impl Phase {
     }
 }
 
+/// How far below the cutoff the surrogate's window reaches, in units of `1/k`. A cell
+/// whose `|f|` cannot exceed `c − TAIL/k` (by [`Row::reach`]'s bound) adds less than
+/// `sigmoid(−TAIL)` ≈ 4.5e-5 to the surrogate's sum and is not visited, so
+/// `s_exact − 4.5e-5 ≤ s ≤ s_exact`, and a pass costs the window, not the grid. When
+/// `c ≤ TAIL/k` (a soft surrogate, or a low cutoff) every allowed cell is visited and `s`
+/// is exact.
+pub const SURROGATE_TAIL: f64 = 10.0;
+
 /// The inputs of the fused operation, read to the host.
 #[derive(Debug, Clone)]
 pub struct Inputs {
@@ -311,14 +319,19 @@ impl Inputs {
         sigmoid(self.kappa)
     }
 
-    /// The columns of row `r` a pass visits: with a surrogate every allowed cell (each
-    /// adds to `s`), without one only [`Row::reach`] (the rest of `D` stays 0).
+    /// The columns of row `r` a pass visits: without a surrogate only [`Row::reach`] of
+    /// the cutoff (the rest of `D` stays 0); with one the reach of `c − TAIL/k`
+    /// ([`SURROGATE_TAIL`]), which is every allowed cell when that is ≤ 0.
     fn visited(&self, row: &Row, r: usize, c: f64) -> std::ops::Range<usize> {
         let g = &self.geometry;
-        match self.sharpness {
-            Some(_) => 0..g.allowed(r),
-            None => row.reach(c, (g.inputs + r) as f64, g.allowed(r)),
+        let threshold = match self.sharpness {
+            Some(k) => c - SURROGATE_TAIL / k,
+            None => c,
+        };
+        if threshold <= 0.0 {
+            return 0..g.allowed(r);
         }
+        row.reach(threshold, (g.inputs + r) as f64, g.allowed(r))
     }
 }
 
@@ -327,40 +340,15 @@ impl Inputs {
 pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
     let g = inp.geometry;
     let (rows, cols) = (g.rows(), g.cols());
-    let c = inp.cutoff();
-    // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
-    let scale = 1.0 / sigmoid(-inp.kappa);
     let extra = inp.sharpness.is_some() as usize;
     let mut out = vec![T::of(0.0); (rows + extra) * cols];
     let surrogate = out[..rows * cols]
         .par_chunks_mut(cols)
         .enumerate()
-        .map(|(r, d_row)| {
-            let row = inp.row(r);
-            let i = (g.inputs + r) as f64;
-            let mut s = 0.0;
-            let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
-            let visit = inp.visited(&row, r, c);
-            let start = visit.start;
-            for (k, d) in d_row[visit].iter_mut().enumerate() {
-                let p = (start + k) as f64 - i + row.offset;
-                let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
-                let gauss = gaussian.at(k, z).unwrap_or_else(|| gaussian.exact(z));
-                let f = cell(&row, p, sin_cos, gauss).f;
-                let kept = f.abs() - c;
-                if kept > 0.0 {
-                    *d = T::of(f.signum() * kept * scale);
-                }
-                if let Some(k) = inp.sharpness {
-                    s += sigmoid(k * kept);
-                }
-            }
-            s
-        })
+        .map(|(r, d_row)| inp.forward_row(r, |j, d| d_row[j] = T::of(d)))
         .collect::<Vec<f64>>();
-    let surrogate = sum_in_order(&surrogate);
     if inp.sharpness.is_some() {
-        out[rows * cols] = T::of(surrogate / g.max_cells() as f64);
+        out[rows * cols] = T::of(inp.surrogate(&surrogate));
     }
     out
 }
@@ -371,11 +359,8 @@ pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
 pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64) {
     let g = inp.geometry;
     let (rows, cols) = (g.rows(), g.cols());
-    let c = inp.cutoff();
-    // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
-    let scale = 1.0 / sigmoid(-inp.kappa);
     let g_s = match inp.sharpness {
-        Some(_) => grad[rows * cols].into() / g.max_cells() as f64,
+        Some(_) => grad[rows * cols].into(),
         None => 0.0,
     };
     let mut g_shape = vec![0.0; rows * 7];
@@ -385,58 +370,117 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
         .zip(out[..rows * cols].par_chunks(cols))
         .enumerate()
         .map(|(r, ((g_row, g_d), d_row))| {
-            let row = inp.row(r);
-            let i = (g.inputs + r) as f64;
-            let mut g_c = 0.0;
-            let mut acc = [0.0f64; 7];
-            let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
-            let visit = inp.visited(&row, r, c);
-            let start = visit.start;
-            for (k, &g_dij) in g_d[visit].iter().enumerate() {
-                let (j, g_dij): (usize, f64) = (start + k, g_dij.into());
-                let p = j as f64 - i + row.offset;
-                let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
-                let gauss = gaussian.at(k, z);
-                if inp.sharpness.is_none() && d_row[j].into() == 0.0 {
-                    continue;
-                }
-                let gauss = gauss.unwrap_or_else(|| gaussian.exact(z));
-                let x = cell(&row, p, sin_cos, gauss);
-                let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
-                let mut g_f = 0.0;
-                if kept > 0.0 {
-                    g_f += g_dij * scale;
-                    g_c += g_dij * sign * (x.f.abs() - 1.0) * scale * scale;
-                }
-                if let Some(k) = inp.sharpness {
-                    let sg = sigmoid(k * kept);
-                    let t = g_s * k * sg * (1.0 - sg);
-                    g_f += t * sign;
-                    g_c -= t;
-                }
-                if g_f == 0.0 {
-                    continue;
-                }
-                let shaped = x.pow - row.shift;
-                let amp_gauss = row.amp * x.gauss;
-                let k_phi = amp_gauss * row.power * x.pow / x.wave * 0.5 * x.cos;
-                let w2 = row.width * row.width;
-                acc[ALPHA] += g_f * row.d_amp * x.gauss * shaped;
-                acc[BETA] += g_f * amp_gauss * x.pow * x.ln_wave;
-                acc[GAMMA] -= g_f * amp_gauss * row.d_shift;
-                acc[THETA] += g_f * k_phi * x.p * row.d_freq;
-                acc[PHI] += g_f * k_phi;
-                acc[SIGMA] += g_f * x.f * x.z * x.z / (w2 * row.width) * row.d_width;
-                acc[MU] += g_f * x.f * x.z / w2;
-            }
-            g_row.copy_from_slice(&acc);
-            g_c
+            let cell_grad = |j: usize| (d_row[j].into() != 0.0).then(|| g_d[j].into());
+            inp.backward_row(r, g_s, cell_grad, g_row)
         })
         .collect::<Vec<f64>>();
-    (g_shape, sum_in_order(&g_c) * c * sigmoid(-inp.kappa))
+    (g_shape, inp.kappa_grad(&g_c))
 }
 
-fn inputs<B: Backend>(
+impl Inputs {
+    /// Row `r` of the forward pass: calls `kept(j, D_rj)` for every kept cell in column
+    /// order and returns the row's share of the surrogate's sum (0 without one).
+    pub(crate) fn forward_row(&self, r: usize, mut kept: impl FnMut(usize, f64)) -> f64 {
+        let g = self.geometry;
+        let c = self.cutoff();
+        // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
+        let scale = 1.0 / sigmoid(-self.kappa);
+        let row = self.row(r);
+        let i = (g.inputs + r) as f64;
+        let mut s = 0.0;
+        let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
+        let visit = self.visited(&row, r, c);
+        for (k, j) in visit.enumerate() {
+            let p = j as f64 - i + row.offset;
+            let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
+            let gauss = gaussian.at(k, z).unwrap_or_else(|| gaussian.exact(z));
+            let f = cell(&row, p, sin_cos, gauss).f;
+            let over = f.abs() - c;
+            if over > 0.0 {
+                kept(j, f.signum() * over * scale);
+            }
+            if let Some(k) = self.sharpness {
+                s += sigmoid(k * over);
+            }
+        }
+        s
+    }
+
+    /// The surrogate `s` from the rows' shares.
+    pub(crate) fn surrogate(&self, shares: &[f64]) -> f64 {
+        sum_in_order(shares) / self.geometry.max_cells() as f64
+    }
+
+    /// Row `r` of the backward pass: writes the gradient of the row's seven parameters to
+    /// `g_row` and returns the row's share of the cutoff's gradient. `g_s` is the
+    /// gradient of `s`; `cell_grad(j)` is the gradient of `D_rj` where the forward stored
+    /// a non-zero, `None` elsewhere (each visited column asked once, in order).
+    pub(crate) fn backward_row(
+        &self,
+        r: usize,
+        g_s: f64,
+        mut cell_grad: impl FnMut(usize) -> Option<f64>,
+        g_row: &mut [f64],
+    ) -> f64 {
+        let g = self.geometry;
+        let c = self.cutoff();
+        let scale = 1.0 / sigmoid(-self.kappa);
+        let g_s = g_s / g.max_cells() as f64;
+        let row = self.row(r);
+        let i = (g.inputs + r) as f64;
+        let mut g_c = 0.0;
+        let mut acc = [0.0f64; 7];
+        let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
+        let visit = self.visited(&row, r, c);
+        for (k, j) in visit.enumerate() {
+            let p = j as f64 - i + row.offset;
+            let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
+            let gauss = gaussian.at(k, z);
+            let g_dij = match cell_grad(j) {
+                Some(g) => g,
+                None if self.sharpness.is_none() => continue,
+                None => 0.0,
+            };
+            let gauss = gauss.unwrap_or_else(|| gaussian.exact(z));
+            let x = cell(&row, p, sin_cos, gauss);
+            let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
+            let mut g_f = 0.0;
+            if kept > 0.0 {
+                g_f += g_dij * scale;
+                g_c += g_dij * sign * (x.f.abs() - 1.0) * scale * scale;
+            }
+            if let Some(k) = self.sharpness {
+                let sg = sigmoid(k * kept);
+                let t = g_s * k * sg * (1.0 - sg);
+                g_f += t * sign;
+                g_c -= t;
+            }
+            if g_f == 0.0 {
+                continue;
+            }
+            let shaped = x.pow - row.shift;
+            let amp_gauss = row.amp * x.gauss;
+            let k_phi = amp_gauss * row.power * x.pow / x.wave * 0.5 * x.cos;
+            let w2 = row.width * row.width;
+            acc[ALPHA] += g_f * row.d_amp * x.gauss * shaped;
+            acc[BETA] += g_f * amp_gauss * x.pow * x.ln_wave;
+            acc[GAMMA] -= g_f * amp_gauss * row.d_shift;
+            acc[THETA] += g_f * k_phi * x.p * row.d_freq;
+            acc[PHI] += g_f * k_phi;
+            acc[SIGMA] += g_f * x.f * x.z * x.z / (w2 * row.width) * row.d_width;
+            acc[MU] += g_f * x.f * x.z / w2;
+        }
+        g_row.copy_from_slice(&acc);
+        g_c
+    }
+
+    /// The gradient of `κ` from the rows' shares of the cutoff's gradient.
+    pub(crate) fn kappa_grad(&self, shares: &[f64]) -> f64 {
+        sum_in_order(shares) * self.cutoff() * sigmoid(-self.kappa)
+    }
+}
+
+pub(crate) fn inputs<B: Backend>(
     shape: Tensor<B, 2>,
     kappa: Tensor<B, 1>,
     geometry: Geometry,
@@ -579,6 +623,63 @@ mod tests {
     use super::*;
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
+
+    /// With a sharp surrogate (k = 50 at c = 0.5: the window reaches down to |f| = 0.3)
+    /// the pass visits fewer cells than allowed, and `s` is within sigmoid(−10) of the
+    /// sum over every allowed cell, computed here cell by cell with exact sines and
+    /// gaussians; with a soft one (k = 4) it visits them all.
+    #[test]
+    fn a_sharp_surrogate_is_windowed_within_its_tail() {
+        let geometry = Geometry {
+            inputs: 300,
+            comps: 200,
+            outputs: 10,
+            period: 14.0,
+        };
+        let rows = geometry.rows();
+        let mut rng = StdRng::seed_from_u64(3);
+        let shape: Vec<f64> = (0..rows * 7)
+            .map(|k| {
+                let x: f64 = rng.random_range(-1.0..1.0);
+                match k % 7 {
+                    ALPHA => 4.0 + x,
+                    SIGMA => 20.0 + 5.0 * x,
+                    MU => 30.0 * x,
+                    _ => 0.3 * x,
+                }
+            })
+            .collect();
+        for (k, windowed) in [(50.0, true), (4.0, false)] {
+            let inp = Inputs {
+                shape: shape.clone(),
+                kappa: 0.0,
+                geometry,
+                sharpness: Some(k),
+            };
+            let c = inp.cutoff();
+            let (mut exact, mut visited, mut allowed) = (0.0, 0, 0);
+            for r in 0..rows {
+                let row = inp.row(r);
+                visited += inp.visited(&row, r, c).len();
+                allowed += geometry.allowed(r);
+                for j in 0..geometry.allowed(r) {
+                    let p = j as f64 - (geometry.inputs + r) as f64 + row.offset;
+                    let z = p - row.mu;
+                    let gauss = (-z * z / (2.0 * row.width * row.width)).exp();
+                    let f = cell(&row, p, (row.freq * p + row.phi).sin_cos(), gauss).f;
+                    exact += sigmoid(k * (f.abs() - c));
+                }
+            }
+            let exact = exact / geometry.max_cells() as f64;
+            let s = forward::<f64>(&inp)[rows * geometry.cols()];
+            assert_eq!(visited < allowed, windowed, "k {k}: {visited} of {allowed}");
+            let tail = sigmoid(-SURROGATE_TAIL);
+            assert!(
+                s <= exact + 1e-9 && s >= exact - tail,
+                "k {k}: windowed s {s}, exact {exact}"
+            );
+        }
+    }
 
     /// The pass trimmed to [`Row::reach`] (no surrogate) writes the same `D` as the pass
     /// over every allowed cell (with a surrogate), on an MNIST-shaped grid whose rows have

@@ -21,7 +21,10 @@
 //! matmuls. `D̄` is computed on the support of `D` (kept cells) and is 0 elsewhere: `D` is
 //! the cutoff matrix, whose cut cells have zero derivative with respect to every
 //! parameter, so that part of the dense gradient is never used. Host arrays are
-//! sender-major (`[C][batch]`) f64; one thread (each rayon hand-off costs tens of µs on
+//! sender-major (`[C][batch]`) f64. A batch of [`SPLIT`] samples or more is cut into two
+//! halves that run on two threads (the comps of one sample never wait on another's):
+//! outputs bit for bit the same, the batch sums of `D̄`, `w̄`, `b̄` added half by half
+//! (a fixed order, the same on every machine). One thread below that (each rayon hand-off costs tens of µs on
 //! these machines, more than the whole pass at MNIST size).
 
 use burn::tensor::backend::Backend;
@@ -89,9 +92,53 @@ fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
     acc.iter_mut().zip(src).for_each(|(y, x)| *y += v * x);
 }
 
+/// Batches of this many samples or more run as two halves on two threads.
+pub const SPLIT: usize = 16;
+
+impl Net {
+    /// The same network for a batch of `batch` samples.
+    fn for_batch(&self, batch: usize) -> Net {
+        Net {
+            n_in: self.n_in,
+            batch,
+            w: self.w.clone(),
+            b: self.b.clone(),
+            leak: self.leak,
+        }
+    }
+
+    /// Where the batch is cut: `Some(first half's size)` from [`SPLIT`] samples.
+    fn halves(&self) -> Option<(Net, Net)> {
+        (self.batch >= SPLIT).then(|| {
+            let h = self.batch / 2;
+            (self.for_batch(h), self.for_batch(self.batch - h))
+        })
+    }
+}
+
+/// `a` then `b`, both batch-major.
+fn joined(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+    a.extend(b);
+    a
+}
+
 /// Forward: `y` (`[batch, n_out]`) and the comps' `o` (`[batch, n_comp]`), batch-major,
 /// from `x` (`[batch, n_in]`) and the kept cells of `D` (`R = n_comp + n_out` rows).
 pub fn forward(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>) {
+    match net.halves() {
+        None => forward_part(net, x, d),
+        Some((first, second)) => {
+            let cut = first.batch * net.n_in;
+            let ((y1, o1), (y2, o2)) = rayon::join(
+                || forward_part(&first, &x[..cut], d),
+                || forward_part(&second, &x[cut..], d),
+            );
+            (joined(y1, y2), joined(o1, o2))
+        }
+    }
+}
+
+fn forward_part(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>) {
     let (bt, n_in, n_comp) = (net.batch, net.n_in, net.comps());
     let n_out = d.len() - n_comp;
     let mut u = vec![0.0; net.senders() * bt];
@@ -114,11 +161,22 @@ pub fn forward(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>
     (transpose(&y, n_out, bt), transpose(&o, n_comp, bt))
 }
 
-/// Gradients of `x` (`[batch, n_in]`), `D` (`[R, C]`, on the support of `D`), `w`, `b`.
+/// How the backward lays out `D̄`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `[R, C]` row-major, 0 off the support of `D`.
+    Dense,
+    /// One value per non-zero of `D`, in the order of its rows' entries.
+    Kept,
+}
+
+/// Gradients of `x` (`[batch, n_in]`), `D` (on the support of `D`, laid out as asked),
+/// `w`, `b`.
 pub struct Grads<T> {
     /// `x̄`, `[batch, n_in]`, batch-major.
     pub x: Vec<f64>,
-    /// `D̄`, `[R, C]` row-major, 0 off the support of `D`.
+    /// `D̄`, `[R, C]` row-major with 0 off the support of `D` ([`Layout::Dense`]), or one
+    /// value per non-zero ([`Layout::Kept`]).
     pub d: Vec<T>,
     /// `w̄`, `[C]`, one per sender.
     pub w: Vec<f64>,
@@ -127,13 +185,40 @@ pub struct Grads<T> {
 }
 
 /// Backward (see the module docs) from `x`, the forward's `o` (`[batch, n_comp]`) and the
-/// gradient `ȳ` of `y` (`[batch, n_out]`).
+/// gradient `ȳ` of `y` (`[batch, n_out]`), with `D̄` laid out as `layout` says.
 pub fn backward<T: Real>(
     net: &Net,
     x: &[f64],
     d: &SparseRows<f64>,
     o: &[f64],
     g_y: &[f64],
+    layout: Layout,
+) -> Grads<T> {
+    let Some((first, second)) = net.halves() else {
+        return backward_part(net, x, d, o, g_y, layout);
+    };
+    let (h, n_comp, n_out) = (first.batch, net.comps(), d.len() - net.comps());
+    let (x_cut, o_cut, y_cut) = (h * net.n_in, h * n_comp, h * n_out);
+    let (a, b) = rayon::join(
+        || backward_part::<f64>(&first, &x[..x_cut], d, &o[..o_cut], &g_y[..y_cut], layout),
+        || backward_part::<f64>(&second, &x[x_cut..], d, &o[o_cut..], &g_y[y_cut..], layout),
+    );
+    let add = |p: Vec<f64>, q: Vec<f64>| p.into_iter().zip(q).map(|(p, q)| p + q);
+    Grads {
+        x: joined(a.x, b.x),
+        d: add(a.d, b.d).map(T::of).collect(),
+        w: add(a.w, b.w).collect(),
+        b: add(a.b, b.b).collect(),
+    }
+}
+
+fn backward_part<T: Real>(
+    net: &Net,
+    x: &[f64],
+    d: &SparseRows<f64>,
+    o: &[f64],
+    g_y: &[f64],
+    layout: Layout,
 ) -> Grads<T> {
     let (bt, n_in, n_comp, cols) = (net.batch, net.n_in, net.comps(), net.senders());
     let n_out = d.len() - n_comp;
@@ -151,13 +236,21 @@ pub fn backward<T: Real>(
     }
     let mut g_u = vec![0.0; cols * bt];
     let mut g_a = vec![0.0; cols * bt];
-    let mut g_d = vec![T::of(0.0); (n_comp + n_out) * cols];
+    let (mut g_d, at) = match layout {
+        Layout::Dense => (vec![T::of(0.0); (n_comp + n_out) * cols], cols),
+        Layout::Kept => (vec![T::of(0.0); d.nnz()], 0),
+    };
+    // Where cell (r, j), the k-th non-zero of row r, goes.
+    let slot = |r: usize, j: usize, k: usize| match layout {
+        Layout::Dense => r * at + j,
+        Layout::Kept => d.start(r) + k,
+    };
     for q in 0..n_out {
         let (r, g_yq) = (n_comp + q, &g_y[q * bt..(q + 1) * bt]);
-        for (j, v) in d.entries(r) {
+        for (k, (j, v)) in d.entries(r).enumerate() {
             let span = j * bt..(j + 1) * bt;
             axpy(&mut g_u[span.clone()], v, g_yq);
-            g_d[r * cols + j] = T::of(dot(g_yq, &u[span]));
+            g_d[slot(r, j, k)] = T::of(dot(g_yq, &u[span]));
         }
     }
     let (mut g_w, mut g_b) = (vec![0.0; cols], vec![0.0; cols]);
@@ -168,10 +261,10 @@ pub fn backward<T: Real>(
         for (t, g) in g_o.iter_mut().enumerate() {
             *g = net.w[c] * g_u[c * bt + t];
         }
-        for (j, v) in d.entries(i) {
+        for (k, (j, v)) in d.entries(i).enumerate() {
             let span = j * bt..(j + 1) * bt;
             axpy(&mut g_a[span.clone()], v, &g_o);
-            g_d[i * cols + j] = T::of(dot(&g_o, &a[span]));
+            g_d[slot(i, j, k)] = T::of(dot(&g_o, &a[span]));
         }
     }
     let mut g_x = vec![0.0; bt * n_in];
@@ -277,10 +370,10 @@ pub fn outputs_backward_tensor<B: Backend>(
     let (net, x, d) = host(x, d, w, b, n_in, leak);
     let (o, g_y) = (Floats::f64_of(o), Floats::f64_of(grad));
     let (g_x, g_d, g_w, g_b) = if f32_d {
-        let g = backward::<f32>(&net, &x, &d, &o, &g_y);
+        let g = backward::<f32>(&net, &x, &d, &o, &g_y, Layout::Dense);
         (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
     } else {
-        let g = backward::<f64>(&net, &x, &d, &o, &g_y);
+        let g = backward::<f64>(&net, &x, &d, &o, &g_y, Layout::Dense);
         (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
     };
     (

@@ -11,6 +11,7 @@
 //! | [`dreamcomp_step`] | DreamComp's whole rule step (scores, winners, update) | DreamComp |
 //! | [`dnm_closeness`] | the DNM's cutoff matrix `D`, density surrogate and flow loss | DNM |
 //! | [`dnm_forward`] | the DNM's forward pass over the non-zeros of `D`, and its backward | DNM |
+//! | [`dnm_kept`] | the same three DNM operations with `D` stored as its kept cells | DNM |
 //! | [`floats`] | host buffers of float tensors in their own precision | all kernels |
 //!
 //! The sparse product over a connection list: a sparse matrix `W` (`n_out × n_in`) is a
@@ -31,14 +32,18 @@
 //! then evaluates its tensor expressions instead.
 #![warn(missing_docs)]
 
+use std::sync::Arc;
+
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Int, Tensor};
 
 pub use dnm_closeness::Geometry;
+pub use dnm_kept::Pattern;
 
 pub mod autodiff;
 pub mod dnm_closeness;
 pub mod dnm_forward;
+pub mod dnm_kept;
 pub mod dreamcomp_step;
 pub mod floats;
 pub mod sparse_fallback;
@@ -180,7 +185,80 @@ pub trait KernelBackend: Backend {
     ) -> Option<dnm_forward::TensorGrads<Self>> {
         None
     }
+
+    /// [`KernelBackend::dnm_closeness`] with `D` as its kept cells ([`dnm_kept`]): the
+    /// values (`[nnz]`, with a sharpness `[nnz + 1]` ending with `s`) and which cells
+    /// they are. Memory grows with the kept cells, not with the grid. `None`: no kernel.
+    fn dnm_kept(
+        _shape: Tensor<Self, 2>,
+        _kappa: Tensor<Self, 1>,
+        _geometry: Geometry,
+        _sharpness: Option<f64>,
+    ) -> Option<(Tensor<Self, 1>, Arc<Pattern>)> {
+        None
+    }
+
+    /// The backward of [`KernelBackend::dnm_kept`] from the gradient of its values.
+    fn dnm_kept_backward(
+        _shape: Tensor<Self, 2>,
+        _kappa: Tensor<Self, 1>,
+        _pattern: &Pattern,
+        _sharpness: Option<f64>,
+        _grad: Tensor<Self, 1>,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
+        None
+    }
+
+    /// [`KernelBackend::dnm_outputs`] from the kept cells (`values` as
+    /// [`KernelBackend::dnm_kept`] gives them).
+    fn dnm_kept_outputs(
+        _x: Tensor<Self, 2>,
+        _values: Tensor<Self, 1>,
+        _pattern: &Arc<Pattern>,
+        _w: Tensor<Self, 1>,
+        _b: Tensor<Self, 1>,
+        _leak: f64,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+        None
+    }
+
+    /// The backward of [`KernelBackend::dnm_kept_outputs`]: the gradients of `x`, the
+    /// values, `w`, `b`.
+    #[allow(clippy::too_many_arguments)]
+    fn dnm_kept_outputs_backward(
+        _x: Tensor<Self, 2>,
+        _values: Tensor<Self, 1>,
+        _pattern: &Pattern,
+        _w: Tensor<Self, 1>,
+        _b: Tensor<Self, 1>,
+        _leak: f64,
+        _o: Tensor<Self, 2>,
+        _grad: Tensor<Self, 2>,
+    ) -> Option<KeptGrads<Self>> {
+        None
+    }
+
+    /// [`KernelBackend::dnm_flow`] over the kept cells: `v` and `v²` (`[1]`).
+    fn dnm_kept_flow(
+        _values: Tensor<Self, 1>,
+        _pattern: &Arc<Pattern>,
+    ) -> Option<(f64, Tensor<Self, 1>)> {
+        None
+    }
+
+    /// The backward of [`KernelBackend::dnm_kept_flow`]: the values' gradient.
+    fn dnm_kept_flow_backward(
+        _values: Tensor<Self, 1>,
+        _pattern: &Pattern,
+        _v: f64,
+        _grad: Tensor<Self, 1>,
+    ) -> Option<Tensor<Self, 1>> {
+        None
+    }
 }
+
+/// Gradients of `x`, the kept values, `w`, `b`.
+pub type KeptGrads<B> = (Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>, Tensor<B, 1>);
 
 /// A training backend whose inner (no-autodiff) backend is sparse-capable too.
 pub trait KernelAutodiffBackend:
@@ -313,6 +391,71 @@ macro_rules! host_backend {
                 Some(dnm_forward::outputs_backward_tensor(
                     x, d, w, b, n_in, leak, o, grad,
                 ))
+            }
+
+            fn dnm_kept(
+                shape: Tensor<Self, 2>,
+                kappa: Tensor<Self, 1>,
+                geometry: Geometry,
+                sharpness: Option<f64>,
+            ) -> Option<(Tensor<Self, 1>, Arc<Pattern>)> {
+                Some(dnm_kept::closeness_tensor(
+                    shape, kappa, geometry, sharpness,
+                ))
+            }
+
+            fn dnm_kept_backward(
+                shape: Tensor<Self, 2>,
+                kappa: Tensor<Self, 1>,
+                pattern: &Pattern,
+                sharpness: Option<f64>,
+                grad: Tensor<Self, 1>,
+            ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
+                Some(dnm_kept::closeness_backward_tensor(
+                    shape, kappa, pattern, sharpness, grad,
+                ))
+            }
+
+            fn dnm_kept_outputs(
+                x: Tensor<Self, 2>,
+                values: Tensor<Self, 1>,
+                pattern: &Arc<Pattern>,
+                w: Tensor<Self, 1>,
+                b: Tensor<Self, 1>,
+                leak: f64,
+            ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+                Some(dnm_kept::outputs_tensor(x, values, pattern, w, b, leak))
+            }
+
+            fn dnm_kept_outputs_backward(
+                x: Tensor<Self, 2>,
+                values: Tensor<Self, 1>,
+                pattern: &Pattern,
+                w: Tensor<Self, 1>,
+                b: Tensor<Self, 1>,
+                leak: f64,
+                o: Tensor<Self, 2>,
+                grad: Tensor<Self, 2>,
+            ) -> Option<KeptGrads<Self>> {
+                Some(dnm_kept::outputs_backward_tensor(
+                    x, values, pattern, w, b, leak, o, grad,
+                ))
+            }
+
+            fn dnm_kept_flow(
+                values: Tensor<Self, 1>,
+                pattern: &Arc<Pattern>,
+            ) -> Option<(f64, Tensor<Self, 1>)> {
+                Some(dnm_kept::flow_tensor(values, pattern))
+            }
+
+            fn dnm_kept_flow_backward(
+                values: Tensor<Self, 1>,
+                pattern: &Pattern,
+                v: f64,
+                grad: Tensor<Self, 1>,
+            ) -> Option<Tensor<Self, 1>> {
+                Some(dnm_kept::flow_backward_tensor(values, pattern, v, grad))
             }
         }
     };

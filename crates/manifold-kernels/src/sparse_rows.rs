@@ -35,6 +35,27 @@ impl<V: Copy> SparseRows<V> {
         self.len() == 0
     }
 
+    /// Non-zeros in all rows.
+    pub fn nnz(&self) -> usize {
+        self.idx.len()
+    }
+
+    /// Where row `b`'s non-zeros start in the row-by-row order.
+    pub fn start(&self, b: usize) -> usize {
+        self.ptr[b]
+    }
+
+    /// From row starts (`rows + 1`), columns and values.
+    pub fn from_parts(ptr: Vec<usize>, idx: Vec<u32>, val: Vec<V>) -> Self {
+        assert_eq!(
+            ptr.last().copied(),
+            Some(idx.len()),
+            "row starts end at the non-zeros"
+        );
+        assert_eq!(idx.len(), val.len(), "one value per column index");
+        Self { ptr, idx, val }
+    }
+
     /// `(columns, values)` of row `b`'s non-zeros.
     fn row(&self, b: usize) -> (&[u32], &[V]) {
         let r = self.ptr[b]..self.ptr[b + 1];

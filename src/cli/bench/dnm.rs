@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use manifold_data::Mnist;
-use manifold_dnm::{mnist_with_comps, time_steps, Data, DnmConfig, Evaluator, StepTiming, Task};
+use manifold_dnm::{time_steps, Data, DnmConfig, Evaluator, StepTiming, Task};
 use manifold_train::write_json;
 use serde::Serialize;
 
@@ -21,10 +21,13 @@ pub struct BenchArgs {
     /// Minibatch size.
     #[arg(long, default_value_t = 50)]
     batch: usize,
-    /// Instead of the seed presets: seed-mnist with these numbers of computing neurons
+    /// Instead of the seed presets: --preset with these numbers of computing neurons
     /// (fast evaluator), e.g. 206,1000,4000,10000.
     #[arg(long, value_delimiter = ',', value_name = "N,N,…")]
     comps: Vec<usize>,
+    /// The DNM preset --comps scales (large-mnist: size-aware; seed-mnist: the original's).
+    #[arg(long, requires = "comps", default_value = "large-mnist")]
+    preset: String,
     /// JSON output file.
     #[arg(long, default_value = "bench/dnm.json")]
     json: PathBuf,
@@ -111,10 +114,11 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
             }
         }
     } else {
+        let base = DnmConfig::preset(&args.preset)?;
         configs.extend(
             args.comps
                 .iter()
-                .map(|&c| (format!("comps{c}"), mnist_with_comps(c))),
+                .map(|&c| (format!("comps{c}"), base.clone().with_comps(c))),
         );
     }
     for (_, c) in &mut configs {

@@ -13,7 +13,8 @@ use manifold::with_backend;
 /// Each `Option` sets the config field of its (serde) name.
 #[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
 pub struct Flags {
-    /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist.
+    /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist,
+    /// large-mnist (size-aware; scale it with --set neurons=N).
     #[arg(long, default_value = "seed-mnist")]
     #[serde(skip)]
     preset: String,

@@ -1,0 +1,185 @@
+//! Size-aware initialisation ([`Placement::Spread`]): where each receiver's gaussian
+//! window starts, and how wide the senders' `w`, `b` start, so that a manifold of any
+//! size starts shallow, connected and with outputs of the same scale.
+//!
+//! ```text
+//! row r (receiver i = n_in + r) centred at μ reads around sender  j* = i − d_r + μ
+//! comp r:   j* = (r + ½)·n_in/n_comp          σ from sigma_init
+//! output:   j* = n_in + n_comp/2              σ' = n_comp/4
+//! senders:  inputs' w, b ~ N(0, s²)            comps' w, b ~ N(0, s²·min(1, 64/n_comp))
+//! ```
+
+use burn::module::Param;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use crate::config::{DnmConfig, Placement};
+use crate::model::normal;
+
+/// Comps the outputs' sums are scaled for under [`Placement::Spread`].
+pub const SPREAD_REFERENCE_COMPS: f64 = 64.0;
+
+/// `w` or `b` of every sender, mean 0: std `wb_init_std` for all (the original); under
+/// [`Placement::Spread`] the comps' std is `wb_init_std·√(64/n_comp)` (at most
+/// `wb_init_std`), since each output starts summing about a third of all comps and its
+/// sum would otherwise grow as `√n_comp`.
+pub(crate) fn sender_init<B: Backend>(
+    config: &DnmConfig,
+    device: &B::Device,
+) -> Param<Tensor<B, 1>> {
+    let cols = config.neurons - config.outputs;
+    let std = config.wb_init_std;
+    match config.placement {
+        Placement::Original => normal(cols, (0.0, std), device),
+        Placement::Spread => {
+            let comp_std = std
+                * (SPREAD_REFERENCE_COMPS / config.comps() as f64)
+                    .sqrt()
+                    .min(1.0);
+            let stds = (0..cols)
+                .map(|j| if j < config.inputs { std } else { comp_std })
+                .collect::<Vec<_>>();
+            let unit = normal::<B>(cols, (0.0, 1.0), device).val().into_data();
+            let unit = unit.convert::<f64>().into_vec::<f64>().unwrap_or_default();
+            let values: Vec<f64> = unit.iter().zip(&stds).map(|(e, s)| e * s).collect();
+            Param::from_tensor(Tensor::from_data(TensorData::new(values, [cols]), device))
+        }
+    }
+}
+
+/// `means + N(0, std)`, one value per mean.
+pub(crate) fn around<B: Backend>(
+    means: Vec<f64>,
+    std: f64,
+    device: &B::Device,
+) -> Param<Tensor<B, 1>> {
+    let n = means.len();
+    let noise = normal::<B>(n, (0.0, std), device).val().into_data();
+    let noise = noise.convert::<f64>().into_vec::<f64>().unwrap_or_default();
+    let values: Vec<f64> = means.iter().zip(noise).map(|(m, e)| m + e).collect();
+    Param::from_tensor(Tensor::from_data(TensorData::new(values, [n]), device))
+}
+
+/// μ of every row under [`Placement::Spread`]: comp `r` centred on input
+/// `(r + ½)·n_in/n_comp`, outputs on the middle comp (in grid coordinates
+/// `p = j − i + d_r`).
+pub fn spread_centres(config: &DnmConfig) -> Vec<f64> {
+    let g = config.geometry();
+    (0..g.rows())
+        .map(|r| {
+            let i = (g.inputs + r) as f64;
+            let target = if r < g.comps {
+                (r as f64 + 0.5) * g.inputs as f64 / g.comps as f64
+            } else {
+                g.inputs as f64 + g.comps as f64 / 2.0
+            };
+            target - i + g.offset(r)
+        })
+        .collect()
+}
+
+/// Raw σ of every row under [`Placement::Spread`]: `sigma_init`'s mean for comps, the
+/// raw value whose softplus is `n_comp/4` for outputs.
+pub fn spread_widths(config: &DnmConfig) -> Vec<f64> {
+    let comps = config.comps();
+    let wide = comps as f64 / 4.0;
+    // softplus⁻¹(y) = ln(eʸ − 1) = y + ln(1 − e^−y).
+    let raw_wide = wide + (-(-wide).exp()).ln_1p();
+    (0..config.neurons - config.inputs)
+        .map(|r| {
+            if r < comps {
+                config.sigma_init.0
+            } else {
+                raw_wide
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dnm, Structure};
+    use crate::Grid;
+    use manifold_kernels::Pattern;
+    use std::sync::Arc;
+
+    type B = burn_ndarray::NdArray<f32>;
+
+    /// The structure of a fresh network's `D` (kept cells, no surrogate).
+    fn initial(config: &DnmConfig) -> (Structure, Arc<Pattern>) {
+        let dev = Default::default();
+        B::seed(&dev, 0);
+        let grid = Grid::<B>::of(config, &dev);
+        let kept = Dnm::<B>::new(config, &dev)
+            .kept(&grid, None)
+            .expect("ndarray has the kept-cell kernels");
+        (Structure::of_pattern(&kept.pattern), kept.pattern)
+    }
+
+    #[test]
+    fn spread_centres_put_comps_on_the_image_and_outputs_on_the_middle_comp() {
+        let config = DnmConfig::large_mnist().with_comps(3000);
+        let g = config.geometry();
+        let centres = spread_centres(&config);
+        let column = |r: usize| centres[r] + (g.inputs + r) as f64 - g.offset(r);
+        assert!((column(0) - 784.0 / 6000.0).abs() < 1e-9, "{}", column(0));
+        assert!((column(2999) - 2999.5 * 784.0 / 3000.0).abs() < 1e-9);
+        assert!((column(3000) - (784.0 + 1500.0)).abs() < 1e-9);
+        let widths = spread_widths(&config);
+        let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
+        assert!((softplus(widths[3005]) - 750.0).abs() < 1e-9);
+        assert_eq!(widths[0], config.sigma_init.0);
+    }
+
+    /// The original placement's initial DAG deepens with the size (comps read ever
+    /// later comps); the spread placement starts at most two levels deep at any size,
+    /// with inputs reaching outputs and the outputs reading most comps.
+    #[test]
+    fn spread_placement_starts_shallow_at_any_size() {
+        for comps in [206, 3000] {
+            let spread = DnmConfig::large_mnist().with_comps(comps);
+            let (s, pattern) = initial(&spread);
+            assert!(s.depth <= 2 && s.connected, "{comps} comps, spread: {s:?}");
+            let mut read = vec![false; comps];
+            for r in comps..comps + 10 {
+                for &j in pattern.row(r).1 {
+                    if j as usize >= 784 {
+                        read[j as usize - 784] = true;
+                    }
+                }
+            }
+            let share = read.iter().filter(|&&x| x).count() as f64 / comps as f64;
+            assert!(
+                share > 0.5,
+                "{comps} comps: outputs read {share:.2} of the comps"
+            );
+        }
+        let original = DnmConfig::large_mnist()
+            .with_comps(3000)
+            .with_placement(Placement::Original);
+        let (s, _) = initial(&original);
+        assert!(s.depth > 100, "original placement at 3 000 comps: {s:?}");
+    }
+
+    /// Under the spread placement the comps' `w` and `b` start `√(64/n_comp)` as wide as
+    /// the inputs'; the original placement draws every sender alike.
+    #[test]
+    fn spread_placement_scales_the_comps_senders() {
+        let std = |v: &[f32]| {
+            let m = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
+            (v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / v.len() as f64).sqrt()
+        };
+        let dev = Default::default();
+        let config = DnmConfig::large_mnist().with_comps(4096);
+        let w: Vec<f32> = Dnm::<B>::new(&config, &dev)
+            .w
+            .val()
+            .into_data()
+            .to_vec()
+            .unwrap();
+        let (inputs, comps) = (std(&w[..784]), std(&w[784..]));
+        assert!((inputs - 1.0).abs() < 0.1, "inputs' std {inputs}");
+        assert!((comps - 0.125).abs() < 0.01, "comps' std {comps}, want 1/8");
+    }
+}

@@ -1,0 +1,344 @@
+//! The DNM's cutoff matrix `D` stored as its kept cells: a [`Pattern`] (which cells, on the
+//! host) and a values tensor (`[nnz]`, in the pattern's order, differentiated), so that
+//! a training step's memory and work grow with the kept connections, not with the
+//! `R × C` grid.
+//!
+//! The three operations are the dense ones of [`crate::dnm_closeness`] and
+//! [`crate::dnm_forward`] with `D` replaced by its kept cells, cell for cell the same
+//! arithmetic in the same order, so the two give bit-identical values and gradients:
+//!
+//! | operation | dense | kept cells |
+//! |---|---|---|
+//! | closeness | `D` `[R, C]` (+ row `[s, 0, …]`) | values `[nnz]` (+ `s`), pattern |
+//! | forward pass | from `D` | from values + pattern |
+//! | flow | `Σ_A |D| − Σ_B |D|` over the blocks | over the kept cells in the blocks |
+//!
+//! Only the closeness pass visits cells that are not kept: without a surrogate the
+//! columns each row's gaussian can lift over the cutoff (`Row::reach`, a window around
+//! μ), with one every allowed cell (each adds to `s`). Nothing of size `R × C` is
+//! allocated.
+
+use std::sync::Arc;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, Tensor, TensorData};
+use rayon::prelude::*;
+
+use crate::dnm_closeness::{inputs, Geometry};
+use crate::dnm_forward::{backward as forward_backward, forward as forward_pass, Layout, Net};
+use crate::floats::{Floats, Real};
+use crate::sparse_rows::SparseRows;
+
+/// Which cells of `D` are kept: row `r`'s columns are `cols[ptr[r]..ptr[r + 1]]`, rising.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    /// The grid's sizes and period.
+    pub geometry: Geometry,
+    /// Row starts, `R + 1` entries.
+    pub ptr: Vec<usize>,
+    /// Columns of the kept cells, row by row.
+    pub cols: Vec<u32>,
+}
+
+impl Pattern {
+    /// Kept cells.
+    pub fn nnz(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Row `r`'s kept columns and their positions in the values.
+    pub fn row(&self, r: usize) -> (std::ops::Range<usize>, &[u32]) {
+        let span = self.ptr[r]..self.ptr[r + 1];
+        (span.clone(), &self.cols[span])
+    }
+
+    /// The pattern and values as a dense row-major `[R, C]` buffer.
+    pub fn dense<T: Real>(&self, values: &[T]) -> Vec<T> {
+        let cols = self.geometry.cols();
+        let mut d = vec![T::of(0.0); self.geometry.rows() * cols];
+        for r in 0..self.geometry.rows() {
+            let (span, js) = self.row(r);
+            for (&j, &v) in js.iter().zip(&values[span]) {
+                d[r * cols + j as usize] = v;
+            }
+        }
+        d
+    }
+
+    fn sparse_rows<T: Real>(&self, values: &[T]) -> SparseRows<f64> {
+        SparseRows::from_parts(
+            self.ptr.clone(),
+            self.cols.clone(),
+            values[..self.nnz()].iter().map(|&v| v.into()).collect(),
+        )
+    }
+}
+
+/// Forward of the closeness: the pattern, the kept values (with a surrogate one more
+/// value, `s`, at the end), in the precision `T` of the tensor they become.
+pub fn closeness<T: Real>(inp: &crate::dnm_closeness::Inputs) -> (Pattern, Vec<T>) {
+    let g = inp.geometry;
+    let rows = (0..g.rows())
+        .into_par_iter()
+        .map(|r| {
+            let (mut cols, mut vals) = (Vec::new(), Vec::new());
+            let s = inp.forward_row(r, |j, d| {
+                let v = T::of(d);
+                if v.into() != 0.0 {
+                    cols.push(j as u32);
+                    vals.push(v);
+                }
+            });
+            (cols, vals, s)
+        })
+        .collect::<Vec<_>>();
+    let nnz = rows.iter().map(|(c, _, _)| c.len()).sum::<usize>();
+    let extra = inp.sharpness.is_some() as usize;
+    let mut pattern = Pattern {
+        geometry: g,
+        ptr: Vec::with_capacity(g.rows() + 1),
+        cols: Vec::with_capacity(nnz),
+    };
+    let mut values = Vec::with_capacity(nnz + extra);
+    let mut shares = Vec::with_capacity(g.rows());
+    pattern.ptr.push(0);
+    for (cols, vals, s) in rows {
+        pattern.cols.extend_from_slice(&cols);
+        values.extend_from_slice(&vals);
+        pattern.ptr.push(pattern.cols.len());
+        shares.push(s);
+    }
+    if inp.sharpness.is_some() {
+        values.push(T::of(inp.surrogate(&shares)));
+    }
+    (pattern, values)
+}
+
+/// Backward of [`closeness`]: the gradients of the packed parameters (`[R, 7]`) and `κ`
+/// from the gradient of the values (with a surrogate, the last one is `s̄`).
+pub fn closeness_backward<T: Real>(
+    inp: &crate::dnm_closeness::Inputs,
+    pattern: &Pattern,
+    grad: &[T],
+) -> (Vec<f64>, f64) {
+    let g_s = match inp.sharpness {
+        Some(_) => grad[pattern.nnz()].into(),
+        None => 0.0,
+    };
+    let mut g_shape = vec![0.0; inp.geometry.rows() * 7];
+    let g_c = g_shape
+        .par_chunks_mut(7)
+        .enumerate()
+        .map(|(r, g_row)| {
+            let (span, js) = pattern.row(r);
+            let grads = &grad[span];
+            let mut next = 0;
+            let cell_grad = |j: usize| {
+                (next < js.len() && js[next] as usize == j).then(|| {
+                    next += 1;
+                    grads[next - 1].into()
+                })
+            };
+            inp.backward_row(r, g_s, cell_grad, g_row)
+        })
+        .collect::<Vec<f64>>();
+    (g_shape, inp.kappa_grad(&g_c))
+}
+
+/// `v = Σ_A |D| − Σ_B |D|` over the kept cells (`A`: comp ← input, `B`: output ← comp),
+/// summed per row and the rows in order, as [`crate::dnm_closeness::flow_sum`] does.
+pub fn flow_sum<T: Real>(pattern: &Pattern, values: &[T]) -> f64 {
+    let (n_in, n_comp) = (pattern.geometry.inputs, pattern.geometry.comps);
+    let rows = (0..pattern.geometry.rows())
+        .map(|r| {
+            let (span, js) = pattern.row(r);
+            let vals = &values[span];
+            let in_block = |j: u32| (j as usize) < n_in;
+            let (wanted, sign) = if r < n_comp {
+                (true, 1.0)
+            } else {
+                (false, -1.0)
+            };
+            sign * js
+                .iter()
+                .zip(vals)
+                .filter(|(&j, _)| in_block(j) == wanted)
+                .map(|(_, v)| (*v).into().abs())
+                .sum::<f64>()
+        })
+        .collect::<Vec<f64>>();
+    rows.iter().sum()
+}
+
+/// The gradient of the flow loss `v²` over the values: `scale·sign(D)` on `A`,
+/// `−scale·sign(D)` on `B`, 0 elsewhere (`scale = 2v·ḡ`).
+pub fn flow_grad<T: Real>(pattern: &Pattern, values: &[T], scale: f64) -> Vec<T> {
+    let (n_in, n_comp) = (pattern.geometry.inputs, pattern.geometry.comps);
+    let mut g = vec![T::of(0.0); values.len()];
+    for r in 0..pattern.geometry.rows() {
+        let (span, js) = pattern.row(r);
+        let sign = if r < n_comp { scale } else { -scale };
+        for (k, &j) in span.zip(js) {
+            let v: f64 = values[k].into();
+            if ((j as usize) < n_in) == (r < n_comp) && v != 0.0 {
+                g[k] = T::of(sign * v.signum());
+            }
+        }
+    }
+    g
+}
+
+/// The kept cells of `D` on a CPU backend: the values tensor (`[nnz]`, or `[nnz + 1]`
+/// ending with `s` when a sharpness is given) and the pattern.
+pub fn closeness_tensor<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    geometry: Geometry,
+    sharpness: Option<f64>,
+) -> (Tensor<B, 1>, Arc<Pattern>) {
+    let (device, dtype) = (shape.device(), shape.dtype());
+    let inp = inputs(shape, kappa, geometry, sharpness);
+    let (pattern, data) = match dtype {
+        DType::F32 => {
+            let (p, v) = closeness::<f32>(&inp);
+            let n = v.len();
+            (p, TensorData::new(v, [n]))
+        }
+        _ => {
+            let (p, v) = closeness::<f64>(&inp);
+            let n = v.len();
+            (p, TensorData::new(v, [n]))
+        }
+    };
+    (Tensor::from_data(data, &device), Arc::new(pattern))
+}
+
+/// [`closeness_backward`] on tensors.
+pub fn closeness_backward_tensor<B: Backend>(
+    shape: Tensor<B, 2>,
+    kappa: Tensor<B, 1>,
+    pattern: &Pattern,
+    sharpness: Option<f64>,
+    grad: Tensor<B, 1>,
+) -> (Tensor<B, 2>, Tensor<B, 1>) {
+    let device = shape.device();
+    let geometry = pattern.geometry;
+    let inp = inputs(shape, kappa, geometry, sharpness);
+    let (g_shape, g_kappa) = match Floats::of(grad) {
+        Floats::F32(g) => closeness_backward(&inp, pattern, &g),
+        Floats::F64(g) => closeness_backward(&inp, pattern, &g),
+    };
+    (
+        Tensor::from_data(TensorData::new(g_shape, [geometry.rows(), 7]), &device),
+        Tensor::from_data(TensorData::new(vec![g_kappa], [1]), &device),
+    )
+}
+
+/// [`flow_sum`] on a tensor: `(v, v²)` with `v²` as a `[1]` tensor.
+pub fn flow_tensor<B: Backend>(values: Tensor<B, 1>, pattern: &Pattern) -> (f64, Tensor<B, 1>) {
+    let device = values.device();
+    let v = match Floats::of(values) {
+        Floats::F32(d) => flow_sum(pattern, &d),
+        Floats::F64(d) => flow_sum(pattern, &d),
+    };
+    (
+        v,
+        Tensor::from_data(TensorData::new(vec![v * v], [1]), &device),
+    )
+}
+
+/// The gradient of [`flow_tensor`]'s `v²` from `ḡ` (`[1]`), over the values.
+pub fn flow_backward_tensor<B: Backend>(
+    values: Tensor<B, 1>,
+    pattern: &Pattern,
+    v: f64,
+    grad: Tensor<B, 1>,
+) -> Tensor<B, 1> {
+    let (n, device) = (values.dims()[0], values.device());
+    let scale = 2.0 * v * Floats::of(grad).into_f64()[0];
+    let data = match Floats::of(values) {
+        Floats::F32(d) => TensorData::new(flow_grad(pattern, &d, scale), [n]),
+        Floats::F64(d) => TensorData::new(flow_grad(pattern, &d, scale), [n]),
+    };
+    Tensor::from_data(data, &device)
+}
+
+fn host<B: Backend>(
+    x: Tensor<B, 2>,
+    values: Tensor<B, 1>,
+    pattern: &Pattern,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+    leak: f64,
+) -> (Net, Vec<f64>, SparseRows<f64>) {
+    let batch = x.dims()[0];
+    let support = match Floats::of(values) {
+        Floats::F32(v) => pattern.sparse_rows(&v),
+        Floats::F64(v) => pattern.sparse_rows(&v),
+    };
+    let net = Net {
+        n_in: pattern.geometry.inputs,
+        batch,
+        w: Floats::f64_of(w),
+        b: Floats::f64_of(b),
+        leak,
+    };
+    (net, Floats::f64_of(x), support)
+}
+
+/// The forward pass over the kept cells ([`crate::dnm_forward::forward`]): `y`
+/// (`[batch, n_out]`) and the comps' values `o` (`[batch, n_comp]`).
+pub fn outputs_tensor<B: Backend>(
+    x: Tensor<B, 2>,
+    values: Tensor<B, 1>,
+    pattern: &Pattern,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+    leak: f64,
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let (batch, device) = (x.dims()[0], x.device());
+    let g = pattern.geometry;
+    let (net, x, d) = host(x, values, pattern, w, b, leak);
+    let (y, o) = forward_pass(&net, &x, &d);
+    (
+        Tensor::from_data(TensorData::new(y, [batch, g.outputs]), &device),
+        Tensor::from_data(TensorData::new(o, [batch, g.comps]), &device),
+    )
+}
+
+/// The backward of [`outputs_tensor`]: the gradients of `x`, the values (`[len]`, the
+/// values tensor's length; 0 past the kept cells), `w`, `b`.
+#[allow(clippy::too_many_arguments)]
+pub fn outputs_backward_tensor<B: Backend>(
+    x: Tensor<B, 2>,
+    values: Tensor<B, 1>,
+    pattern: &Pattern,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+    leak: f64,
+    o: Tensor<B, 2>,
+    grad: Tensor<B, 2>,
+) -> (Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>, Tensor<B, 1>) {
+    let ([batch, n_in], device) = (x.dims(), x.device());
+    let (len, cols) = (values.dims()[0], pattern.geometry.cols());
+    let f32_values = values.dtype() == DType::F32;
+    let (net, x, d) = host(x, values, pattern, w, b, leak);
+    let (o, g_y) = (Floats::f64_of(o), Floats::f64_of(grad));
+    let g = forward_backward::<f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
+    let mut g_values = g.d;
+    g_values.resize(len, 0.0);
+    let g_values = if f32_values {
+        TensorData::new(
+            g_values.into_iter().map(|v| v as f32).collect::<Vec<_>>(),
+            [len],
+        )
+    } else {
+        TensorData::new(g_values, [len])
+    };
+    (
+        Tensor::from_data(TensorData::new(g.x, [batch, n_in]), &device),
+        Tensor::from_data(g_values, &device),
+        Tensor::from_data(TensorData::new(g.w, [cols]), &device),
+        Tensor::from_data(TensorData::new(g.b, [cols]), &device),
+    )
+}
