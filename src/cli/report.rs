@@ -12,7 +12,8 @@ pub struct ReportArgs {
     /// Put the runs side by side on one page: accuracy against connections and wall time.
     #[arg(long)]
     compare: bool,
-    /// The comparison page's file.
+    /// The comparison page's file; its table (`.csv`) and accuracy chart (`.png`) go
+    /// beside it under the same name.
     #[arg(long, requires = "compare", default_value = "compare.html")]
     out: PathBuf,
     /// Replace an existing --out file.
@@ -27,11 +28,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if a.out.exists() && !a.force {
-        anyhow::bail!(
-            "{}: exists; choose another --out, or replace it with --force",
-            a.out.display()
-        );
+    for file in manifold_report::comparison_files(&a.out) {
+        if file.exists() && !a.force {
+            anyhow::bail!(
+                "{}: exists; choose another --out, or replace it with --force",
+                file.display()
+            );
+        }
     }
     let page = manifold_report::write_comparison(&a.dirs, &a.out)?;
     println!("{} runs compared: {}", a.dirs.len(), page.display());

@@ -101,7 +101,90 @@ fn differences(runs: &[RunFiles]) -> Vec<Value> {
         .collect()
 }
 
-/// Writes one page comparing the runs in `dirs` to `out` and returns `out`.
+/// The files a comparison written to `out` makes: the page `out`, and beside it the same
+/// name with `.csv` (one row per run) and `.png` (test accuracy against kept
+/// connections).
+pub fn comparison_files(out: &Path) -> [PathBuf; 3] {
+    [
+        out.to_path_buf(),
+        out.with_extension("csv"),
+        out.with_extension("png"),
+    ]
+}
+
+/// Computing neurons of a DNM run (`neurons − inputs − outputs`), else `None`.
+fn comps(files: &RunFiles) -> Option<u64> {
+    let c = &files.config;
+    (files.model == "dnm")
+        .then(|| int(c, "neurons", 0).checked_sub(int(c, "inputs", 0) + int(c, "outputs", 0)))
+        .flatten()
+}
+
+/// One row per run: name, system, DNM comps, kept connections, density, test accuracy,
+/// training wall time, directory.
+fn table(runs: &[RunFiles], out: &Path) -> Result<Vec<u8>, ReportError> {
+    let bad = |e: csv::Error| ReportError::new(out, e.to_string());
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "run",
+        "system",
+        "comps",
+        "connections",
+        "density",
+        "test_accuracy",
+        "wall_seconds",
+        "dir",
+    ])
+    .map_err(bad)?;
+    let text = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for r in runs {
+        w.write_record([
+            r.name(),
+            r.model.clone(),
+            comps(r).map_or(String::new(), |c| c.to_string()),
+            connections(r).map_or(String::new(), |c| c.to_string()),
+            text(r.summary_number("density")),
+            text(r.summary_number("test_accuracy")),
+            text(r.summary_number("wall_seconds")),
+            r.dir.display().to_string(),
+        ])
+        .map_err(bad)?;
+    }
+    w.into_inner()
+        .map_err(|e| ReportError::new(out, e.to_string()))
+}
+
+/// Test accuracy (%) against log₁₀ of the kept connections, one series per system.
+fn accuracy_chart(runs: &[RunFiles], png: &Path) -> Result<(), ReportError> {
+    let systems: BTreeSet<&str> = runs.iter().map(|r| r.model.as_str()).collect();
+    let series: Vec<manifold_viz::Series> = systems
+        .into_iter()
+        .map(|system| {
+            let points = runs
+                .iter()
+                .filter(|r| r.model == system)
+                .filter_map(|r| {
+                    let acc = r.summary_number("test_accuracy")?;
+                    let n = connections(r)?;
+                    (n > 0).then(|| ((n as f64).log10(), 100.0 * acc))
+                })
+                .collect();
+            manifold_viz::Series::new(system, points)
+        })
+        .collect();
+    manifold_viz::scatter_chart(
+        png,
+        "Test accuracy against kept connections",
+        "kept connections (log10)",
+        "test accuracy (%)",
+        &series,
+    )
+    .map_err(|e| ReportError::new(png, e.to_string()))
+}
+
+/// Writes one page comparing the runs in `dirs` to `out`, and beside it the table
+/// (`.csv`) and the accuracy-against-connections chart (`.png`) of
+/// [`comparison_files`]; returns `out`.
 pub fn write_comparison(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, ReportError> {
     if dirs.is_empty() {
         return Err(ReportError::new(out, "no run directories to compare"));
@@ -117,6 +200,9 @@ pub fn write_comparison(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, ReportE
     });
     let title = format!("manifold · {} runs compared", runs.len());
     let html = page(&title, &data, &[Script::Compare]);
+    let [_, csv_path, png_path] = comparison_files(out);
+    crate::write_atomic(&csv_path, &table(&runs, &csv_path)?)?;
+    accuracy_chart(&runs, &png_path)?;
     crate::write_atomic(out, html.as_bytes())?;
     Ok(out.to_path_buf())
 }
@@ -210,6 +296,45 @@ mod tests {
         assert_eq!(toml_text(&toml::Value::Float(0.1)), "0.1");
         assert_eq!(toml_text(&toml::Value::Float(0.123456789)), "0.123456789");
         assert_eq!(toml_text(&toml::Value::Integer(3)), "3");
+    }
+
+    #[test]
+    fn a_comparison_writes_its_table_and_chart_beside_the_page() {
+        let t = tempfile::tempdir().unwrap();
+        run(
+            &t.path().join("mlp"),
+            "mlp",
+            "hidden = [16, 16]\n",
+            json!({"test_accuracy": 0.95, "wall_seconds": 12.0}),
+        );
+        run(
+            &t.path().join("dnm"),
+            "dnm",
+            "neurons = 25\ninputs = 5\noutputs = 4\n",
+            json!({"test_accuracy": 0.9, "density": 0.25}),
+        );
+        let out = t.path().join("size.html");
+        let dirs = [t.path().join("mlp"), t.path().join("dnm")];
+        write_comparison(&dirs, &out).unwrap();
+        let [page, table, chart] = comparison_files(&out);
+        assert!(page.exists() && chart.exists());
+        let text = std::fs::read_to_string(table).unwrap();
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), 3, "{text}");
+        assert_eq!(
+            rows[0][..6],
+            [
+                "run",
+                "system",
+                "comps",
+                "connections",
+                "density",
+                "test_accuracy"
+            ]
+        );
+        // MLP: 784·16 + 16·16 + 16·10 = 12 960; the DNM: 16 comps, 71 of 284 cells.
+        assert_eq!(rows[1][1..4], ["mlp", "", "12960"]);
+        assert_eq!(rows[2][1..6], ["dnm", "16", "71", "0.25", "0.9"]);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use page::embedded_data;
 mod run_files;
 pub mod snapshots;
 
-pub use compare::{connections, write_comparison};
+pub use compare::{comparison_files, connections, write_comparison};
 pub use run_files::{write_run_report, Metrics, RunFiles, REPORT_FILE};
 pub use snapshots::{NeuronShapes, Snapshot, SnapshotGeometry, SnapshotLog, Snapshots};
 
