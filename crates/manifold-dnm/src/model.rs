@@ -307,9 +307,9 @@ impl<B: KernelBackend> Dnm<B> {
                 surrogate: None,
             },
             Some(_) => Kept {
-                values: values.clone().slice([0..nnz]),
+                values: values.clone().narrow(0, 0, nnz),
                 pattern,
-                surrogate: Some(values.slice([nnz..nnz + 1])),
+                surrogate: Some(values.narrow(0, nnz, 1)),
             },
         })
     }

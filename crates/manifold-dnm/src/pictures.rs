@@ -10,8 +10,7 @@ use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_report::{NeuronShapes, SnapshotGeometry, SnapshotLog, Snapshots};
 use manifold_train::{read_metrics, Observer, TrainError};
 use manifold_viz::{
-    labelled_heatmap, line_chart, save_png, scatter_chart, write_gif, HeatmapLabels, RgbImage,
-    Scale, Series,
+    heatmap, line_chart, save_png, scatter_chart, write_gif, Figure, Panel, RgbImage, Scale, Series,
 };
 
 use crate::closeness::{sigmoid, softplus};
@@ -56,22 +55,56 @@ fn d_values<B: KernelBackend>(model: &Dnm<B>, grid: &Grid<B>) -> Vec<f32> {
         .expect("float D")
 }
 
-/// `D` (`rows × cols`) as a labelled heatmap, 8 pixels a cell below 100 senders, else 1.
+/// Largest side, in cells, of a heatmap of `D`; a larger `D` is shown in blocks.
+pub const MAX_SIDE: usize = 1200;
+
+/// `D` (`rows × cols`) in `b × b` blocks, each the block's cell of largest `|D|` (so a
+/// lone kept cell stays visible, with its sign): `(values, rows', cols', b)`.
+fn pooled(values: &[f32], rows: usize, cols: usize, b: usize) -> (Vec<f32>, usize, usize) {
+    let (pr, pc) = (rows.div_ceil(b), cols.div_ceil(b));
+    let mut out = vec![0f32; pr * pc];
+    for r in 0..rows {
+        for (j, &v) in values[r * cols..(r + 1) * cols].iter().enumerate() {
+            let o = &mut out[(r / b) * pc + j / b];
+            if v.abs() > o.abs() {
+                *o = v;
+            }
+        }
+    }
+    (out, pr, pc)
+}
+
+/// `D` (`rows × cols`) as a labelled heatmap, 8 pixels a cell below 100 senders, else 1;
+/// beyond [`MAX_SIDE`] cells a side, one pixel per block of cells (the block's largest
+/// `|D|`), with the axes still in neuron indices.
 fn d_picture(values: &[f32], rows: usize, cols: usize, title: &str) -> RgbImage {
     let cell = if cols < 100 { 8 } else { 1 };
-    labelled_heatmap(
-        values,
-        rows,
-        cols,
-        cell,
-        Scale::diverging_for(values),
-        &HeatmapLabels {
+    let block = rows.max(cols).div_ceil(MAX_SIDE);
+    let scale = Scale::diverging_for(values);
+    let figure = if block > 1 {
+        let (shown, pr, pc) = pooled(values, rows, cols, block);
+        Figure::new(
             title,
-            x: "sending neuron j",
-            y: "receiving neuron (row r = i − inputs)",
-            colour: "closeness D",
-        },
-    )
+            vec![Panel::new("", heatmap(&shown, pr, pc, 1, scale))],
+        )
+        .with_note(format!(
+            "one pixel per {block} × {block} block of cells: its largest |D|"
+        ))
+    } else {
+        Figure::new(
+            title,
+            vec![Panel::new("", heatmap(values, rows, cols, cell, scale))],
+        )
+    };
+    figure
+        .with_axes(
+            "sending neuron j",
+            "receiving neuron (row r = i − inputs)",
+            rows,
+            cols,
+        )
+        .with_colour_bar(scale, "closeness D")
+        .render()
 }
 
 /// `D` of `model` on `grid` as a labelled heatmap.
@@ -125,7 +158,22 @@ impl SnapshotRecorder {
             return Ok(());
         };
         let (shapes, cutoff) = neuron_shapes(model);
-        Ok(log.append(step, cutoff, &shapes, &d_values(model, grid))?)
+        let Some(kept) = model.kept(grid, None) else {
+            return Ok(log.append(step, cutoff, &shapes, &d_values(model, grid))?);
+        };
+        // The kept cells only: nothing of the grid's size is built.
+        let values = host(kept.values);
+        let cols = grid.cols();
+        let mut cells = Vec::with_capacity(values.len());
+        for r in 0..grid.rows() {
+            let (span, js) = kept.pattern.row(r);
+            cells.extend(
+                js.iter()
+                    .zip(&values[span])
+                    .map(|(&j, &v)| (r * cols + j as usize, v)),
+            );
+        }
+        Ok(log.append_cells(step, cutoff, &shapes, &cells)?)
     }
 
     /// `closeness.png` (the final `D`), `closeness.gif` (at most 60 evenly spaced
@@ -205,4 +253,22 @@ pub fn draw_curves(dir: &Path) -> Result<(), TrainError> {
         &[Series::new("steps", scatter)],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooling_keeps_each_blocks_largest_magnitude_with_its_sign() {
+        #[rustfmt::skip]
+        let d = [
+            0.1, -0.5, 0.0,  0.2, 0.0,
+            0.3,  0.0, 0.0, -0.9, 0.4,
+            0.0,  0.0, 0.7,  0.0, 0.0,
+        ];
+        let (p, rows, cols) = pooled(&d, 3, 5, 2);
+        assert_eq!((rows, cols), (2, 3));
+        assert_eq!(p, [-0.5, -0.9, 0.4, 0.0, 0.7, 0.0]);
+    }
 }

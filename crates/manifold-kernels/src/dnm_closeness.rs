@@ -289,8 +289,8 @@ impl Phase {
 }
 
 /// How far below the cutoff the surrogate's window reaches, in units of `1/k`. A cell
-/// whose `|f|` cannot exceed `c − TAIL/k` (by [`Row::reach`]'s bound) adds less than
-/// `sigmoid(−TAIL)` ≈ 4.5e-5 to the surrogate's sum and is not visited, so
+/// whose `|f|` cannot exceed `c − TAIL/k` (by the gaussian bound of the trimmed pass)
+/// adds less than `sigmoid(−TAIL)` ≈ 4.5e-5 to the surrogate's sum and is not visited, so
 /// `s_exact − 4.5e-5 ≤ s ≤ s_exact`, and a pass costs the window, not the grid. When
 /// `c ≤ TAIL/k` (a soft surrogate, or a low cutoff) every allowed cell is visited and `s`
 /// is exact.

@@ -167,20 +167,50 @@ impl SnapshotLog {
         d: &[f32],
     ) -> Result<(), ReportError> {
         let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
-        if d.len() != rows * cols || shapes.families().iter().any(|f| f.len() != rows) {
-            return Err(ReportError::new(
-                &self.path,
-                format!("a snapshot of the wrong size (the file holds {rows} × {cols} grids)"),
-            ));
+        if d.len() != rows * cols {
+            return Err(self.wrong_size());
         }
-        let max = d
+        let cells: Vec<(usize, f32)> = d
             .iter()
+            .enumerate()
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(k, v)| (k, *v))
+            .collect();
+        self.append_cells(step, cutoff, shapes, &cells)
+    }
+
+    fn wrong_size(&self) -> ReportError {
+        let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
+        ReportError::new(
+            &self.path,
+            format!("a snapshot of the wrong size (the file holds {rows} × {cols} grids)"),
+        )
+    }
+
+    /// [`SnapshotLog::append`] from `D`'s non-zero cells only: `(r·C + j, D_rj)` in rising
+    /// order, so that recording a large manifold never builds its `R × C` grid.
+    pub fn append_cells(
+        &mut self,
+        step: usize,
+        cutoff: f32,
+        shapes: &NeuronShapes,
+        cells: &[(usize, f32)],
+    ) -> Result<(), ReportError> {
+        let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
+        let rising = cells.windows(2).all(|w| w[0].0 < w[1].0);
+        let inside = cells.last().is_none_or(|c| c.0 < rows * cols);
+        if !(rising && inside) || shapes.families().iter().any(|f| f.len() != rows) {
+            return Err(self.wrong_size());
+        }
+        let max = cells
+            .iter()
+            .map(|c| c.1)
             .filter(|v| v.is_finite())
             .fold(0f32, |m, v| m.max(v.abs()));
         let mut gaps = Vec::new();
         let mut values = Vec::new();
         let mut last = 0usize;
-        for (k, &v) in d.iter().enumerate() {
+        for &(k, v) in cells {
             if v == 0.0 || !v.is_finite() {
                 continue;
             }
