@@ -58,6 +58,23 @@ pub struct Net {
 }
 
 impl Net {
+    /// The network of the per-sender tensors `w`, `b` (`[C]`), read as f64.
+    pub fn of<B: Backend>(
+        n_in: usize,
+        batch: usize,
+        w: Tensor<B, 1>,
+        b: Tensor<B, 1>,
+        leak: f64,
+    ) -> Self {
+        Net {
+            n_in,
+            batch,
+            w: Floats::f64_of(w),
+            b: Floats::f64_of(b),
+            leak,
+        }
+    }
+
     fn senders(&self) -> usize {
         self.w.len()
     }
@@ -321,14 +338,7 @@ fn host<B: Backend>(
         Floats::F32(d) => SparseRows::kept(&d, cols),
         Floats::F64(d) => SparseRows::kept(&d, cols),
     };
-    let net = Net {
-        n_in,
-        batch,
-        w: Floats::f64_of(w),
-        b: Floats::f64_of(b),
-        leak,
-    };
-    (net, Floats::f64_of(x), support)
+    (Net::of(n_in, batch, w, b, leak), Floats::f64_of(x), support)
 }
 
 /// The DNM's whole fast forward pass on a CPU backend, by [`forward`]: `y`

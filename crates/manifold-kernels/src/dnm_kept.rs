@@ -276,13 +276,7 @@ fn host<B: Backend>(
         Floats::F32(v) => pattern.sparse_rows(&v),
         Floats::F64(v) => pattern.sparse_rows(&v),
     };
-    let net = Net {
-        n_in: pattern.geometry.inputs,
-        batch,
-        w: Floats::f64_of(w),
-        b: Floats::f64_of(b),
-        leak,
-    };
+    let net = Net::of(pattern.geometry.inputs, batch, w, b, leak);
     (net, Floats::f64_of(x), support)
 }
 
