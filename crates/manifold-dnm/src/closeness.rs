@@ -73,15 +73,11 @@ impl<B: Backend> Grid<B> {
             let mut flow_sign = Vec::with_capacity(rows * cols);
             for r in 0..rows {
                 let i = self.inputs + r;
-                let d = g.offset(r);
+                let (d, (block, sign)) = (g.offset(r), g.flow_block(r));
                 for j in 0..cols {
                     p.push(j as f64 - i as f64 + d);
                     allowed.push(if j < i { 1.0f32 } else { 0.0 });
-                    flow_sign.push(match (r < self.comps, j < self.inputs) {
-                        (true, true) => 1.0f32,
-                        (false, false) => -1.0,
-                        _ => 0.0,
-                    });
+                    flow_sign.push(if block.contains(&j) { sign as f32 } else { 0.0 });
                 }
             }
             let tensor = |data: TensorData| Tensor::from_data(data, &self.device);

@@ -19,8 +19,8 @@ use manifold_kernels::floats::Floats;
 use manifold_kernels::{KernelBackend, Pattern};
 
 use crate::closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
-use crate::config::{DnmConfig, Evaluator, Head, Placement};
-use crate::placement::{around, sender_init, spread_centres, spread_widths};
+use crate::config::{DnmConfig, Evaluator, Head};
+use crate::placement::{gaussians, sender_init};
 
 /// Negative slope of the comps' leaky ReLU.
 pub const LEAK: f64 = 0.2;
@@ -67,20 +67,20 @@ impl<B: Backend> Dnm<B> {
     /// A freshly initialised network (normal inits of the config).
     pub fn new(config: &DnmConfig, device: &B::Device) -> Self {
         let rows = config.neurons - config.inputs;
+        let alpha = normal(rows, config.alpha_init, device);
+        let beta = normal(rows, config.beta_init, device);
+        let gamma = normal(rows, config.gamma_init, device);
+        let theta = normal(rows, config.theta_init, device);
+        let phi = normal(rows, config.phi_init, device);
+        let (sigma, mu) = gaussians(config, device);
         Self {
-            alpha: normal(rows, config.alpha_init, device),
-            beta: normal(rows, config.beta_init, device),
-            gamma: normal(rows, config.gamma_init, device),
-            theta: normal(rows, config.theta_init, device),
-            phi: normal(rows, config.phi_init, device),
-            sigma: match config.placement {
-                Placement::Original => normal(rows, config.sigma_init, device),
-                Placement::Spread => around(spread_widths(config), config.sigma_init.1, device),
-            },
-            mu: match config.placement {
-                Placement::Original => normal(rows, config.mu_init, device),
-                Placement::Spread => around(spread_centres(config), config.mu_init.1, device),
-            },
+            alpha,
+            beta,
+            gamma,
+            theta,
+            phi,
+            sigma,
+            mu,
             kappa: Param::from_tensor(Tensor::full([1], config.kappa_init, device)),
             w: sender_init(config, device),
             b: sender_init(config, device),
@@ -327,14 +327,6 @@ impl<B: KernelBackend> Dnm<B> {
         )
         .expect("a backend with the kept-cell closeness has the kept-cell forward pass")
         .0
-    }
-
-    /// The output neurons of `x` by the fast evaluator under the current `D`.
-    pub fn fast_outputs(&self, grid: &Grid<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        match self.kept(grid, None) {
-            Some(kept) => self.kept_outputs(&kept, x),
-            None => self.outputs(&self.cutoff(grid, None).d, grid, x, Evaluator::Fast),
-        }
     }
 
     /// The logits of any number of batches under the current `D` (computed once), by the

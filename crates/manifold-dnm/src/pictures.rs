@@ -59,7 +59,7 @@ fn d_values<B: KernelBackend>(model: &Dnm<B>, grid: &Grid<B>) -> Vec<f32> {
 pub const MAX_SIDE: usize = 1200;
 
 /// `D` (`rows × cols`) in `b × b` blocks, each the block's cell of largest `|D|` (so a
-/// lone kept cell stays visible, with its sign): `(values, rows', cols', b)`.
+/// lone kept cell stays visible, with its sign): `(values, rows', cols')`.
 fn pooled(values: &[f32], rows: usize, cols: usize, b: usize) -> (Vec<f32>, usize, usize) {
     let (pr, pc) = (rows.div_ceil(b), cols.div_ceil(b));
     let mut out = vec![0f32; pr * pc];
@@ -79,23 +79,20 @@ fn pooled(values: &[f32], rows: usize, cols: usize, b: usize) -> (Vec<f32>, usiz
 /// `|D|`), with the axes still in neuron indices.
 fn d_picture(values: &[f32], rows: usize, cols: usize, title: &str) -> RgbImage {
     let cell = if cols < 100 { 8 } else { 1 };
-    let block = rows.max(cols).div_ceil(MAX_SIDE);
+    let block = rows.max(cols).div_ceil(MAX_SIDE).max(1);
     let scale = Scale::diverging_for(values);
-    let figure = if block > 1 {
+    let panel = if block > 1 {
         let (shown, pr, pc) = pooled(values, rows, cols, block);
-        Figure::new(
-            title,
-            vec![Panel::new("", heatmap(&shown, pr, pc, 1, scale))],
-        )
-        .with_note(format!(
-            "one pixel per {block} × {block} block of cells: its largest |D|"
-        ))
+        Panel::new("", heatmap(&shown, pr, pc, cell, scale))
     } else {
-        Figure::new(
-            title,
-            vec![Panel::new("", heatmap(values, rows, cols, cell, scale))],
-        )
+        Panel::new("", heatmap(values, rows, cols, cell, scale))
     };
+    let mut figure = Figure::new(title, vec![panel]);
+    if block > 1 {
+        figure = figure.with_note(format!(
+            "one pixel per {block} × {block} block of cells: its largest |D|"
+        ));
+    }
     figure
         .with_axes(
             "sending neuron j",
@@ -163,16 +160,7 @@ impl SnapshotRecorder {
         };
         // The kept cells only: nothing of the grid's size is built.
         let values = host(kept.values);
-        let cols = grid.cols();
-        let mut cells = Vec::with_capacity(values.len());
-        for r in 0..grid.rows() {
-            let (span, js) = kept.pattern.row(r);
-            cells.extend(
-                js.iter()
-                    .zip(&values[span])
-                    .map(|(&j, &v)| (r * cols + j as usize, v)),
-            );
-        }
+        let cells: Vec<(usize, f32)> = kept.pattern.cells(&values).collect();
         Ok(log.append_cells(step, cutoff, &shapes, &cells)?)
     }
 

@@ -36,28 +36,61 @@ pub(crate) fn sender_init<B: Backend>(
                 * (SPREAD_REFERENCE_COMPS / config.comps() as f64)
                     .sqrt()
                     .min(1.0);
-            let stds = (0..cols)
-                .map(|j| if j < config.inputs { std } else { comp_std })
-                .collect::<Vec<_>>();
-            let unit = normal::<B>(cols, (0.0, 1.0), device).val().into_data();
-            let unit = unit.convert::<f64>().into_vec::<f64>().unwrap_or_default();
-            let values: Vec<f64> = unit.iter().zip(&stds).map(|(e, s)| e * s).collect();
-            Param::from_tensor(Tensor::from_data(TensorData::new(values, [cols]), device))
+            let unit = drawn::<B>(cols, (0.0, 1.0), device);
+            let values = unit
+                .iter()
+                .enumerate()
+                .map(|(j, e)| e * if j < config.inputs { std } else { comp_std });
+            param(values.collect(), device)
         }
     }
 }
 
-/// `means + N(0, std)`, one value per mean.
-pub(crate) fn around<B: Backend>(
-    means: Vec<f64>,
-    std: f64,
-    device: &B::Device,
-) -> Param<Tensor<B, 1>> {
-    let n = means.len();
-    let noise = normal::<B>(n, (0.0, std), device).val().into_data();
-    let noise = noise.convert::<f64>().into_vec::<f64>().unwrap_or_default();
-    let values: Vec<f64> = means.iter().zip(noise).map(|(m, e)| m + e).collect();
+/// `n` draws of the backend's seeded `N(mean, std)`, on the host.
+fn drawn<B: Backend>(n: usize, mean_std: (f64, f64), device: &B::Device) -> Vec<f64> {
+    normal::<B>(n, mean_std, device)
+        .val()
+        .into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .expect("float parameters")
+}
+
+fn param<B: Backend>(values: Vec<f64>, device: &B::Device) -> Param<Tensor<B, 1>> {
+    let n = values.len();
     Param::from_tensor(Tensor::from_data(TensorData::new(values, [n]), device))
+}
+
+/// `means + N(0, std)`, one value per mean.
+fn around<B: Backend>(means: Vec<f64>, std: f64, device: &B::Device) -> Param<Tensor<B, 1>> {
+    let noise = drawn::<B>(means.len(), (0.0, std), device);
+    param(
+        means.iter().zip(noise).map(|(m, e)| m + e).collect(),
+        device,
+    )
+}
+
+/// σ and μ of every receiver (drawn in that order): from `sigma_init` and `mu_init`
+/// (the original), or under [`Placement::Spread`] around [`spread_widths`] and
+/// [`spread_centres`] with those inits' stds.
+pub(crate) fn gaussians<B: Backend>(
+    config: &DnmConfig,
+    device: &B::Device,
+) -> (Param<Tensor<B, 1>>, Param<Tensor<B, 1>>) {
+    let rows = config.neurons - config.inputs;
+    match config.placement {
+        Placement::Original => {
+            let sigma = normal(rows, config.sigma_init, device);
+            (sigma, normal(rows, config.mu_init, device))
+        }
+        Placement::Spread => {
+            let sigma = around(spread_widths(config), config.sigma_init.1, device);
+            (
+                sigma,
+                around(spread_centres(config), config.mu_init.1, device),
+            )
+        }
+    }
 }
 
 /// μ of every row under [`Placement::Spread`]: comp `r` centred on input

@@ -258,7 +258,7 @@ pub fn predict<B: KernelBackend>(
     config: &DnmConfig,
     x: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
-    head(model.fast_outputs(grid, x), config.head)
+    model.fast_evaluator(grid, config.head)(x)
 }
 
 /// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.

@@ -75,6 +75,12 @@ impl Geometry {
         }
     }
 
+    /// The flow loss's block of row `r` and its sign: comps' input columns `0..n_in`
+    /// (+1), outputs' comp columns `n_in..C` (−1); `flow = (Σ_r sign·Σ_block |D|)²`.
+    pub fn flow_block(&self, r: usize) -> (std::ops::Range<usize>, f64) {
+        flow_block(r, self.cols(), self.inputs, self.comps)
+    }
+
     /// Columns of row `r` that are allowed (`j < i`): `0..allowed(r)`.
     pub fn allowed(&self, r: usize) -> usize {
         (self.inputs + r).min(self.cols())
@@ -540,6 +546,15 @@ pub fn backward_tensor<B: Backend>(
     )
 }
 
+/// [`Geometry::flow_block`] of a grid with `cols` senders, `n_in` inputs, `n_comp` comps.
+fn flow_block(r: usize, cols: usize, n_in: usize, n_comp: usize) -> (std::ops::Range<usize>, f64) {
+    if r < n_comp {
+        (0..n_in, 1.0)
+    } else {
+        (n_in..cols, -1.0)
+    }
+}
+
 /// The DNM's flow loss `(Σ_A |D| − Σ_B |D|)²` in one host pass, where `A` is the comp ←
 /// input block (rows `0..n_comp`, columns `0..n_in`) and `B` the output ← comp block
 /// (rows `n_comp..`, columns `n_in..`): returns `v = Σ_A |D| − Σ_B |D|`.
@@ -548,12 +563,8 @@ pub fn flow_sum<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize) -> f6
         .par_chunks(cols)
         .enumerate()
         .map(|(r, row)| {
-            let (block, sign) = if r < n_comp {
-                (&row[..n_in], 1.0)
-            } else {
-                (&row[n_in..], -1.0)
-            };
-            sign * block.iter().map(|v| (*v).into().abs()).sum::<f64>()
+            let (block, sign) = flow_block(r, cols, n_in, n_comp);
+            sign * row[block].iter().map(|v| (*v).into().abs()).sum::<f64>()
         })
         .collect::<Vec<f64>>();
     sum_in_order(&rows)
@@ -573,15 +584,11 @@ pub fn flow_grad<T: Real>(d: &[T], cols: usize, n_in: usize, n_comp: usize, scal
         .zip(d.par_chunks(cols))
         .enumerate()
         .for_each(|(r, (g_row, d_row))| {
-            let (range, sign) = if r < n_comp {
-                (0..n_in, scale)
-            } else {
-                (n_in..cols, -scale)
-            };
-            for j in range {
+            let (block, sign) = flow_block(r, cols, n_in, n_comp);
+            for j in block {
                 let v: f64 = d_row[j].into();
                 if v != 0.0 {
-                    g_row[j] = T::of(sign * v.signum());
+                    g_row[j] = T::of(sign * scale * v.signum());
                 }
             }
         });

@@ -24,8 +24,8 @@
 //! sender-major (`[C][batch]`) f64. A batch of [`SPLIT`] samples or more is cut into two
 //! halves that run on two threads (the comps of one sample never wait on another's):
 //! outputs bit for bit the same, the batch sums of `D̄`, `w̄`, `b̄` added half by half
-//! (a fixed order, the same on every machine). One thread below that (each rayon hand-off costs tens of µs on
-//! these machines, more than the whole pass at MNIST size).
+//! (a fixed order, the same on every machine). One thread below that: each rayon
+//! hand-off costs tens of µs on these machines.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -253,13 +253,16 @@ fn backward_part<T: Real>(
     }
     let mut g_u = vec![0.0; cols * bt];
     let mut g_a = vec![0.0; cols * bt];
-    let (mut g_d, at) = match layout {
-        Layout::Dense => (vec![T::of(0.0); (n_comp + n_out) * cols], cols),
-        Layout::Kept => (vec![T::of(0.0); d.nnz()], 0),
-    };
+    let mut g_d = vec![
+        T::of(0.0);
+        match layout {
+            Layout::Dense => (n_comp + n_out) * cols,
+            Layout::Kept => d.nnz(),
+        }
+    ];
     // Where cell (r, j), the k-th non-zero of row r, goes.
     let slot = |r: usize, j: usize, k: usize| match layout {
-        Layout::Dense => r * at + j,
+        Layout::Dense => r * cols + j,
         Layout::Kept => d.start(r) + k,
     };
     for q in 0..n_out {

@@ -13,9 +13,9 @@
 //! | forward pass | from `D` | from values + pattern |
 //! | flow | `Σ_A |D| − Σ_B |D|` over the blocks | over the kept cells in the blocks |
 //!
-//! Only the closeness pass visits cells that are not kept: without a surrogate the
-//! columns each row's gaussian can lift over the cutoff (`Row::reach`, a window around
-//! μ), with one every allowed cell (each adds to `s`). Nothing of size `R × C` is
+//! Only the closeness pass visits cells that are not kept: the columns each row's
+//! gaussian can lift over the cutoff (a window around μ), or with a surrogate over
+//! `c − TAIL/k` ([`crate::dnm_closeness::SURROGATE_TAIL`]). Nothing of size `R × C` is
 //! allocated.
 
 use std::sync::Arc;
@@ -52,15 +52,23 @@ impl Pattern {
         (span.clone(), &self.cols[span])
     }
 
+    /// The kept cells as `(r·C + j, value)`, rising: their places in a row-major
+    /// `[R, C]` buffer.
+    pub fn cells<'a, T: Copy>(&'a self, values: &'a [T]) -> impl Iterator<Item = (usize, T)> + 'a {
+        let cols = self.geometry.cols();
+        (0..self.geometry.rows()).flat_map(move |r| {
+            let (span, js) = self.row(r);
+            js.iter()
+                .zip(&values[span])
+                .map(move |(&j, &v)| (r * cols + j as usize, v))
+        })
+    }
+
     /// The pattern and values as a dense row-major `[R, C]` buffer.
     pub fn dense<T: Real>(&self, values: &[T]) -> Vec<T> {
-        let cols = self.geometry.cols();
-        let mut d = vec![T::of(0.0); self.geometry.rows() * cols];
-        for r in 0..self.geometry.rows() {
-            let (span, js) = self.row(r);
-            for (&j, &v) in js.iter().zip(&values[span]) {
-                d[r * cols + j as usize] = v;
-            }
+        let mut d = vec![T::of(0.0); self.geometry.rows() * self.geometry.cols()];
+        for (k, v) in self.cells(values) {
+            d[k] = v;
         }
         d
     }
@@ -173,15 +181,15 @@ pub fn flow_sum<T: Real>(pattern: &Pattern, values: &[T]) -> f64 {
 /// The gradient of the flow loss `v²` over the values: `scale·sign(D)` on `A`,
 /// `−scale·sign(D)` on `B`, 0 elsewhere (`scale = 2v·ḡ`).
 pub fn flow_grad<T: Real>(pattern: &Pattern, values: &[T], scale: f64) -> Vec<T> {
-    let (n_in, n_comp) = (pattern.geometry.inputs, pattern.geometry.comps);
+    let geometry = pattern.geometry;
     let mut g = vec![T::of(0.0); values.len()];
-    for r in 0..pattern.geometry.rows() {
+    for r in 0..geometry.rows() {
         let (span, js) = pattern.row(r);
-        let sign = if r < n_comp { scale } else { -scale };
+        let (block, sign) = geometry.flow_block(r);
         for (k, &j) in span.zip(js) {
             let v: f64 = values[k].into();
-            if ((j as usize) < n_in) == (r < n_comp) && v != 0.0 {
-                g[k] = T::of(sign * v.signum());
+            if block.contains(&(j as usize)) && v != 0.0 {
+                g[k] = T::of(sign * scale * v.signum());
             }
         }
     }
@@ -196,19 +204,16 @@ pub fn closeness_tensor<B: Backend>(
     geometry: Geometry,
     sharpness: Option<f64>,
 ) -> (Tensor<B, 1>, Arc<Pattern>) {
+    fn data<T: Real>(inp: &crate::dnm_closeness::Inputs) -> (Pattern, TensorData) {
+        let (pattern, values) = closeness::<T>(inp);
+        let n = values.len();
+        (pattern, TensorData::new(values, [n]))
+    }
     let (device, dtype) = (shape.device(), shape.dtype());
     let inp = inputs(shape, kappa, geometry, sharpness);
     let (pattern, data) = match dtype {
-        DType::F32 => {
-            let (p, v) = closeness::<f32>(&inp);
-            let n = v.len();
-            (p, TensorData::new(v, [n]))
-        }
-        _ => {
-            let (p, v) = closeness::<f64>(&inp);
-            let n = v.len();
-            (p, TensorData::new(v, [n]))
-        }
+        DType::F32 => data::<f32>(&inp),
+        _ => data::<f64>(&inp),
     };
     (Tensor::from_data(data, &device), Arc::new(pattern))
 }

@@ -189,6 +189,12 @@ pub fn write_comparison(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, ReportE
     if dirs.is_empty() {
         return Err(ReportError::new(out, "no run directories to compare"));
     }
+    if comparison_files(out)[1..].iter().any(|f| f == out) {
+        return Err(ReportError::new(
+            out,
+            "the page cannot end in .csv or .png: its table and chart take those names",
+        ));
+    }
     let runs = dirs
         .iter()
         .map(|d| RunFiles::read(d))
@@ -349,5 +355,12 @@ mod tests {
             .to_string();
         assert!(err.contains("not a run directory"), "{err}");
         assert!(!out.exists());
+        let table = t.path().join("compare.csv");
+        let err = write_comparison(&[t.path().join("a")], &table)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("cannot end in .csv"), "{err}");
+        assert!(!table.exists());
     }
 }
