@@ -12,6 +12,7 @@
 //! | [`dnm_closeness`] | the DNM's cutoff matrix `D`, density surrogate and flow loss | DNM |
 //! | [`dnm_forward`] | the DNM's forward pass over the non-zeros of `D`, and its backward | DNM |
 //! | [`dnm_kept`] | the same three DNM operations with `D` stored as its kept cells | DNM |
+//! | `dnm_cube`, `dnm_fusion` (`wgpu` feature) | the DNM's closeness and forward pass as CubeCL kernels, on `CubeBackend` and on `Fusion<CubeBackend>` (burn-wgpu's `Wgpu`) | DNM |
 //! | [`floats`] | host buffers of float tensors in their own precision | all kernels |
 //!
 //! The sparse product over a connection list: a sparse matrix `W` (`n_out × n_in`) is a
@@ -28,8 +29,8 @@
 //! default ([`sparse_fallback`]) gathers with `select` and scatter-adds with
 //! `select_assign`, materialising the `[nnz, batch]` products; the host kernels
 //! ([`sparse_host`]) walk the list grouped by output (or input) and add whole batch rows.
-//! The DNM's operations answer `None` where a backend has no kernel (wgpu), and the DNM
-//! then evaluates its tensor expressions instead.
+//! The DNM's operations answer `None` where a backend has no kernel (the kept-cell ops
+//! and the flow on the GPU), and the DNM then evaluates its tensor expressions instead.
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -42,7 +43,11 @@ pub use dnm_kept::Pattern;
 
 pub mod autodiff;
 pub mod dnm_closeness;
+#[cfg(feature = "wgpu")]
+pub mod dnm_cube;
 pub mod dnm_forward;
+#[cfg(feature = "wgpu")]
+pub mod dnm_fusion;
 pub mod dnm_kept;
 pub mod dreamcomp_step;
 pub mod floats;
@@ -467,7 +472,3 @@ host_backend!(burn_ndarray::NdArray<f32>, rows: true);
 host_backend!(burn_ndarray::NdArray<f64>, rows: true);
 #[cfg(feature = "flex")]
 host_backend!(burn_flex::Flex, rows: false);
-
-/// GPUs keep the gather/scatter default (a host round trip would cost more than it saves).
-#[cfg(feature = "wgpu")]
-impl KernelBackend for burn_wgpu::Wgpu<f32, i32> {}
