@@ -444,6 +444,34 @@ mod kernels {
         }
     }
 
+    /// `ū_j` of sender `j` at sample `s` once every receiver has given it its share: the
+    /// outputs' `Σ_q ȳ[s, q]·D_qj` plus `ā_j·leaky'(u_j)`.
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn closed_gradient(
+        x: &Array<f32>,
+        o: &Array<f32>,
+        g_y: &Array<f32>,
+        d: &Array<f32>,
+        w: &Array<f32>,
+        b: &Array<f32>,
+        g_a: f32,
+        s: usize,
+        j: usize,
+        inputs: usize,
+        comps: usize,
+        outputs: usize,
+        leak: f32,
+    ) -> f32 {
+        let cols = inputs + comps;
+        let mut g_out = 0.0f32;
+        for q in 0..outputs {
+            g_out += g_y[s * outputs + q] * d[(comps + q) * cols + j];
+        }
+        let u = pre_activation(x, o, w, b, s, j, inputs, comps);
+        g_out + g_a * select(u > 0.0, 1.0f32, leak)
+    }
+
     /// One cube per sample `s`: `g_u[s, :]`, the gradient of every sender's pre-activation.
     /// Thread `t` owns senders `t, t + BLOCK, …`: it starts each from the outputs' share
     /// `Σ_q ȳ[s, q]·D_qj` and accumulates `ā` in `g_u` until the sender is closed; the
@@ -480,13 +508,9 @@ mod kernels {
             let c = inputs + i;
             let slot = step % 2;
             if c % block == t {
-                let mut g_out = 0.0f32;
-                for q in 0..outputs {
-                    g_out += g_y[s * outputs + q] * d[(comps + q) * cols + c];
-                }
-                let u = pre_activation(x, o, w, b, s, c, inputs, comps);
-                let slope = select(u > 0.0, 1.0f32, leak);
-                let g = g_out + g_u[base + c] * slope;
+                let g_a = g_u[base + c];
+                let g =
+                    closed_gradient(x, o, g_y, d, w, b, g_a, s, c, inputs, comps, outputs, leak);
                 g_u[base + c] = g;
                 shared[slot] = w[c] * g;
             }
@@ -503,13 +527,9 @@ mod kernels {
         }
         let mut j = t;
         while j < inputs {
-            let mut g_out = 0.0f32;
-            for q in 0..outputs {
-                g_out += g_y[s * outputs + q] * d[(comps + q) * cols + j];
-            }
-            let u = pre_activation(x, o, w, b, s, j, inputs, comps);
-            let slope = select(u > 0.0, 1.0f32, leak);
-            g_u[base + j] = g_out + g_u[base + j] * slope;
+            let g_a = g_u[base + j];
+            g_u[base + j] =
+                closed_gradient(x, o, g_y, d, w, b, g_a, s, j, inputs, comps, outputs, leak);
             j += block;
         }
     }
