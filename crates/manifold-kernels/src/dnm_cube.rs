@@ -699,8 +699,11 @@ mod kernels {
 
 use kernels::*;
 
-/// The float tensors of a cube backend.
+/// A cube backend with f32 floats.
 type Cube<R, I, BT> = CubeBackend<R, f32, I, BT>;
+
+/// Its float tensors.
+type Floats<R, I, BT, const D: usize> = Tensor<Cube<R, I, BT>, D>;
 
 fn handle<R: CubeRuntime, I: IntElement, BT: BoolElement, const D: usize>(
     t: Tensor<Cube<R, I, BT>, D>,
@@ -804,7 +807,7 @@ pub fn closeness_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     sharpness: Option<f64>,
     out: Tensor<Cube<R, I, BT>, 2>,
     grad: Tensor<Cube<R, I, BT>, 2>,
-) -> (Tensor<Cube<R, I, BT>, 2>, Tensor<Cube<R, I, BT>, 1>) {
+) -> (Floats<R, I, BT, 2>, Floats<R, I, BT, 1>) {
     let (rows, device) = (geometry.rows(), shape.device());
     let g_shape = empty::<R, I, BT, 2>([rows, 7], &device);
     let g_c = empty::<R, I, BT, 1>([rows], &device);
@@ -851,7 +854,7 @@ pub fn outputs<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     b: Tensor<Cube<R, I, BT>, 1>,
     n_in: usize,
     leak: f64,
-) -> (Tensor<Cube<R, I, BT>, 2>, Tensor<Cube<R, I, BT>, 2>) {
+) -> (Floats<R, I, BT, 2>, Floats<R, I, BT, 2>) {
     let ([rows, cols], [batch, _], device) = (d.dims(), x.dims(), x.device());
     let n_comp = cols - n_in;
     let n_out = rows - n_comp;
