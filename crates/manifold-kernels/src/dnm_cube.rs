@@ -173,6 +173,33 @@ mod kernels {
         }
     }
 
+    /// Row `r`'s parameters with the cutoff `c = sigmoid(κ)` and `D`'s scale `1/(1 − c)`.
+    #[derive(CubeType)]
+    struct RowCut {
+        row: RowParams,
+        c: f32,
+        scale: f32,
+    }
+
+    #[cube]
+    #[allow(clippy::too_many_arguments)]
+    fn row_cut(
+        shape: &Array<f32>,
+        kappa: &Array<f32>,
+        r: usize,
+        inputs: usize,
+        outputs: usize,
+        period: f32,
+        rows: usize,
+    ) -> RowCut {
+        RowCut {
+            row: row_params(shape, r, rows, inputs, outputs, period),
+            c: sigmoid_f(kappa[0]),
+            // 1/(1 − c) as 1/σ(−κ): no cancellation when c rounds to 1.
+            scale: 1.0 / sigmoid_f(-kappa[0]),
+        }
+    }
+
     /// One cube per row `r` of `D`: `d[r, :]` (0 on cut and disallowed cells) and, with
     /// `surrogate`, `shares[r] = Σ_allowed sigmoid(k·(|f| − c))`.
     #[cube(launch)]
@@ -195,9 +222,10 @@ mod kernels {
         let cols = inputs + comps;
         let i = inputs + r;
         let allowed = usize::min(i, cols);
-        let row = row_params(shape, r, rows, inputs, outputs, period);
-        let c = sigmoid_f(kappa[0]);
-        let scale = 1.0 / sigmoid_f(-kappa[0]);
+        let cut = row_cut(shape, kappa, r, inputs, outputs, period, rows);
+        let row = cut.row;
+        let c = cut.c;
+        let scale = cut.scale;
         let mut s = 0.0f32;
         let mut j = t;
         while j < cols {
@@ -250,9 +278,10 @@ mod kernels {
         let cols = inputs + comps;
         let i = inputs + r;
         let allowed = usize::min(i, cols);
-        let row = row_params(shape, r, rows, inputs, outputs, period);
-        let c = sigmoid_f(kappa[0]);
-        let scale = 1.0 / sigmoid_f(-kappa[0]);
+        let cut = row_cut(shape, kappa, r, inputs, outputs, period, rows);
+        let row = cut.row;
+        let c = cut.c;
+        let scale = cut.scale;
         let mut g_s = 0.0f32;
         if surrogate {
             g_s = grad[rows * cols] / max_cells;
