@@ -2,6 +2,7 @@
 //! `x̄ = Wᵀ·ȳ` (the inner backend's product with rows and cols swapped) and
 //! `w̄_k = Σ_b x[rows_k, b]·ȳ[cols_k, b]`.
 
+use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{Int, Tensor, TensorPrimitive};
 use burn_autodiff::checkpoint::base::Checkpointer;
@@ -14,11 +15,13 @@ use std::sync::Arc;
 
 use crate::{Geometry, KeptGrads, KernelBackend, Pattern};
 
-fn float<B: KernelBackend, const D: usize>(p: FloatTensor<B>) -> Tensor<B, D> {
+/// A float primitive as a tensor.
+pub(crate) fn float<B: Backend, const D: usize>(p: FloatTensor<B>) -> Tensor<B, D> {
     Tensor::from_primitive(TensorPrimitive::Float(p))
 }
 
-fn prim<B: KernelBackend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
+/// A float tensor's primitive.
+pub(crate) fn prim<B: Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
     t.into_primitive().tensor()
 }
 

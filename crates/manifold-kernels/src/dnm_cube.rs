@@ -28,11 +28,12 @@
 //! candidate kernels per new shape. Only f32 tensors take these kernels (`None`
 //! otherwise: the caller evaluates the tensor expressions).
 
-use burn::tensor::{DType, ElementConversion, Tensor, TensorPrimitive};
+use burn::tensor::{DType, ElementConversion, Tensor};
 use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, IntElement};
 use cubecl::prelude::{CubeCount, CubeDim};
 
+use crate::autodiff::float;
 use crate::dnm_closeness::Geometry;
 use crate::dnm_forward::TensorGrads;
 use crate::KernelBackend;
@@ -63,19 +64,18 @@ mod kernels {
         select(x > 0.0, 1.0f32, select(x < 0.0, -1.0f32, 0.0f32))
     }
 
-    /// Sums `value` over the cube's threads into `shared[slot·BLOCK]` (a tree in shared
-    /// memory); every thread must call it.
+    /// Sums `value` over the cube's threads into `shared[0]` (a tree in shared memory);
+    /// every thread must call it.
     #[cube]
-    fn cube_sum(shared: &mut SharedMemory<f32>, slot: usize, value: f32) {
+    fn cube_sum(shared: &mut SharedMemory<f32>, value: f32) {
         let t = UNIT_POS_X as usize;
-        let base = slot * BLOCK as usize;
-        shared[base + t] = value;
+        shared[t] = value;
         sync_cube();
         for k in 0..BLOCK_LOG2 {
             let stride = (BLOCK >> (k + 1)) as usize;
             if t < stride {
-                let other = shared[base + t + stride];
-                shared[base + t] += other;
+                let other = shared[t + stride];
+                shared[t] += other;
             }
             sync_cube();
         }
@@ -245,7 +245,7 @@ mod kernels {
         }
         if surrogate {
             let mut shared = SharedMemory::<f32>::new(BLOCK as usize);
-            cube_sum(&mut shared, 0, s);
+            cube_sum(&mut shared, s);
             if t == 0 {
                 shares[r] = shared[0];
             }
@@ -660,7 +660,7 @@ mod kernels {
             j += BLOCK as usize;
         }
         let mut shared = SharedMemory::<f32>::new(BLOCK as usize);
-        cube_sum(&mut shared, 0, acc);
+        cube_sum(&mut shared, acc);
         if t == 0 {
             shares[r] = sign * shared[0];
         }
@@ -714,7 +714,7 @@ mod kernels {
             k += BLOCK as usize;
         }
         let mut shared = SharedMemory::<f32>::new(BLOCK as usize);
-        cube_sum(&mut shared, 0, acc);
+        cube_sum(&mut shared, acc);
         if t == 0 {
             let mut total = shared[0] / divisor;
             if cut_slope {
@@ -740,13 +740,10 @@ fn handle<R: CubeRuntime, I: IntElement, BT: BoolElement, const D: usize>(
     burn_cubecl::kernel::into_contiguous(t.into_primitive().tensor())
 }
 
-fn tensor<R: CubeRuntime, I: IntElement, BT: BoolElement, const D: usize>(
-    t: CubeTensor<R>,
-) -> Tensor<Cube<R, I, BT>, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
-}
-
-fn all_f32<B: burn::tensor::backend::Backend, const D: usize>(ts: &[&Tensor<B, D>]) -> bool {
+/// Whether every tensor is f32 (the kernels' only float type).
+pub(crate) fn all_f32<B: burn::tensor::backend::Backend, const D: usize>(
+    ts: &[&Tensor<B, D>],
+) -> bool {
     ts.iter().all(|t| t.dtype() == DType::F32)
 }
 
@@ -824,7 +821,7 @@ pub fn closeness<R: CubeRuntime, I: IntElement, BT: BoolElement>(
             false,
         );
     }
-    tensor(out)
+    float(out)
 }
 
 /// [`KernelBackend::dnm_closeness_backward`]: `closeness_backward_kernel`, then
@@ -872,7 +869,7 @@ pub fn closeness_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         1.0,
         true,
     );
-    (tensor(g_shape), tensor(g_kappa))
+    (float(g_shape), float(g_kappa))
 }
 
 /// [`KernelBackend::dnm_outputs`] in one launch of `substitution_kernel`.
@@ -922,7 +919,7 @@ pub fn outputs<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         n_out,
         leak as f32,
     );
-    (tensor(y), tensor(o))
+    (float(y), float(o))
 }
 
 /// [`KernelBackend::dnm_outputs_backward`]: `ū` by `reverse_sweep_kernel`, then `D̄` (on
@@ -1004,7 +1001,7 @@ pub fn outputs_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         n_in,
         n_comp,
     );
-    (tensor(g_x), tensor(g_d), tensor(g_w), tensor(g_b))
+    (float(g_x), float(g_d), float(g_w), float(g_b))
 }
 
 /// The flow sum `v` (`[1]`) of `D`: `flow_kernel`, then `total_kernel`.
@@ -1038,7 +1035,7 @@ pub fn flow_sum<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         1.0,
         false,
     );
-    tensor(v)
+    float(v)
 }
 
 /// [`KernelBackend::dnm_flow_backward`] by `flow_backward_kernel`.
@@ -1065,7 +1062,7 @@ pub fn flow_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         rows - n_comp,
         v as f32,
     );
-    tensor(g_d)
+    float(g_d)
 }
 
 impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Cube<R, I, BT> {

@@ -6,14 +6,15 @@
 use std::sync::Arc;
 
 use burn::tensor::ops::FloatTensor;
-use burn::tensor::{DType, ElementConversion, Shape, Tensor, TensorPrimitive};
+use burn::tensor::{ElementConversion, Shape, Tensor};
 use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, IntElement};
 use burn_fusion::stream::{Operation, OperationStreams};
 use burn_fusion::{Fusion, FusionBackend, FusionRuntime, FusionTensor};
 use burn_ir::{CustomOpIr, HandleContainer, OperationIr, TensorIr};
 
+use crate::autodiff::{float, prim};
 use crate::dnm_closeness::Geometry;
-use crate::dnm_cube;
+use crate::dnm_cube::{self, all_f32};
 use crate::dnm_forward::TensorGrads;
 use crate::KernelBackend;
 
@@ -83,18 +84,6 @@ fn fused<R: CubeRuntime, I: IntElement, BT: BoolElement, const D: usize>(
     t.into_primitive().tensor()
 }
 
-fn wrap<B: burn::tensor::backend::Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
-}
-
-fn prim<B: burn::tensor::backend::Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
-    t.into_primitive().tensor()
-}
-
-fn f32s<B: burn::tensor::backend::Backend, const D: usize>(ts: &[&Tensor<B, D>]) -> bool {
-    ts.iter().all(|t| t.dtype() == DType::F32)
-}
-
 impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, I, BT> {
     fn dnm_closeness(
         shape: Tensor<Self, 2>,
@@ -102,7 +91,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
         geometry: Geometry,
         sharpness: Option<f64>,
     ) -> Option<Tensor<Self, 2>> {
-        if !f32s(&[&shape]) {
+        if !all_f32(&[&shape]) {
             return None;
         }
         let rows = geometry.rows() + sharpness.is_some() as usize;
@@ -112,14 +101,14 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
             [Shape::new([rows, geometry.cols()])],
             Arc::new(move |[shape, kappa]| {
                 [prim(dnm_cube::closeness::<R, I, BT>(
-                    wrap(shape),
-                    wrap(kappa),
+                    float(shape),
+                    float(kappa),
                     geometry,
                     sharpness,
                 ))]
             }),
         );
-        Some(wrap(out))
+        Some(float(out))
     }
 
     fn dnm_closeness_backward(
@@ -130,7 +119,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
         out: Tensor<Self, 2>,
         grad: Tensor<Self, 2>,
     ) -> Option<(Tensor<Self, 2>, Tensor<Self, 1>)> {
-        if !f32s(&[&shape, &out, &grad]) {
+        if !all_f32(&[&shape, &out, &grad]) {
             return None;
         }
         let [g_shape, g_kappa] = custom::<R, I, BT, 4, 2>(
@@ -139,31 +128,31 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
             [Shape::new([geometry.rows(), 7]), Shape::new([1])],
             Arc::new(move |[shape, kappa, out, grad]| {
                 let (g_shape, g_kappa) = dnm_cube::closeness_backward::<R, I, BT>(
-                    wrap(shape),
-                    wrap(kappa),
+                    float(shape),
+                    float(kappa),
                     geometry,
                     sharpness,
-                    wrap(out),
-                    wrap(grad),
+                    float(out),
+                    float(grad),
                 );
                 [prim(g_shape), prim(g_kappa)]
             }),
         );
-        Some((wrap(g_shape), wrap(g_kappa)))
+        Some((float(g_shape), float(g_kappa)))
     }
 
     /// Reads `v` back to the host (one synchronisation).
     fn dnm_flow(d: Tensor<Self, 2>, n_in: usize, n_comp: usize) -> Option<(f64, Tensor<Self, 1>)> {
-        if !f32s(&[&d]) {
+        if !all_f32(&[&d]) {
             return None;
         }
         let [v] = custom::<R, I, BT, 1, 1>(
             "dnm_flow",
             [fused(d)],
             [Shape::new([1])],
-            Arc::new(move |[d]| [prim(dnm_cube::flow_sum::<R, I, BT>(wrap(d), n_in, n_comp))]),
+            Arc::new(move |[d]| [prim(dnm_cube::flow_sum::<R, I, BT>(float(d), n_in, n_comp))]),
         );
-        let v: Tensor<Self, 1> = wrap(v);
+        let v: Tensor<Self, 1> = float(v);
         Some((v.clone().into_scalar().elem::<f64>(), v.clone() * v))
     }
 
@@ -174,7 +163,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
         v: f64,
         grad: Tensor<Self, 1>,
     ) -> Option<Tensor<Self, 2>> {
-        if !f32s(&[&d]) {
+        if !all_f32(&[&d]) {
             return None;
         }
         let shape = Shape::new(d.dims());
@@ -184,15 +173,15 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
             [shape],
             Arc::new(move |[d, grad]| {
                 [prim(dnm_cube::flow_backward::<R, I, BT>(
-                    wrap(d),
+                    float(d),
                     n_in,
                     n_comp,
                     v,
-                    wrap(grad),
+                    float(grad),
                 ))]
             }),
         );
-        Some(wrap(g_d))
+        Some(float(g_d))
     }
 
     fn dnm_outputs(
@@ -203,7 +192,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
         n_in: usize,
         leak: f64,
     ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
-        if !f32s(&[&x, &d]) {
+        if !all_f32(&[&x, &d]) {
             return None;
         }
         let ([rows, cols], [batch, _]) = (d.dims(), x.dims());
@@ -216,12 +205,18 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
                 Shape::new([batch, n_comp]),
             ],
             Arc::new(move |[x, d, w, b]| {
-                let (y, o) =
-                    dnm_cube::outputs::<R, I, BT>(wrap(x), wrap(d), wrap(w), wrap(b), n_in, leak);
+                let (y, o) = dnm_cube::outputs::<R, I, BT>(
+                    float(x),
+                    float(d),
+                    float(w),
+                    float(b),
+                    n_in,
+                    leak,
+                );
                 [prim(y), prim(o)]
             }),
         );
-        Some((wrap(y), wrap(o)))
+        Some((float(y), float(o)))
     }
 
     fn dnm_outputs_backward(
@@ -234,7 +229,7 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
         o: Tensor<Self, 2>,
         grad: Tensor<Self, 2>,
     ) -> Option<TensorGrads<Self>> {
-        if !f32s(&[&x, &d, &o, &grad]) {
+        if !all_f32(&[&x, &d, &o, &grad]) {
             return None;
         }
         let ([rows, cols], [batch, _]) = (d.dims(), x.dims());
@@ -256,18 +251,18 @@ impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, 
             ],
             Arc::new(move |[x, d, w, b, o, grad]| {
                 let (g_x, g_d, g_w, g_b) = dnm_cube::outputs_backward::<R, I, BT>(
-                    wrap(x),
-                    wrap(d),
-                    wrap(w),
-                    wrap(b),
+                    float(x),
+                    float(d),
+                    float(w),
+                    float(b),
                     n_in,
                     leak,
-                    wrap(o),
-                    wrap(grad),
+                    float(o),
+                    float(grad),
                 );
                 [prim(g_x), prim(g_d), prim(g_w), prim(g_b)]
             }),
         );
-        Some((wrap(g_x), wrap(g_d), wrap(g_w), wrap(g_b)))
+        Some((float(g_x), float(g_d), float(g_w), float(g_b)))
     }
 }
