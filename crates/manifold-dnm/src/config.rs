@@ -73,6 +73,14 @@ pub enum Placement {
     /// middle comp with width `σ' = n_comp/4` (every comp starts with a path to an
     /// output). `mu_init`'s std is added as noise around these centres.
     Spread,
+    /// Size-aware in two comp layers: the first half of the comps reads the image as
+    /// under `spread`; comp `a + r` of the second half is centred on comp
+    /// `(r + ½)·n_a/n_b` of the first half (`n_a`, `n_b` comps in each), with its width
+    /// scaled from `sigma_init` by `n_a/n_in`; the outputs read the second half (centred
+    /// on its middle, width `n_b/4`). Outputs read their senders without the leaky ReLU,
+    /// so a depth-1 manifold is linear in the pixels' per-pixel transforms; here every
+    /// path from a pixel to an output passes one leaky ReLU on a first-layer comp.
+    Layered,
 }
 
 /// The DNM's configuration (see the crate docs for the maths).
@@ -153,7 +161,8 @@ pub struct DnmConfig {
     /// Init mean and std of μ.
     #[config(default = "(0.0, 14.0)")]
     pub mu_init: (f64, f64),
-    /// Where the receivers' windows start: `original` or `spread` (size-aware).
+    /// Where the receivers' windows start: `original`, `spread` (size-aware) or `layered`
+    /// (size-aware, two comp layers).
     #[config(default = "Placement::Original")]
     pub placement: Placement,
     /// Divide the flow sum by the receivers R before squaring (`flow = (v/R)²`), so that
