@@ -1,6 +1,6 @@
 //! Every DNM hyperparameter in one serde struct (TOML, `--set field=value`, flags),
-//! and the presets `seed-toy`, `seed-mnist` (the original's settings, spec table) and
-//! `best-toy`, `best-mnist` (ours).
+//! and the presets `seed-toy`, `seed-mnist` (the original's settings, spec table),
+//! `best-toy`, `best-mnist` (ours) and the size-aware `large-mnist`, `layered-mnist`.
 
 use burn::config::Config;
 use manifold_train::{ModelConfig, TrainError};
@@ -82,6 +82,16 @@ pub enum Placement {
     /// path from a pixel to an output passes one leaky ReLU on a first-layer comp.
     Layered,
 }
+
+/// The names [`DnmConfig::preset`] knows.
+pub const PRESETS: [&str; 6] = [
+    "seed-toy",
+    "seed-mnist",
+    "best-toy",
+    "best-mnist",
+    "large-mnist",
+    "layered-mnist",
+];
 
 /// The DNM's configuration (see the crate docs for the maths).
 #[derive(Config, Debug, PartialEq)]
@@ -272,13 +282,25 @@ impl DnmConfig {
             .with_steps(30_000)
     }
 
+    /// `large-mnist` in two comp layers ([`Placement::Layered`]: every pixel-to-output
+    /// path passes a leaky ReLU, where under `spread` the manifold stays a linear
+    /// classifier) under the surrogate density term (λ_sparse = LAMBDA, so the network
+    /// thins itself to about DENSITY), STEPS steps. Its results are in the crate README.
+    pub fn layered_mnist() -> Self {
+        Self::large_mnist()
+            .with_placement(Placement::Layered)
+            .with_density_term(DensityTerm::Surrogate)
+            .with_lambda_sparse(3e4)
+            .with_steps(60_000)
+    }
+
     /// The same settings with `comps` computing neurons (N = n_in + comps + n_out).
     pub fn with_comps(self, comps: usize) -> Self {
         let neurons = self.inputs + comps + self.outputs;
         self.with_neurons(neurons)
     }
 
-    /// A preset by name.
+    /// A preset by name (one of [`PRESETS`]).
     pub fn preset(name: &str) -> Result<Self, TrainError> {
         match name {
             "seed-toy" => Ok(Self::seed_toy()),
@@ -286,12 +308,10 @@ impl DnmConfig {
             "best-toy" => Ok(Self::best_toy()),
             "best-mnist" => Ok(Self::best_mnist()),
             "large-mnist" => Ok(Self::large_mnist()),
+            "layered-mnist" => Ok(Self::layered_mnist()),
             other => Err(TrainError::config(
                 "preset",
-                format!(
-                    "unknown preset `{other}` (seed-toy, seed-mnist, best-toy, best-mnist, \
-                     large-mnist)"
-                ),
+                format!("unknown preset `{other}` ({})", PRESETS.join(", ")),
             )),
         }
     }
@@ -449,5 +469,25 @@ impl ModelConfig for DnmConfig {
 
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_resolves_to_a_valid_config_and_others_are_refused_by_name() {
+        for name in PRESETS {
+            let config = DnmConfig::preset(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            DnmConfig::validate(&config).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let layered = DnmConfig::preset("layered-mnist").unwrap();
+        assert_eq!(layered.placement, Placement::Layered);
+        assert_eq!(layered.density_term, DensityTerm::Surrogate);
+        assert!(layered.surrogate_needed().is_some());
+        let refused = DnmConfig::preset("huge-mnist").unwrap_err().to_string();
+        assert!(refused.contains("preset"), "{refused}");
+        assert!(refused.contains("`huge-mnist`") && refused.contains("layered-mnist"));
     }
 }

@@ -41,7 +41,7 @@ pub mod train;
 
 pub use bench::{time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
-pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Placement, Schedule, Task};
+pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Placement, Schedule, Task, PRESETS};
 pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};
 pub use manifold_train::Evaluation;
 pub use model::{head, Cutoff, Dnm, Kept, Structure, LEAK};

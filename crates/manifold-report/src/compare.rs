@@ -154,22 +154,37 @@ fn table(runs: &[RunFiles], out: &Path) -> Result<Vec<u8>, ReportError> {
         .map_err(|e| ReportError::new(out, e.to_string()))
 }
 
-/// Test accuracy (%) against log₁₀ of the kept connections, one series per system.
+/// A run's series on the chart: its system, and for a DNM whose `placement` is not the
+/// original also the placement (`dnm (layered)`), since the placements train different
+/// kinds of network.
+fn series_name(files: &RunFiles) -> String {
+    let placement = files.config.get("placement").and_then(toml::Value::as_str);
+    match (files.model.as_str(), placement) {
+        ("dnm", Some(p)) if p != "original" => format!("dnm ({p})"),
+        (model, _) => model.to_string(),
+    }
+}
+
+/// Test accuracy (%) against log₁₀ of the kept connections, one series per system (per
+/// placement for the DNM, [`series_name`]).
 fn accuracy_chart(runs: &[RunFiles], png: &Path) -> Result<(), ReportError> {
-    let systems: BTreeSet<&str> = runs.iter().map(|r| r.model.as_str()).collect();
-    let series: Vec<manifold_viz::Series> = systems
+    let names: Vec<String> = runs.iter().map(series_name).collect();
+    let series: Vec<manifold_viz::Series> = names
+        .iter()
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .map(|system| {
+        .map(|name| {
             let points = runs
                 .iter()
-                .filter(|r| r.model == system)
-                .filter_map(|r| {
+                .zip(&names)
+                .filter(|(_, n)| *n == name)
+                .filter_map(|(r, _)| {
                     let acc = r.summary_number("test_accuracy")?;
                     let n = connections(r)?;
                     (n > 0).then(|| ((n as f64).log10(), 100.0 * acc))
                 })
                 .collect();
-            manifold_viz::Series::new(system, points)
+            manifold_viz::Series::new(name, points)
         })
         .collect();
     manifold_viz::scatter_chart(
@@ -224,6 +239,22 @@ mod tests {
         s["model"] = json!(model);
         std::fs::write(dir.join("summary.json"), s.to_string()).unwrap();
         RunFiles::read(dir).unwrap()
+    }
+
+    #[test]
+    fn chart_series_split_the_dnm_by_placement_only() {
+        let t = tempfile::tempdir().unwrap();
+        let name = |dir: &str, model: &str, config: &str| {
+            series_name(&run(&t.path().join(dir), model, config, json!({})))
+        };
+        assert_eq!(
+            name("a", "dnm", "placement = \"layered\"\n"),
+            "dnm (layered)"
+        );
+        assert_eq!(name("b", "dnm", "placement = \"spread\"\n"), "dnm (spread)");
+        assert_eq!(name("c", "dnm", "placement = \"original\"\n"), "dnm");
+        assert_eq!(name("d", "dnm", "neurons = 1000\n"), "dnm");
+        assert_eq!(name("e", "set", "placement = \"layered\"\n"), "set");
     }
 
     #[test]

@@ -14,7 +14,8 @@ use manifold::with_backend;
 #[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
 pub struct Flags {
     /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist,
-    /// large-mnist (size-aware; scale it with --set neurons=N).
+    /// large-mnist (size-aware; scale it with --set neurons=N), layered-mnist (size-aware,
+    /// two comp layers, surrogate density).
     #[arg(long, default_value = "seed-mnist")]
     #[serde(skip)]
     preset: String,
