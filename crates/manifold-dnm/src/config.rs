@@ -73,13 +73,13 @@ pub enum Placement {
     /// middle comp with width `σ' = n_comp/4` (every comp starts with a path to an
     /// output). `mu_init`'s std is added as noise around these centres.
     Spread,
-    /// Size-aware in two comp layers: the first half of the comps reads the image as
-    /// under `spread`; comp `a + r` of the second half is centred on comp
-    /// `(r + ½)·n_a/n_b` of the first half (`n_a`, `n_b` comps in each), with its width
-    /// scaled from `sigma_init` by `n_a/n_in`; the outputs read the second half (centred
-    /// on its middle, width `n_b/4`). Outputs read their senders without the leaky ReLU,
-    /// so a depth-1 manifold is linear in the pixels' per-pixel transforms; here every
-    /// path from a pixel to an output passes one leaky ReLU on a first-layer comp.
+    /// Size-aware in two comp layers: the first `n_a` comps (half, rounded up) read the
+    /// image as under `spread`; comp `n_a + r` of the other `n_b` is centred on comp
+    /// `(r + ½)·n_a/n_b` of the first layer, with its width scaled from `sigma_init` by
+    /// `n_a/n_in`; the outputs read the second layer (centred on its middle, width
+    /// `n_b/4`). Outputs read their senders without the leaky ReLU, so a depth-1
+    /// manifold is linear in the per-pixel transforms; here nearly every path from a
+    /// pixel to an output starts by passing a leaky ReLU on a first-layer comp.
     Layered,
 }
 

@@ -25,8 +25,8 @@ use crate::model::normal;
 pub const SPREAD_REFERENCE_COMPS: f64 = 64.0;
 
 /// `w` or `b` of every sender, mean 0: std `wb_init_std` for all (the original); under
-/// [`Placement::Spread`] and [`Placement::Layered`] the comps' std is `wb_init_std·√(64/n_comp)` (at most
-/// `wb_init_std`), since each output starts summing about a third of all comps and its
+/// [`Placement::Spread`] and [`Placement::Layered`] the comps' std is
+/// `wb_init_std·√(64/n_comp)` (at most `wb_init_std`), since each output starts summing about a third of all comps and its
 /// sum would otherwise grow as `√n_comp`.
 pub(crate) fn sender_init<B: Backend>(
     config: &DnmConfig,
@@ -76,8 +76,8 @@ fn around<B: Backend>(means: Vec<f64>, std: f64, device: &B::Device) -> Param<Te
 }
 
 /// σ and μ of every receiver (drawn in that order): from `sigma_init` and `mu_init`
-/// (the original), or under [`Placement::Spread`] and [`Placement::Layered`] around [`spread_widths`] and
-/// [`spread_centres`] with those inits' stds.
+/// (the original), or under [`Placement::Spread`] and [`Placement::Layered`] around
+/// [`spread_widths`] and [`spread_centres`] with those inits' stds.
 pub(crate) fn gaussians<B: Backend>(
     config: &DnmConfig,
     device: &B::Device,
@@ -105,33 +105,37 @@ pub(crate) fn gaussians<B: Backend>(
 /// `p = j − i + d_r`.
 pub fn spread_centres(config: &DnmConfig) -> Vec<f64> {
     let g = config.geometry();
-    let (n_in, first, second) = layers(config);
+    let (first, last) = layers(config);
+    let n_in = g.inputs as f64;
     (0..g.rows())
         .map(|r| {
             let i = (g.inputs + r) as f64;
             let target = if r < first {
                 (r as f64 + 0.5) * n_in / first as f64
             } else if r < g.comps {
-                n_in + ((r - first) as f64 + 0.5) * first as f64 / second as f64
-            } else if second > 0 {
-                n_in + first as f64 + second as f64 / 2.0
+                n_in + ((r - first) as f64 + 0.5) * first as f64 / last as f64
             } else {
-                n_in + g.comps as f64 / 2.0
+                n_in + g.comps as f64 - last as f64 / 2.0
             };
             target - i + g.offset(r)
         })
         .collect()
 }
 
-/// `n_in` and the comps of each layer: all comps in the first under `spread`, the
-/// first and second half under `layered`.
-fn layers(config: &DnmConfig) -> (f64, usize, usize) {
+/// The comps of the first layer (which reads the image) and of the last (which the
+/// outputs read): both all comps under `spread`; the first and second half under
+/// `layered`.
+fn layers(config: &DnmConfig) -> (usize, usize) {
     let comps = config.comps();
-    let first = match config.placement {
-        Placement::Layered => comps.div_ceil(2),
-        _ => comps,
-    };
-    (config.inputs as f64, first, comps - first)
+    match config.placement {
+        Placement::Layered => (comps.div_ceil(2), comps - comps.div_ceil(2)),
+        _ => (comps, comps),
+    }
+}
+
+/// softplus(x) = ln(1 + eˣ), finite for every x.
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
 }
 
 /// softplus⁻¹(y) = ln(eʸ − 1) = y + ln(1 − e^−y).
@@ -144,11 +148,10 @@ fn softplus_inverse(y: f64) -> f64 {
 /// second layer's σ' is the first's times `n_a/n_in` and the outputs' `n_b/4`.
 pub fn spread_widths(config: &DnmConfig) -> Vec<f64> {
     let comps = config.comps();
-    let (n_in, first, second) = layers(config);
-    let read = if second > 0 { second } else { comps };
-    let raw_wide = softplus_inverse(read as f64 / 4.0);
-    let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
-    let raw_second = softplus_inverse(softplus(config.sigma_init.0) * first as f64 / n_in);
+    let (first, last) = layers(config);
+    let raw_wide = softplus_inverse(last as f64 / 4.0);
+    let raw_second =
+        softplus_inverse(softplus(config.sigma_init.0) * first as f64 / config.inputs as f64);
     (0..config.neurons - config.inputs)
         .map(|r| {
             if r < first {
@@ -193,7 +196,6 @@ mod tests {
         assert!((column(2999) - 2999.5 * 784.0 / 3000.0).abs() < 1e-9);
         assert!((column(3000) - (784.0 + 1500.0)).abs() < 1e-9);
         let widths = spread_widths(&config);
-        let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
         assert!((softplus(widths[3005]) - 750.0).abs() < 1e-9);
         assert_eq!(widths[0], config.sigma_init.0);
     }
@@ -216,7 +218,6 @@ mod tests {
         assert!((column(2999) - (784.0 + 1499.5)).abs() < 1e-9);
         assert!((column(3000) - (784.0 + 1500.0 + 750.0)).abs() < 1e-9);
         let widths = spread_widths(&config);
-        let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
         assert_eq!(widths[0], config.sigma_init.0);
         let scaled = softplus(config.sigma_init.0) * 1500.0 / 784.0;
         assert!((softplus(widths[1500]) - scaled).abs() < 1e-9);
