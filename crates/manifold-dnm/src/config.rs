@@ -73,13 +73,14 @@ pub enum Placement {
     /// middle comp with width `σ' = n_comp/4` (every comp starts with a path to an
     /// output). `mu_init`'s std is added as noise around these centres.
     Spread,
-    /// Size-aware in two comp layers: the first `n_a` comps (half, rounded up) read the
-    /// image as under `spread`; comp `n_a + r` of the other `n_b` is centred on comp
-    /// `(r + ½)·n_a/n_b` of the first layer, with its width scaled from `sigma_init` by
-    /// `n_a/n_in`; the outputs read the second layer (centred on its middle, width
-    /// `n_b/4`). Outputs read their senders without the leaky ReLU, so a depth-1
+    /// Size-aware in `comp_layers` comp layers (two by default) of equal size (the first
+    /// ones one comp larger when the comps do not divide): the first layer reads the image
+    /// as under `spread`; comp `r` of layer `ℓ + 1` (size `n_ℓ₊₁`) is centred on comp
+    /// `(r + ½)·n_ℓ/n_ℓ₊₁` of layer `ℓ`, with its width scaled from `sigma_init` by
+    /// `n_ℓ/n_in`; the outputs read the last layer (centred on its middle, width
+    /// `n_last/4`). Outputs read their senders without the leaky ReLU, so a depth-1
     /// manifold is linear in the per-pixel transforms; here nearly every path from a
-    /// pixel to an output starts by passing a leaky ReLU on a first-layer comp.
+    /// pixel to an output passes `comp_layers − 1` leaky ReLUs on comps.
     Layered,
 }
 
@@ -175,6 +176,10 @@ pub struct DnmConfig {
     /// (size-aware, two comp layers).
     #[config(default = "Placement::Original")]
     pub placement: Placement,
+    /// Comp layers of the `layered` placement (at least 1, at most the comps; 1 places
+    /// the comps as `spread` does).
+    #[config(default = 2)]
+    pub comp_layers: usize,
     /// Divide the flow sum by the receivers R before squaring (`flow = (v/R)²`), so that
     /// its weight means the same at every size; `false` is the original `v²`.
     #[config(default = false)]
@@ -393,6 +398,16 @@ impl DnmConfig {
                 ))
             }
             _ => {}
+        }
+        if self.placement == Placement::Layered && !(1..=self.comps()).contains(&self.comp_layers) {
+            return Err(TrainError::config(
+                "comp_layers",
+                format!(
+                    "must lie in 1..={} (the comps) under the layered placement (got {})",
+                    self.comps(),
+                    self.comp_layers
+                ),
+            ));
         }
         if !(self.period.is_finite() && self.period > 0.0) {
             return Err(TrainError::config("period", "must be a positive number"));

@@ -6,10 +6,11 @@
 //! row r (receiver i = n_in + r) centred at μ reads around sender  j* = i − d_r + μ
 //! spread:   comp r:  j* = (r + ½)·n_in/n_comp          σ from sigma_init
 //!           output:  j* = n_in + n_comp/2              σ' = n_comp/4
-//! layered:  n_a = ⌈n_comp/2⌉ comps, then n_b = n_comp − n_a
-//!           comp r < n_a:      j* = (r + ½)·n_in/n_a              σ from sigma_init
-//!           comp n_a + r:      j* = n_in + (r + ½)·n_a/n_b        σ' = σ'_init·n_a/n_in
-//!           output:            j* = n_in + n_a + n_b/2            σ' = n_b/4
+//! layered:  L = comp_layers layers of sizes n_0 … n_{L−1} (equal; the first ones one
+//!           larger when L does not divide n_comp), layer ℓ starting at comp s_ℓ
+//!           comp r of layer 0:      j* = (r + ½)·n_in/n_0                   σ from sigma_init
+//!           comp r of layer ℓ + 1:  j* = n_in + s_ℓ + (r + ½)·n_ℓ/n_ℓ₊₁     σ' = σ'_init·n_ℓ/n_in
+//!           output:                 j* = n_in + n_comp − n_last/2          σ' = n_last/4
 //! senders:  inputs' w, b ~ N(0, s²)            comps' w, b ~ N(0, s²·min(1, 64/n_comp))
 //! ```
 
@@ -100,37 +101,43 @@ pub(crate) fn gaussians<B: Backend>(
 
 /// μ of every row under [`Placement::Spread`]: comp `r` centred on input
 /// `(r + ½)·n_in/n_comp`, outputs on the middle comp; under [`Placement::Layered`] the
-/// first layer's comps tile the image, the second layer's tile the first layer, and the
-/// outputs sit on the second layer's middle (module docs). In grid coordinates
+/// first layer's comps tile the image, each later layer's tile the layer before, and
+/// the outputs sit on the last layer's middle (module docs). In grid coordinates
 /// `p = j − i + d_r`.
 pub fn spread_centres(config: &DnmConfig) -> Vec<f64> {
     let g = config.geometry();
-    let (first, last) = layers(config);
+    let layers = layers(config);
     let n_in = g.inputs as f64;
-    (0..g.rows())
-        .map(|r| {
-            let i = (g.inputs + r) as f64;
-            let target = if r < first {
-                (r as f64 + 0.5) * n_in / first as f64
-            } else if r < g.comps {
-                n_in + ((r - first) as f64 + 0.5) * first as f64 / last as f64
-            } else {
-                n_in + g.comps as f64 - last as f64 / 2.0
-            };
-            target - i + g.offset(r)
-        })
+    let last = *layers.last().expect("at least one layer") as f64;
+    let mut targets = Vec::with_capacity(g.rows());
+    let mut start = 0;
+    for (l, &size) in layers.iter().enumerate() {
+        let (from, width) = match l {
+            0 => (0.0, n_in),
+            _ => (n_in + (start - layers[l - 1]) as f64, layers[l - 1] as f64),
+        };
+        targets.extend((0..size).map(|r| from + (r as f64 + 0.5) * width / size as f64));
+        start += size;
+    }
+    targets.resize(g.rows(), n_in + g.comps as f64 - last / 2.0);
+    targets
+        .iter()
+        .enumerate()
+        .map(|(r, target)| target - (g.inputs + r) as f64 + g.offset(r))
         .collect()
 }
 
-/// The comps of the first layer (which reads the image) and of the last (which the
-/// outputs read): both all comps under `spread`; the first and second half under
-/// `layered`.
-fn layers(config: &DnmConfig) -> (usize, usize) {
+/// The sizes of the comp layers, in order: all comps in one under `spread`,
+/// `comp_layers` equal ones under `layered` (the first `n_comp mod L` one larger).
+fn layers(config: &DnmConfig) -> Vec<usize> {
     let comps = config.comps();
-    match config.placement {
-        Placement::Layered => (comps.div_ceil(2), comps - comps.div_ceil(2)),
-        _ => (comps, comps),
-    }
+    let count = match config.placement {
+        Placement::Layered => config.comp_layers.clamp(1, comps.max(1)),
+        _ => 1,
+    };
+    (0..count)
+        .map(|l| comps / count + usize::from(l < comps % count))
+        .collect()
 }
 
 /// softplus(x) = ln(1 + eˣ), finite for every x.
@@ -144,25 +151,19 @@ fn softplus_inverse(y: f64) -> f64 {
 }
 
 /// Raw σ of every row under [`Placement::Spread`]: `sigma_init`'s mean for comps, the
-/// raw value whose softplus is `n_comp/4` for outputs; under [`Placement::Layered`] the
-/// second layer's σ' is the first's times `n_a/n_in` and the outputs' `n_b/4`.
+/// raw value whose softplus is `n_comp/4` for outputs; under [`Placement::Layered`] layer
+/// `ℓ + 1`'s σ' is the first's times `n_ℓ/n_in` and the outputs' `n_last/4`.
 pub fn spread_widths(config: &DnmConfig) -> Vec<f64> {
-    let comps = config.comps();
-    let (first, last) = layers(config);
-    let raw_wide = softplus_inverse(last as f64 / 4.0);
-    let raw_second =
-        softplus_inverse(softplus(config.sigma_init.0) * first as f64 / config.inputs as f64);
-    (0..config.neurons - config.inputs)
-        .map(|r| {
-            if r < first {
-                config.sigma_init.0
-            } else if r < comps {
-                raw_second
-            } else {
-                raw_wide
-            }
-        })
-        .collect()
+    let layers = layers(config);
+    let first = softplus(config.sigma_init.0);
+    let mut widths = vec![config.sigma_init.0; layers[0]];
+    for pair in layers.windows(2) {
+        let raw = softplus_inverse(first * pair[0] as f64 / config.inputs as f64);
+        widths.extend(std::iter::repeat_n(raw, pair[1]));
+    }
+    let last = *layers.last().expect("at least one layer") as f64;
+    widths.resize(config.neurons - config.inputs, softplus_inverse(last / 4.0));
+    widths
 }
 
 #[cfg(test)]
@@ -222,6 +223,41 @@ mod tests {
         let scaled = softplus(config.sigma_init.0) * 1500.0 / 784.0;
         assert!((softplus(widths[1500]) - scaled).abs() < 1e-9);
         assert!((softplus(widths[3009]) - 375.0).abs() < 1e-9);
+    }
+
+    /// Three layers of 1 001 comps: sizes 334, 334, 333; each layer tiles the one before
+    /// with its width scaled by that layer's share of the image's size.
+    #[test]
+    fn three_layers_tile_each_other() {
+        let config = DnmConfig::large_mnist()
+            .with_comps(1001)
+            .with_placement(Placement::Layered)
+            .with_comp_layers(3);
+        assert_eq!(layers(&config), vec![334, 334, 333]);
+        let g = config.geometry();
+        let centres = spread_centres(&config);
+        let column = |r: usize| centres[r] + (g.inputs + r) as f64 - g.offset(r);
+        let expected = [
+            (0, 0.5 * 784.0 / 334.0),
+            (333, 333.5 * 784.0 / 334.0),
+            (334, 784.5),
+            (667, 784.0 + 333.5),
+            (668, 784.0 + 334.0 + 0.5 * 334.0 / 333.0),
+            (1000, 784.0 + 334.0 + 332.5 * 334.0 / 333.0),
+            (1001, 784.0 + 1001.0 - 333.0 / 2.0),
+        ];
+        for (r, want) in expected {
+            assert!((column(r) - want).abs() < 1e-9, "row {r}: {}", column(r));
+        }
+        let widths = spread_widths(&config);
+        let scaled = softplus(config.sigma_init.0) * 334.0 / 784.0;
+        assert_eq!(widths[333], config.sigma_init.0);
+        assert!((softplus(widths[334]) - scaled).abs() < 1e-9);
+        assert!((softplus(widths[1000]) - scaled).abs() < 1e-9);
+        assert!((softplus(widths[1010]) - 333.0 / 4.0).abs() < 1e-9);
+        let refused = config.clone().with_comp_layers(0).validate().unwrap_err();
+        assert!(refused.to_string().contains("comp_layers"), "{refused}");
+        assert!(config.with_comp_layers(1002).validate().is_err());
     }
 
     /// Under the layered placement the first half of the comps reads mostly pixels, the
