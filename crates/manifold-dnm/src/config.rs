@@ -289,14 +289,18 @@ impl DnmConfig {
 
     /// `large-mnist` in two comp layers ([`Placement::Layered`]: every pixel-to-output
     /// path passes a leaky ReLU, where under `spread` the manifold stays a linear
-    /// classifier) under the surrogate density term (λ_sparse = 3e4: the network thins
-    /// itself to about 1.5%), 60 000 steps. Its results are in the crate README.
+    /// classifier) under the surrogate density term (λ_sparse = 1e4: the network thins
+    /// itself to about 2.1%), batch 200, 100 000 steps: about 97.1% on the MNIST test
+    /// set. A step of 200 samples costs about 1.4× one of 50 (the closeness pass does
+    /// not grow with the batch), and the run ends about half a point higher. Its results
+    /// are in the crate README.
     pub fn layered_mnist() -> Self {
         Self::large_mnist()
             .with_placement(Placement::Layered)
             .with_density_term(DensityTerm::Surrogate)
-            .with_lambda_sparse(3e4)
-            .with_steps(60_000)
+            .with_lambda_sparse(1e4)
+            .with_batch_size(200)
+            .with_steps(100_000)
     }
 
     /// The same settings with `comps` computing neurons (N = n_in + comps + n_out).

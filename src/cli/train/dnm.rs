@@ -15,7 +15,7 @@ use manifold::with_backend;
 pub struct Flags {
     /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist,
     /// large-mnist (size-aware; scale it with --set neurons=N), layered-mnist (size-aware,
-    /// two comp layers, surrogate density).
+    /// two comp layers, surrogate density, batch 200).
     #[arg(long, default_value = "seed-mnist")]
     #[serde(skip)]
     preset: String,
