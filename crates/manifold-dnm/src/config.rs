@@ -509,4 +509,18 @@ mod tests {
         assert!(refused.contains("preset"), "{refused}");
         assert!(refused.contains("`huge-mnist`") && refused.contains("layered-mnist"));
     }
+
+    /// Under `layered` the comp layers lie in 1..=comps; other placements ignore them.
+    #[test]
+    fn comp_layers_outside_one_to_the_comps_are_refused_by_name() {
+        let config = DnmConfig::large_mnist()
+            .with_comps(1001)
+            .with_placement(Placement::Layered);
+        let refused = config.clone().with_comp_layers(0).validate().unwrap_err();
+        assert!(refused.to_string().contains("comp_layers"), "{refused}");
+        assert!(config.clone().with_comp_layers(1002).validate().is_err());
+        assert!(config.clone().with_comp_layers(1001).validate().is_ok());
+        let spread = config.with_placement(Placement::Spread).with_comp_layers(0);
+        assert!(spread.validate().is_ok());
+    }
 }

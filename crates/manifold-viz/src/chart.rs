@@ -64,33 +64,30 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
 ];
 
-/// Width and height of the plotting area of an 800×500 chart, in pixels (the margins,
-/// the caption and the label areas taken off).
-const PLOT_AREA: (f64, f64) = (706.0, 400.0);
-
-/// The legend places tried, best first: plotters' own default (middle right), the
-/// corners, then the remaining middles.
-const LEGEND_PLACES: [SeriesLabelPosition; 8] = [
-    SeriesLabelPosition::MiddleRight,
-    SeriesLabelPosition::UpperRight,
-    SeriesLabelPosition::LowerRight,
-    SeriesLabelPosition::UpperLeft,
-    SeriesLabelPosition::LowerLeft,
-    SeriesLabelPosition::MiddleLeft,
-    SeriesLabelPosition::UpperMiddle,
-    SeriesLabelPosition::LowerMiddle,
+/// The legend places tried, best first (plotters' own default, middle right, then the
+/// corners, then the other middles), each with where its box sits across the plot: 0
+/// at the low edge, ½ in the middle, 1 at the high edge (x, then y from the bottom).
+const LEGEND_PLACES: [(SeriesLabelPosition, (f64, f64)); 8] = [
+    (SeriesLabelPosition::MiddleRight, (1.0, 0.5)),
+    (SeriesLabelPosition::UpperRight, (1.0, 1.0)),
+    (SeriesLabelPosition::LowerRight, (1.0, 0.0)),
+    (SeriesLabelPosition::UpperLeft, (0.0, 1.0)),
+    (SeriesLabelPosition::LowerLeft, (0.0, 0.0)),
+    (SeriesLabelPosition::MiddleLeft, (0.0, 0.5)),
+    (SeriesLabelPosition::UpperMiddle, (0.5, 1.0)),
+    (SeriesLabelPosition::LowerMiddle, (0.5, 0.0)),
 ];
 
 /// Where the legend hides the fewest data: the first of [`LEGEND_PLACES`] whose box (the
-/// legend's estimated size: 20 px a row, 8 px a character plus the marker) covers the
-/// fewest points. `lines` also counts points along each segment (closer together than
-/// half the box's smaller side), so that a line crossing the box counts even between
-/// its samples. `x` and `y` are the
-/// chart's ranges.
+/// legend's estimated size in a plotting area of `area` pixels: 20 px a row, 8 px a
+/// character plus the marker) covers the fewest points. `lines` also counts points along
+/// each segment (closer together than half the box's smaller side), so that a line
+/// crossing the box counts even between its samples. `x` and `y` are the chart's ranges.
 pub(crate) fn legend_place(
     series: &[Series],
     x: (f64, f64),
     y: (f64, f64),
+    area: (f64, f64),
     lines: bool,
 ) -> SeriesLabelPosition {
     let chars = series
@@ -98,8 +95,8 @@ pub(crate) fn legend_place(
         .map(|s| s.name.chars().count())
         .max()
         .unwrap_or(0);
-    let w = ((40.0 + 8.0 * chars as f64) / PLOT_AREA.0).min(1.0);
-    let h = ((10.0 + 20.0 * series.len() as f64) / PLOT_AREA.1).min(1.0);
+    let w = ((40.0 + 8.0 * chars as f64) / area.0).min(1.0);
+    let h = ((10.0 + 20.0 * series.len() as f64) / area.1).min(1.0);
     // Points as fractions of the plot, (0, 0) bottom left.
     let unit = |p: (f64, f64)| ((p.0 - x.0) / (x.1 - x.0), (p.1 - y.0) / (y.1 - y.0));
     let mut points = Vec::new();
@@ -117,47 +114,30 @@ pub(crate) fn legend_place(
             for pair in finite.windows(2) {
                 let length = (pair[1].0 - pair[0].0).hypot(pair[1].1 - pair[0].1);
                 let pieces = ((length / step).ceil() as usize).clamp(1, 1000);
-                for k in 1..pieces {
+                points.extend((1..pieces).map(|k| {
                     let t = k as f64 / pieces as f64;
-                    points.push((
+                    (
                         pair[0].0 + t * (pair[1].0 - pair[0].0),
                         pair[0].1 + t * (pair[1].1 - pair[0].1),
-                    ));
-                }
+                    )
+                }));
             }
         }
     }
-    let span = |side: f64, size: f64| -> (f64, f64) {
-        // side: 0 = low edge, 0.5 = middle, 1 = high edge.
-        let lo = side * (1.0 - size);
-        (lo, lo + size)
-    };
-    let covered = |place: &SeriesLabelPosition| -> usize {
-        let (sx, sy) = match place {
-            SeriesLabelPosition::UpperLeft => (0.0, 1.0),
-            SeriesLabelPosition::MiddleLeft => (0.0, 0.5),
-            SeriesLabelPosition::LowerLeft => (0.0, 0.0),
-            SeriesLabelPosition::UpperMiddle => (0.5, 1.0),
-            SeriesLabelPosition::LowerMiddle => (0.5, 0.0),
-            SeriesLabelPosition::UpperRight => (1.0, 1.0),
-            SeriesLabelPosition::LowerRight => (1.0, 0.0),
-            _ => (1.0, 0.5),
-        };
-        let (x0, x1) = span(sx, w);
-        let (y0, y1) = span(sy, h);
+    // The box of a place at `side` across an axis, as a fraction of the plot.
+    let span = |side: f64, size: f64| side * (1.0 - size)..=side * (1.0 - size) + size;
+    let covered = |(sx, sy): (f64, f64)| {
+        let (across, up) = (span(sx, w), span(sy, h));
         points
             .iter()
-            .filter(|p| (x0..=x1).contains(&p.0) && (y0..=y1).contains(&p.1))
+            .filter(|p| across.contains(&p.0) && up.contains(&p.1))
             .count()
     };
-    let mut best = (usize::MAX, SeriesLabelPosition::MiddleRight);
-    for place in LEGEND_PLACES {
-        let n = covered(&place);
-        if n < best.0 {
-            best = (n, place);
-        }
-    }
-    best.1
+    LEGEND_PLACES
+        .iter()
+        .min_by_key(|(_, sides)| covered(*sides))
+        .map(|(place, _)| place.clone())
+        .unwrap_or(SeriesLabelPosition::MiddleRight)
 }
 
 fn draw<F>(
@@ -203,9 +183,11 @@ where
         .map_err(|e| err(&e))?;
     body(&mut chart).map_err(|e| err(&e))?;
     if series.len() > 1 {
+        let (width, height) = chart.plotting_area().dim_in_pixel();
+        let area = (f64::from(width), f64::from(height));
         chart
             .configure_series_labels()
-            .position(legend_place(series, (x0, x1), (y0, y1), lines))
+            .position(legend_place(series, (x0, x1), (y0, y1), area, lines))
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font(("sans-serif", 14))
@@ -271,40 +253,41 @@ pub fn scatter_chart(
 mod tests {
     use super::*;
 
-    fn unit_ranges() -> ((f64, f64), (f64, f64)) {
-        ((0.0, 1.0), (0.0, 1.0))
+    /// Unit ranges on both axes, in a plotting area of 706 × 400 pixels.
+    fn unit_ranges() -> ((f64, f64), (f64, f64), (f64, f64)) {
+        ((0.0, 1.0), (0.0, 1.0), (706.0, 400.0))
     }
 
     #[test]
     fn legend_stays_middle_right_over_an_empty_right_side() {
-        let (x, y) = unit_ranges();
+        let (x, y, area) = unit_ranges();
         let left = Series::new("a", vec![(0.1, 0.5), (0.2, 0.6)]);
-        let place = legend_place(&[left.clone(), left], x, y, false);
+        let place = legend_place(&[left.clone(), left], x, y, area, false);
         assert!(matches!(place, SeriesLabelPosition::MiddleRight));
     }
 
     #[test]
     fn legend_moves_off_the_points_it_would_hide() {
-        let (x, y) = unit_ranges();
+        let (x, y, area) = unit_ranges();
         // Two one-character series: a box 48/706 ≈ 0.068 wide and 50/400 = 0.125 tall.
         // A point in the middle right and one in the upper right leave the lower right.
         let a = Series::new("a", vec![(0.97, 0.5)]);
         let b = Series::new("b", vec![(0.97, 0.97)]);
-        let place = legend_place(&[a, b], x, y, false);
+        let place = legend_place(&[a, b], x, y, area, false);
         assert!(matches!(place, SeriesLabelPosition::LowerRight));
     }
 
     #[test]
     fn a_line_through_the_box_counts_between_its_samples() {
-        let (x, y) = unit_ranges();
+        let (x, y, area) = unit_ranges();
         // A steep line from (0.9, 0) to the upper right corner: no sample lies in the
         // middle-right box (x ≥ 0.93, y in 0.44 … 0.56), but its segment crosses it there,
         // at x ≈ 0.95; near the bottom it runs left of the lower-right box.
         let line = Series::new("a", vec![(0.9, 0.0), (1.0, 1.0)]);
         let other = Series::new("b", vec![(0.0, 0.0)]);
-        let as_dots = legend_place(&[line.clone(), other.clone()], x, y, false);
+        let as_dots = legend_place(&[line.clone(), other.clone()], x, y, area, false);
         assert!(matches!(as_dots, SeriesLabelPosition::MiddleRight));
-        let as_line = legend_place(&[line, other], x, y, true);
+        let as_line = legend_place(&[line, other], x, y, area, true);
         assert!(matches!(as_line, SeriesLabelPosition::LowerRight));
     }
 }
