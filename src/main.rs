@@ -65,7 +65,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
             eprintln!("{e}");
-            ExitCode::from(130)
+            ExitCode::from(e.downcast_ref::<Interrupted>().map_or(130, |i| i.exit_code))
         }
         Err(e) => {
             eprintln!("error: {}", manifold_train::one_line(&format!("{e:#}")));

@@ -3,11 +3,12 @@
 //! opening and closing a recorded run.
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use manifold_data::Mnist;
 use manifold_train::run::DIVERGE_FACTOR;
 use manifold_train::{
-    layered_config, with_flags, Interrupter, ModelConfig, Run, RunOptions, Summary,
+    layered_config, with_flags, Interrupter, ModelConfig, Run, RunLock, RunOptions, Summary,
 };
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -17,7 +18,8 @@ pub struct RunArgs {
     /// Run directory (default: runs/<model>-<timestamp>); refused when it exists and is not empty.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Replace an existing non-empty --out directory.
+    /// Replace the run in an existing --out directory (only a run directory, with its
+    /// run.json, or an empty one; never the working directory, one above it or $HOME).
     #[arg(long, requires = "out")]
     pub force: bool,
     /// Continue the run in DIR from its last checkpoint (its config.toml is used).
@@ -40,6 +42,10 @@ pub struct RunArgs {
     /// stop a run.
     #[arg(long, value_name = "F", value_parser = at_least_one)]
     pub diverge_factor: Option<f64>,
+    /// The `--resume` directory's lock, taken before its saved config is read and handed
+    /// to the run.
+    #[arg(skip)]
+    held: Arc<Mutex<Option<RunLock>>>,
 }
 
 /// `--diverge-factor`: a number ≥ 1 (`inf` switches the growth test off).
@@ -58,7 +64,13 @@ impl RunArgs {
         preset: C,
     ) -> anyhow::Result<C> {
         let base = match &self.resume {
-            Some(dir) => Run::saved_config::<C>(dir, model)?,
+            Some(dir) => {
+                let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+                if held.is_none() {
+                    *held = Some(RunLock::acquire_run(dir)?);
+                }
+                Run::saved_config::<C>(dir, model)?
+            }
             None => preset,
         };
         Ok(layered_config(&base, self.config.as_deref(), &self.set)?)
@@ -99,7 +111,12 @@ impl RunArgs {
             .force(self.force)
             .diverge_factor(self.diverge_factor.unwrap_or(DIVERGE_FACTOR))
             .device(device)
-            .interrupter(Interrupter::on_ctrl_c());
+            .interrupter(Interrupter::on_signals());
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let options = match held {
+            Some(lock) => options.lock(lock),
+            None => options,
+        };
         Ok(match &self.resume {
             Some(dir) => Run::resume(dir, options, config)?,
             None => Run::create(options, config)?,
@@ -124,13 +141,17 @@ impl RunArgs {
 }
 
 /// Writes `summary.json`; an interrupted run becomes the [`Interrupted`] error (exit
-/// code 130), a finished one prints its line.
+/// code `128 + signal`: 130 for Ctrl-C, 143 for SIGTERM), a finished one prints its line.
 pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<PathBuf> {
     let device = run.device().to_string();
     run.finish(summary)?;
     let dir = run.path().to_path_buf();
     if summary.interrupted {
-        return Err(Interrupted(dir.display().to_string()).into());
+        return Err(Interrupted {
+            dir: dir.display().to_string(),
+            exit_code: run.interrupter().exit_code(),
+        }
+        .into());
     }
     let score = summary.evaluation().describe();
     let done = match summary.epochs {
@@ -148,7 +169,13 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
     Ok(dir)
 }
 
-/// Returned when Ctrl-C stopped a run after saving its checkpoint (exit code 130).
+/// Returned when a signal (Ctrl-C, SIGTERM, SIGHUP, SIGUSR1) stopped a run after saving
+/// its checkpoint, summary and report.
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted: checkpoint saved in {0}; continue with --resume {0}")]
-pub struct Interrupted(pub String);
+#[error("interrupted: checkpoint saved in {dir}; continue with --resume {dir}")]
+pub struct Interrupted {
+    /// The run directory.
+    pub dir: String,
+    /// The process's exit code: `128 + signal`.
+    pub exit_code: u8,
+}

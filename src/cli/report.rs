@@ -6,7 +6,8 @@ use clap::Args;
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// Run directories: each gets its report.html (re)written; with --compare, one page for all.
+    /// Run directories: each gets its report.html (re)written (refused while another
+    /// process holds the run); with --compare, one page for all (reading only).
     #[arg(required = true, value_name = "RUN_DIR")]
     dirs: Vec<PathBuf>,
     /// Put the runs side by side on one page: accuracy against connections and wall time.
@@ -24,6 +25,9 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
     if !a.compare {
         for dir in &a.dirs {
+            // A run another process is writing is its own until it ends: the report is
+            // written under the run's lock.
+            let _lock = manifold_train::RunLock::acquire_run(dir)?;
             println!("{}", manifold_report::write_run_report(dir)?.display());
         }
         return Ok(());

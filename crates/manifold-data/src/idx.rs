@@ -137,8 +137,9 @@ pub fn read_idx_labels(path: &Path, classes: u8) -> Result<Vec<u8>, DataError> {
     Ok(payload.to_vec())
 }
 
-/// Writes an IDX file (used by tests and tools): magic, sizes, data, gzipped if asked.
-pub fn write_idx(path: &Path, sizes: &[u32], data: &[u8], gzip: bool) -> std::io::Result<()> {
+/// Writes an IDX file (used by tests and tools): magic, sizes, data, gzipped if asked;
+/// atomically ([`manifold_io::write_atomic`]), so a failed write leaves no half file.
+pub fn write_idx(path: &Path, sizes: &[u32], data: &[u8], gzip: bool) -> Result<(), DataError> {
     let mut bytes = idx_magic(sizes.len() as u8).to_be_bytes().to_vec();
     for s in sizes {
         bytes.extend_from_slice(&s.to_be_bytes());
@@ -147,8 +148,20 @@ pub fn write_idx(path: &Path, sizes: &[u32], data: &[u8], gzip: bool) -> std::io
     if gzip {
         use std::io::Write;
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(&bytes)?;
-        bytes = enc.finish()?;
+        bytes = enc
+            .write_all(&bytes)
+            .and_then(|()| enc.finish())
+            .map_err(|e| {
+                let problem = format!("cannot compress ({})", manifold_io::in_words(&e));
+                DataError::new(path, problem)
+            })?;
     }
-    std::fs::write(path, bytes)
+    manifold_io::write_atomic(path, &bytes)?;
+    Ok(())
+}
+
+impl From<manifold_io::IoError> for DataError {
+    fn from(e: manifold_io::IoError) -> Self {
+        Self::new(e.path, e.problem)
+    }
 }

@@ -206,3 +206,28 @@ fn trailing_bytes_are_rejected() {
     let e = error_of(dir.path());
     assert!(e.contains("1 unexpected trailing bytes"), "{e}");
 }
+
+#[test]
+fn write_idx_names_the_file_it_cannot_write_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    write_valid(dir.path(), false);
+    let path = dir.path().join("train-labels-idx1-ubyte");
+    let old = std::fs::read(&path).unwrap();
+    let missing = dir.path().join("missing/train-labels-idx1-ubyte");
+    let e = write_idx(&missing, &[3], &[1, 2, 3], true).unwrap_err();
+    assert_eq!(e.path, missing);
+    assert!(
+        e.to_string()
+            .ends_with("missing/train-labels-idx1-ubyte: cannot write (no such file or directory)"),
+        "{e}"
+    );
+    // Over a directory: the rename fails; the old file beside it is untouched.
+    std::fs::create_dir(dir.path().join("d")).unwrap();
+    assert!(write_idx(&dir.path().join("d"), &[1], &[7], false).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), old);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        5,
+        "the four data files and d, no temporary file"
+    );
+}

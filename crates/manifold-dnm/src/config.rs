@@ -84,6 +84,10 @@ pub enum Placement {
     Layered,
 }
 
+/// The images of the MNIST training set: the most a minibatch can hold (a larger
+/// `batch_size` takes them all), in the memory estimate.
+const MNIST_TRAIN_IMAGES: usize = 60_000;
+
 /// The names [`DnmConfig::preset`] knows.
 pub const PRESETS: [&str; 6] = [
     "seed-toy",
@@ -461,6 +465,58 @@ impl DnmConfig {
         Ok(())
     }
 
+    /// The estimated memory of a run in bytes, `(grid, batch)`, with `R = N − n_in`
+    /// receivers, `C = N − n_out` senders and f64 (8 bytes) throughout:
+    ///
+    /// ```text
+    /// grid  = R · C · 16 · 8        the closeness, D and their gradients (16 values a cell)
+    /// batch = max(step, evaluation)
+    /// step  = b · 8·N · 8           + b · 2·n_comp·C · 8 under the reference evaluator
+    /// evaluation = e · 4·N · 8
+    /// ```
+    ///
+    /// A training step holds eight values per neuron and sample: the fused forward pass's
+    /// pre-activation `u` and activation `a` of every sender, the comps' `o` and the
+    /// outputs with their transposed copies, then the backward's `u`, `a`, `ū`, `ā`, `x̄`
+    /// (`manifold_kernels::dnm_forward`); the reference evaluator also keeps, per comp,
+    /// the `act` and `raw` rows its matmuls saved (`2·n_comp·C` values a sample). The
+    /// evaluation is forward only (`u`, `a`, `o`, `y`: four values a neuron). `b` is the
+    /// minibatch: `batch_size` on the toy task, and on MNIST at most the training images
+    /// (`train_limit`, else the 60 000 of MNIST), since a batch cannot hold more; `e` is
+    /// the evaluation's batch: [`crate::train::EVAL_BATCH`] test images on MNIST, the
+    /// [`crate::train::TOY_TEST_SIZE`] toy test samples at once. Backends without the
+    /// fused pass (the sweeps of `Dnm::outputs_sweeps`) hold about `depth` more comp
+    /// layers a sample; the estimate does not count them.
+    pub fn memory_bytes(&self) -> (f64, f64) {
+        let grid = self.neurons.saturating_sub(self.inputs) as f64
+            * self.neurons.saturating_sub(self.outputs) as f64;
+        let (step, evaluation) = self.batch_bytes();
+        (grid * 16.0 * 8.0, step.max(evaluation))
+    }
+
+    /// `(step, evaluation)` of [`DnmConfig::memory_bytes`].
+    fn batch_bytes(&self) -> (f64, f64) {
+        const F64: f64 = 8.0;
+        let n = self.neurons as f64;
+        let (b, e) = match self.task {
+            Task::Toy => (self.batch_size, crate::train::TOY_TEST_SIZE),
+            Task::Mnist => {
+                let images = match self.train_limit {
+                    0 => MNIST_TRAIN_IMAGES,
+                    limit => limit.min(MNIST_TRAIN_IMAGES),
+                };
+                (self.batch_size.min(images), crate::train::EVAL_BATCH)
+            }
+        };
+        let mut per_sample = 8.0 * n;
+        if self.evaluator == Evaluator::Reference {
+            let senders = self.neurons.saturating_sub(self.outputs) as f64;
+            let comps = self.neurons.saturating_sub(self.inputs + self.outputs) as f64;
+            per_sample += 2.0 * comps * senders;
+        }
+        (b as f64 * per_sample * F64, e as f64 * 4.0 * n * F64)
+    }
+
     /// The learning rate at `step` of the schedule.
     pub fn lr_at(&self, step: usize) -> f64 {
         match self.schedule {
@@ -477,13 +533,20 @@ impl DnmConfig {
 impl ModelConfig for DnmConfig {
     const RESUMABLE: &'static [&'static str] = &["steps", "lr", "eval_every"];
 
-    /// [`DnmConfig::validate`], then the memory of the receivers × senders grids (the
-    /// closeness, D and their gradients: about sixteen f64 per cell) against the memory
-    /// available.
+    /// [`DnmConfig::validate`], then the memory estimate of [`DnmConfig::memory_bytes`]
+    /// (`grid + batch`) against the memory available. The error names the field of the
+    /// larger term: `neurons` for the grid, `batch_size` for the batch (`neurons` when the
+    /// evaluation's fixed-size batches are the larger part of it).
     fn validate(&self) -> Result<(), TrainError> {
         DnmConfig::validate(self)?;
-        let cells = (self.neurons - self.inputs) as f64 * (self.neurons - self.outputs) as f64;
-        manifold_train::memory::check_fits("neurons", cells * 8.0 * 16.0)
+        let (grid, batch) = self.memory_bytes();
+        let (step, evaluation) = self.batch_bytes();
+        let field = if batch > grid && step >= evaluation {
+            "batch_size"
+        } else {
+            "neurons"
+        };
+        manifold_train::memory::check_fits(field, grid + batch)
     }
 
     fn set_seed(&mut self, seed: u64) {
@@ -522,5 +585,57 @@ mod tests {
         assert!(config.clone().with_comp_layers(1001).validate().is_ok());
         let spread = config.with_placement(Placement::Spread).with_comp_layers(0);
         assert!(spread.validate().is_ok());
+    }
+    /// The estimate by hand: seed-toy (N = 25: 5 inputs, 16 comps, 4 outputs; R = 20
+    /// receivers, C = 21 senders, batch 50) and a small MNIST grid (N = 800, R = 16,
+    /// C = 790).
+    #[test]
+    fn the_memory_estimate_counts_the_grid_the_batch_and_the_evaluation() {
+        let toy = DnmConfig::seed_toy();
+        assert_eq!(
+            toy.batch_bytes(),
+            (50.0 * 200.0 * 8.0, 10_000.0 * 100.0 * 8.0)
+        );
+        assert_eq!(toy.memory_bytes(), (20.0 * 21.0 * 128.0, 8_000_000.0));
+        let reference = toy.clone().with_evaluator(Evaluator::Reference);
+        assert_eq!(
+            reference.batch_bytes().0,
+            50.0 * (200.0 + 2.0 * 16.0 * 21.0) * 8.0
+        );
+        // On the toy task the batch is what it says: a billion samples are 1.6 TB.
+        let absurd = toy.with_batch_size(1_000_000_000);
+        assert_eq!(absurd.memory_bytes().1, 1e9 * 200.0 * 8.0);
+        let mnist = DnmConfig::new().with_neurons(800);
+        assert_eq!(mnist.memory_bytes().0, 16.0 * 790.0 * 128.0);
+        assert_eq!(
+            mnist.batch_bytes(),
+            (50.0 * 6400.0 * 8.0, 2000.0 * 3200.0 * 8.0)
+        );
+        // On MNIST a batch holds at most the training images.
+        let whole = |c: DnmConfig| c.batch_bytes().0;
+        assert_eq!(
+            whole(mnist.clone().with_batch_size(1_000_000_000)),
+            60_000.0 * 51_200.0
+        );
+        assert_eq!(
+            whole(mnist.with_batch_size(1_000_000_000).with_train_limit(100)),
+            100.0 * 51_200.0
+        );
+    }
+
+    #[test]
+    fn an_absurd_batch_is_refused_naming_batch_size_and_every_preset_fits_two_gigabytes() {
+        let absurd = DnmConfig::seed_toy().with_batch_size(1_000_000_000);
+        let err = ModelConfig::validate(&absurd).unwrap_err().to_string();
+        assert!(
+            err.starts_with("config field `batch_size`: needs about 1600"),
+            "{err}"
+        );
+        for name in PRESETS {
+            let config = DnmConfig::preset(name).unwrap();
+            let (grid, batch) = config.memory_bytes();
+            assert!(grid + batch < 2e9, "{name}: {grid} + {batch} bytes");
+            ModelConfig::validate(&config).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 }

@@ -118,29 +118,67 @@ pub fn d_heatmap<B: KernelBackend>(model: &Dnm<B>, grid: &Grid<B>) -> RgbImage {
 pub struct SnapshotRecorder {
     log: Option<SnapshotLog>,
     path: Option<std::path::PathBuf>,
+    geometry: SnapshotGeometry,
+}
+
+/// The grid and period of `config`, as `snapshots.bin` records them.
+pub fn snapshot_geometry(config: &DnmConfig) -> SnapshotGeometry {
+    SnapshotGeometry {
+        inputs: config.inputs,
+        comps: config.comps(),
+        outputs: config.outputs,
+        period: config.period,
+    }
 }
 
 impl SnapshotRecorder {
+    /// The snapshot file of the observer's output directory and the config's grid (none
+    /// when the observer draws no pictures).
+    fn target(
+        observer: &dyn Observer,
+        config: &DnmConfig,
+    ) -> Option<(std::path::PathBuf, SnapshotGeometry)> {
+        let dir = observer
+            .output_dir()
+            .filter(|_| observer.draws_pictures())?;
+        Some((dir.join(SNAPSHOTS_FILE), snapshot_geometry(config)))
+    }
+
+    /// Checks, writing nothing, the snapshot file a run resumed at step `resumed_at`
+    /// would append to: a damaged file, or one of another grid or period, is an error
+    /// naming the file (and the field). A resume calls it before the run directory
+    /// changes at all.
+    pub fn check(
+        observer: &dyn Observer,
+        config: &DnmConfig,
+        resumed_at: Option<usize>,
+    ) -> Result<(), TrainError> {
+        if let Some((path, geometry)) = Self::target(observer, config) {
+            SnapshotLog::check(&path, geometry, resumed_at)?;
+        }
+        Ok(())
+    }
+
     /// Snapshots into the observer's output directory (none when it draws no pictures);
-    /// a resumed run appends to the file it has.
-    pub fn new(observer: &dyn Observer, config: &DnmConfig) -> Result<Self, TrainError> {
-        let Some(dir) = observer.output_dir().filter(|_| observer.draws_pictures()) else {
+    /// a run resumed at step `resumed_at` appends to the file it has, cut back to the
+    /// records of that step and earlier (see [`SnapshotLog::open_through`]).
+    pub fn new(
+        observer: &dyn Observer,
+        config: &DnmConfig,
+        resumed_at: Option<usize>,
+    ) -> Result<Self, TrainError> {
+        let Some((path, geometry)) = Self::target(observer, config) else {
             return Ok(Self {
                 log: None,
                 path: None,
+                geometry: snapshot_geometry(config),
             });
         };
-        let path = dir.join(SNAPSHOTS_FILE);
-        let geometry = SnapshotGeometry {
-            inputs: config.inputs,
-            comps: config.comps(),
-            outputs: config.outputs,
-            period: config.period,
-        };
-        let log = SnapshotLog::open(&path, geometry)?;
+        let log = SnapshotLog::open_through(&path, geometry, resumed_at)?;
         Ok(Self {
             log: Some(log),
             path: Some(path),
+            geometry,
         })
     }
 
@@ -177,7 +215,7 @@ impl SnapshotRecorder {
         drop(self.log);
         let dir = path.parent().unwrap_or(Path::new("."));
         save_png(&d_heatmap(model, grid), &dir.join("closeness.png"))?;
-        let snapshots = Snapshots::read(&path)?;
+        let snapshots = Snapshots::read_expecting(&path, self.geometry)?;
         if !snapshots.is_empty() {
             let g = snapshots.geometry();
             let stride = snapshots.len().div_ceil(60);

@@ -37,6 +37,8 @@ pub enum Data {
 pub const TOY_TEST_SEED: u64 = 0x70E5_7E57;
 /// Size of the toy test set.
 pub const TOY_TEST_SIZE: usize = 10_000;
+/// The MNIST test images [`evaluate`] runs at once.
+pub const EVAL_BATCH: usize = 2000;
 
 /// The Adam optimiser (its moments persist across steps).
 pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Dnm<B>, B> {
@@ -281,7 +283,7 @@ pub fn evaluate<B: KernelBackend>(
             let all: Vec<usize> = (0..m.test.len()).collect();
             let mut predictions = Vec::with_capacity(all.len());
             let mut loss_sum = 0.0;
-            for idx in all.chunks(2000) {
+            for idx in all.chunks(EVAL_BATCH) {
                 let (x, target) = image_tensors::<B>(&m.test, idx, device);
                 let logits = logits_of(x);
                 loss_sum += objective(logits.clone(), &target)
@@ -337,8 +339,11 @@ pub const METRICS: [&str; 11] = [
 /// steps of [`train_step`], reporting to `observer`: a metrics row and a snapshot of `D`
 /// every `record_every` steps, a test evaluation and a checkpoint every `eval_every`.
 /// When the observer resumes a run, the model and Adam's moments come from its
-/// checkpoint; when it has an output directory, the final model (`model.mpk`) and the
-/// pictures go there. A non-finite loss or a network with no input→output path stops
+/// checkpoint, and its `snapshots.bin` is checked before anything in the directory is
+/// written (a damaged file, or one of another grid or period, is an error naming the file
+/// and the field) and then cut back to the records of the checkpoint's step and earlier;
+/// when it has an output directory, the final model (`model.mpk`) and the pictures go
+/// there. A non-finite loss or a network with no input→output path stops
 /// training with an error naming the step (the last checkpoint is kept).
 pub fn train<B: KernelAutodiffBackend>(
     config: &DnmConfig,
@@ -354,19 +359,25 @@ pub fn train<B: KernelAutodiffBackend>(
     let mut optim = adam::<B>();
     let mut at = Position::default();
     let mut checkpointed = false;
+    let mut resumed_at = None;
     if let Some(point) = observer.resume_point() {
         model = load_module(model, &point.dir.join("model"), device)?;
         optim = optim.load_record(load_record::<B, _>(&point.dir.join("optim"), device)?);
         at = point.position;
         checkpointed = true;
+        resumed_at = Some(point.position.step);
     }
+    // Before `begin` writes config.toml, run.json and metrics.csv: a snapshot file the
+    // resume could not append to stops it with the run directory as it was.
+    crate::pictures::SnapshotRecorder::check(observer, config, resumed_at)?;
     observer.begin("dnm", &METRICS, config.steps, &at)?;
     if at.step == 0 && observer.watches_health() {
         // The untrained manifold's loss: the reference the divergence watch starts from.
         let initial = evaluate(&model.valid(), config, data, device);
         observer.check_health(&at, true, Some(initial.loss))?;
     }
-    let mut snapshots = crate::pictures::SnapshotRecorder::new(observer, config)?;
+    // Cut back to the records of the checkpoint's step and earlier, then appended to.
+    let mut snapshots = crate::pictures::SnapshotRecorder::new(observer, config, resumed_at)?;
     let mut last_eval: Option<Evaluation> = None;
     let mut stopped = false;
     while at.step < config.steps {
@@ -526,5 +537,132 @@ mod tests {
             first,
             "epoch 1 is reshuffled"
         );
+    }
+}
+
+#[cfg(test)]
+mod resume_tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use manifold_report::{NeuronShapes, SnapshotLog, Snapshots};
+    use manifold_train::{Run, RunOptions};
+
+    use super::*;
+    use crate::pictures::{snapshot_geometry, SNAPSHOTS_FILE};
+
+    type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+
+    /// The toy task for `steps` steps: records at 1, 5, 10, …, checkpoints every 10.
+    fn toy(steps: usize) -> DnmConfig {
+        DnmConfig::seed_toy()
+            .with_steps(steps)
+            .with_batch_size(8)
+            .with_record_every(5)
+            .with_eval_every(10)
+    }
+
+    /// Trains `toy(steps)` into `dir`: a new run, or `dir` resumed.
+    fn run(dir: &Path, steps: usize, resume: bool) -> Result<(), TrainError> {
+        let (options, config) = (RunOptions::new("dnm").progress_bar(false), toy(steps));
+        let mut run = if resume {
+            Run::resume(dir, options, &config)?
+        } else {
+            Run::create(options.out(dir), &config)?
+        };
+        train::<B>(&config, &Data::Toy, &Default::default(), &mut run).map(|_| ())
+    }
+
+    /// The steps of the whole records in a snapshot file, in file order (every one, not
+    /// only those in force).
+    fn physical_steps(bytes: &[u8]) -> Vec<u32> {
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let (mut at, mut steps) = (32, Vec::new());
+        while at + 8 <= bytes.len() {
+            let end = at + 4 + u32_at(at) as usize;
+            if end > bytes.len() {
+                break;
+            }
+            steps.push(u32_at(at + 4));
+            at = end;
+        }
+        steps
+    }
+
+    /// Every file under `dir` but the lock, with its bytes.
+    fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().is_some_and(|n| n != "run.lock") {
+                    out.insert(p.clone(), std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_resume_cuts_the_snapshots_recorded_after_its_checkpoint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        run(&dir, 20, false).unwrap();
+        let path = dir.join(SNAPSHOTS_FILE);
+        assert_eq!(
+            physical_steps(&std::fs::read(&path).unwrap()),
+            [1, 5, 10, 15, 20]
+        );
+        // Killed after its checkpoint at step 20 had recorded steps 25 and 30 (marked by
+        // their cutoff) and begun another record.
+        let rows = toy(20).comps() + toy(20).outputs;
+        let zeros = vec![0f32; rows];
+        let shapes = NeuronShapes {
+            alpha: zeros.clone(),
+            beta: zeros.clone(),
+            gamma: zeros.clone(),
+            theta: zeros.clone(),
+            phi: zeros.clone(),
+            sigma: zeros.clone(),
+            mu: zeros,
+        };
+        let mut log = SnapshotLog::open(&path, snapshot_geometry(&toy(20))).unwrap();
+        for step in [25, 30] {
+            log.append_cells(step, 0.999, &shapes, &[]).unwrap();
+        }
+        drop(log);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[60, 0, 0, 0, 35, 0]);
+        std::fs::write(&path, &bytes).unwrap();
+        run(&dir, 30, true).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            physical_steps(&bytes),
+            [1, 5, 10, 15, 20, 25, 30],
+            "every step once"
+        );
+        let s = Snapshots::read(&path).unwrap();
+        assert!((0..s.len()).all(|k| s.get(k).unwrap().cutoff != 0.999));
+    }
+
+    #[test]
+    fn a_resume_refuses_a_snapshot_file_of_another_period_before_writing_anything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        run(&dir, 10, false).unwrap();
+        let path = dir.join(SNAPSHOTS_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[24..32].copy_from_slice(&6.0f64.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let before = files(&dir);
+        let err = run(&dir, 20, true).unwrap_err().to_string();
+        assert!(
+            err.contains(SNAPSHOTS_FILE) && err.contains("period = 6 in the file, 5 in this run"),
+            "{err}"
+        );
+        assert!(files(&dir) == before, "the run directory changed");
     }
 }

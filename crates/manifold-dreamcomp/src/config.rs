@@ -18,6 +18,13 @@ pub enum ClassSource {
     Labelled,
 }
 
+/// The images of the MNIST training set: the most a minibatch can hold (a larger
+/// `batch_size` takes them all), in the memory estimate.
+const MNIST_TRAIN_IMAGES: usize = 60_000;
+
+/// The images `train::evaluate_as` scores at once, in the memory estimate.
+const EVAL_BATCH: usize = 2000;
+
 /// DreamComp's configuration. Defaults are the `k400` preset (custom ξ).
 #[derive(Config, Debug, PartialEq)]
 pub struct DreamCompConfig {
@@ -113,6 +120,53 @@ impl DreamCompConfig {
         (self.neurons as f64).sqrt().ceil() as usize
     }
 
+    /// The estimated memory of a run in bytes, `(synapses, batch)`, with `K` neurons,
+    /// `L = 794` synapses a neuron (784 pixels, 10 labels) and f32 (4 bytes) throughout:
+    ///
+    /// ```text
+    /// synapses   = K · 800 · 4 · 8        the weights with the update's temporaries
+    /// batch      = max(step, evaluation)
+    /// step       = b · (3·L + 2·K) · 4    the minibatch V on the host, as a tensor and in
+    ///                                     the kernel's copy, and a B × K score matrix with
+    ///                                     its penalty (the tensor rule, the dreaming step)
+    /// evaluation = max(2000 · (784 + 2·K) · 4,  n_l · (2·784 + 2·K) · 4)
+    /// ```
+    ///
+    /// The evaluation scores 2 000 images at once against every neuron; with the
+    /// `labelled` neuron classes it also holds the `n_l` labelled training images
+    /// (normalised) and their `K × n_l` similarities with the top-k. `b` is the minibatch:
+    /// `batch_size`, at most the training images (`train_limit`, else the 60 000 of
+    /// MNIST), since a batch cannot hold more; `n_l` is `label_fraction` of them.
+    pub fn memory_bytes(&self) -> (f64, f64) {
+        let (step, evaluation) = self.batch_bytes();
+        (
+            self.neurons as f64 * 800.0 * 4.0 * 8.0,
+            step.max(evaluation),
+        )
+    }
+
+    /// `(step, evaluation)` of [`DreamCompConfig::memory_bytes`].
+    fn batch_bytes(&self) -> (f64, f64) {
+        use crate::model::{CLASSES, PIXELS};
+        let k = self.neurons as f64;
+        let images = match self.train_limit {
+            0 => MNIST_TRAIN_IMAGES,
+            limit => limit.min(MNIST_TRAIN_IMAGES),
+        };
+        let b = self.batch_size.min(images) as f64;
+        let step = b * (3.0 * (PIXELS + CLASSES) as f64 + 2.0 * k) * 4.0;
+        let chunks = EVAL_BATCH as f64 * (PIXELS as f64 + 2.0 * k) * 4.0;
+        let labelled = if self.classes_from.uses_labelled(self.label_fraction) {
+            let n_l = (self.label_fraction * images as f64)
+                .round()
+                .clamp(1.0, images as f64);
+            n_l * (2.0 * PIXELS as f64 + 2.0 * k) * 4.0
+        } else {
+            0.0
+        };
+        (step, chunks.max(labelled))
+    }
+
     /// Rejects impossible values, naming the field.
     pub fn validate(&self) -> Result<(), TrainError> {
         for (name, v) in [
@@ -161,14 +215,76 @@ impl ClassSource {
 impl ModelConfig for DreamCompConfig {
     const RESUMABLE: &'static [&'static str] = &["epochs"];
 
-    /// [`DreamCompConfig::validate`], then the memory of the synapses (pixels and
-    /// labels, with the update's temporaries) against the memory available.
+    /// [`DreamCompConfig::validate`], then the memory estimate of
+    /// [`DreamCompConfig::memory_bytes`] (`synapses + batch`) against the memory
+    /// available. The error names the field of the larger term: `neurons` for the
+    /// synapses, `batch_size` for the batch (`neurons` when the evaluation, whose batches
+    /// do not depend on `batch_size`, is the larger part of it).
     fn validate(&self) -> Result<(), TrainError> {
         DreamCompConfig::validate(self)?;
-        manifold_train::memory::check_fits("neurons", self.neurons as f64 * 800.0 * 4.0 * 8.0)
+        let (synapses, batch) = self.memory_bytes();
+        let (step, evaluation) = self.batch_bytes();
+        let field = if batch > synapses && step >= evaluation {
+            "batch_size"
+        } else {
+            "neurons"
+        };
+        manifold_train::memory::check_fits(field, synapses + batch)
     }
 
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The estimate by hand for K = 10, batch 20: 3·794 + 20 = 2 402 values a sample.
+    #[test]
+    fn the_memory_estimate_counts_the_synapses_the_batch_and_the_evaluation() {
+        let tiny = DreamCompConfig::new().with_neurons(10).with_batch_size(20);
+        assert_eq!(
+            tiny.batch_bytes(),
+            (20.0 * 2402.0 * 4.0, 2000.0 * 804.0 * 4.0)
+        );
+        assert_eq!(tiny.memory_bytes(), (10.0 * 25_600.0, 6_432_000.0));
+        // A batch holds at most the training images: all of MNIST, or `train_limit`.
+        let absurd = tiny.clone().with_batch_size(1_000_000_000);
+        assert_eq!(absurd.batch_bytes().0, 60_000.0 * 2402.0 * 4.0);
+        assert_eq!(
+            absurd.with_train_limit(100).batch_bytes().0,
+            100.0 * 2402.0 * 4.0
+        );
+        // Classes from 1% of the images: 600 labelled images against the 10 neurons.
+        let labelled = tiny.with_label_fraction(0.01);
+        assert_eq!(labelled.batch_bytes().1, 2000.0 * 804.0 * 4.0);
+        let all = labelled
+            .with_label_fraction(1.0)
+            .with_classes_from(ClassSource::Labelled);
+        assert_eq!(all.batch_bytes().1, 60_000.0 * 1588.0 * 4.0);
+    }
+
+    #[test]
+    fn an_absurd_batch_is_refused_naming_batch_size_and_the_presets_fit() {
+        // All 60 000 images against ten million neurons: about 4.8 TB of scores against
+        // 256 GB of synapses.
+        let absurd = DreamCompConfig::new()
+            .with_neurons(10_000_000)
+            .with_batch_size(1_000_000_000);
+        let (synapses, batch) = absurd.memory_bytes();
+        assert!(batch > synapses, "{synapses} {batch}");
+        let err = ModelConfig::validate(&absurd).unwrap_err().to_string();
+        assert!(
+            err.starts_with("config field `batch_size`: needs about"),
+            "{err}"
+        );
+        for (name, _, _) in PRESETS {
+            let config = DreamCompConfig::preset(name).unwrap();
+            let (synapses, batch) = config.memory_bytes();
+            assert!(synapses + batch < 2e9, "{name}: {synapses} + {batch} bytes");
+            ModelConfig::validate(&config).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 }

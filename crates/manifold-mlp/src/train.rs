@@ -58,8 +58,11 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
 pub struct EpochResult<B: AutodiffBackend> {
     /// The model after the epoch's updates.
     pub model: Mlp<B>,
-    /// Mean training loss over the minibatches run in this call.
+    /// Mean training loss over the epoch's minibatches done (those of this call and,
+    /// for a resumed epoch, those before it: see [`Position::epoch_loss_sum`]).
     pub mean_loss: f64,
+    /// The sum behind `mean_loss`, carried in the checkpoint of an interrupted epoch.
+    pub loss_sum: f64,
     /// The next minibatch index (= the number of batches when the epoch finished).
     pub next_batch: usize,
     /// True when the observer stopped the epoch early.
@@ -79,7 +82,10 @@ pub fn train_epoch<B: AutodiffBackend>(
 ) -> EpochResult<B> {
     let order = epoch_order(config.seed, at.epoch, set.len());
     let batches: Vec<&[usize]> = order.chunks(config.batch_size).collect();
-    let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
+    // A resumed epoch continues its accumulator from the checkpoint (an f32 sum, stored
+    // exactly as f64), so its mean is the uninterrupted epoch's to the bit.
+    let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> =
+        (at.batch > 0).then(|| Tensor::from_floats([at.epoch_loss_sum as f32], device));
     let mut ran = 0usize;
     let mut stopped = false;
     let mut next = at.batch;
@@ -106,12 +112,12 @@ pub fn train_epoch<B: AutodiffBackend>(
             break;
         }
     }
-    let mean_loss = loss_sum
-        .map(|s| s.into_scalar().elem::<f64>() / ran as f64)
-        .unwrap_or(f64::NAN);
+    let sum = loss_sum.map(|s| s.into_scalar().elem::<f64>());
+    let mean_loss = sum.map_or(f64::NAN, |s| s / next as f64);
     EpochResult {
         model,
         mean_loss,
+        loss_sum: sum.unwrap_or(0.0),
         next_batch: next,
         interrupted: stopped,
     }
@@ -190,6 +196,7 @@ pub fn train_from<B: AutodiffBackend>(
         at.wall_seconds = started.elapsed().as_secs_f64();
         if result.interrupted {
             at.batch = result.next_batch;
+            at.epoch_loss_sum = result.loss_sum;
             stopped = true;
             break;
         }
@@ -206,6 +213,7 @@ pub fn train_from<B: AutodiffBackend>(
         last_eval = Some(eval);
         at.epoch += 1;
         at.batch = 0;
+        at.epoch_loss_sum = 0.0;
         checkpoint(observer, &model, &optim, &at, Some(eval.loss))?;
     }
     if stopped {

@@ -193,8 +193,8 @@ fn accuracy_chart(runs: &[RunFiles], png: &Path) -> Result<(), ReportError> {
         "kept connections (log10)",
         "test accuracy (%)",
         &series,
-    )
-    .map_err(|e| ReportError::new(png, e.to_string()))
+    )?;
+    Ok(())
 }
 
 /// Writes one page comparing the runs in `dirs` to `out`, and beside it the table
@@ -222,9 +222,9 @@ pub fn write_comparison(dirs: &[PathBuf], out: &Path) -> Result<PathBuf, ReportE
     let title = format!("manifold · {} runs compared", runs.len());
     let html = page(&title, &data, &[Script::Compare]);
     let [_, csv_path, png_path] = comparison_files(out);
-    crate::write_atomic(&csv_path, &table(&runs, &csv_path)?)?;
+    manifold_io::write_atomic(&csv_path, &table(&runs, &csv_path)?)?;
     accuracy_chart(&runs, &png_path)?;
-    crate::write_atomic(out, html.as_bytes())?;
+    manifold_io::write_atomic(out, html.as_bytes())?;
     Ok(out.to_path_buf())
 }
 

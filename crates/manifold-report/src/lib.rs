@@ -53,34 +53,21 @@ impl ReportError {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory (flushed to
-/// disk) and a rename, so a reader never sees half a file. The workspace's one atomic
-/// write: `manifold_train::write_atomic` calls it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| ReportError::new(path, format!("cannot write: {e}")))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .and_then(|()| readable_by_all(tmp.as_file()))
-        .map_err(|e| ReportError::new(path, format!("cannot write: {e}")))?;
-    tmp.persist(path)
-        .map_err(|e| ReportError::new(path, format!("cannot write: {}", e.error)))?;
-    Ok(())
+impl From<manifold_io::IoError> for ReportError {
+    fn from(e: manifold_io::IoError) -> Self {
+        Self {
+            path: e.path,
+            problem: e.problem,
+        }
+    }
 }
 
-/// A temporary file is private (0600); a report is as readable as the run's other files.
-#[cfg(unix)]
-fn readable_by_all(file: &std::fs::File) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o644))
+impl From<manifold_viz::VizError> for ReportError {
+    fn from(e: manifold_viz::VizError) -> Self {
+        Self {
+            path: e.path,
+            problem: e.problem,
+        }
+    }
 }
 
-#[cfg(not(unix))]
-fn readable_by_all(_: &std::fs::File) -> std::io::Result<()> {
-    Ok(())
-}

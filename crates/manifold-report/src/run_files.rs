@@ -6,7 +6,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::page::{page, Script};
-use crate::snapshots::Snapshots;
+use crate::snapshots::{SnapshotGeometry, Snapshots};
 use crate::ReportError;
 
 /// The report's file name inside a run directory.
@@ -257,15 +257,32 @@ fn run_data(files: &RunFiles) -> Result<Value, ReportError> {
             .collect::<Result<Vec<_>, ReportError>>()?;
         galleries.push(json!({"name": name, "frames": shown, "epochs": frames.len()}));
     }
+    // The snapshots, checked against the run's grid where config.toml gives it (the check
+    // a resume makes). A file that fails it costs the explorer, not the report: the page
+    // is written without it and the reason is printed (and kept as `explorer_note`).
     let snapshots_path = files.dir.join("snapshots.bin");
+    let mut explorer_note = Value::Null;
     let explorer = if snapshots_path.is_file() {
-        let snapshots = Snapshots::read(&snapshots_path)?;
-        let (bytes, shown) = snapshots.compact(SNAPSHOT_BUDGET);
-        json!({
-            "bytes": base64::engine::general_purpose::STANDARD.encode(bytes),
-            "shown": shown,
-            "recorded": snapshots.len(),
-        })
+        let read = match snapshot_geometry(&files.config) {
+            Some(geometry) => Snapshots::read_expecting(&snapshots_path, geometry),
+            None => Snapshots::read(&snapshots_path),
+        };
+        match read {
+            Ok(snapshots) => {
+                let (bytes, shown) = snapshots.compact(SNAPSHOT_BUDGET);
+                json!({
+                    "bytes": base64::engine::general_purpose::STANDARD.encode(bytes),
+                    "shown": shown,
+                    "recorded": snapshots.len(),
+                })
+            }
+            Err(e) => {
+                let note = format!("no manifold explorer: {e}");
+                eprintln!("{}: {note}", files.dir.display());
+                explorer_note = Value::String(note);
+                Value::Null
+            }
+        }
     } else {
         Value::Null
     };
@@ -281,8 +298,27 @@ fn run_data(files: &RunFiles) -> Result<Value, ReportError> {
         "galleries": galleries,
         "animations": files.animations.iter().map(|p| file_name(p)).collect::<Vec<_>>(),
         "explorer": explorer,
+        "explorer_note": explorer_note,
         "connections": crate::compare::connections(files),
     }))
+}
+
+/// The DNM grid of a run's config (`inputs`, `comps = neurons − inputs − outputs`,
+/// `outputs`, `period`, as `DnmConfig` derives them), when it has every one of them.
+fn snapshot_geometry(config: &toml::Table) -> Option<SnapshotGeometry> {
+    let size = |key: &str| usize::try_from(config.get(key)?.as_integer()?).ok();
+    let (neurons, inputs, outputs) = (size("neurons")?, size("inputs")?, size("outputs")?);
+    let period = match config.get("period")? {
+        toml::Value::Float(p) => *p,
+        toml::Value::Integer(p) => *p as f64,
+        _ => return None,
+    };
+    Some(SnapshotGeometry {
+        inputs,
+        comps: neurons.checked_sub(inputs)?.checked_sub(outputs)?,
+        outputs,
+        period,
+    })
 }
 
 /// Writes `report.html` into the run directory `dir` (replacing an older report) and
@@ -298,7 +334,7 @@ pub fn write_run_report(dir: &Path) -> Result<PathBuf, ReportError> {
     }
     let html = page(&title, &data, &scripts);
     let out = dir.join(REPORT_FILE);
-    crate::write_atomic(&out, html.as_bytes())?;
+    manifold_io::write_atomic(&out, html.as_bytes())?;
     Ok(out)
 }
 
@@ -343,6 +379,62 @@ mod tests {
             err.contains("metrics.csv") && err.contains("row 3: `abc`"),
             "{err}"
         );
+    }
+
+    /// A snapshot file that does not fit the run's config costs the explorer (with a
+    /// note naming the file and the field), not the report; one that fits is shown.
+    #[test]
+    fn a_snapshot_file_of_another_grid_leaves_the_report_without_the_explorer() {
+        use crate::snapshots::{NeuronShapes, SnapshotLog};
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let config = "neurons = 7\ninputs = 3\noutputs = 2\nperiod = 5.0\n";
+        std::fs::write(d.join("config.toml"), config).unwrap();
+        std::fs::write(d.join("run.json"), r#"{"model":"dnm"}"#).unwrap();
+        std::fs::write(d.join("metrics.csv"), "step,objective\n1,0.5\n").unwrap();
+        let write = |period: f64| {
+            let path = d.join("snapshots.bin");
+            let _ = std::fs::remove_file(&path);
+            let geometry = SnapshotGeometry {
+                inputs: 3,
+                comps: 2,
+                outputs: 2,
+                period,
+            };
+            let shapes = NeuronShapes {
+                alpha: vec![0.5; 4],
+                beta: vec![1.0; 4],
+                gamma: vec![0.5; 4],
+                theta: vec![1.0; 4],
+                phi: vec![0.0; 4],
+                sigma: vec![1.0; 4],
+                mu: vec![0.0; 4],
+            };
+            let mut log = SnapshotLog::open(&path, geometry).unwrap();
+            log.append_cells(1, 0.2, &shapes, &[(0, 0.5)]).unwrap();
+        };
+        let data = || {
+            let html = std::fs::read_to_string(write_run_report(d).unwrap()).unwrap();
+            crate::page::embedded_data(&html).unwrap()
+        };
+        write(6.0);
+        let shown = data();
+        assert!(shown["explorer"].is_null());
+        let note = shown["explorer_note"].as_str().unwrap();
+        assert!(
+            note.contains("snapshots.bin")
+                && note.contains("period = 6 in the file, 5 in this run"),
+            "{note}"
+        );
+        assert_eq!(
+            shown["metrics"]["rows"],
+            json!([[1.0, 0.5]]),
+            "the metrics stay"
+        );
+        write(5.0);
+        let shown = data();
+        assert_eq!(shown["explorer"]["recorded"], 1);
+        assert!(shown["explorer_note"].is_null());
     }
 
     #[test]

@@ -18,8 +18,13 @@
 //! A stored value is `round(127 · D / max|D|)` (never 0 for a kept cell), so the file
 //! shows which cells are kept exactly and their strengths to within 0.4% of the largest.
 //! Records are appended as a run goes; a run killed mid-append leaves a torn tail, which
-//! [`SnapshotLog::open`] cuts off before appending, and a resumed run that records a step
-//! again supersedes the records from that step on (see [`Snapshots::read`]).
+//! [`SnapshotLog::open`] cuts off before appending. A resumed run checks the file first
+//! without writing ([`SnapshotLog::check`]), then cuts it back to the records of its
+//! checkpoint's step and earlier ([`SnapshotLog::open_through`]); in files written before
+//! that cut existed, a step recorded again supersedes the records from that step on (see
+//! [`Snapshots::read`]). The fourth header number is reserved (0): any other value, a
+//! header cut short, a size of 0 or a period that is not a positive number make the
+//! file "damaged", for resumes and reports alike.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -128,10 +133,52 @@ fn io(path: &Path, what: &str, e: std::io::Error) -> ReportError {
 }
 
 impl SnapshotLog {
+    /// Checks `path` without writing anything, and says how many of its bytes a run that
+    /// appends to it keeps: 0 when there is no file (it will be created); otherwise the
+    /// header and the whole records, without a torn last record and, with
+    /// `keep_through_step` (a resumed run: its checkpoint's step), without the records
+    /// recorded after that step (up to the end of the last record whose step is at most
+    /// it, so that the records in force, see [`Snapshots::read`], are all of that step or
+    /// earlier). A file that is not a snapshot file, has a damaged header or holds another
+    /// grid than `geometry` is an error naming the file (and the differing field, with
+    /// both values) — the same verdict [`Snapshots::read_expecting`] gives a report.
+    pub fn check(
+        path: &Path,
+        geometry: SnapshotGeometry,
+        keep_through_step: Option<usize>,
+    ) -> Result<usize, ReportError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io(path, "cannot read", e)),
+        };
+        let scan = scan(path, &bytes, Some(geometry))?;
+        Ok(match keep_through_step {
+            None => scan.whole_len,
+            Some(step) => scan
+                .records
+                .iter()
+                .rev()
+                .find(|r| r.0 as usize <= step)
+                .map_or(HEADER_LEN, |r| r.2),
+        })
+    }
+
     /// Opens `path` for appending: creates it with its header, or (a resumed run) checks
     /// that its header matches `geometry` and cuts a torn last record off.
     pub fn open(path: &Path, geometry: SnapshotGeometry) -> Result<Self, ReportError> {
-        let exists = path.is_file();
+        Self::open_through(path, geometry, None)
+    }
+
+    /// [`SnapshotLog::open`] for a run resumed at step `keep_through_step`: the file is
+    /// checked and cut to what [`SnapshotLog::check`] keeps (the records after that step
+    /// and a torn tail go), so the resumed run records no step twice.
+    pub fn open_through(
+        path: &Path,
+        geometry: SnapshotGeometry,
+        keep_through_step: Option<usize>,
+    ) -> Result<Self, ReportError> {
+        let keep = Self::check(path, geometry, keep_through_step)?;
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -139,14 +186,13 @@ impl SnapshotLog {
             .truncate(false)
             .open(path)
             .map_err(|e| io(path, "cannot open", e))?;
-        if exists {
-            let bytes = std::fs::read(path).map_err(|e| io(path, "cannot read", e))?;
-            let whole = scan(path, &bytes, Some(geometry))?.whole_len;
-            file.set_len(whole as u64)
-                .map_err(|e| io(path, "cannot cut a torn record", e))?;
-        } else {
-            file.write_all(&geometry.header())
+        if keep == 0 {
+            file.set_len(0)
+                .and_then(|()| file.write_all(&geometry.header()))
                 .map_err(|e| io(path, "cannot write", e))?;
+        } else {
+            file.set_len(keep as u64)
+                .map_err(|e| io(path, "cannot cut the records after the resumed step", e))?;
         }
         file.seek(SeekFrom::End(0))
             .map_err(|e| io(path, "cannot seek", e))?;
@@ -292,20 +338,76 @@ struct Scan {
     whole_len: usize,
 }
 
+/// The error of a file whose header (`got`) is not this run's grid (`want`): every
+/// field that differs, with both values.
+fn mismatch(path: &Path, got: &SnapshotGeometry, want: &SnapshotGeometry) -> ReportError {
+    let mut differ: Vec<String> = [
+        ("inputs", got.inputs, want.inputs),
+        ("comps", got.comps, want.comps),
+        ("outputs", got.outputs, want.outputs),
+    ]
+    .iter()
+    .filter(|(_, g, w)| g != w)
+    .map(|(name, g, w)| format!("{name} = {g} in the file, {w} in this run"))
+    .collect();
+    if got.period != want.period {
+        differ.push(format!(
+            "period = {} in the file, {} in this run",
+            got.period, want.period
+        ));
+    }
+    ReportError::new(
+        path,
+        format!(
+            "holds snapshots of a {}-{}-{} grid of period {}, not of this run's {}-{}-{} grid \
+             of period {} ({})",
+            got.inputs,
+            got.comps,
+            got.outputs,
+            got.period,
+            want.inputs,
+            want.comps,
+            want.outputs,
+            want.period,
+            differ.join("; ")
+        ),
+    )
+}
+
 fn scan(path: &Path, bytes: &[u8], expect: Option<SnapshotGeometry>) -> Result<Scan, ReportError> {
-    let bad = |what: &str| ReportError::new(path, format!("not a DNM snapshot file ({what})"));
-    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
-        return Err(bad("no MFDSNAP1 header"));
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(ReportError::new(
+            path,
+            "not a DNM snapshot file (no MFDSNAP1 header)",
+        ));
+    }
+    let damaged = |what: String| ReportError::new(path, format!("damaged snapshot file: {what}"));
+    if bytes.len() < HEADER_LEN {
+        return Err(damaged(format!(
+            "its header is cut short ({} of {HEADER_LEN} bytes)",
+            bytes.len()
+        )));
     }
     let mut c = Cursor { bytes, at: 8 };
-    let mut size = || {
-        c.u32()
-            .map(|v| v as usize)
-            .ok_or_else(|| bad("short header"))
-    };
-    let (inputs, comps, outputs) = (size()?, size()?, size()?);
-    let _ = size()?;
+    let mut size = || c.u32().expect("a whole header") as usize;
+    let (inputs, comps, outputs, reserved) = (size(), size(), size(), size());
     let period = f64::from_le_bytes(bytes[24..32].try_into().expect("8 header bytes"));
+    if reserved != 0 {
+        return Err(damaged(format!(
+            "its header's reserved field is {reserved}, not 0"
+        )));
+    }
+    if inputs == 0 || comps == 0 || outputs == 0 {
+        return Err(damaged(format!(
+            "its header declares {inputs} inputs, {comps} comps and {outputs} outputs \
+             (each must be at least 1)"
+        )));
+    }
+    if !(period.is_finite() && period > 0.0) {
+        return Err(damaged(format!(
+            "its header's period is {period}, not a positive number"
+        )));
+    }
     let geometry = SnapshotGeometry {
         inputs,
         comps,
@@ -314,22 +416,13 @@ fn scan(path: &Path, bytes: &[u8], expect: Option<SnapshotGeometry>) -> Result<S
     };
     let cells = geometry.rows().checked_mul(geometry.cols());
     if cells.is_none_or(|c| c > MAX_CELLS) {
-        return Err(bad("its grid is larger than 2^28 cells"));
+        return Err(damaged(format!(
+            "its header declares a {inputs}-{comps}-{outputs} grid, more than 2^28 cells"
+        )));
     }
     if let Some(want) = expect {
         if want != geometry {
-            return Err(ReportError::new(
-                path,
-                format!(
-                    "holds snapshots of a {}-{}-{} grid, not of this run's {}-{}-{}",
-                    geometry.inputs,
-                    geometry.comps,
-                    geometry.outputs,
-                    want.inputs,
-                    want.comps,
-                    want.outputs
-                ),
-            ));
+            return Err(mismatch(path, &geometry, &want));
         }
     }
     let mut c = Cursor {
@@ -368,8 +461,18 @@ impl Snapshots {
     /// resumed run), the later record and everything after it supersede the earlier
     /// records from that step on.
     pub fn read(path: &Path) -> Result<Self, ReportError> {
+        Self::read_with(path, None)
+    }
+
+    /// [`Snapshots::read`], refusing a file whose header is not `geometry` (the run's
+    /// grid and period) with the error [`SnapshotLog::check`] gives a resumed run.
+    pub fn read_expecting(path: &Path, geometry: SnapshotGeometry) -> Result<Self, ReportError> {
+        Self::read_with(path, Some(geometry))
+    }
+
+    fn read_with(path: &Path, expect: Option<SnapshotGeometry>) -> Result<Self, ReportError> {
         let bytes = std::fs::read(path).map_err(|e| io(path, "cannot read", e))?;
-        let scan = scan(path, &bytes, None)?;
+        let scan = scan(path, &bytes, expect)?;
         let mut records: Vec<(u32, usize, usize)> = Vec::new();
         for r in scan.records {
             while records.last().is_some_and(|last| last.0 >= r.0) {
@@ -604,6 +707,126 @@ mod tests {
             err.contains("snapshots.bin") && err.contains("3-2-2"),
             "{err}"
         );
+    }
+
+    /// A log of `steps` at `path`, each recorded with the same parameters.
+    fn write_steps(path: &Path, steps: &[usize]) {
+        let mut log = SnapshotLog::open(path, geometry()).unwrap();
+        for &step in steps {
+            log.append(step, 0.2, &shapes(step as f32), &d(1.0))
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_header_is_refused_naming_the_field_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshots.bin");
+        write_steps(&path, &[1, 2]);
+        let good = std::fs::read(&path).unwrap();
+        let with_header = |at: usize, bytes: &[u8]| {
+            let mut b = good.clone();
+            b[at..at + bytes.len()].copy_from_slice(bytes);
+            std::fs::write(&path, &b).unwrap();
+            b
+        };
+        // Another period: named, with both values, by the resume check and the report's read.
+        let written = with_header(24, &6.0f64.to_le_bytes());
+        let err = SnapshotLog::check(&path, geometry(), Some(2))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("snapshots.bin") && err.contains("period = 6 in the file, 5 in this run"),
+            "{err}"
+        );
+        assert!(!err.contains("inputs ="), "only the differing field: {err}");
+        let read = Snapshots::read_expecting(&path, geometry()).err().unwrap();
+        assert_eq!(read.to_string(), err, "resume and report agree");
+        assert!(SnapshotLog::open_through(&path, geometry(), Some(2)).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), written, "nothing written");
+        // The file alone is readable: its own grid.
+        assert_eq!(Snapshots::read(&path).unwrap().geometry().period, 6.0);
+        // The reserved fourth number, a period that is no number, a size of 0: damaged.
+        for (at, bytes, named) in [
+            (20, 7u32.to_le_bytes().to_vec(), "reserved field is 7"),
+            (24, f64::NAN.to_le_bytes().to_vec(), "period is NaN"),
+            (12, 0u32.to_le_bytes().to_vec(), "0 comps"),
+        ] {
+            let written = with_header(at, &bytes);
+            for err in [
+                SnapshotLog::check(&path, geometry(), None).unwrap_err(),
+                Snapshots::read(&path).err().unwrap(),
+            ] {
+                let err = err.to_string();
+                assert!(
+                    err.contains("damaged snapshot file") && err.contains(named),
+                    "{err}"
+                );
+            }
+            assert_eq!(std::fs::read(&path).unwrap(), written);
+        }
+        // A header cut short.
+        std::fs::write(&path, &good[..20]).unwrap();
+        let err = Snapshots::read(&path).err().unwrap().to_string();
+        assert!(
+            err.contains("damaged") && err.contains("20 of 32 bytes"),
+            "{err}"
+        );
+        // No file: nothing to keep, nothing created.
+        let missing = dir.path().join("none.bin");
+        assert_eq!(
+            SnapshotLog::check(&missing, geometry(), Some(5)).unwrap(),
+            0
+        );
+        assert!(!missing.exists());
+    }
+
+    #[test]
+    fn a_resume_cuts_the_records_after_its_step_and_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshots.bin");
+        let kept = dir.path().join("kept.bin");
+        write_steps(&path, &[1, 50, 100, 150, 200]);
+        write_steps(&kept, &[1, 50, 100]);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&[200, 0, 0, 0, 9, 9]).unwrap();
+        drop(f);
+        let before = std::fs::read(&path).unwrap();
+        let want = std::fs::read(&kept).unwrap();
+        // The check only measures: the records of steps ≤ 120 end where `kept.bin` does.
+        let keep = SnapshotLog::check(&path, geometry(), Some(120)).unwrap();
+        assert_eq!(keep, want.len());
+        assert_eq!(&before[..keep], &want[..], "the same bytes");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "check writes nothing"
+        );
+        assert_eq!(
+            SnapshotLog::check(&path, geometry(), Some(100)).unwrap(),
+            want.len(),
+            "a step recorded at the checkpoint is kept"
+        );
+        assert_eq!(
+            SnapshotLog::check(&path, geometry(), Some(0)).unwrap(),
+            HEADER_LEN
+        );
+        assert_eq!(
+            SnapshotLog::check(&path, geometry(), None).unwrap(),
+            before.len() - 6,
+            "without a step, only the torn tail goes"
+        );
+        // Opening for the resume cuts exactly there; the resumed run records 150 once.
+        let mut log = SnapshotLog::open_through(&path, geometry(), Some(120)).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+        log.append(150, 0.9, &shapes(9.0), &d(1.0)).unwrap();
+        drop(log);
+        let s = Snapshots::read(&path).unwrap();
+        assert_eq!(s.steps(), vec![1, 50, 100, 150]);
+        assert_eq!(s.get(3).unwrap().cutoff, 0.9);
+        let bytes = std::fs::read(&path).unwrap();
+        let records = scan(&path, &bytes, None).unwrap().records;
+        assert_eq!(records.len(), 4, "no step twice in the file");
     }
 
     #[test]

@@ -21,6 +21,13 @@ pub enum ComputePath {
     Masked,
 }
 
+/// The images of the MNIST training set: the most a minibatch can hold (a larger
+/// `batch_size` takes them all), in the memory estimate.
+const MNIST_TRAIN_IMAGES: usize = 60_000;
+
+/// The test images `train::evaluate` runs at once, in the memory estimate.
+const EVAL_BATCH: usize = 1000;
+
 /// The SET-MLP's configuration. Defaults: 784-1000-1000-1000-10, ε = 20, ζ = 0.3,
 /// ReLU, dropout, Adam with a step decay of the learning rate.
 #[derive(Config, Debug, PartialEq)]
@@ -195,6 +202,49 @@ impl SetConfig {
         w
     }
 
+    /// The estimated memory of a run in bytes, `(layers, batch)`, with `A` the sum of the
+    /// layer widths (inputs, hidden, classes) and f32 (4 bytes) throughout:
+    ///
+    /// ```text
+    /// layers     = cells · 4 · 8      per layer, the dense matrix and its mask (2·n_in·n_out
+    ///                                 cells, masked path) or the kept connections with their
+    ///                                 two indices (3·density·n_in·n_out, sparse path), their
+    ///                                 gradients and Adam's moments
+    /// batch      = max(step, evaluation)
+    /// step       = b · A · 4 · 8      per unit the product, the biased sum, the ReLU, the
+    ///                                 dropout mask and output, and three gradients
+    /// evaluation = 1000 · A · 4 · 4   forward only, 1 000 test images at once
+    /// ```
+    ///
+    /// `b` is the minibatch: `batch_size`, at most the training images (`train_limit`,
+    /// else the 60 000 of MNIST), since a batch cannot hold more.
+    pub fn memory_bytes(&self) -> (f64, f64) {
+        let w = self.widths();
+        let cells: f64 = w
+            .windows(2)
+            .map(|p| match self.path {
+                ComputePath::Masked => (p[0] * p[1]) as f64 * 2.0,
+                ComputePath::Sparse => (p[0] * p[1]) as f64 * self.layer_density(p[0], p[1]) * 3.0,
+            })
+            .sum();
+        let (step, evaluation) = self.batch_bytes();
+        (cells * 4.0 * 8.0, step.max(evaluation))
+    }
+
+    /// `(step, evaluation)` of [`SetConfig::memory_bytes`].
+    fn batch_bytes(&self) -> (f64, f64) {
+        let widths: f64 = self.widths().iter().map(|&w| w as f64).sum();
+        let images = match self.train_limit {
+            0 => MNIST_TRAIN_IMAGES,
+            limit => limit.min(MNIST_TRAIN_IMAGES),
+        };
+        let b = self.batch_size.min(images) as f64;
+        (
+            b * widths * 4.0 * 8.0,
+            EVAL_BATCH as f64 * widths * 4.0 * 4.0,
+        )
+    }
+
     /// The density of an `n_in × n_out` layer: the fixed `density`, else Erdős–Rényi
     /// `ε·(n_in+n_out)/(n_in·n_out)`, capped at 1.
     pub fn layer_density(&self, n_in: usize, n_out: usize) -> f64 {
@@ -227,23 +277,79 @@ impl SetConfig {
 impl ModelConfig for SetConfig {
     const RESUMABLE: &'static [&'static str] = &["epochs", "learning_rate"];
 
-    /// [`SetConfig::validate`], then the memory of the layers (dense matrices on the
-    /// masked path, the kept connections with their indices on the sparse one), their
-    /// gradients and Adam's moments against the memory available.
+    /// [`SetConfig::validate`], then the memory estimate of [`SetConfig::memory_bytes`]
+    /// (`layers + batch`) against the memory available. The error names the field of
+    /// the larger term: `hidden` for the layers, `batch_size` for the batch (`hidden`
+    /// when the evaluation's fixed-size batches are the larger part of it).
     fn validate(&self) -> Result<(), TrainError> {
         SetConfig::validate(self)?;
-        let w = self.widths();
-        let cells: f64 = w
-            .windows(2)
-            .map(|p| match self.path {
-                ComputePath::Masked => (p[0] * p[1]) as f64 * 2.0,
-                ComputePath::Sparse => (p[0] * p[1]) as f64 * self.layer_density(p[0], p[1]) * 3.0,
-            })
-            .sum();
-        manifold_train::memory::check_fits("hidden", cells * 4.0 * 8.0)
+        let (layers, batch) = self.memory_bytes();
+        let (step, evaluation) = self.batch_bytes();
+        let field = if batch > layers && step >= evaluation {
+            "batch_size"
+        } else {
+            "hidden"
+        };
+        manifold_train::memory::check_fits(field, layers + batch)
     }
 
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The estimate by hand for a masked 5-4-3 network (cells 2·(20 + 12) = 64, A = 12)
+    /// and the same sparse at density ½ (cells 3·16 = 48).
+    #[test]
+    fn the_memory_estimate_counts_the_layers_the_batch_and_the_evaluation() {
+        let tiny = SetConfig::new()
+            .with_inputs(5)
+            .with_hidden(vec![4])
+            .with_classes(3)
+            .with_batch_size(10)
+            .with_path(ComputePath::Masked);
+        assert_eq!(
+            tiny.batch_bytes(),
+            (10.0 * 12.0 * 32.0, 1000.0 * 12.0 * 16.0)
+        );
+        assert_eq!(tiny.memory_bytes(), (64.0 * 32.0, 192_000.0));
+        let sparse = tiny
+            .clone()
+            .with_path(ComputePath::Sparse)
+            .with_density(0.5);
+        assert_eq!(sparse.memory_bytes().0, 48.0 * 32.0);
+        // A batch holds at most the training images: all of MNIST, or `train_limit`.
+        let absurd = tiny.with_batch_size(1_000_000_000);
+        assert_eq!(absurd.batch_bytes().0, 60_000.0 * 12.0 * 32.0);
+        assert_eq!(
+            absurd.with_train_limit(100).batch_bytes().0,
+            100.0 * 12.0 * 32.0
+        );
+    }
+
+    #[test]
+    fn an_absurd_batch_is_refused_naming_batch_size_and_the_presets_fit() {
+        // All 60 000 images through a sparse layer of ten million units: about 19 TB of
+        // activations against a few GB of connections.
+        let absurd = SetConfig::new()
+            .with_hidden(vec![10_000_000])
+            .with_batch_size(1_000_000_000);
+        let (layers, batch) = absurd.memory_bytes();
+        assert!(batch > 100.0 * layers, "{layers} {batch}");
+        let err = ModelConfig::validate(&absurd).unwrap_err().to_string();
+        assert!(
+            err.starts_with("config field `batch_size`: needs about"),
+            "{err}"
+        );
+        for name in PRESETS {
+            let config = SetConfig::preset(name).unwrap();
+            let (layers, batch) = config.memory_bytes();
+            assert!(layers + batch < 2e9, "{name}: {layers} + {batch} bytes");
+            ModelConfig::validate(&config).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
     }
 }

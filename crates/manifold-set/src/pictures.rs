@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
-use manifold_train::files::MetricsLog;
+use manifold_train::files::{Kept, MetricsLog};
 use manifold_train::{read_metrics, TrainError};
 use manifold_viz::{
     heatmap, labelled_heatmap, line_chart, save_png, Figure, HeatmapLabels, Panel, Scale, Series,
@@ -19,10 +19,15 @@ use crate::topology::connections_per_input;
 /// The columns of `connectivity.csv`, one row per epoch.
 pub const CONNECTIVITY: [&str; 3] = ["epoch", "connections", "first_layer_centre_margin"];
 
-/// `connectivity.csv` in `dir`, keeping the rows of the `epochs` epochs a resumed
-/// checkpoint covers.
-pub fn connectivity_log(dir: &Path, epochs: usize) -> Result<MetricsLog, TrainError> {
-    MetricsLog::resume(&dir.join("connectivity.csv"), &CONNECTIVITY, Some(epochs))
+/// Checks, reading only, that `connectivity.csv` in `dir` holds the rows of the `epochs`
+/// epochs a resumed checkpoint covers (see [`MetricsLog::check`]).
+pub fn check_connectivity(dir: &Path, epochs: usize) -> Result<Kept, TrainError> {
+    MetricsLog::check(&dir.join("connectivity.csv"), &CONNECTIVITY, Some(epochs))
+}
+
+/// `connectivity.csv` in `dir`, keeping what [`check_connectivity`] accepted.
+pub fn connectivity_log(dir: &Path, kept: Kept) -> Result<MetricsLog, TrainError> {
+    MetricsLog::resume(&dir.join("connectivity.csv"), &CONNECTIVITY, kept)
 }
 
 /// The side of a square image of `n` pixels, when `n` is a square.

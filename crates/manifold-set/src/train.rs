@@ -50,8 +50,11 @@ pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
 pub struct EpochResult<B: AutodiffBackend> {
     /// The model after the epoch's updates.
     pub model: SetMlp<B>,
-    /// Mean training loss over the minibatches run in this call.
+    /// Mean training loss over the epoch's minibatches done (those of this call and,
+    /// for a resumed epoch, those before it: see [`Position::epoch_loss_sum`]).
     pub mean_loss: f64,
+    /// The sum behind `mean_loss`, carried in the checkpoint of an interrupted epoch.
+    pub loss_sum: f64,
     /// The next minibatch index (the number of minibatches when the epoch finished).
     pub next_batch: usize,
     /// True when the observer stopped the epoch early.
@@ -73,7 +76,10 @@ pub fn train_epoch<B: KernelAutodiffBackend>(
     let order = epoch_order(config.seed, at.epoch, set.len());
     let batches: Vec<&[usize]> = order.chunks(config.batch_size).collect();
     let lr = config.lr_at(at.epoch);
-    let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> = None;
+    // A resumed epoch continues its accumulator from the checkpoint (an f32 sum, stored
+    // exactly as f64), so its mean is the uninterrupted epoch's to the bit.
+    let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> =
+        (at.batch > 0).then(|| Tensor::from_floats([at.epoch_loss_sum as f32], device));
     let (mut ran, mut next, mut stopped) = (0usize, at.batch, false);
     for (b, idx) in batches.iter().enumerate().skip(at.batch) {
         let (x, y) = set.gather(idx);
@@ -98,12 +104,12 @@ pub fn train_epoch<B: KernelAutodiffBackend>(
             break;
         }
     }
-    let mean_loss = loss_sum
-        .map(|s| s.into_scalar().elem::<f64>() / ran as f64)
-        .unwrap_or(f64::NAN);
+    let sum = loss_sum.map(|s| s.into_scalar().elem::<f64>());
+    let mean_loss = sum.map_or(f64::NAN, |s| s / next as f64);
     EpochResult {
         model,
         mean_loss,
+        loss_sum: sum.unwrap_or(0.0),
         next_batch: next,
         interrupted: stopped,
     }
@@ -172,19 +178,24 @@ pub fn train<B: KernelAutodiffBackend>(
         at = point.position;
     }
     let batches = train_set.len().div_ceil(config.batch_size);
+    let picture_dir = observer
+        .output_dir()
+        .filter(|_| observer.draws_pictures())
+        .map(std::path::Path::to_path_buf);
+    // Every file a resume appends to is checked before the run writes anything.
+    let kept = match &picture_dir {
+        Some(dir) => Some(pictures::check_connectivity(dir, at.epoch)?),
+        None => None,
+    };
     observer.begin("set", &METRICS, config.epochs * batches, &at)?;
     if at.step == 0 && observer.watches_health() {
         // The untrained network's loss: the reference the divergence watch starts from.
         let initial = evaluate(&model.valid(), &data.test, config.path, device);
         observer.check_health(&at, true, Some(initial.loss))?;
     }
-    let picture_dir = observer
-        .output_dir()
-        .filter(|_| observer.draws_pictures())
-        .map(std::path::Path::to_path_buf);
-    let mut connectivity = match &picture_dir {
-        Some(dir) => Some(pictures::connectivity_log(dir, at.epoch)?),
-        None => None,
+    let mut connectivity = match (&picture_dir, kept) {
+        (Some(dir), Some(kept)) => Some(pictures::connectivity_log(dir, kept)?),
+        _ => None,
     };
     let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
     let mut last_eval = None;
@@ -196,6 +207,7 @@ pub fn train<B: KernelAutodiffBackend>(
         at.wall_seconds = started.elapsed().as_secs_f64();
         if result.interrupted {
             at.batch = result.next_batch;
+            at.epoch_loss_sum = result.loss_sum;
             stopped = true;
             break;
         }
@@ -219,6 +231,7 @@ pub fn train<B: KernelAutodiffBackend>(
         model = evolve_if_due(model, &mut state, config, at.epoch);
         at.epoch += 1;
         at.batch = 0;
+        at.epoch_loss_sum = 0.0;
         checkpoint(observer, &model, &state, &at, Some(eval.loss))?;
     }
     if stopped {

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Record, Recorder};
+use burn::record::{
+    FullPrecisionSettings, NamedMpkBytesRecorder, NamedMpkFileRecorder, Record, Recorder,
+};
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 
@@ -19,12 +21,9 @@ pub fn record_path(path: &Path) -> PathBuf {
     path.with_extension("mpk")
 }
 
-/// Saves a module (the extension `.mpk` is added).
+/// Saves a module (the extension `.mpk` is added), atomically (see [`save_record`]).
 pub fn save_module<B: Backend, M: Module<B>>(module: &M, path: &Path) -> Result<(), TrainError> {
-    module
-        .clone()
-        .save_file(path, &FileRec::new())
-        .map_err(|e| TrainError::new(&record_path(path), one_line(&e.to_string())))
+    save_record::<B, _>(module.clone().into_record(), path)
 }
 
 /// Loads a module saved by [`save_module`] into `module`, which fixes the shapes: a
@@ -130,11 +129,18 @@ pub fn all_finite<B: Backend, M: Module<B>>(module: &M) -> bool {
     visitor.0
 }
 
-/// Saves any Burn record (an optimiser's state, for instance).
+/// Saves any Burn record (a module's, an optimiser's state) as [`FileRec`] writes it:
+/// encoded in memory, then written with [`crate::write_atomic`], so a full disk or a
+/// signal never leaves half a record, and an I/O failure is said in words.
 pub fn save_record<B: Backend, R: Record<B>>(record: R, path: &Path) -> Result<(), TrainError> {
-    Recorder::<B>::record(&FileRec::new(), record, path.to_path_buf())
-        .map(|_| ())
-        .map_err(|e| TrainError::new(&record_path(path), one_line(&e.to_string())))
+    let file = record_path(path);
+    let bytes = Recorder::<B>::record(
+        &NamedMpkBytesRecorder::<FullPrecisionSettings>::new(),
+        record,
+        (),
+    )
+    .map_err(|e| TrainError::new(&file, one_line(&e.to_string())))?;
+    crate::write_atomic(&file, &bytes)
 }
 
 /// Loads a record saved by [`save_record`].

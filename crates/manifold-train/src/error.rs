@@ -21,9 +21,9 @@ impl TrainError {
         }
     }
 
-    /// An I/O failure doing `what` to `path`.
+    /// An I/O failure doing `what` to `path`, said in words ([`manifold_io::in_words`]).
     pub fn io(path: &Path, what: &str, e: std::io::Error) -> Self {
-        Self::new(path, format!("{what} ({e})"))
+        manifold_io::IoError::new(path, what, &e).into()
     }
 
     /// An impossible configuration value: names the field.
@@ -37,6 +37,12 @@ impl TrainError {
     /// Where the error is, as a path.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(&self.where_)
+    }
+}
+
+impl From<manifold_io::IoError> for TrainError {
+    fn from(e: manifold_io::IoError) -> Self {
+        Self::new(&e.path, e.problem)
     }
 }
 

@@ -41,10 +41,11 @@ pub fn one_line(msg: &str) -> String {
         .join(" ")
 }
 
-/// Writes through a temporary file in the same directory, flushed to disk, and a rename:
-/// an interrupted write never leaves a half-written file behind.
+/// [`manifold_io::write_atomic`] with the error as a [`TrainError`]: a temporary file in
+/// the same directory, flushed to disk, and a rename, so an interrupted write (a signal,
+/// a full disk) never leaves a half-written file behind.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    Ok(manifold_report::write_atomic(path, bytes)?)
+    Ok(manifold_io::write_atomic(path, bytes)?)
 }
 
 /// The median of a list (NaN when it is empty).
@@ -56,6 +57,13 @@ pub fn median(values: &[f64]) -> f64 {
         n if n % 2 == 1 => s[n / 2],
         n => 0.5 * (s[n / 2 - 1] + s[n / 2]),
     }
+}
+
+/// What [`MetricsLog::check`] found a resumed run may keep of its `metrics.csv`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Kept {
+    /// The whole rows kept (`None`: there is no file; a new one is made).
+    rows: Option<usize>,
 }
 
 /// `metrics.csv`: a fixed header, one row per logged step or epoch, flushed per row.
@@ -73,17 +81,24 @@ impl MetricsLog {
         Self::append(path, columns.len(), 0)
     }
 
-    /// Continues an existing file after its first `keep` rows (rows written after the
-    /// checkpoint being resumed are dropped, so none is duplicated); its header must be
-    /// `columns`.
-    pub fn resume(path: &Path, columns: &[&str], keep: Option<usize>) -> Result<Self, TrainError> {
+    /// Checks, reading only, the file a resumed run appends to: its header must be
+    /// `columns`, and it must hold at least the `keep` rows its checkpoint covers (all
+    /// its rows when `keep` is `None`), each with one cell per column. Returns what
+    /// [`MetricsLog::resume`] keeps: the first `keep` whole rows. A partial last row (a
+    /// crash or a full disk mid-append) and rows written after the checkpoint are dropped
+    /// by `resume`; a missing file is created there.
+    pub fn check(path: &Path, columns: &[&str], keep: Option<usize>) -> Result<Kept, TrainError> {
         if !path.is_file() {
-            return Self::create(path, columns);
+            return Ok(Kept { rows: None });
         }
         let text =
             std::fs::read_to_string(path).map_err(|e| TrainError::io(path, "cannot read", e))?;
-        let mut lines = text.lines();
-        let header = lines.next().unwrap_or_default();
+        // Only newline-terminated lines are whole: what follows the last newline is torn.
+        let whole = &text[..text.rfind('\n').map_or(0, |n| n + 1)];
+        let mut lines = whole.lines();
+        let Some(header) = lines.next() else {
+            return Err(TrainError::new(path, "is empty: it has no header line"));
+        };
         if header != columns.join(",") {
             return Err(TrainError::new(
                 path,
@@ -91,15 +106,47 @@ impl MetricsLog {
             ));
         }
         let rows: Vec<&str> = lines.collect();
-        let keep = keep.unwrap_or(rows.len()).min(rows.len());
-        if keep < rows.len() {
-            let mut kept = String::from(header);
-            kept.push('\n');
-            for r in &rows[..keep] {
-                kept.push_str(r);
-                kept.push('\n');
-            }
-            write_atomic(path, kept.as_bytes())?;
+        let keep = keep.unwrap_or(rows.len());
+        if keep > rows.len() {
+            return Err(TrainError::new(
+                path,
+                format!(
+                    "holds {} whole rows, fewer than the {keep} its checkpoint covers: the file was cut or replaced",
+                    rows.len()
+                ),
+            ));
+        }
+        if let Some((k, row)) = rows[..keep]
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.split(',').count() != columns.len())
+        {
+            return Err(TrainError::new(
+                path,
+                format!(
+                    "row {} has {} cells, not one per column ({})",
+                    k + 1,
+                    row.split(',').count(),
+                    columns.len()
+                ),
+            ));
+        }
+        Ok(Kept { rows: Some(keep) })
+    }
+
+    /// Continues a file [`MetricsLog::check`] accepted after the rows it keeps (rows
+    /// written after the checkpoint being resumed, and a torn last row, are dropped, so
+    /// none is duplicated).
+    pub fn resume(path: &Path, columns: &[&str], kept: Kept) -> Result<Self, TrainError> {
+        let Some(keep) = kept.rows else {
+            return Self::create(path, columns);
+        };
+        let text =
+            std::fs::read_to_string(path).map_err(|e| TrainError::io(path, "cannot read", e))?;
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let kept_len: usize = lines.iter().take(1 + keep).map(|l| l.len()).sum();
+        if kept_len < text.len() {
+            write_atomic(path, &text.as_bytes()[..kept_len])?;
         }
         Self::append(path, columns.len(), keep)
     }
@@ -176,18 +223,54 @@ mod tests {
             log.log(&[s as f64, f64::NAN]).unwrap();
         }
         drop(log);
-        let mut log = MetricsLog::resume(&path, &["step", "loss"], Some(2)).unwrap();
+        let kept = MetricsLog::check(&path, &["step", "loss"], Some(2)).unwrap();
+        let mut log = MetricsLog::resume(&path, &["step", "loss"], kept).unwrap();
         log.log(&[3.0, 0.5]).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "step,loss\n1,\n2,\n3,0.5\n"
         );
         assert_eq!(log.rows(), 3);
-        let err = MetricsLog::resume(&path, &["epoch"], None).err().unwrap();
+        let err = MetricsLog::check(&path, &["epoch"], None).err().unwrap();
         assert!(
             err.to_string().contains("is not this model's metrics"),
             "{err}"
         );
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), 2.5);
+    }
+
+    /// A torn last row is cut; a file shorter than its checkpoint, an empty one or a
+    /// row with the wrong cell count is refused, and `check` never writes.
+    #[test]
+    fn check_reads_only_and_resume_cuts_a_torn_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        let cols = ["step", "loss"];
+        std::fs::write(&path, "step,loss\n1,0.5\n2,0.4\n3,0.").unwrap();
+        let kept = MetricsLog::check(&path, &cols, Some(2)).unwrap();
+        let refused = |text: &str, keep: Option<usize>, says: &str| {
+            std::fs::write(&path, text).unwrap();
+            let err = MetricsLog::check(&path, &cols, keep)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{err}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        };
+        refused(
+            "step,loss\n1,0.5\n2,0.",
+            Some(2),
+            "holds 1 whole rows, fewer than the 2",
+        );
+        refused("", Some(0), "is empty");
+        refused("step,loss\n1\n", None, "row 1 has 1 cells");
+        std::fs::write(&path, "step,loss\n1,0.5\n2,0.4\n3,0.").unwrap();
+        let mut log = MetricsLog::resume(&path, &cols, kept).unwrap();
+        log.log(&[3.0, 0.3]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "step,loss\n1,0.5\n2,0.4\n3,0.3\n"
+        );
+        let torn_only = MetricsLog::check(&path, &cols, None).unwrap();
+        assert_eq!(torn_only, Kept { rows: Some(3) });
     }
 }

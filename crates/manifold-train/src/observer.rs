@@ -37,6 +37,10 @@ pub struct Position {
     pub wall_seconds: f64,
     /// Duration of the last step in milliseconds (the DNM's time penalty reads it).
     pub last_step_ms: f64,
+    /// The sum of the training losses of the current epoch's minibatches done (as the
+    /// epoch's f32 accumulator holds it), so that an epoch resumed in its middle reports
+    /// the same mean training loss as one run through.
+    pub epoch_loss_sum: f64,
 }
 
 impl Position {

@@ -192,31 +192,62 @@ mod tests {
         net.b.forward(net.a.forward(x).tanh()).powi_scalar(2).mean()
     }
 
-    /// Same trajectory as Burn's own Adam (same β, ε), to float precision.
+    /// Every float parameter of `net`, flat, in visiting order.
+    fn flat(net: &Net<B>) -> Vec<f32> {
+        [&net.a, &net.b]
+            .iter()
+            .flat_map(|l| {
+                let mut v: Vec<f32> = l.weight.val().into_data().to_vec().unwrap();
+                v.extend(
+                    l.bias
+                        .as_ref()
+                        .unwrap()
+                        .val()
+                        .into_data()
+                        .to_vec::<f32>()
+                        .unwrap(),
+                );
+                v
+            })
+            .collect()
+    }
+
+    /// Same trajectory as Burn's own Adam (same β, ε), to float precision, over 50 steps
+    /// and every parameter.
     #[test]
-    #[ignore = "FAILS: after 5 steps FusedAdam and Burn's Adam differ (0.238 vs -0.590 on one weight); the first step matches by hand (test below) and the MLP trains to 95.4%, but the multi-step difference is not yet explained"]
-    fn matches_burns_adam_over_several_steps() {
+    fn matches_burns_adam_over_many_steps() {
         let dev = Default::default();
         let net = Net::<B> {
             a: LinearConfig::new(4, 3).init(&dev),
             b: LinearConfig::new(3, 2).init(&dev),
         };
+        // Burn initialises a parameter lazily, on its first read, and a clone of a
+        // parameter never read draws values of its own: read them all once, so that both
+        // copies start from the same network.
+        let start = flat(&net);
         let x = Tensor::<B, 2>::random([5, 4], Distribution::Normal(0.0, 1.0), &dev);
         let (mut ours, mut theirs) = (net.clone(), net);
+        assert_eq!(flat(&ours), start);
+        assert_eq!(flat(&theirs), start);
         let mut fused = FusedAdam::<B>::new(AdamParams::default());
         let mut adam = AdamConfig::new().with_epsilon(1e-8).init::<B, Net<B>>();
-        for _ in 0..5 {
+        for _ in 0..50 {
             let g = GradientsParams::from_grads(loss(&ours, x.clone()).backward(), &ours);
             ours = fused.step(0.05, ours, g);
             let g = GradientsParams::from_grads(loss(&theirs, x.clone()).backward(), &theirs);
             theirs = adam.step(0.05, theirs, g);
         }
-        let a: Vec<f32> = ours.a.weight.val().into_data().to_vec().unwrap();
-        let b: Vec<f32> = theirs.a.weight.val().into_data().to_vec().unwrap();
+        let (a, b) = (flat(&ours), flat(&theirs));
+        let moved = a
+            .iter()
+            .zip(&start)
+            .map(|(x, s)| (x - s).abs())
+            .fold(0f32, f32::max);
+        assert!(moved > 0.1, "the parameters moved (by at most {moved})");
         for (x, y) in a.iter().zip(&b) {
-            assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            assert!((x - y).abs() <= 1e-5 * (1.0 + y.abs()), "{x} vs {y}");
         }
-        assert_eq!(fused.steps(), 5);
+        assert_eq!(fused.steps(), 50);
     }
 
     /// First step by hand: m = 0.1 g, v = 0.001 g², update = lr · g / (|g| + ε) = lr·sign(g).

@@ -13,14 +13,23 @@
 //! A checkpoint is written into `checkpoint.new/`, flushed, and swapped in by renames,
 //! so a run killed at any instant keeps a whole checkpoint; `progress.json` records how
 //! many metrics rows it covers, and a resumed run drops the rows written after it.
+//!
+//! A directory belongs to one process at a time: [`Run::create`] and [`Run::resume`]
+//! take its [`RunLock`] (`run.lock`) before they read or write anything in it, and hold
+//! it until the `Run` is dropped. `--force` ([`RunOptions::force`]) replaces only an
+//! empty directory or a run directory (one with `run.json`), never the working directory,
+//! a directory above it or the home directory.
 
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::config::{resume_changes, Change, ModelConfig};
 use crate::files::{read_json, read_toml, write_atomic, write_json, MetricsLog};
+use crate::lock::{RunLock, LOCK_FILE};
 use crate::observer::{Observer, Position, ResumePoint, SaveFiles};
 use crate::{progress_bar, Interrupter, Summary, TrainError};
 
@@ -35,6 +44,7 @@ pub struct RunOptions {
     progress: bool,
     pictures: bool,
     diverge_factor: f64,
+    lock: Option<Arc<RunLock>>,
 }
 
 /// The default of [`RunOptions::diverge_factor`]: two orders of magnitude. Healthy runs
@@ -56,7 +66,15 @@ impl RunOptions {
             progress: true,
             pictures: true,
             diverge_factor: DIVERGE_FACTOR,
+            lock: None,
         }
+    }
+
+    /// The run directory's lock, when the caller took it already (to read the saved
+    /// config under it before [`Run::resume`]); otherwise `create` and `resume` take it.
+    pub fn lock(mut self, lock: RunLock) -> Self {
+        self.lock = Some(Arc::new(lock));
+        self
     }
 
     /// Stop the run (keeping the last healthy checkpoint) when the evaluated loss exceeds
@@ -87,13 +105,15 @@ impl RunOptions {
         self
     }
 
-    /// Replace an existing non-empty run directory.
+    /// Replace an existing run directory (one with `run.json`) or use an empty one; any
+    /// other non-empty directory, the working directory, a directory above it and the
+    /// home directory are refused.
     pub fn force(mut self, force: bool) -> Self {
         self.force = force;
         self
     }
 
-    /// The interrupter that stops the run (for example [`Interrupter::on_ctrl_c`]).
+    /// The interrupter that stops the run (for example [`Interrupter::on_signals`]).
     pub fn interrupter(mut self, interrupter: Interrupter) -> Self {
         self.interrupter = interrupter;
         self
@@ -162,6 +182,8 @@ pub struct Run {
     best_loss: Option<f64>,
     /// Where the last healthy checkpoint stands (none saved yet: `None`).
     healthy: Option<Position>,
+    /// Held from before the first read to the end: the directory is this process's.
+    _lock: Arc<RunLock>,
 }
 
 const CHECKPOINT: &str = "checkpoint";
@@ -175,11 +197,11 @@ impl Run {
     pub fn create<C: Serialize>(options: RunOptions, config: &C) -> Result<Self, TrainError> {
         // A config TOML cannot hold fails before any directory is made.
         let text = config_text(config)?;
-        let dir = match &options.out {
-            Some(dir) => claim_given(dir, options.force)?,
+        let (dir, lock) = match &options.out {
+            Some(dir) => claim_given(dir, options.force, options.lock.clone())?,
             None => claim_fresh(&options.model)?,
         };
-        let run = Self::new(dir, options, text, None);
+        let run = Self::new(dir, options, text, None, lock);
         write_json(
             &run.file("run.json"),
             &RunInfo {
@@ -196,12 +218,18 @@ impl Run {
     /// [`Run::saved_config`] reads it, where only [`ModelConfig::RESUMABLE`] fields may
     /// differ (any other change is an error naming the field). Nothing in `dir` changes
     /// until the model's `train` has loaded the checkpoint; then `config.toml` holds the
-    /// config in use and `run.json` lists the changes.
+    /// config in use and `run.json` lists the changes. The directory's lock is taken
+    /// first (or the one in `options` is used): a directory another process holds is
+    /// refused, naming the holder.
     pub fn resume<C: ModelConfig>(
         dir: &Path,
         options: RunOptions,
         config: &C,
     ) -> Result<Self, TrainError> {
+        let lock = match &options.lock {
+            Some(lock) => lock.clone(),
+            None => Arc::new(RunLock::acquire_run(dir)?),
+        };
         config.validate()?;
         let changes = resume_changes(&Self::saved_config::<C>(dir, &options.model)?, config)?;
         let info = [CHECKPOINT, CHECKPOINT_OLD]
@@ -227,6 +255,7 @@ impl Run {
             options,
             text,
             Some((point, saved.metrics_rows)),
+            lock,
         );
         run.changes = changes;
         run.best_loss = best_loss;
@@ -252,6 +281,7 @@ impl Run {
         options: RunOptions,
         text: String,
         resume: Option<(ResumePoint, Option<usize>)>,
+        lock: Arc<RunLock>,
     ) -> Self {
         Self {
             dir,
@@ -268,6 +298,7 @@ impl Run {
             diverge_factor: options.diverge_factor,
             best_loss: None,
             healthy: None,
+            _lock: lock,
         }
     }
 
@@ -364,32 +395,134 @@ fn describe(at: &Position) -> String {
     }
 }
 
-/// An explicitly named run directory: new, empty, or (with `force`) emptied.
-fn claim_given(dir: &Path, force: bool) -> Result<PathBuf, TrainError> {
-    let non_empty = match std::fs::read_dir(dir) {
-        Ok(mut entries) => entries.next().is_some(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+/// What an existing `--out` directory holds (the lock file aside).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Found {
+    Missing,
+    Empty,
+    /// A manifold run: it has `run.json`.
+    Run,
+    /// Anything else: files that are not a run's.
+    Other,
+}
+
+fn found(dir: &Path) -> Result<Found, TrainError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Found::Missing),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
             return Err(TrainError::new(dir, "exists and is not a directory"))
         }
         Err(e) => return Err(TrainError::io(dir, "cannot read", e)),
     };
-    if non_empty {
-        if !force {
-            return Err(TrainError::new(
-                dir,
-                "exists and is not empty: continue it with --resume, or replace it with --force",
-            ));
+    let mut empty = true;
+    for entry in entries {
+        let entry = entry.map_err(|e| TrainError::io(dir, "cannot read", e))?;
+        if entry.file_name() != LOCK_FILE {
+            empty = false;
+            break;
         }
-        std::fs::remove_dir_all(dir).map_err(|e| TrainError::io(dir, "cannot empty", e))?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, "cannot create", e))?;
-    Ok(dir.to_path_buf())
+    Ok(if empty {
+        Found::Empty
+    } else if dir.join("run.json").is_file() {
+        Found::Run
+    } else {
+        Found::Other
+    })
+}
+
+/// Refuses what `--out dir` (with or without `force`) may not take, before anything is
+/// touched.
+fn may_claim(dir: &Path, force: bool, found: Found) -> Result<(), TrainError> {
+    if force && found != Found::Missing {
+        protected(dir)?;
+    }
+    match found {
+        Found::Missing | Found::Empty => Ok(()),
+        Found::Run if force => Ok(()),
+        Found::Run => Err(TrainError::new(
+            dir,
+            "holds a run: continue it with --resume, or replace it with --force",
+        )),
+        Found::Other => Err(TrainError::new(
+            dir,
+            "exists, is not empty and is not a manifold run (no run.json): choose another --out (--force replaces only run directories)",
+        )),
+    }
+}
+
+/// Refuses the directories `--force` must never empty: the working directory, any
+/// directory above it (`/` included) and the home directory.
+fn protected(dir: &Path) -> Result<(), TrainError> {
+    let real = dir
+        .canonicalize()
+        .map_err(|e| TrainError::io(dir, "cannot resolve", e))?;
+    let cwd = std::env::current_dir().and_then(|d| d.canonicalize());
+    if cwd.as_ref().is_ok_and(|cwd| cwd.starts_with(&real)) {
+        return Err(TrainError::new(
+            dir,
+            "is the working directory or a directory above it: --force never empties it",
+        ));
+    }
+    let home = std::env::var_os("HOME").and_then(|h| Path::new(&h).canonicalize().ok());
+    if home.is_some_and(|home| home == real) {
+        return Err(TrainError::new(
+            dir,
+            "is the home directory: --force never empties it",
+        ));
+    }
+    Ok(())
+}
+
+/// Removes everything in `dir` but its lock file (a link is removed, never followed).
+fn empty_run_dir(dir: &Path) -> Result<(), TrainError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, "cannot read", e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| TrainError::io(dir, "cannot read", e))?;
+        if entry.file_name() == LOCK_FILE {
+            continue;
+        }
+        let path = entry.path();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        let removed = if is_dir {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        removed.map_err(|e| TrainError::io(&path, "cannot remove", e))?;
+    }
+    Ok(())
+}
+
+/// An explicitly named run directory: new, empty, or (with `force`) a run replaced. It
+/// is checked before anything is touched, locked, and checked again under the lock
+/// (another process may have filled it in between).
+fn claim_given(
+    dir: &Path,
+    force: bool,
+    held: Option<Arc<RunLock>>,
+) -> Result<(PathBuf, Arc<RunLock>), TrainError> {
+    let before = found(dir)?;
+    may_claim(dir, force, before)?;
+    if before == Found::Missing {
+        std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, "cannot create", e))?;
+    }
+    let lock = match held {
+        Some(lock) => lock,
+        None => Arc::new(RunLock::acquire(dir)?),
+    };
+    let now = found(dir)?;
+    may_claim(dir, force, now)?;
+    if now == Found::Run {
+        empty_run_dir(dir)?;
+    }
+    Ok((dir.to_path_buf(), lock))
 }
 
 /// `runs/<model>-<timestamp>`, or `…-2`, `…-3` when taken: the directory is claimed with
 /// an exclusive create, so two runs started in the same second never share it.
-fn claim_fresh(model: &str) -> Result<PathBuf, TrainError> {
+fn claim_fresh(model: &str) -> Result<(PathBuf, Arc<RunLock>), TrainError> {
     let runs = Path::new("runs");
     std::fs::create_dir_all(runs).map_err(|e| TrainError::io(runs, "cannot create", e))?;
     let stem = format!("{model}-{}", chrono::Local::now().format("%Y%m%d-%H%M%S"));
@@ -401,7 +534,10 @@ fn claim_fresh(model: &str) -> Result<PathBuf, TrainError> {
         };
         let dir = runs.join(name);
         match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
+            Ok(()) => {
+                let lock = Arc::new(RunLock::acquire(&dir)?);
+                return Ok((dir, lock));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(TrainError::io(&dir, "cannot create", e)),
         }
@@ -446,13 +582,18 @@ impl Observer for Run {
         total: usize,
         at: &Position,
     ) -> Result<(), TrainError> {
+        let path = self.file("metrics.csv");
+        // A resume checks the file it appends to before it writes anything.
+        let kept = match &self.resume {
+            Some((_, rows)) => Some(MetricsLog::check(&path, columns, *rows)?),
+            None => None,
+        };
         self.write_config()?;
         if let Some((point, _)) = &self.resume {
             self.record_resume(&point.position)?;
         }
-        let path = self.file("metrics.csv");
-        self.metrics = Some(match &self.resume {
-            Some((_, rows)) => MetricsLog::resume(&path, columns, *rows)?,
+        self.metrics = Some(match kept {
+            Some(kept) => MetricsLog::resume(&path, columns, kept)?,
             None => MetricsLog::create(&path, columns)?,
         });
         if self.show_progress {
@@ -649,7 +790,19 @@ mod tests {
         let err = Run::create(RunOptions::new("mlp").out(&dir), &config(3))
             .err()
             .unwrap();
-        assert!(err.to_string().contains("exists and is not empty"), "{err}");
+        assert!(
+            err.to_string().contains("holds a run: continue it"),
+            "{err}"
+        );
+        let err = Run::resume(&dir, RunOptions::new("mlp"), &config(5))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains(&format!("in use by process {}", std::process::id())),
+            "{err}"
+        );
+        drop(run);
         let err = Run::resume(&dir, RunOptions::new("set"), &config(3))
             .err()
             .unwrap();

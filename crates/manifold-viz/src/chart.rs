@@ -5,7 +5,11 @@ use std::sync::Once;
 
 use plotters::prelude::*;
 
+use crate::raster::{save_png, RgbImage};
 use crate::VizError;
+
+/// The size of a chart in pixels, width × height.
+const SIZE: (u32, u32) = (800, 500);
 
 static FONT: Once = Once::new();
 
@@ -165,39 +169,48 @@ where
     let err = |e: &dyn std::fmt::Display| VizError::new(path, e);
     let (x0, x1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_label)
-        .y_desc(y_label)
-        .label_style(("sans-serif", 14))
-        .draw()
-        .map_err(|e| err(&e))?;
-    body(&mut chart).map_err(|e| err(&e))?;
-    if series.len() > 1 {
-        let (width, height) = chart.plotting_area().dim_in_pixel();
-        let area = (f64::from(width), f64::from(height));
+    // Drawn in memory, then encoded and written atomically by `save_png`: a failed write
+    // never leaves a truncated chart behind.
+    let (w, h) = SIZE;
+    let mut pixels = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| err(&e))?;
         chart
-            .configure_series_labels()
-            .position(legend_place(series, (x0, x1), (y0, y1), area, lines))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style(("sans-serif", 14))
             .draw()
             .map_err(|e| err(&e))?;
+        body(&mut chart).map_err(|e| err(&e))?;
+        if series.len() > 1 {
+            let (width, height) = chart.plotting_area().dim_in_pixel();
+            let area = (f64::from(width), f64::from(height));
+            chart
+                .configure_series_labels()
+                .position(legend_place(series, (x0, x1), (y0, y1), area, lines))
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(|e| err(&e))?;
+        }
+        root.present().map_err(|e| err(&e))?;
     }
-    root.present().map_err(|e| err(&e))
+    let img = RgbImage::from_raw(w, h, pixels).expect("the buffer holds w × h RGB pixels");
+    save_png(&img, path)
 }
 
-/// Draws `series` as lines on one PNG chart (800×500).
+/// Draws `series` as lines on one PNG chart (800×500), written atomically like
+/// [`save_png`](crate::save_png).
 pub fn line_chart(
     path: &Path,
     title: &str,
@@ -223,7 +236,8 @@ pub fn line_chart(
     })
 }
 
-/// Draws `series` as dots on one PNG chart (800×500).
+/// Draws `series` as dots on one PNG chart (800×500), written atomically like
+/// [`save_png`](crate::save_png).
 pub fn scatter_chart(
     path: &Path,
     title: &str,
@@ -256,6 +270,34 @@ mod tests {
     /// Unit ranges on both axes, in a plotting area of 706 × 400 pixels.
     fn unit_ranges() -> ((f64, f64), (f64, f64), (f64, f64)) {
         ((0.0, 1.0), (0.0, 1.0), (706.0, 400.0))
+    }
+
+    #[test]
+    fn a_chart_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accuracy.png");
+        let series = [
+            Series::new("train", vec![(1.0, 0.5), (2.0, 0.8)]),
+            Series::new("test", vec![(1.0, 0.4), (2.0, 0.7)]),
+        ];
+        line_chart(&path, "accuracy", "epoch", "accuracy", &series).unwrap();
+        let old = std::fs::read(&path).unwrap();
+        let img = image::load_from_memory_with_format(&old, image::ImageFormat::Png).unwrap();
+        assert_eq!((img.width(), img.height()), SIZE);
+        // Not all white: the chart was drawn.
+        assert!(img.to_rgb8().pixels().any(|p| p.0 != [255, 255, 255]));
+
+        let err = scatter_chart(&path.join("b.png"), "t", "x", "y", &series).unwrap_err();
+        assert!(
+            err.to_string().contains("accuracy.png/b.png: cannot write"),
+            "{err}"
+        );
+        let missing = dir.path().join("missing/accuracy.png");
+        let err = line_chart(&missing, "t", "x", "y", &series).unwrap_err();
+        assert_eq!(err.path, missing);
+        assert_eq!(std::fs::read(&path).unwrap(), old);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only accuracy.png, no temporary file");
     }
 
     #[test]

@@ -227,7 +227,7 @@ impl Figure {
         img
     }
 
-    /// Draws the figure and writes it as PNG at `path`.
+    /// Draws the figure and writes it as PNG at `path`, atomically ([`save_png`]).
     pub fn save(&self, path: &Path) -> Result<(), VizError> {
         save_png(&self.render(), path)
     }

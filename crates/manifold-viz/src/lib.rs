@@ -19,7 +19,8 @@ pub use figure::{
 pub use raster::{bar_charts, bar_grid, heatmap, save_png, tile_grid, write_gif, RgbImage, Scale};
 pub use terminal::terminal_image;
 
-/// An error drawing or writing a picture; names the file.
+/// An error drawing or writing a picture; names the file. Every picture is written
+/// atomically ([`manifold_io::write_atomic`]): a failed save leaves the file as it was.
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {problem}")]
 pub struct VizError {
@@ -34,6 +35,15 @@ impl VizError {
         Self {
             path: path.to_path_buf(),
             problem: problem.to_string(),
+        }
+    }
+}
+
+impl From<manifold_io::IoError> for VizError {
+    fn from(e: manifold_io::IoError) -> Self {
+        Self {
+            path: e.path,
+            problem: e.problem,
         }
     }
 }

@@ -1,8 +1,7 @@
 //! Raster pictures drawn pixel by pixel: heatmaps, image-tile grids, bar-chart grids,
 //! and animated GIFs of such frames.
 
-use std::fs::File;
-use std::io::BufWriter;
+use std::io::Cursor;
 use std::path::Path;
 
 use image::codecs::gif::{GifEncoder, Repeat};
@@ -218,25 +217,39 @@ pub fn bar_grid(values: &[f32], k: usize, bars: usize, grid_cols: usize) -> RgbI
     img
 }
 
-/// Writes an image as PNG.
-pub fn save_png(img: &RgbImage, path: &Path) -> Result<(), VizError> {
-    img.save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| VizError::new(path, e))
+/// The PNG encoding of an image.
+pub(crate) fn png_bytes(img: &RgbImage, path: &Path) -> Result<Vec<u8>, VizError> {
+    let mut bytes = Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| VizError::new(path, format!("cannot encode as PNG ({e})")))?;
+    Ok(bytes.into_inner())
 }
 
-/// Writes `frames` as a looping animated GIF, `delay_ms` per frame. Frames of
-/// different sizes are placed on a canvas of the first frame's size.
+/// Writes an image as PNG, atomically ([`manifold_io::write_atomic`]): on failure the
+/// file keeps its old bytes (or stays absent) and no temporary file is left.
+pub fn save_png(img: &RgbImage, path: &Path) -> Result<(), VizError> {
+    manifold_io::write_atomic(path, &png_bytes(img, path)?)?;
+    Ok(())
+}
+
+/// Writes `frames` as a looping animated GIF, `delay_ms` per frame, atomically like
+/// [`save_png`]. Frames of different sizes are placed on a canvas of the first frame's
+/// size.
 pub fn write_gif(path: &Path, frames: &[RgbImage], delay_ms: u32) -> Result<(), VizError> {
-    let file = File::create(path).map_err(|e| VizError::new(path, e))?;
-    let mut enc = GifEncoder::new_with_speed(BufWriter::new(file), 10);
-    enc.set_repeat(Repeat::Infinite)
-        .map_err(|e| VizError::new(path, e))?;
-    let delay = Delay::from_numer_denom_ms(delay_ms, 1);
-    for f in frames {
-        let rgba: RgbaImage = image::DynamicImage::ImageRgb8(f.clone()).to_rgba8();
-        enc.encode_frame(Frame::from_parts(rgba, 0, 0, delay))
-            .map_err(|e| VizError::new(path, e))?;
+    let encoding =
+        |e: image::ImageError| VizError::new(path, format!("cannot encode as GIF ({e})"));
+    let mut bytes = Vec::new();
+    {
+        let mut enc = GifEncoder::new_with_speed(&mut bytes, 10);
+        enc.set_repeat(Repeat::Infinite).map_err(encoding)?;
+        let delay = Delay::from_numer_denom_ms(delay_ms, 1);
+        for f in frames {
+            let rgba: RgbaImage = image::DynamicImage::ImageRgb8(f.clone()).to_rgba8();
+            enc.encode_frame(Frame::from_parts(rgba, 0, 0, delay))
+                .map_err(encoding)?;
+        }
     }
+    manifold_io::write_atomic(path, &bytes)?;
     Ok(())
 }
 
@@ -315,5 +328,106 @@ mod tests {
         let bytes = std::fs::read(dir.path().join("a.gif")).unwrap();
         assert_eq!(&bytes[..6], b"GIF89a");
         assert!(save_png(&frame, &dir.path().join("missing/a.png")).is_err());
+    }
+
+    /// The names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_failed_png_save_leaves_no_file_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = heatmap(&[0.0, 1.0], 1, 2, 2, Scale::Diverging { max: 1.0 });
+        let path = dir.path().join("a.png");
+        save_png(&old, &path).unwrap();
+        let old_bytes = std::fs::read(&path).unwrap();
+        let new = heatmap(&[1.0, 0.0], 1, 2, 5, Scale::Diverging { max: 1.0 });
+
+        // Into a directory that does not exist: an error naming the file and the cause.
+        let missing = dir.path().join("missing/a.png");
+        let err = save_png(&new, &missing).unwrap_err();
+        assert_eq!(err.path, missing);
+        assert!(
+            err.to_string()
+                .ends_with("missing/a.png: cannot write (no such file or directory)"),
+            "{err}"
+        );
+        // Under a path whose parent is a file (the old picture).
+        let err = save_png(&new, &path.join("b.png")).unwrap_err();
+        assert!(
+            err.to_string().contains("a.png/b.png: cannot write"),
+            "{err}"
+        );
+        // Over a directory: the rename fails after the temporary file was written.
+        std::fs::create_dir(dir.path().join("d.png")).unwrap();
+        std::fs::write(dir.path().join("d.png/keep"), b"x").unwrap();
+        assert!(save_png(&new, &dir.path().join("d.png")).is_err());
+        assert_eq!(names(&dir.path().join("d.png")), ["keep"]);
+        // A GIF fails the same way.
+        assert!(write_gif(
+            &missing.with_extension("gif"),
+            std::slice::from_ref(&new),
+            100
+        )
+        .is_err());
+
+        assert_eq!(
+            names(dir.path()),
+            ["a.png", "d.png"],
+            "no temporary file is left"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), old_bytes);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_picture_keeps_its_old_bytes_when_a_save_fails() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let pictures = dir.path().join("pictures");
+        std::fs::create_dir(&pictures).unwrap();
+        let path = pictures.join("accuracy.png");
+        let old = heatmap(&[0.0, 1.0], 1, 2, 2, Scale::Diverging { max: 1.0 });
+        save_png(&old, &path).unwrap();
+        let old_bytes = std::fs::read(&path).unwrap();
+        let new = heatmap(&[1.0, 0.0, 0.5], 1, 3, 7, Scale::Diverging { max: 1.0 });
+
+        // A picture PNG cannot hold (no pixels): the file is not even opened.
+        let err = save_png(&RgbImage::new(0, 0), &path).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("accuracy.png: cannot encode as PNG"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), old_bytes);
+
+        // A directory nobody may write into: the temporary file cannot be made.
+        std::fs::set_permissions(&pictures, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let writable = std::fs::write(pictures.join("probe"), b"").is_ok(); // as root
+        let png = save_png(&new, &path);
+        let gif = write_gif(&path, std::slice::from_ref(&new), 100);
+        std::fs::set_permissions(&pictures, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if writable {
+            return; // permissions do not bind this user; the other test covers failures
+        }
+        let err = png.unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("accuracy.png: cannot write (permission denied)"),
+            "{err}"
+        );
+        assert!(gif.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), old_bytes);
+        assert_eq!(
+            names(&pictures),
+            ["accuracy.png"],
+            "no temporary file is left"
+        );
     }
 }
