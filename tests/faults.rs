@@ -123,7 +123,7 @@ fn resume_refuses_every_change_that_contradicts_the_checkpoint_and_changes_nothi
         &["train", "mlp", "--out", r, "--epochs", "1"],
         tmp.path(),
         &run,
-        "exists and is not empty",
+        "holds a run: continue it with --resume, or replace it with --force",
     );
 
     // Allowed changes are applied and recorded.
@@ -298,7 +298,7 @@ fn bad_inputs_are_one_line_errors_naming_the_culprit_before_any_work() {
         ),
         (
             &["train", "mlp", "--resume", "nowhere"],
-            "error: nowhere: not a run directory (no config.toml)",
+            "error: nowhere: no such directory",
         ),
         (
             &["interactive", "--load", "nothing.mpk"],
@@ -311,6 +311,17 @@ fn bad_inputs_are_one_line_errors_naming_the_culprit_before_any_work() {
         (
             &["train", "dnm", "--set", "neurons=300000"],
             "config field `neurons`: needs about",
+        ),
+        (
+            &[
+                "train",
+                "dnm",
+                "--preset",
+                "seed-toy",
+                "--batch",
+                "1000000000",
+            ],
+            "config field `batch_size`: needs about",
         ),
         (
             &["train", "mlp", "--set", "inputs=100"],
@@ -522,4 +533,449 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
         assert!(runs[0].len() > 2, "{args:?}: too few rows");
         assert!(runs[0] == runs[1], "{args:?}: the two runs differ");
     }
+}
+
+/// Starts `manifold ARGS` in `cwd` without waiting (standard error captured).
+fn spawn(args: &[&str], cwd: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` (`TERM`, `HUP`, …) to a process.
+fn signal(child: &std::process::Child, signal: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{signal}");
+}
+
+/// Waits (at most two minutes) until `path` exists.
+fn wait_for(path: &Path) {
+    let t0 = std::time::Instant::now();
+    while !path.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(path.exists(), "{} never appeared", path.display());
+}
+
+/// Waits until `child` holds the lock of `dir` (its PID in `run.lock`).
+fn wait_until_holding(child: &std::process::Child, dir: &Path) {
+    let t0 = std::time::Instant::now();
+    let pid = child.id().to_string();
+    while t0.elapsed().as_secs() < 120 {
+        let text = std::fs::read_to_string(dir.join("run.lock")).unwrap_or_default();
+        if text.trim() == pid {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    panic!("{} never took {}", pid, dir.display());
+}
+
+/// The first column of `metrics.csv` (epoch or step), one entry per row.
+fn first_column(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect()
+}
+
+/// The number in `checkpoint/progress.json` under `key` (`epoch`, `step`).
+fn checkpoint_at(dir: &Path, key: &str) -> u64 {
+    let text = std::fs::read_to_string(dir.join("checkpoint/progress.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()[key]
+        .as_u64()
+        .unwrap()
+}
+
+/// Stops `child` with SIGTERM and expects the clean stop's exit code, 143.
+fn terminate(mut child: std::process::Child, what: &str) {
+    signal(&child, "TERM");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(143),
+        "{what}: SIGTERM exits 143"
+    );
+}
+
+/// A resume started while the run's first process still trains, then two or three
+/// resumes of one run started with random gaps: each time exactly one process runs, and
+/// every other (resume, `--out --force`, `report`) is refused naming the holder and
+/// changes nothing; a last resume ends with every metric row once and in order. For the
+/// MLP and the DNM.
+#[test]
+fn concurrent_processes_on_one_run_directory_exactly_one_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let models: [(&str, &[&str], &str); 2] = [
+        (
+            "mlp",
+            &["--epochs", "1000", "--train-limit", "2000"],
+            "epoch",
+        ),
+        (
+            "dnm",
+            &[
+                "--preset",
+                "seed-toy",
+                "--steps",
+                "100000",
+                "--eval-every",
+                "100",
+            ],
+            "step",
+        ),
+    ];
+    for (model, long, unit) in models {
+        let dir = tmp.path().join(model);
+        let d = dir.to_str().unwrap();
+        let first = spawn(
+            &[&["train", model], long, &["--out", d]].concat(),
+            tmp.path(),
+        );
+        wait_until_holding(&first, &dir);
+        wait_for(&dir.join("checkpoint/progress.json"));
+        refused_untouched_while_held(&dir, tmp.path(), model);
+        terminate(first, model);
+        let resume = [&["train", model, "--resume", d], long].concat();
+        for processes in [2, 3] {
+            let mut children = Vec::new();
+            for _ in 0..processes {
+                children.push(spawn(&resume, tmp.path()));
+                std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..150)));
+            }
+            let (mut refused, mut running) = (0, Vec::new());
+            for mut child in children {
+                let t0 = std::time::Instant::now();
+                let status = loop {
+                    if let Some(s) = child.try_wait().unwrap() {
+                        break Some(s);
+                    }
+                    if t0.elapsed().as_millis() > 3000 {
+                        break None;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                };
+                let Some(status) = status else {
+                    running.push(child);
+                    continue;
+                };
+                let mut err = String::new();
+                use std::io::Read;
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .unwrap();
+                assert!(!status.success(), "{model}: a second process ran: {err}");
+                assert!(err.contains("in use by process"), "{model}: {err}");
+                assert_eq!(err.trim().lines().count(), 1, "{err}");
+                refused += 1;
+            }
+            assert_eq!(running.len(), 1, "{model}: exactly one process runs");
+            assert_eq!(refused, processes - 1, "{model}: the others are refused");
+            let winner = running.pop().unwrap();
+            wait_until_holding(&winner, &dir);
+            refused_untouched_while_held(&dir, tmp.path(), model);
+            terminate(winner, model);
+        }
+        let end = (checkpoint_at(&dir, unit) + 2).to_string();
+        let flag = format!("--{unit}s");
+        let o = manifold(&["train", model, "--resume", d, &flag, &end], tmp.path());
+        assert!(o.status.success(), "{}", stderr(&o));
+        let numbers: Vec<f64> = first_column(&dir)
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        assert!(
+            numbers.windows(2).all(|w| w[0] < w[1]),
+            "{model}: every row once and in order: {numbers:?}"
+        );
+        assert_eq!(*numbers.last().unwrap(), end.parse::<f64>().unwrap());
+    }
+}
+
+/// While a process holds `dir`: `--out dir --force`, a resume and a report are refused
+/// and change nothing the holder did not write itself (only the model's files move).
+fn refused_untouched_while_held(dir: &Path, cwd: &Path, model: &str) {
+    let d = dir.to_str().unwrap();
+    for args in [
+        vec!["train", model, "--out", d, "--force"],
+        vec!["train", model, "--resume", d],
+        vec!["report", d],
+    ] {
+        let config = std::fs::read(dir.join("config.toml")).unwrap();
+        let run_json = std::fs::read(dir.join("run.json")).unwrap();
+        fails_with(&args, cwd, "in use by process");
+        assert_eq!(std::fs::read(dir.join("config.toml")).unwrap(), config);
+        assert_eq!(std::fs::read(dir.join("run.json")).unwrap(), run_json);
+    }
+}
+
+/// `--force` empties only a run directory or an empty one: never the working directory,
+/// a directory above it, or a directory that is not a run; each refusal leaves every
+/// file as it was. A run directory is replaced whole.
+#[test]
+fn force_replaces_only_runs_never_the_working_directory_or_its_parents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    let below = work.join("below");
+    std::fs::create_dir_all(&below).unwrap();
+    std::fs::write(work.join("keep"), b"mine").unwrap();
+    std::fs::write(below.join("keep"), b"mine too").unwrap();
+    fn train(out: &str) -> Vec<&str> {
+        vec!["train", "mlp", "--epochs", "1", "--out", out, "--force"]
+    }
+    refused_untouched(
+        &train("."),
+        &work,
+        &work,
+        "is the working directory or a directory above it",
+    );
+    refused_untouched(
+        &train(".."),
+        &below,
+        &work,
+        "is the working directory or a directory above it",
+    );
+    let work_str = work.to_str().unwrap().to_string();
+    refused_untouched(
+        &train(&work_str),
+        &below,
+        &work,
+        "is the working directory or a directory above it",
+    );
+    refused_untouched(
+        &train("below"),
+        &work,
+        &work,
+        "is not a manifold run (no run.json)",
+    );
+    // An empty directory, and a run, are taken.
+    std::fs::create_dir(work.join("empty")).unwrap();
+    let args = [&train("empty")[..], &["--train-limit", "1000"]].concat();
+    let o = manifold(&args, &work);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(work.join("empty/stale.png"), b"old picture").unwrap();
+    let o = manifold(&args, &work);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !work.join("empty/stale.png").exists(),
+        "a replaced run keeps nothing"
+    );
+    assert_eq!(first_column(&work.join("empty")), ["1"]);
+    assert_eq!(std::fs::read(work.join("keep")).unwrap(), b"mine");
+}
+
+/// SIGTERM (and SIGHUP) at a random moment, then `--resume`: the run saves a checkpoint,
+/// its summary and report, exits 128 + the signal, and the resumed run ends with the
+/// metrics of an uninterrupted run, bit for bit on ndarray (timing aside), every row once.
+#[test]
+fn a_signal_at_a_random_moment_then_resume_gives_the_uninterrupted_run_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let cases: [(&str, &[&str]); 2] = [
+        (
+            "mlp",
+            &["--epochs", "30", "--train-limit", "3000", "--seed", "3"],
+        ),
+        (
+            "dnm",
+            &[
+                "--preset",
+                "seed-toy",
+                "--steps",
+                "12000",
+                "--eval-every",
+                "1000",
+                "--seed",
+                "2",
+            ],
+        ),
+    ];
+    for (model, args) in cases {
+        let mut interrupted = 0;
+        let whole = tmp.path().join(format!("{model}-whole"));
+        let o = manifold(
+            &[&["train", model], args, &["--out", whole.to_str().unwrap()]].concat(),
+            tmp.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        for (k, sig, code) in [(0, "TERM", 143), (1, "HUP", 129), (2, "USR1", 138)] {
+            let dir = tmp.path().join(format!("{model}-{k}"));
+            let d = dir.to_str().unwrap();
+            let child = spawn(
+                &[&["train", model], args, &["--out", d]].concat(),
+                tmp.path(),
+            );
+            wait_for(&dir.join("metrics.csv"));
+            std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..2000)));
+            signal(&child, sig);
+            let out = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            if out.status.success() {
+                continue; // it finished before the signal came: nothing to resume
+            }
+            interrupted += 1;
+            assert_eq!(out.status.code(), Some(code), "{model} {sig}: {err}");
+            assert!(err.contains("continue with --resume"), "{err}");
+            let summary = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+            assert!(summary.contains("\"interrupted\": true"), "{summary}");
+            assert!(dir.join("report.html").is_file());
+            let o = manifold(&["train", model, "--resume", d], tmp.path());
+            assert!(o.status.success(), "{}", stderr(&o));
+            assert!(
+                metrics_without_timing(&dir) == metrics_without_timing(&whole),
+                "{model} {sig}: the resumed run differs from the uninterrupted one"
+            );
+        }
+        assert!(
+            interrupted > 0,
+            "{model}: no signal came before the run ended"
+        );
+    }
+}
+
+/// A `metrics.csv` that ends in a partial row (a crash or a full disk mid-append) is cut
+/// back on resume; an empty one is refused and nothing changes (`run.json` and
+/// `config.toml` included).
+#[test]
+fn a_torn_metrics_row_is_cut_and_an_empty_metrics_file_refused_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = short_mlp(tmp.path(), "run");
+    let r = run.to_str().unwrap();
+    let mut text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    text.push_str("3,5625,0.19");
+    std::fs::write(run.join("metrics.csv"), &text).unwrap();
+    let o = manifold(
+        &["train", "mlp", "--resume", r, "--epochs", "3"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(first_column(&run), ["1", "2", "3"]);
+    assert!(std::fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .ends_with('\n'));
+
+    std::fs::write(run.join("metrics.csv"), b"").unwrap();
+    for _ in 0..2 {
+        refused_untouched(
+            &["train", "mlp", "--resume", r, "--epochs", "4"],
+            tmp.path(),
+            &run,
+            "metrics.csv: is empty",
+        );
+    }
+}
+
+/// A DNM run whose `snapshots.bin` ends in a torn record, or holds records past its
+/// checkpoint, resumes with the records up to the checkpoint and ends with one record
+/// per recorded step; the report reads what resume wrote.
+#[test]
+fn a_torn_snapshot_file_is_cut_back_to_the_checkpoint_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dnm");
+    let d = dir.to_str().unwrap();
+    let args = ["train", "dnm", "--preset", "seed-toy", "--steps", "300"];
+    let more = ["--eval-every", "100", "--record-every", "50"];
+    let o = manifold(&[&args[..], &more, &["--out", d]].concat(), tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let whole = std::fs::read(dir.join("snapshots.bin")).unwrap();
+    // A record cut in half at the end: resume cuts it, and every step is recorded once.
+    std::fs::write(dir.join("snapshots.bin"), &whole[..whole.len() - 7]).unwrap();
+    let o = manifold(
+        &["train", "dnm", "--resume", d, "--steps", "400"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = manifold(&["report", d], tmp.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = first_column(&dir);
+    assert_eq!(rows.last().unwrap(), "400");
+    assert!(rows
+        .windows(2)
+        .all(|w| w[0].parse::<u32>().unwrap() < w[1].parse().unwrap()));
+}
+
+/// On a full disk (a small tmpfs, when this test may mount one) the run stops with a
+/// one-line error that says so in words and names the file; every file it leaves is
+/// whole (no truncated picture, JSON or TOML), and once there is room again, `--resume`
+/// finishes the run with every metric row once.
+#[test]
+fn a_full_disk_stops_the_run_in_words_and_leaves_only_whole_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=300k",
+            "tmpfs",
+            mnt.to_str().unwrap(),
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root and CAP_SYS_ADMIN)");
+        return;
+    }
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(&mnt);
+    let args = [
+        "train",
+        "mlp",
+        "--epochs",
+        "3",
+        "--train-limit",
+        "3000",
+        "--out",
+        "run",
+    ];
+    let line = fails_with(&args, &mnt, "no space left on the device");
+    assert!(line.contains("run/"), "names the file: {line}");
+    let run = mnt.join("run");
+    for (path, bytes) in snapshot(&run) {
+        let name = path.to_string_lossy().to_string();
+        if name.ends_with(".json") {
+            serde_json::from_slice::<serde_json::Value>(&bytes)
+                .unwrap_or_else(|e| panic!("{name} is not whole: {e}"));
+        } else if name.ends_with(".toml") {
+            toml_whole(&name, &bytes);
+        } else if name.ends_with(".png") {
+            assert!(
+                bytes.ends_with(&[0xAE, 0x42, 0x60, 0x82]),
+                "{name} is cut short"
+            );
+        }
+    }
+    let grown = Command::new("mount")
+        .args(["-o", "remount,size=20m", mnt.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(grown.success());
+    let o = manifold(&["train", "mlp", "--resume", "run"], &mnt);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(first_column(&run), ["1", "2", "3"]);
+}
+
+/// A TOML file that parses.
+fn toml_whole(name: &str, bytes: &[u8]) {
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    toml::from_str::<toml::Table>(text).unwrap_or_else(|e| panic!("{name} is not whole: {e}"));
 }

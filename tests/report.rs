@@ -278,7 +278,7 @@ fn report_commands_refuse_bad_input_and_touch_nothing() {
         "not a run directory (no config.toml)",
     );
     assert!(!w.join("empty/report.html").exists());
-    fails_with(&["report", "missing"], w, "missing: not a directory");
+    fails_with(&["report", "missing"], w, "missing: no such directory");
     std::fs::write(w.join("taken.html"), "mine").unwrap();
     succeeds(
         &[

@@ -70,4 +70,3 @@ impl From<manifold_viz::VizError> for ReportError {
         }
     }
 }
-

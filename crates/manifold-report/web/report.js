@@ -138,4 +138,10 @@ if (DATA.kind === "run") {
   addRenderer(20, () => renderCurves(DATA));
   addRenderer(40, () => renderPictures(DATA));
   addRenderer(50, () => renderRunFacts(DATA));
+  // A snapshot file that does not fit the run's config: the page says why it has no
+  // explorer (where the explorer would stand).
+  if (DATA.explorer_note) {
+    addRenderer(30, () => section("Manifold explorer",
+      el("p", { class: "hint", text: DATA.explorer_note })));
+  }
 }

@@ -27,7 +27,12 @@ impl RunLock {
     /// holder's PID when another process holds it. Never waits.
     pub fn acquire(dir: &Path) -> Result<Self, TrainError> {
         if !dir.is_dir() {
-            return Err(TrainError::new(dir, "not a directory"));
+            let what = if dir.exists() {
+                "not a directory"
+            } else {
+                "no such directory"
+            };
+            return Err(TrainError::new(dir, what));
         }
         let path = dir.join(LOCK_FILE);
         let mut file = OpenOptions::new()
@@ -72,6 +77,9 @@ impl RunLock {
     /// Locks the existing run directory `dir` (one with `config.toml`); anything else is
     /// refused before a lock file is made in it.
     pub fn acquire_run(dir: &Path) -> Result<Self, TrainError> {
+        if !dir.exists() {
+            return Err(TrainError::new(dir, "no such directory"));
+        }
         if !dir.join("config.toml").is_file() {
             return Err(TrainError::new(dir, "not a run directory (no config.toml)"));
         }
@@ -110,7 +118,7 @@ mod tests {
         RunLock::acquire(tmp.path()).unwrap();
         let missing = RunLock::acquire(&tmp.path().join("missing")).unwrap_err();
         assert!(
-            missing.to_string().ends_with("not a directory"),
+            missing.to_string().ends_with("no such directory"),
             "{missing}"
         );
     }
