@@ -1,7 +1,6 @@
 //! Datasets of manifold: MNIST-format IDX files (gzipped or not) and the DNM toy task.
 //!
 //! Every error names the file and the problem on one line ([`DataError`]).
-#![warn(missing_docs)]
 
 pub mod idx;
 pub mod mnist;

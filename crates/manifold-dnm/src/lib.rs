@@ -27,7 +27,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub mod bench;
 pub mod closeness;

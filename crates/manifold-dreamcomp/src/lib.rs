@@ -26,7 +26,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub mod config;
 pub mod model;

@@ -16,7 +16,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![deny(missing_docs)]
 
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};

@@ -31,7 +31,6 @@
 //! ([`sparse_host`]) walk the list grouped by output (or input) and add whole batch rows.
 //! The DNM's operations answer `None` where a backend has no kernel (the kept-cell ops
 //! and the flow on the GPU), and the DNM then evaluates its tensor expressions instead.
-#![warn(missing_docs)]
 
 use std::sync::Arc;
 

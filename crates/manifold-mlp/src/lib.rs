@@ -21,7 +21,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub mod config;
 pub mod game;

@@ -20,7 +20,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 mod compare;
 mod page;

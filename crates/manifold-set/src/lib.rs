@@ -25,7 +25,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub mod config;
 pub mod evolve;

@@ -27,7 +27,6 @@
 //! # Ok(())
 //! # }
 //! ```
-#![warn(missing_docs)]
 
 pub mod checkpoint;
 pub mod config;

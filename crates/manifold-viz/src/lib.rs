@@ -5,7 +5,6 @@
 //! Colour scales: [`Scale::Diverging`] maps `-m..m` through blue–white–red with 0 white
 //! (for signed matrices such as the DNM closeness `D`); [`Scale::Sequential`] maps
 //! `lo..hi` through viridis.
-#![warn(missing_docs)]
 
 mod chart;
 mod figure;
