@@ -3,9 +3,10 @@
 //! Maths in [`model`], hyperparameters in [`config`], the training loop in [`train()`],
 //! the curves in [`pictures`].
 //!
-//! Training it for one epoch on MNIST, silently, on the CPU:
+//! Training it for one epoch on MNIST (the shipped copy), silently, on the CPU, and
+//! scoring it on the 10 000 test images:
 //!
-//! ```no_run
+//! ```
 //! use burn::backend::Autodiff;
 //! use manifold_data::Mnist;
 //! use manifold_mlp::MlpConfig;
@@ -18,6 +19,7 @@
 //! let config = MlpConfig::new().with_epochs(1);
 //! let trained = manifold_mlp::train::<B>(&config, &data, &Default::default(), &mut Silent)?;
 //! println!("{}", trained.evaluation.describe());
+//! assert!(trained.evaluation.accuracy.unwrap() > 0.85);
 //! # Ok(())
 //! # }
 //! ```

@@ -13,10 +13,17 @@
 //! Everything the page needs is inside it (the chart library, uPlot, is compiled into
 //! the binary), so a report opens from disk, offline, in any current browser.
 //!
-//! ```no_run
+//! ```
 //! # fn main() -> Result<(), manifold_report::ReportError> {
-//! let page = manifold_report::write_run_report(std::path::Path::new("runs/mlp-20261201-120000"))?;
-//! println!("{}", page.display());
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let run = tmp.path();
+//! # std::fs::write(run.join("config.toml"), "epochs = 2\n").unwrap();
+//! # std::fs::write(run.join("metrics.csv"), "epoch,test_accuracy\n1,0.9\n2,0.93\n").unwrap();
+//! // `run` is a run directory: config.toml, metrics.csv, pictures, summary.json, …
+//! let page = manifold_report::write_run_report(run)?;
+//! let html = std::fs::read_to_string(&page).unwrap();
+//! let data = manifold_report::embedded_data(&html).unwrap();
+//! assert_eq!(data["metrics"]["columns"][1], "test_accuracy");
 //! # Ok(())
 //! # }
 //! ```

@@ -7,9 +7,10 @@
 //! [`optim`] (Adam with per-connection reset and the L1/L2 penalties). The run:
 //! [`train()`]; pictures: [`pictures`]; the penalty experiment: [`experiment`].
 //!
-//! Training the default (`best`) configuration on MNIST, silently:
+//! Training the default (`best`) configuration for one epoch on 1 000 MNIST images (the
+//! shipped copy), silently, and scoring it on the 10 000 test images:
 //!
-//! ```no_run
+//! ```
 //! use burn::backend::Autodiff;
 //! use manifold_data::Mnist;
 //! use manifold_set::SetConfig;
@@ -19,9 +20,11 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let data = Mnist::load_default(None)?;
-//! let config = SetConfig::preset("best")?;
+//! let mut config = SetConfig::preset("best")?;
+//! (config.epochs, config.train_limit) = (1, 1000);
 //! let trained = manifold_set::train::<B>(&config, &data, &Default::default(), &mut Silent)?;
 //! println!("{} at density {:.2}%", trained.evaluation.describe(), 100.0 * trained.model.density());
+//! assert!(trained.evaluation.accuracy.unwrap() > 0.3);
 //! # Ok(())
 //! # }
 //! ```

@@ -3,9 +3,10 @@
 //! value ([`Interrupter`]), Burn-recorder checkpoints, the fused Adam optimiser,
 //! evaluation helpers, and the grid-search tuner.
 //!
-//! A run recorded in a directory, with any model crate's `train`:
+//! A run recorded in a directory (here a hand-written loop; a model crate's `train`
+//! reports to the same [`Observer`]):
 //!
-//! ```no_run
+//! ```
 //! use manifold_train::{Evaluation, Observer, Position, Run, RunOptions, Summary};
 //!
 //! # fn main() -> Result<(), manifold_train::TrainError> {
@@ -14,7 +15,9 @@
 //!     steps: usize,
 //! }
 //! let config = Config { steps: 3 };
-//! let mut run = Run::create(RunOptions::new("demo").out("runs/demo"), &config)?;
+//! # let tmp = tempfile::tempdir().unwrap();
+//! # let dir = tmp.path().join("demo");
+//! let mut run = Run::create(RunOptions::new("demo").out(&dir).progress_bar(false), &config)?;
 //! let mut at = Position::default();
 //! run.begin("demo", &["step", "loss"], config.steps, &at)?;
 //! while at.step < config.steps && !run.should_stop() {
@@ -24,6 +27,7 @@
 //! }
 //! let evaluation = Evaluation::regression(0.25);
 //! run.finish(&Summary::of("demo", &evaluation, &at, false))?;
+//! assert!(dir.join("summary.json").is_file() && dir.join("report.html").is_file());
 //! # Ok(())
 //! # }
 //! ```
