@@ -246,7 +246,7 @@ impl DnmConfig {
     /// to the cells that carry signal). κ starts low (c ≈ 0.05) so that it can rise without
     /// cutting every cell, and μ starts at −3 (N(0, 2) puts the gaussian at the edge of the
     /// allowed region, where output rows can drift out and die). Results on seeds 0–2 are
-    /// in the crate README.
+    /// in the crate's `results/README.md`.
     pub fn best_toy() -> Self {
         Self::seed_toy()
             .with_head(Head::Identity)
@@ -267,8 +267,8 @@ impl DnmConfig {
     /// at 5 000 steps), twice the steps, and a cosine schedule from twice the learning
     /// rate. Density is the original's count (no gradient): the network thins itself to
     /// ≈ 2.8% through the cutoff, where the surrogate at λ_sparse = 1 kept ≈ 10%.
-    /// Its results over seeds 0–2, and the neighbouring settings tried, are in the crate
-    /// README.
+    /// Its results over seeds 0–2, and the neighbouring settings tried, are in the crate's
+    /// `results/README.md`.
     pub fn best_mnist() -> Self {
         Self::seed_mnist()
             .with_head(Head::Identity)
@@ -282,7 +282,8 @@ impl DnmConfig {
     /// lr 4e-3, the count density term) with the `spread` placement (comps start reading
     /// the image, spread evenly over it; outputs start reading every comp; the comps'
     /// `w`, `b` scaled so the outputs start at the same size at every N) and the flow term
-    /// per receiver, 30 000 steps. Its results against the size are in the crate README.
+    /// per receiver, 30 000 steps. Its results against the size are in the crate's
+    /// `results/README.md`.
     pub fn large_mnist() -> Self {
         Self::best_mnist()
             .with_neurons(784 + 1000 + 10)
@@ -297,7 +298,7 @@ impl DnmConfig {
     /// itself to about 2.1%), batch 200, 100 000 steps: about 97.1% on the MNIST test
     /// set. A step of 200 samples costs about 1.4× one of 50 (the closeness pass does
     /// not grow with the batch), and the run ends about half a point higher. Its results
-    /// are in the crate README.
+    /// are in the crate's `results/README.md`.
     pub fn layered_mnist() -> Self {
         Self::large_mnist()
             .with_placement(Placement::Layered)
