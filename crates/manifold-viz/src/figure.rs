@@ -232,9 +232,31 @@ impl Figure {
         save_png(&self.render(), path)
     }
 
-    /// Where everything goes.
+    /// Where everything goes: the sizes ([`Figure::measure`]), then the title and note,
+    /// the panels with their captions and ticks, the axis descriptions and the colour
+    /// bar, each placed in the order its text is drawn.
     fn layout(&self) -> Layout {
         ensure_font();
+        let m = self.measure();
+        let mut texts = Vec::new();
+        let mut marks = Vec::new();
+        self.place_heading(&m, &mut texts);
+        let rasters = self.place_panels(&m, &mut texts, &mut marks);
+        self.place_axis_labels(&m, &mut texts);
+        let bar = self.place_colour_bar(&m, &mut texts, &mut marks);
+        Layout {
+            size: (m.width, m.height),
+            zoom: m.grid.zoom,
+            rasters,
+            bar,
+            texts,
+            marks,
+        }
+    }
+
+    /// The panel grid's sizes: columns and rows of panels, the zoom of a lone small
+    /// raster, the size of a grid cell (caption line and raster) and of the whole grid.
+    fn measure_grid(&self) -> Grid {
         let n = self.panels.len();
         let columns = self.columns.clamp(1, n.max(1));
         let rows = n.div_ceil(columns);
@@ -274,28 +296,48 @@ impl Figure {
         let row_h = caption_h + ph;
         let grid_w = columns as u32 * col_w + (columns as u32).saturating_sub(1) * GAP_X;
         let grid_h = rows as u32 * row_h + (rows as u32).saturating_sub(1) * GAP_Y;
+        Grid {
+            columns,
+            rows,
+            zoom,
+            col_w,
+            row_h,
+            caption_h,
+            grid_w,
+            grid_h,
+        }
+    }
 
-        // Ticks of every panel's matrix, in pixels from the raster's edge.
-        let x_ticks = |width: u32| -> Vec<(u32, String)> {
-            let Some(a) = &self.axes else {
-                return Vec::new();
-            };
-            let widest = text_width(&a.cols.saturating_sub(1).to_string(), TICK_SIZE);
-            index_ticks(a.cols, width, (widest + 12).max(60))
+    /// The x ticks of a panel's matrix drawn `width` pixels wide, in pixels from the
+    /// raster's left edge (none without axes).
+    fn x_ticks(&self, width: u32) -> Vec<(u32, String)> {
+        let Some(a) = &self.axes else {
+            return Vec::new();
         };
-        let y_ticks = |height: u32| -> Vec<(u32, String)> {
-            let Some(a) = &self.axes else {
-                return Vec::new();
-            };
-            index_ticks(a.rows, height, line(TICK_SIZE) + 8)
+        let widest = text_width(&a.cols.saturating_sub(1).to_string(), TICK_SIZE);
+        index_ticks(a.cols, width, (widest + 12).max(60))
+    }
+
+    /// The y ticks of a panel's matrix drawn `height` pixels high, in pixels from the
+    /// raster's top edge (none without axes).
+    fn y_ticks(&self, height: u32) -> Vec<(u32, String)> {
+        let Some(a) = &self.axes else {
+            return Vec::new();
         };
-        let (left_w, bottom_h) = match &self.axes {
+        index_ticks(a.rows, height, line(TICK_SIZE) + 8)
+    }
+
+    /// The room the axes take: the width left of the grid (the y description, the
+    /// widest y tick label of the first column's panels, the tick marks) and the height
+    /// under it (tick marks, tick labels, the x description); `(0, 0)` without axes.
+    fn axis_margins(&self, grid: &Grid) -> (u32, u32) {
+        match &self.axes {
             Some(_) => {
                 let widest = self
                     .panels
                     .iter()
-                    .step_by(columns)
-                    .flat_map(|p| y_ticks(p.image.height() * zoom))
+                    .step_by(grid.columns)
+                    .flat_map(|p| self.y_ticks(p.image.height() * grid.zoom))
                     .map(|(_, s)| text_width(&s, TICK_SIZE))
                     .max()
                     .unwrap_or(0);
@@ -305,8 +347,14 @@ impl Figure {
                 )
             }
             None => (0, 0),
-        };
-        let bar_area_w = match &self.colour_bar {
+        }
+    }
+
+    /// The width right of the grid that the colour bar takes: the gap, the bar, its
+    /// ticks, room for the widest possible tick label and the label's column (0 without
+    /// a colour bar).
+    fn bar_area_width(&self) -> u32 {
+        match &self.colour_bar {
             Some(_) => {
                 BAR_GAP
                     + BAR_W
@@ -318,16 +366,26 @@ impl Figure {
                     + line(TEXT_SIZE)
             }
             None => 0,
-        };
-        let bar_h = (grid_h.saturating_sub(caption_h)).max(MIN_BAR_H);
+        }
+    }
+
+    /// Every size of the figure: the grid ([`Figure::measure_grid`]), the margins of
+    /// the axes and the colour bar around it, the title and note bands above it, the
+    /// figure's width (the content or the widest text) and height, and where the
+    /// content and the grid start.
+    fn measure(&self) -> Measure {
+        let grid = self.measure_grid();
+        let (left_w, bottom_h) = self.axis_margins(&grid);
+        let bar_area_w = self.bar_area_width();
+        let bar_h = (grid.grid_h.saturating_sub(grid.caption_h)).max(MIN_BAR_H);
 
         let notes: Vec<&str> = self.note.lines().collect();
         let note_h = notes.len() as u32 * line(TEXT_SIZE) + if notes.is_empty() { 0 } else { 8 };
         let title_h = line(TITLE_SIZE) + 6;
-        let content_w = left_w + grid_w + bar_area_w;
+        let content_w = left_w + grid.grid_w + bar_area_w;
         let x_label_w = self.axes.as_ref().map_or(0, |a| {
             // The x description is centred under the grid; it must fit the figure.
-            let overhang = text_width(&a.x_label, TEXT_SIZE).saturating_sub(grid_w);
+            let overhang = text_width(&a.x_label, TEXT_SIZE).saturating_sub(grid.grid_w);
             content_w + overhang
         });
         let text_w = notes
@@ -339,77 +397,140 @@ impl Figure {
         let inner_w = content_w.max(text_w);
         let width = inner_w + 2 * MARGIN;
         let content_h = if self.colour_bar.is_some() {
-            grid_h.max(caption_h + bar_h)
+            grid.grid_h.max(grid.caption_h + bar_h)
         } else {
-            grid_h
+            grid.grid_h
         };
         let grid_y = MARGIN + title_h + note_h;
         let height = grid_y + content_h + bottom_h + MARGIN;
         let x0 = MARGIN + (inner_w - content_w) / 2;
         let grid_x = x0 + left_w;
+        Measure {
+            grid,
+            title_h,
+            bar_h,
+            width,
+            height,
+            x0,
+            grid_x,
+            grid_y,
+        }
+    }
 
-        let mut texts = Vec::new();
-        let mut marks = Vec::new();
-        let centre = (width / 2) as i32;
+    /// The title and the note's lines, centred across the figure.
+    fn place_heading(&self, m: &Measure, texts: &mut Vec<Text>) {
+        let centre = (m.width / 2) as i32;
         texts.push(
             Text::new(&self.title, TITLE_SIZE, INK, HPos::Center)
                 .at(centre, (MARGIN + ascent(TITLE_SIZE)) as i32),
         );
-        for (i, l) in notes.iter().enumerate() {
-            let top = MARGIN + title_h + i as u32 * line(TEXT_SIZE);
+        for (i, l) in self.note.lines().enumerate() {
+            let top = MARGIN + m.title_h + i as u32 * line(TEXT_SIZE);
             texts.push(
                 Text::new(l, TEXT_SIZE, NOTE_INK, HPos::Center)
                     .at(centre, (top + ascent(TEXT_SIZE)) as i32),
             );
         }
+    }
 
-        let mut rasters = Vec::with_capacity(n);
+    /// The top-left corner of each panel's raster (centred in its grid cell, under the
+    /// caption line), its caption centred above it and its ticks
+    /// ([`Figure::place_ticks`]).
+    fn place_panels(
+        &self,
+        m: &Measure,
+        texts: &mut Vec<Text>,
+        marks: &mut Vec<Rect>,
+    ) -> Vec<(u32, u32)> {
+        let g = &m.grid;
+        let mut rasters = Vec::with_capacity(self.panels.len());
         for (i, p) in self.panels.iter().enumerate() {
-            let (c, r) = ((i % columns) as u32, (i / columns) as u32);
-            let cell_x = grid_x + c * (col_w + GAP_X);
-            let cell_y = grid_y + r * (row_h + GAP_Y);
-            let (w, h) = (p.image.width() * zoom, p.image.height() * zoom);
-            let (x, y) = (cell_x + (col_w - w) / 2, cell_y + caption_h);
+            let (c, r) = ((i % g.columns) as u32, (i / g.columns) as u32);
+            let cell_x = m.grid_x + c * (g.col_w + GAP_X);
+            let cell_y = m.grid_y + r * (g.row_h + GAP_Y);
+            let (w, h) = (p.image.width() * g.zoom, p.image.height() * g.zoom);
+            let (x, y) = (cell_x + (g.col_w - w) / 2, cell_y + g.caption_h);
             rasters.push((x, y));
             if !p.title.is_empty() {
                 texts.push(
                     Text::new(&p.title, TEXT_SIZE, INK, HPos::Center)
-                        .at((cell_x + col_w / 2) as i32, y as i32 - 5),
+                        .at((cell_x + g.col_w / 2) as i32, y as i32 - 5),
                 );
             }
-            if r as usize == rows - 1 {
-                for (dx, label) in x_ticks(w) {
-                    marks.push(Rect::new(x + dx, y + h + 1, 1, TICK_LEN));
-                    let base = y + h + 1 + TICK_LEN + 2 + ascent(TICK_SIZE);
-                    texts.push(
-                        Text::new(&label, TICK_SIZE, INK, HPos::Center)
-                            .at((x + dx) as i32, base as i32),
-                    );
-                }
-            }
-            if c == 0 {
-                for (dy, label) in y_ticks(h) {
-                    marks.push(Rect::new(x - 1 - TICK_LEN, y + dy, TICK_LEN, 1));
-                    let right = x - 1 - TICK_LEN - 3;
-                    texts.push(
-                        Text::new(&label, TICK_SIZE, INK, HPos::Right)
-                            .at(right as i32, (y + dy + digit_half(TICK_SIZE)) as i32),
-                    );
-                }
+            let raster = Rect::new(x, y, w, h);
+            self.place_ticks(raster, r as usize == g.rows - 1, c == 0, texts, marks);
+        }
+        rasters
+    }
+
+    /// The tick marks and index labels of the panel whose raster is `raster`: the x
+    /// ticks under it when it is in the `bottom` row, the y ticks left of it when it is
+    /// in the `left` column (none without axes).
+    fn place_ticks(
+        &self,
+        raster: Rect,
+        bottom: bool,
+        left: bool,
+        texts: &mut Vec<Text>,
+        marks: &mut Vec<Rect>,
+    ) {
+        let Rect { x, y, w, h } = raster;
+        if bottom {
+            for (dx, label) in self.x_ticks(w) {
+                marks.push(Rect::new(x + dx, y + h + 1, 1, TICK_LEN));
+                let base = y + h + 1 + TICK_LEN + 2 + ascent(TICK_SIZE);
+                texts.push(
+                    Text::new(&label, TICK_SIZE, INK, HPos::Center)
+                        .at((x + dx) as i32, base as i32),
+                );
             }
         }
+        if left {
+            for (dy, label) in self.y_ticks(h) {
+                marks.push(Rect::new(x - 1 - TICK_LEN, y + dy, TICK_LEN, 1));
+                let right = x - 1 - TICK_LEN - 3;
+                texts.push(
+                    Text::new(&label, TICK_SIZE, INK, HPos::Right)
+                        .at(right as i32, (y + dy + digit_half(TICK_SIZE)) as i32),
+                );
+            }
+        }
+    }
+
+    /// The axis descriptions: the x description centred under the grid's tick labels,
+    /// the y description reading upward at the content's left edge, centred on the
+    /// rasters (nothing without axes).
+    fn place_axis_labels(&self, m: &Measure, texts: &mut Vec<Text>) {
+        let g = &m.grid;
         if let Some(a) = &self.axes {
-            let base = grid_y + grid_h + 1 + TICK_LEN + 2 + line(TICK_SIZE) + 4 + ascent(TEXT_SIZE);
+            let base =
+                m.grid_y + g.grid_h + 1 + TICK_LEN + 2 + line(TICK_SIZE) + 4 + ascent(TEXT_SIZE);
             texts.push(
                 Text::new(&a.x_label, TEXT_SIZE, INK, HPos::Center)
-                    .at((grid_x + grid_w / 2) as i32, base as i32),
+                    .at((m.grid_x + g.grid_w / 2) as i32, base as i32),
             );
-            let mid = grid_y + caption_h + grid_h.saturating_sub(caption_h) / 2;
-            texts.push(Text::upward(&a.y_label, TEXT_SIZE, x0, mid));
+            let mid = m.grid_y + g.caption_h + g.grid_h.saturating_sub(g.caption_h) / 2;
+            texts.push(Text::upward(&a.y_label, TEXT_SIZE, m.x0, mid));
         }
+    }
 
-        let bar = self.colour_bar.as_ref().map(|b| {
-            let r = Rect::new(grid_x + grid_w + BAR_GAP, grid_y + caption_h, BAR_W, bar_h);
+    /// The colour bar's pixels right of the grid, level with the rasters' tops, its tick
+    /// marks and labels ([`bar_ticks`], the high end at the top) and its label reading
+    /// upward beside them (`None` without a colour bar).
+    fn place_colour_bar(
+        &self,
+        m: &Measure,
+        texts: &mut Vec<Text>,
+        marks: &mut Vec<Rect>,
+    ) -> Option<Rect> {
+        let (g, bar_h) = (&m.grid, m.bar_h);
+        self.colour_bar.as_ref().map(|b| {
+            let r = Rect::new(
+                m.grid_x + g.grid_w + BAR_GAP,
+                m.grid_y + g.caption_h,
+                BAR_W,
+                bar_h,
+            );
             let (lo, hi) = b.scale.range();
             let label_x = r.x + BAR_W + 1 + TICK_LEN + 3;
             let ticks = bar_ticks(b.scale);
@@ -432,17 +553,48 @@ impl Figure {
             let column = label_x + widest + 8;
             texts.push(Text::upward(&b.label, TEXT_SIZE, column, r.y + bar_h / 2));
             r
-        });
-
-        Layout {
-            size: (width, height),
-            zoom,
-            rasters,
-            bar,
-            texts,
-            marks,
-        }
+        })
     }
+}
+
+/// The sizes of a figure's panel grid ([`Figure::measure_grid`]).
+struct Grid {
+    /// Panels per row (at least 1, at most the number of panels when there are any).
+    columns: usize,
+    /// Rows of panels.
+    rows: usize,
+    /// How many pixels a side each raster pixel becomes.
+    zoom: u32,
+    /// Width of a grid cell: the widest raster or caption.
+    col_w: u32,
+    /// Height of a grid cell: the caption line and the tallest raster.
+    row_h: u32,
+    /// Height of the caption line (0 when no panel has a caption).
+    caption_h: u32,
+    /// Width of the grid, gaps included.
+    grid_w: u32,
+    /// Height of the grid, gaps included.
+    grid_h: u32,
+}
+
+/// Every size of a figure and where its content starts ([`Figure::measure`]).
+struct Measure {
+    /// The panel grid's sizes.
+    grid: Grid,
+    /// Height of the title band (the title line and the space under it).
+    title_h: u32,
+    /// Height of the colour bar.
+    bar_h: u32,
+    /// Width of the figure.
+    width: u32,
+    /// Height of the figure.
+    height: u32,
+    /// Left edge of the content (the y description's column).
+    x0: u32,
+    /// Left edge of the grid.
+    grid_x: u32,
+    /// Top edge of the grid.
+    grid_y: u32,
 }
 
 /// Where a figure's parts go.
