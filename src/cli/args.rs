@@ -15,7 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 /// Flags shared by the `train` commands.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct RunArgs {
-    /// Run directory (default: runs/<model>-<timestamp>); refused when it exists and is not empty.
+    /// Run directory (default: runs/<model>-<timestamp>); must be new or empty (see --force).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Replace the run in an existing --out directory (only a run directory, with its
