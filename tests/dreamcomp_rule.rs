@@ -3,15 +3,14 @@
 
 use std::process::Command;
 
-use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use manifold_data::ImageSet;
 use manifold_data::Mnist;
 use manifold_dreamcomp::{
-    classes_from_labelled, evaluate, evaluate_as, train_epoch, DreamComp, DreamCompConfig,
+    classes_from_labelled, evaluate, evaluate_as, DreamComp, DreamCompConfig, DreamCompLearner,
     UpdateRule, CLASSES, PIXELS,
 };
-use manifold_train::{Position, Silent};
+use manifold_train::run_epoch;
 
 #[path = "common/dreamcomp_hand.rs"]
 mod hand;
@@ -34,21 +33,19 @@ fn semi_supervised_keeps_the_requested_share_of_labels() {
 #[test]
 fn learns_mnist_subset_above_floor() {
     let data = Mnist::load_default(None).expect("MNIST");
-    let train = data.train.take(6_000);
     let test = data.test.take(2_000);
     let dev = Default::default();
     let c = DreamCompConfig::new()
         .with_neurons(100)
         .with_xi(0.006)
-        .with_c_xi(0.05);
-    B::seed(&dev, 0);
-    let mut model = DreamComp::<B>::new(100, &dev);
-    let trainer = UpdateRule::<B>::new(&c, train.len(), &dev);
+        .with_c_xi(0.05)
+        .with_train_limit(6_000)
+        .with_seed(0);
+    let mut learner = DreamCompLearner::<B>::new(&c, &data, &dev);
     for epoch in 0..2 {
-        let p = Position::at_epoch(epoch);
-        model = train_epoch(model, &trainer, &train, p, &mut Silent).model;
+        run_epoch(&mut learner, epoch).unwrap();
     }
-    let acc = evaluate(&model, &test, 0, &dev);
+    let acc = evaluate(learner.model(), &test, 0, &dev);
     assert!(acc > 0.80, "test accuracy {acc}");
 }
 
@@ -87,23 +84,25 @@ fn bad_inputs_are_one_line_errors() {
 #[test]
 fn semi_supervised_does_not_collapse_to_one_class() {
     let data = Mnist::load_default(None).expect("MNIST");
-    let train = data.train.take(10_000);
     let dev = Default::default();
-    let c = DreamCompConfig::new().with_label_fraction(0.05);
-    B::seed(&dev, 0);
-    let trainer = UpdateRule::<B>::new(&c, train.len(), &dev);
-    let mut model = trainer.initial(DreamComp::<B>::new(400, &dev));
+    let c = DreamCompConfig::new()
+        .with_label_fraction(0.05)
+        .with_neurons(400)
+        .with_train_limit(10_000)
+        .with_seed(0);
+    let mut learner = DreamCompLearner::<B>::new(&c, &data, &dev);
     for epoch in 0..4 {
-        let p = Position::at_epoch(epoch);
-        model = train_epoch(model, &trainer, &train, p, &mut Silent).model;
+        run_epoch(&mut learner, epoch).unwrap();
     }
-    let acc = evaluate(&model, &data.test, 0, &dev);
+    let (model, trainer) = (learner.model(), learner.rule());
+    let train = data.train.take(10_000);
+    let acc = evaluate(model, &data.test, 0, &dev);
     assert!(
         acc > 0.35,
         "test accuracy {acc} (one class would give ≈ 0.1)"
     );
-    let classes = classes_from_labelled(&model, &train, &trainer.labelled_indices(), &dev);
-    let voted = evaluate_as(&model, Some(classes), &data.test, 0, &dev);
+    let classes = classes_from_labelled(model, &train, &trainer.labelled_indices(), &dev);
+    let voted = evaluate_as(model, Some(classes), &data.test, 0, &dev);
     assert!(
         voted > acc && voted > 0.80,
         "test accuracy with the labelled images' classes {voted} (synapse classes: {acc})"

@@ -8,23 +8,20 @@
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use manifold_data::Mnist;
-use manifold_mlp::{adam, evaluate, train_epoch, Mlp, MlpConfig};
-use manifold_train::{Evaluation, Position, Silent};
+use manifold_mlp::{evaluate, Mlp, MlpConfig, MlpLearner};
+use manifold_train::{run_epoch, Evaluation, Learner};
 
 fn curve<B: AutodiffBackend>(config: &MlpConfig, data: &Mnist) -> (Vec<f64>, Evaluation) {
     let device = B::Device::default();
-    let train = data.train.take(config.train_limit);
     let test = data.test.take(2000);
-    let mut model = Mlp::<B>::new(config, &device);
-    let mut optim = adam::<B>(config);
+    let model = Mlp::<B>::new(config, &device);
+    let mut learner = MlpLearner::new(model, config, data, &device);
     let mut losses = Vec::new();
     for epoch in 0..config.epochs {
-        let p = Position::at_epoch(epoch);
-        let r = train_epoch(model, &mut optim, config, &train, p, &device, &mut Silent);
-        losses.push(r.mean_loss);
-        model = r.model;
+        run_epoch(&mut learner, epoch).unwrap();
+        losses.push(learner.epoch_loss_sum() / learner.batches() as f64);
     }
-    (losses, evaluate(&model.valid(), &test, &device))
+    (losses, evaluate(&learner.model().valid(), &test, &device))
 }
 
 /// Two backends training the same network from the same start: f32 rounding differs

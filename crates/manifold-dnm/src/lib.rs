@@ -48,5 +48,5 @@ pub use manifold_train::Evaluation;
 pub use model::{head, Cutoff, Dnm, Kept, Structure, LEAK};
 pub use train::{
     adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step, Data,
-    StepFailure, StepReport, METRICS,
+    DnmAdam, DnmLearner, StepFailure, StepReport, METRICS,
 };

@@ -1,21 +1,23 @@
-//! Training the DNM: [`train`] is the whole run (resume, metrics, checkpoints, snapshots of
-//! `D`, pictures, through an [`Observer`]); [`train_step`], [`evaluate`] and
-//! [`train_batch`] are its parts, for hand-written loops.
+//! Training the DNM: [`train`] is the whole run, a [`DnmLearner`] driven by
+//! [`manifold_train::fit`] (resume, metrics, checkpoints, snapshots of `D`, pictures,
+//! through an [`Observer`]); [`train_step`], [`evaluate`] and [`train_batch`] are its
+//! parts, for hand-written loops.
 
 use std::path::Path;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
 use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_train::{
-    all_finite, argmax_rows, labels_tensor, load_module, load_record, save_module, save_record,
-    Evaluation, Observer, Position, Summary, TrainError, Trained,
+    all_finite, argmax_rows, fit, labels_tensor, load_module, load_record, save_module,
+    save_record, Evaluation, Learner, Observer, Position, Schedule, StepError, Summary, TrainError,
+    Trained,
 };
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
@@ -40,13 +42,17 @@ pub const TOY_TEST_SIZE: usize = 10_000;
 /// The MNIST test images [`evaluate`] runs at once.
 pub const EVAL_BATCH: usize = 2000;
 
+/// Burn's Adam over the DNM's parameters.
+pub type DnmAdam<B> = OptimizerAdaptor<Adam, Dnm<B>, B>;
+
 /// The Adam optimiser (its moments persist across steps).
-pub fn adam<B: AutodiffBackend>() -> impl Optimizer<Dnm<B>, B> {
+pub fn adam<B: AutodiffBackend>() -> DnmAdam<B> {
     AdamConfig::new().init::<B, Dnm<B>>()
 }
 
-/// The MNIST sample indices of minibatch `step`: shuffled epochs fixed by seed and
-/// epoch, so a resumed run sees exactly what an uninterrupted one would. The epoch's
+/// The MNIST sample indices of minibatch `step`: the epochs of
+/// [`manifold_train::epoch_order`], so a resumed run sees exactly what an uninterrupted
+/// one would. The epoch's
 /// permutation is kept between calls (shuffling 60 000 indices every step cost 0.6 ms).
 pub fn mnist_indices(seed: u64, step: usize, batch: usize, n: usize) -> Vec<usize> {
     /// `(seed, epoch, n)` and that epoch's permutation.
@@ -60,12 +66,7 @@ pub fn mnist_indices(seed: u64, step: usize, batch: usize, n: usize) -> Vec<usiz
         let mut cache = cache.borrow_mut();
         let key = (seed, epoch, n);
         if cache.as_ref().map(|(k, _)| *k) != Some(key) {
-            let mut rng = rand::rngs::StdRng::seed_from_u64(
-                seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            );
-            let mut idx: Vec<usize> = (0..n).collect();
-            idx.shuffle(&mut rng);
-            *cache = Some((key, idx));
+            *cache = Some((key, manifold_train::epoch_order(seed, epoch, n)));
         }
         let idx = &cache.as_ref().expect("just filled").1;
         idx[k * batch..((k + 1) * batch).min(n)].to_vec()
@@ -335,16 +336,242 @@ pub const METRICS: [&str; 11] = [
     "test_mse",
 ];
 
+/// The DNM being trained, for [`manifold_train::fit`]: the model, Adam's state, the
+/// training grid, the last step's report and the snapshot recorder. [`train`] builds
+/// one and runs it; [`train_step`] is its step, for hand-written loops.
+pub struct DnmLearner<'a, B: KernelAutodiffBackend> {
+    config: &'a DnmConfig,
+    data: &'a Data,
+    device: B::Device,
+    grid: Grid<B>,
+    /// Always `Some` between steps (taken by value through the optimiser).
+    model: Option<Dnm<B>>,
+    optim: DnmAdam<B>,
+    /// What the last step measured.
+    report: StepReport,
+    /// `snapshots.bin`, once the run has begun.
+    snapshots: Option<crate::pictures::SnapshotRecorder>,
+}
+
+impl<'a, B: KernelAutodiffBackend> DnmLearner<'a, B> {
+    /// A fresh DNM (the backend seeded with `config.seed` first) trained on `data`.
+    pub fn new(config: &'a DnmConfig, data: &'a Data, device: &B::Device) -> Self {
+        B::seed(device, config.seed);
+        let grid = Grid::<B>::of(config, device);
+        let model = Dnm::<B>::new(config, device);
+        Self {
+            config,
+            data,
+            device: device.clone(),
+            grid,
+            model: Some(model),
+            optim: adam::<B>(),
+            report: StepReport::default(),
+            snapshots: None,
+        }
+    }
+
+    /// The model as it stands.
+    pub fn model(&self) -> &Dnm<B> {
+        self.model
+            .as_ref()
+            .expect("the model is put back after every step")
+    }
+}
+
+impl<B: KernelAutodiffBackend> Learner for DnmLearner<'_, B> {
+    type Model = Dnm<B>;
+
+    fn name(&self) -> &'static str {
+        "dnm"
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &METRICS
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::Steps {
+            steps: self.config.steps,
+            record_every: self.config.record_every,
+            eval_every: self.config.eval_every,
+        }
+    }
+
+    fn resume(&mut self, dir: &Path, _: &Position) -> Result<(), TrainError> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        self.model = Some(load_module(model, &dir.join("model"), &self.device)?);
+        let record = load_record::<B, _>(&dir.join("optim"), &self.device)?;
+        self.optim = std::mem::replace(&mut self.optim, adam::<B>()).load_record(record);
+        Ok(())
+    }
+
+    /// A snapshot file the resume could not append to stops it before anything in the
+    /// run directory is written.
+    fn prepare(
+        &mut self,
+        observer: &dyn Observer,
+        resumed: Option<&Position>,
+    ) -> Result<(), TrainError> {
+        crate::pictures::SnapshotRecorder::check(observer, self.config, resumed.map(|p| p.step))
+    }
+
+    /// `snapshots.bin`, cut back to the records of the checkpoint's step and earlier.
+    fn open(
+        &mut self,
+        observer: &dyn Observer,
+        resumed: Option<&Position>,
+    ) -> Result<(), TrainError> {
+        let at = resumed.map(|p| p.step);
+        self.snapshots = Some(crate::pictures::SnapshotRecorder::new(
+            observer,
+            self.config,
+            at,
+        )?);
+        Ok(())
+    }
+
+    fn step(&mut self, at: &Position) -> Result<(), StepError> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        let (config, grid) = (self.config, &self.grid);
+        let last_ms = at.last_step_ms;
+        match train_step(
+            model,
+            &mut self.optim,
+            config,
+            grid,
+            self.data,
+            at.step,
+            last_ms,
+            &self.device,
+        ) {
+            Ok((model, report)) => {
+                self.model = Some(model);
+                self.report = report;
+                Ok(())
+            }
+            Err((model, failure)) => {
+                self.model = Some(model);
+                let loss = match &failure {
+                    StepFailure::NonFinite { report, .. } => Some(report.total),
+                    StepFailure::Lobotomy { .. } => None,
+                };
+                Err(StepError {
+                    message: failure.to_string(),
+                    loss,
+                })
+            }
+        }
+    }
+
+    fn evaluate(&mut self) -> Evaluation {
+        evaluate(&self.model().valid(), self.config, self.data, &self.device)
+    }
+
+    fn row(&mut self, at: &Position, eval: Option<&Evaluation>) -> Vec<f64> {
+        let r = &self.report;
+        vec![
+            at.step as f64,
+            r.objective,
+            r.flow,
+            r.density,
+            r.surrogate,
+            r.total,
+            r.depth as f64,
+            r.seconds * 1e3,
+            self.config.lr_at(at.step - 1),
+            eval.and_then(|e| e.accuracy).unwrap_or(f64::NAN),
+            eval.and_then(|e| e.mse).unwrap_or(f64::NAN),
+        ]
+    }
+
+    fn status(&self, _: Option<&Evaluation>) -> Option<String> {
+        let r = &self.report;
+        Some(format!(
+            "obj {:.4} density {:.2}% depth {}",
+            r.objective,
+            100.0 * r.density,
+            r.depth
+        ))
+    }
+
+    /// A snapshot of `D`.
+    fn recorded(&mut self, _: &dyn Observer, at: &Position) -> Result<(), TrainError> {
+        if let (Some(snapshots), Some(model)) = (&mut self.snapshots, &self.model) {
+            snapshots.record(model, &self.grid, at.step)?;
+        }
+        Ok(())
+    }
+
+    fn params_finite(&self) -> bool {
+        all_finite(self.model())
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
+        save_module(self.model(), &dir.join("model"))?;
+        save_record::<B, _>(self.optim.to_record(), &dir.join("optim"))
+    }
+
+    fn finish(
+        mut self,
+        observer: &dyn Observer,
+        at: &Position,
+        summary: Summary,
+    ) -> Result<(Dnm<B>, Summary), TrainError> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        let (config, grid) = (self.config, &self.grid);
+        if let Some(dir) = observer.output_dir() {
+            save_module(&model, &dir.join("model"))?;
+        }
+        if let Some(snapshots) = self.snapshots.take() {
+            snapshots.finish(&model, grid)?;
+        }
+        // The trained network's structure (the last step's report saw D before its update).
+        let reached = Structure::of(&model.cutoff(grid, None).d, grid);
+        let mut summary = summary
+            .with("density", reached.density)
+            .with(
+                "connections",
+                (reached.density * grid.max_cells() as f64).round() as usize,
+            )
+            .with("depth", reached.depth)
+            .with("ms_per_step", 1e3 * at.step_seconds / at.step.max(1) as f64)
+            .with(
+                "evaluator",
+                format!("{:?}", config.evaluator).to_lowercase(),
+            );
+        summary.epochs = None;
+        if config.task == Task::Toy {
+            let out = input_outflow(&model.valid(), config, &self.device);
+            let others = out[1..].iter().sum::<f64>() / (out.len() - 1) as f64;
+            summary = summary
+                .with("input_outflow", out.clone())
+                .with("unused_input_ratio", out[0] / others);
+        }
+        Ok((model, summary))
+    }
+}
+
 /// Trains a fresh DNM (the backend seeded with `config.seed`) for `config.steps` Adam
-/// steps of [`train_step`], reporting to `observer`: a metrics row and a snapshot of `D`
-/// every `record_every` steps, a test evaluation and a checkpoint every `eval_every`.
-/// When the observer resumes a run, the model and Adam's moments come from its
-/// checkpoint, and its `snapshots.bin` is checked before anything in the directory is
-/// written (a damaged file, or one of another grid or period, is an error naming the file
-/// and the field) and then cut back to the records of the checkpoint's step and earlier;
-/// when it has an output directory, the final model (`model.mpk`) and the pictures go
-/// there. A non-finite loss or a network with no input→output path stops
-/// training with an error naming the step (the last checkpoint is kept).
+/// steps of [`train_step`] through [`manifold_train::fit`], reporting to `observer`: a
+/// metrics row and a snapshot of `D` every `record_every` steps, a test evaluation and a
+/// checkpoint every `eval_every`. When the observer resumes a run, the model and Adam's
+/// moments come from its checkpoint, and its `snapshots.bin` is checked before anything
+/// in the directory is written (a damaged file, or one of another grid or period, is an
+/// error naming the file and the field) and then cut back to the records of the
+/// checkpoint's step and earlier; when it has an output directory, the final model
+/// (`model.mpk`) and the pictures go there. A non-finite loss or a network with no
+/// input→output path stops training with an error naming the step (the last checkpoint
+/// is kept).
 pub fn train<B: KernelAutodiffBackend>(
     config: &DnmConfig,
     data: &Data,
@@ -353,160 +580,7 @@ pub fn train<B: KernelAutodiffBackend>(
 ) -> Result<Trained<Dnm<B>>, TrainError> {
     config.validate()?;
     config.check_data(data)?;
-    B::seed(device, config.seed);
-    let grid = Grid::<B>::of(config, device);
-    let mut model = Dnm::<B>::new(config, device);
-    let mut optim = adam::<B>();
-    let mut at = Position::default();
-    let mut checkpointed = false;
-    let mut resumed_at = None;
-    if let Some(point) = observer.resume_point() {
-        model = load_module(model, &point.dir.join("model"), device)?;
-        optim = optim.load_record(load_record::<B, _>(&point.dir.join("optim"), device)?);
-        at = point.position;
-        checkpointed = true;
-        resumed_at = Some(point.position.step);
-    }
-    // Before `begin` writes config.toml, run.json and metrics.csv: a snapshot file the
-    // resume could not append to stops it with the run directory as it was.
-    crate::pictures::SnapshotRecorder::check(observer, config, resumed_at)?;
-    observer.begin("dnm", &METRICS, config.steps, &at)?;
-    if at.step == 0 && observer.watches_health() {
-        // The untrained manifold's loss: the reference the divergence watch starts from.
-        let initial = evaluate(&model.valid(), config, data, device);
-        observer.check_health(&at, true, Some(initial.loss))?;
-    }
-    // Cut back to the records of the checkpoint's step and earlier, then appended to.
-    let mut snapshots = crate::pictures::SnapshotRecorder::new(observer, config, resumed_at)?;
-    let mut last_eval: Option<Evaluation> = None;
-    let mut stopped = false;
-    while at.step < config.steps {
-        let step = at.step;
-        let (m, report) = match train_step(
-            model,
-            &mut optim,
-            config,
-            &grid,
-            data,
-            step,
-            at.last_step_ms,
-            device,
-        ) {
-            Ok(ok) => ok,
-            Err((_, failure)) => {
-                if let StepFailure::NonFinite { report, .. } = &failure {
-                    observer.check_health(&at, true, Some(report.total))?;
-                }
-                observer.end();
-                let kept = if checkpointed {
-                    "the last checkpoint is kept"
-                } else {
-                    "no checkpoint was saved yet"
-                };
-                return Err(TrainError {
-                    where_: "dnm".into(),
-                    problem: format!("{failure}; {kept}"),
-                });
-            }
-        };
-        model = m;
-        at.step += 1;
-        at.wall_seconds += report.seconds;
-        at.last_step_ms = report.seconds * 1e3;
-        observer.tick(&at);
-        let done = at.step;
-        let eval_now = done % config.eval_every == 0 || done == config.steps;
-        let record_now = done % config.record_every == 0 || eval_now || done == 1;
-        if eval_now {
-            last_eval = Some(evaluate(&model.valid(), config, data, device));
-        }
-        if record_now {
-            let e = last_eval.filter(|_| eval_now);
-            observer.log(&[
-                done as f64,
-                report.objective,
-                report.flow,
-                report.density,
-                report.surrogate,
-                report.total,
-                report.depth as f64,
-                report.seconds * 1e3,
-                config.lr_at(step),
-                e.and_then(|e| e.accuracy).unwrap_or(f64::NAN),
-                e.and_then(|e| e.mse).unwrap_or(f64::NAN),
-            ])?;
-            snapshots.record(&model, &grid, done)?;
-            observer.status(&format!(
-                "obj {:.4} density {:.2}% depth {}",
-                report.objective,
-                100.0 * report.density,
-                report.depth
-            ));
-        }
-        if eval_now {
-            checkpoint(observer, &model, &optim, &at, last_eval.map(|e| e.loss))?;
-            checkpointed = true;
-        }
-        if observer.should_stop() && at.step < config.steps {
-            stopped = true;
-            checkpoint(observer, &model, &optim, &at, None)?;
-            break;
-        }
-    }
-    observer.end();
-    let evaluation = match last_eval {
-        Some(e) => e,
-        None => evaluate(&model.valid(), config, data, device),
-    };
-    if let Some(dir) = observer.output_dir() {
-        save_module(&model, &dir.join("model"))?;
-    }
-    snapshots.finish(&model, &grid)?;
-    // The trained network's structure (the last step's report saw D before its update).
-    let reached = Structure::of(&model.cutoff(&grid, None).d, &grid);
-    let mut summary = Summary::of("dnm", &evaluation, &at, stopped)
-        .with("density", reached.density)
-        .with(
-            "connections",
-            (reached.density * grid.max_cells() as f64).round() as usize,
-        )
-        .with("depth", reached.depth)
-        .with("ms_per_step", 1e3 * at.wall_seconds / at.step.max(1) as f64)
-        .with(
-            "evaluator",
-            format!("{:?}", config.evaluator).to_lowercase(),
-        );
-    summary.epochs = None;
-    if config.task == Task::Toy {
-        let out = input_outflow(&model.valid(), config, device);
-        let others = out[1..].iter().sum::<f64>() / (out.len() - 1) as f64;
-        summary = summary
-            .with("input_outflow", out.clone())
-            .with("unused_input_ratio", out[0] / others);
-    }
-    Ok(Trained {
-        model,
-        evaluation,
-        position: at,
-        stopped,
-        summary,
-    })
-}
-
-/// The health check (finite parameters, `loss` when one was evaluated), then the model
-/// and the optimiser state, through the observer.
-fn checkpoint<B: KernelAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
-    observer: &mut dyn Observer,
-    model: &Dnm<B>,
-    optim: &O,
-    at: &Position,
-    loss: Option<f64>,
-) -> Result<(), TrainError> {
-    observer.check_health(at, all_finite(model), loss)?;
-    observer.checkpoint(at, &mut |dir: &Path| {
-        save_module(model, &dir.join("model"))?;
-        save_record::<B, _>(optim.to_record(), &dir.join("optim"))
-    })
+    fit(DnmLearner::new(config, data, device), observer)
 }
 
 #[cfg(test)]

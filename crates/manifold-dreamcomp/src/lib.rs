@@ -38,6 +38,6 @@ pub mod train;
 pub use config::{ClassSource, DreamCompConfig, PRESETS};
 pub use model::{DreamComp, CLASSES, PIXELS};
 pub use train::{
-    classes_from_labelled, evaluate, evaluate_as, neuron_classes_for, train, train_epoch,
-    EpochResult, UpdateRule, METRICS, TRAIN_EVAL_LIMIT,
+    classes_from_labelled, evaluate, evaluate_as, neuron_classes_for, train, DreamCompLearner,
+    UpdateRule, METRICS, TRAIN_EVAL_LIMIT,
 };

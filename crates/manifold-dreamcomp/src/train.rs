@@ -10,14 +10,14 @@
 //! `c_xi · dream_scale` from dreamed ones.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use manifold_data::{ImageSet, Mnist};
 use manifold_kernels::KernelBackend;
 use manifold_train::{
-    all_finite, load_module, median, save_module, Evaluation, Observer, Position, Summary,
-    TrainError, Trained,
+    all_finite, fit, load_module, median, save_module, Evaluation, Learner, Observer, Position,
+    Schedule, StepError, Summary, TrainError, Trained,
 };
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
@@ -209,50 +209,200 @@ fn labelled_subset(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
     mask
 }
 
-/// What one (possibly interrupted) epoch did.
-pub struct EpochResult<B: Backend> {
-    /// The model after the epoch's steps.
-    pub model: DreamComp<B>,
-    /// The next minibatch to run (the epoch's count when it finished).
-    pub next_batch: usize,
-    /// True when the observer stopped the epoch early.
-    pub interrupted: bool,
+/// A DreamComp layer being trained by its rule, for [`manifold_train::fit`]: the
+/// weights, the rule, and the epoch's timing. [`train`] builds one and runs it;
+/// benchmarks call its steps directly. No gradients: `B` is a plain backend.
+pub struct DreamCompLearner<'a, B: KernelBackend> {
+    rule: UpdateRule<B>,
+    test: &'a ImageSet,
+    train: ImageSet,
+    device: B::Device,
+    /// Always `Some` between steps (its weights are handed to the rule by value).
+    model: Option<DreamComp<B>>,
+    /// The epoch whose order `order` holds.
+    order: Option<(usize, Vec<usize>)>,
+    /// When the current epoch's first step in this process began, and whether that was
+    /// the epoch's first minibatch.
+    epoch_started: Option<(Instant, bool)>,
+    /// Seconds of each epoch run whole in this process.
+    epoch_times: Vec<f64>,
 }
 
-/// Runs the rest of epoch `at.epoch` from minibatch `at.batch`; stops early (at a
-/// minibatch boundary) when the observer asks to, and ticks it after every minibatch.
-pub fn train_epoch<B: KernelBackend>(
-    model: DreamComp<B>,
-    rule: &UpdateRule<B>,
-    set: &ImageSet,
-    at: Position,
-    observer: &mut dyn Observer,
-) -> EpochResult<B> {
-    let order = rule.epoch_order(set.len(), at.epoch);
-    let bs = rule.config.batch_size;
-    let batches = rule.batches(set.len());
-    let mut w = model.w();
-    drop(model);
-    let mut next = at.batch;
-    let mut interrupted = false;
-    while next < batches {
-        if observer.should_stop() {
-            interrupted = true;
-            break;
+impl<'a, B: KernelBackend> DreamCompLearner<'a, B> {
+    /// A fresh layer of `config.neurons` neurons trained on `data.train` (limited by
+    /// `config.train_limit`), evaluated on `data.test`; the backend is seeded with
+    /// `config.seed` first.
+    pub fn new(config: &DreamCompConfig, data: &'a Mnist, device: &B::Device) -> Self {
+        let train = data.train.limited(config.train_limit);
+        B::seed(device, config.seed);
+        let rule = UpdateRule::<B>::new(config, train.len(), device);
+        let model = rule.initial(DreamComp::<B>::new(config.neurons, device));
+        Self {
+            rule,
+            test: &data.test,
+            train,
+            device: device.clone(),
+            model: Some(model),
+            order: None,
+            epoch_started: None,
+            epoch_times: Vec::new(),
         }
-        let idx = &order[next * bs..((next + 1) * bs).min(order.len())];
-        w = rule.step(w, set, idx, at.epoch);
-        next += 1;
-        observer.tick(&Position {
-            batch: next,
-            step: at.step + next - at.batch,
-            ..at
-        });
     }
-    EpochResult {
-        model: DreamComp::from_weights(w),
-        next_batch: next,
-        interrupted,
+
+    /// The model as it stands.
+    pub fn model(&self) -> &DreamComp<B> {
+        self.model
+            .as_ref()
+            .expect("the model is put back after every step")
+    }
+
+    /// The update rule (its labelled subset, its rates).
+    pub fn rule(&self) -> &UpdateRule<B> {
+        &self.rule
+    }
+
+    /// The neuron classes evaluation uses (see [`neuron_classes_for`]).
+    fn classes(&self) -> Option<Tensor<B, 1, Int>> {
+        neuron_classes_for(self.model(), &self.rule, &self.train, &self.device)
+    }
+}
+
+impl<B: KernelBackend> Learner for DreamCompLearner<'_, B> {
+    type Model = DreamComp<B>;
+
+    fn name(&self) -> &'static str {
+        "dreamcomp"
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &METRICS
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::Epochs {
+            epochs: self.rule.config.epochs,
+            batches: self.rule.batches(self.train.len()),
+        }
+    }
+
+    fn resume(&mut self, dir: &Path, _: &Position) -> Result<(), TrainError> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        self.model = Some(load_module(model, &dir.join("model"), &self.device)?);
+        Ok(())
+    }
+
+    fn step(&mut self, at: &Position) -> Result<(), StepError> {
+        let n = self.train.len();
+        if self.order.as_ref().map(|(e, _)| *e) != Some(at.epoch) {
+            self.order = Some((at.epoch, self.rule.epoch_order(n, at.epoch)));
+        }
+        if self.epoch_started.is_none() {
+            self.epoch_started = Some((Instant::now(), at.batch == 0));
+        }
+        let bs = self.rule.config.batch_size;
+        let order = &self.order.as_ref().expect("just filled").1;
+        let idx = &order[at.batch * bs..((at.batch + 1) * bs).min(n)];
+        // The model is dropped before the step, so the rule holds its weights alone.
+        let w = self
+            .model
+            .take()
+            .expect("the model is put back after every step")
+            .w();
+        let w = self.rule.step(w, &self.train, idx, at.epoch);
+        self.model = Some(DreamComp::from_weights(w));
+        Ok(())
+    }
+
+    /// Test accuracy; the loss is the test error (Hebbian learning has no loss).
+    fn evaluate(&mut self) -> Evaluation {
+        let test = evaluate_as(self.model(), self.classes(), self.test, 0, &self.device);
+        Evaluation::classification(test, 1.0 - test)
+    }
+
+    fn row(&mut self, at: &Position, eval: Option<&Evaluation>) -> Vec<f64> {
+        // The epoch's time includes the device finishing its work.
+        let _ = B::sync(&self.device);
+        let epoch_seconds = match self.epoch_started.take() {
+            Some((t, whole)) => {
+                let seconds = t.elapsed().as_secs_f64();
+                if whole {
+                    self.epoch_times.push(seconds);
+                }
+                seconds
+            }
+            None => f64::NAN,
+        };
+        let train = evaluate_as(
+            self.model(),
+            self.classes(),
+            &self.train,
+            TRAIN_EVAL_LIMIT,
+            &self.device,
+        );
+        vec![
+            (at.epoch + 1) as f64,
+            at.step as f64,
+            eval.and_then(|e| e.accuracy).unwrap_or(f64::NAN),
+            train,
+            epoch_seconds,
+            at.wall_seconds,
+        ]
+    }
+
+    fn status(&self, eval: Option<&Evaluation>) -> Option<String> {
+        eval.and_then(|e| e.accuracy)
+            .map(|a| format!("test acc {:.2}%", a * 100.0))
+    }
+
+    /// The epoch's pictures (tapestry frame and label bars).
+    fn recorded(&mut self, observer: &dyn Observer, at: &Position) -> Result<(), TrainError> {
+        if let Some(dir) = observer.output_dir().filter(|_| observer.draws_pictures()) {
+            pictures::draw_epoch(dir, self.model(), &self.rule.config, at.epoch + 1)?;
+        }
+        Ok(())
+    }
+
+    fn params_finite(&self) -> bool {
+        all_finite(self.model())
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
+        save_module(self.model(), &dir.join("model"))
+    }
+
+    fn finish(
+        mut self,
+        observer: &dyn Observer,
+        at: &Position,
+        summary: Summary,
+    ) -> Result<(DreamComp<B>, Summary), TrainError> {
+        let train = evaluate_as(self.model(), self.classes(), &self.train, 0, &self.device);
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        let synapse_test = evaluate(&model, self.test, 0, &self.device);
+        if let Some(dir) = observer.output_dir() {
+            save_module(&model, &dir.join("model"))?;
+            if observer.draws_pictures() && at.epoch > 0 {
+                pictures::tapestry_gif(dir, at.epoch, &dir.join("tapestry.gif"))?;
+                pictures::draw_curves(dir)?;
+            }
+        }
+        let config = &self.rule.config;
+        let mut summary = summary
+            .with("neurons", config.neurons)
+            .with("train_accuracy", train)
+            .with("label_fraction", config.label_fraction)
+            .with("test_accuracy_synapse_classes", synapse_test)
+            .with("labelled_images", self.rule.labelled_count());
+        if !self.epoch_times.is_empty() {
+            summary = summary.with("median_epoch_seconds", median(&self.epoch_times));
+        }
+        Ok((model, summary))
     }
 }
 
@@ -270,10 +420,10 @@ pub fn neuron_classes_for<B: Backend>(
         .then(|| classes_from_labelled(model, train, &rule.labelled_indices(), device))
 }
 
-/// Trains a DreamComp layer on `data.train` for `config.epochs` epochs (no
-/// backpropagation: `B` is a plain backend), with a test and a train accuracy, a metrics
-/// row, the epoch's pictures (tapestry and label bars) and a checkpoint after each
-/// epoch, reporting to `observer`.
+/// Trains a DreamComp layer on `data.train` for `config.epochs` epochs through
+/// [`manifold_train::fit`] (no backpropagation: `B` is a plain backend), with a test and
+/// a train accuracy, a metrics row, the epoch's pictures (tapestry and label bars) and a
+/// checkpoint after each epoch, reporting to `observer`.
 pub fn train<B: KernelBackend>(
     config: &DreamCompConfig,
     data: &Mnist,
@@ -282,103 +432,7 @@ pub fn train<B: KernelBackend>(
 ) -> Result<Trained<DreamComp<B>>, TrainError> {
     config.validate()?;
     config.check_data(data)?;
-    let train_set = data.train.limited(config.train_limit);
-    B::seed(device, config.seed);
-    let rule = UpdateRule::<B>::new(config, train_set.len(), device);
-    let mut model = rule.initial(DreamComp::<B>::new(config.neurons, device));
-    let mut at = Position::default();
-    if let Some(point) = observer.resume_point() {
-        model = load_module(model, &point.dir.join("model"), device)?;
-        at = point.position;
-    }
-    let batches = rule.batches(train_set.len());
-    observer.begin("dreamcomp", &METRICS, config.epochs * batches, &at)?;
-    let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
-    let mut epoch_times = Vec::new();
-    let mut stopped = false;
-    let mut test_accuracy = None;
-    while at.epoch < config.epochs {
-        let t = Instant::now();
-        let result = train_epoch(model, &rule, &train_set, at, observer);
-        model = result.model;
-        B::sync(device).map_err(|e| TrainError::config("device", format!("{e:?}")))?;
-        let epoch_seconds = t.elapsed().as_secs_f64();
-        at.step += result.next_batch - at.batch;
-        at.wall_seconds = started.elapsed().as_secs_f64();
-        if result.interrupted {
-            at.batch = result.next_batch;
-            stopped = true;
-            break;
-        }
-        if at.batch == 0 {
-            epoch_times.push(epoch_seconds);
-        }
-        let classes = neuron_classes_for(&model, &rule, &train_set, device);
-        let test = evaluate_as(&model, classes.clone(), &data.test, 0, device);
-        let train = evaluate_as(&model, classes, &train_set, TRAIN_EVAL_LIMIT, device);
-        observer.status(&format!("test acc {:.2}%", test * 100.0));
-        observer.log(&[
-            (at.epoch + 1) as f64,
-            at.step as f64,
-            test,
-            train,
-            epoch_seconds,
-            at.wall_seconds,
-        ])?;
-        test_accuracy = Some(test);
-        at.epoch += 1;
-        at.batch = 0;
-        if let Some(dir) = observer.output_dir().filter(|_| observer.draws_pictures()) {
-            pictures::draw_epoch(dir, &model, config, at.epoch)?;
-        }
-        // Hebbian learning has no loss: the test error stands for it.
-        checkpoint(observer, &model, &at, Some(1.0 - test))?;
-    }
-    if stopped {
-        checkpoint(observer, &model, &at, None)?;
-    }
-    observer.end();
-    let classes = neuron_classes_for(&model, &rule, &train_set, device);
-    let test = test_accuracy
-        .unwrap_or_else(|| evaluate_as(&model, classes.clone(), &data.test, 0, device));
-    let train = evaluate_as(&model, classes, &train_set, 0, device);
-    let synapse_test = evaluate(&model, &data.test, 0, device);
-    if let Some(dir) = observer.output_dir() {
-        save_module(&model, &dir.join("model"))?;
-        if observer.draws_pictures() && at.epoch > 0 {
-            pictures::tapestry_gif(dir, at.epoch, &dir.join("tapestry.gif"))?;
-            pictures::draw_curves(dir)?;
-        }
-    }
-    let evaluation = Evaluation::classification(test, 1.0 - test);
-    let mut summary = Summary::of("dreamcomp", &evaluation, &at, stopped)
-        .with("neurons", config.neurons)
-        .with("train_accuracy", train)
-        .with("label_fraction", config.label_fraction)
-        .with("test_accuracy_synapse_classes", synapse_test)
-        .with("labelled_images", rule.labelled_count());
-    if !epoch_times.is_empty() {
-        summary = summary.with("median_epoch_seconds", median(&epoch_times));
-    }
-    Ok(Trained {
-        model,
-        evaluation,
-        position: at,
-        stopped,
-        summary,
-    })
-}
-
-/// The health check (finite parameters, the test error when evaluated), then the model,
-/// through the observer.
-fn checkpoint<B: Backend>(
-    observer: &mut dyn Observer,
-    model: &DreamComp<B>,
-    at: &Position,
-    loss: Option<f64>,
-) -> Result<(), TrainError> {
-    observer.check_health(at, all_finite(model), loss)?;
-    observer.checkpoint(at, &mut |dir: &Path| save_module(model, &dir.join("model")))
+    fit(DreamCompLearner::new(config, data, device), observer)
 }
 
 /// Accuracy of the model on the first `limit` images of `set` (all when 0), in chunks.

@@ -32,6 +32,4 @@ pub mod train;
 
 pub use config::MlpConfig;
 pub use model::Mlp;
-pub use train::{
-    adam, epoch_order, evaluate, train, train_epoch, train_from, tune, EpochResult, METRICS,
-};
+pub use train::{adam, evaluate, train, train_from, tune, MlpLearner, METRICS};

@@ -1,10 +1,10 @@
 //! Training and evaluating the MLP: Adam whose moments persist across minibatches and
 //! epochs, one update per minibatch, a fresh shuffle every epoch. [`train`] is the whole
-//! run (resume, metrics, checkpoints, pictures through an [`Observer`]);
-//! [`train_epoch`] and [`evaluate`] are its parts, for hand-written loops.
+//! run: an [`MlpLearner`] driven by [`manifold_train::fit`], the workspace's one loop
+//! (resume, metrics, checkpoints, pictures through an [`Observer`]); the learner's
+//! [`Learner::step`] and [`evaluate`] are its parts, for hand-written loops.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
@@ -12,12 +12,10 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 use manifold_data::{ImageSet, Mnist};
 use manifold_train::{
-    all_finite, argmax_rows, batch_tensor, labels_tensor, load_module, load_record, save_module,
-    save_record, AdamParams, Evaluation, FusedAdam, Observer, Position, Summary, TrainError,
-    Trained,
+    all_finite, argmax_rows, batch_tensor, epoch_order, fit, labels_tensor, load_module,
+    load_record, save_module, save_record, AdamParams, Evaluation, FusedAdam, Learner, Observer,
+    Position, Schedule, StepError, Summary, TrainError, Trained,
 };
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
 use crate::config::MlpConfig;
 use crate::model::Mlp;
@@ -43,83 +41,164 @@ pub fn adam<B: AutodiffBackend>(config: &MlpConfig) -> FusedAdam<B> {
     })
 }
 
-/// The order of epoch `epoch`'s samples: a permutation fixed by the seed and the epoch,
-/// so a resumed run sees exactly the order an uninterrupted one would.
-pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(
-        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.shuffle(&mut rng);
-    idx
+/// The MLP being trained: the model, Adam's state and the epoch's running loss, for
+/// [`manifold_train::fit`]. [`train_from`] builds one and runs it; benchmarks and
+/// hand-written loops call [`Learner::step`] directly.
+pub struct MlpLearner<'a, B: AutodiffBackend> {
+    config: &'a MlpConfig,
+    test: &'a ImageSet,
+    train: ImageSet,
+    device: B::Device,
+    /// Always `Some` between steps (taken by value through the optimiser).
+    model: Option<Mlp<B>>,
+    optim: FusedAdam<B>,
+    /// The epoch whose order `order` holds.
+    order: Option<(usize, Vec<usize>)>,
+    /// The epoch's summed training loss (an f32 accumulator on the device).
+    loss_sum: Option<Tensor<B::InnerBackend, 1>>,
 }
 
-/// What one call of [`train_epoch`] did.
-pub struct EpochResult<B: AutodiffBackend> {
-    /// The model after the epoch's updates.
-    pub model: Mlp<B>,
-    /// Mean training loss over the epoch's minibatches done (those of this call and,
-    /// for a resumed epoch, those before it: see [`Position::epoch_loss_sum`]).
-    pub mean_loss: f64,
-    /// The sum behind `mean_loss`, carried in the checkpoint of an interrupted epoch.
-    pub loss_sum: f64,
-    /// The next minibatch index (= the number of batches when the epoch finished).
-    pub next_batch: usize,
-    /// True when the observer stopped the epoch early.
-    pub interrupted: bool,
+impl<'a, B: AutodiffBackend> MlpLearner<'a, B> {
+    /// `model` trained on `data.train` (limited by `config.train_limit`), evaluated on
+    /// `data.test`.
+    pub fn new(model: Mlp<B>, config: &'a MlpConfig, data: &'a Mnist, device: &B::Device) -> Self {
+        Self {
+            config,
+            test: &data.test,
+            train: data.train.limited(config.train_limit),
+            device: device.clone(),
+            model: Some(model),
+            optim: adam::<B>(config),
+            order: None,
+            loss_sum: None,
+        }
+    }
+
+    /// The model as it stands.
+    pub fn model(&self) -> &Mlp<B> {
+        self.model
+            .as_ref()
+            .expect("the model is put back after every step")
+    }
+
+    /// Minibatches per epoch.
+    pub fn batches(&self) -> usize {
+        self.train.len().div_ceil(self.config.batch_size)
+    }
 }
 
-/// Runs epoch `at.epoch` from minibatch `at.batch` to its end, or until the observer
-/// asks to stop; the observer hears a tick after every minibatch.
-pub fn train_epoch<B: AutodiffBackend>(
-    mut model: Mlp<B>,
-    optim: &mut FusedAdam<B>,
-    config: &MlpConfig,
-    set: &ImageSet,
-    at: Position,
-    device: &B::Device,
-    observer: &mut dyn Observer,
-) -> EpochResult<B> {
-    let order = epoch_order(config.seed, at.epoch, set.len());
-    let batches: Vec<&[usize]> = order.chunks(config.batch_size).collect();
-    // A resumed epoch continues its accumulator from the checkpoint (an f32 sum, stored
-    // exactly as f64), so its mean is the uninterrupted epoch's to the bit.
-    let mut loss_sum: Option<Tensor<B::InnerBackend, 1>> =
-        (at.batch > 0).then(|| Tensor::from_floats([at.epoch_loss_sum as f32], device));
-    let mut ran = 0usize;
-    let mut stopped = false;
-    let mut next = at.batch;
-    for (b, idx) in batches.iter().enumerate().skip(at.batch) {
-        let (x, y) = set.gather(idx);
-        let x = batch_tensor::<B>(&x, idx.len(), set.dim(), device);
-        let loss = model.loss(x, labels_tensor::<B>(&y, device));
+impl<B: AutodiffBackend> Learner for MlpLearner<'_, B> {
+    type Model = Mlp<B>;
+
+    fn name(&self) -> &'static str {
+        "mlp"
+    }
+
+    fn columns(&self) -> &'static [&'static str] {
+        &METRICS
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule::Epochs {
+            epochs: self.config.epochs,
+            batches: self.batches(),
+        }
+    }
+
+    fn resume(&mut self, dir: &Path, at: &Position) -> Result<(), TrainError> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        self.model = Some(load_module(model, &dir.join("model"), &self.device)?);
+        let record = load_record::<B::InnerBackend, _>(&dir.join("optim"), &self.device)?;
+        self.optim = std::mem::replace(&mut self.optim, adam::<B>(self.config)).load_record(record);
+        // A resumed epoch continues its accumulator from the checkpoint (an f32 sum,
+        // stored exactly as f64), so its mean is the uninterrupted epoch's to the bit.
+        self.loss_sum =
+            (at.batch > 0).then(|| Tensor::from_floats([at.epoch_loss_sum as f32], &self.device));
+        Ok(())
+    }
+
+    fn step(&mut self, at: &Position) -> Result<(), StepError> {
+        let (config, n) = (self.config, self.train.len());
+        if self.order.as_ref().map(|(e, _)| *e) != Some(at.epoch) {
+            self.order = Some((at.epoch, epoch_order(config.seed, at.epoch, n)));
+        }
+        if at.batch == 0 {
+            self.loss_sum = None;
+        }
+        let order = &self.order.as_ref().expect("just filled").1;
+        let idx = &order[at.batch * config.batch_size..((at.batch + 1) * config.batch_size).min(n)];
+        let (x, y) = self.train.gather(idx);
+        let x = batch_tensor::<B>(&x, idx.len(), self.train.dim(), &self.device);
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        let loss = model.loss(x, labels_tensor::<B>(&y, &self.device));
         let value = loss.clone().inner();
-        loss_sum = Some(match loss_sum {
+        self.loss_sum = Some(match self.loss_sum.take() {
             Some(s) => s + value,
             None => value,
         });
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(config.learning_rate, model, grads);
-        ran += 1;
-        next = b + 1;
-        observer.tick(&Position {
-            batch: next,
-            step: at.step + ran,
-            ..at
-        });
-        if observer.should_stop() {
-            stopped = next < batches.len();
-            break;
-        }
+        self.model = Some(self.optim.step(config.learning_rate, model, grads));
+        Ok(())
     }
-    let sum = loss_sum.map(|s| s.into_scalar().elem::<f64>());
-    let mean_loss = sum.map_or(f64::NAN, |s| s / next as f64);
-    EpochResult {
-        model,
-        mean_loss,
-        loss_sum: sum.unwrap_or(0.0),
-        next_batch: next,
-        interrupted: stopped,
+
+    fn epoch_loss_sum(&mut self) -> f64 {
+        self.loss_sum
+            .clone()
+            .map_or(0.0, |s| s.into_scalar().elem::<f64>())
+    }
+
+    fn evaluate(&mut self) -> Evaluation {
+        evaluate(&self.model().valid(), self.test, &self.device)
+    }
+
+    fn row(&mut self, at: &Position, eval: Option<&Evaluation>) -> Vec<f64> {
+        let mean_loss = self.epoch_loss_sum() / at.batch.max(1) as f64;
+        let eval = eval
+            .copied()
+            .unwrap_or(Evaluation::classification(f64::NAN, f64::NAN));
+        vec![
+            (at.epoch + 1) as f64,
+            at.step as f64,
+            mean_loss,
+            eval.loss,
+            eval.accuracy.unwrap_or(f64::NAN),
+            at.wall_seconds,
+        ]
+    }
+
+    fn params_finite(&self) -> bool {
+        all_finite(self.model())
+    }
+
+    fn save(&self, dir: &Path) -> Result<(), TrainError> {
+        save_module(self.model(), &dir.join("model"))?;
+        save_record::<B::InnerBackend, _>(self.optim.to_record(), &dir.join("optim"))
+    }
+
+    fn finish(
+        mut self,
+        observer: &dyn Observer,
+        _at: &Position,
+        summary: Summary,
+    ) -> Result<(Mlp<B>, Summary), TrainError> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is put back after every step");
+        if let Some(dir) = observer.output_dir() {
+            save_module(&model, &dir.join("model"))?;
+            draw_curves(dir)?;
+            if observer.draws_pictures() {
+                draw_first_layer(&dir.join("first_layer.png"), &model)?;
+            }
+        }
+        Ok((model, summary))
     }
 }
 
@@ -154,13 +233,14 @@ pub fn train<B: AutodiffBackend>(
     train_from(Mlp::new(config, device), config, data, device, observer)
 }
 
-/// Trains `model` (which fixes the shapes a resumed checkpoint must have): epochs of
-/// [`train_epoch`], a test evaluation, a metrics row and a checkpoint after each. When
-/// the observer resumes a run, the model and Adam's moments come from its checkpoint;
-/// when it has an output directory, the final model (`model.mpk`) and the curves go there,
-/// and `first_layer.png` too when it draws pictures.
+/// Trains `model` (which fixes the shapes a resumed checkpoint must have) through
+/// [`manifold_train::fit`]: epochs of minibatch Adam steps, a test evaluation, a metrics
+/// row and a checkpoint after each. When the observer resumes a run, the model and
+/// Adam's moments come from its checkpoint; when it has an output directory, the final
+/// model (`model.mpk`) and the curves go there, and `first_layer.png` too when it draws
+/// pictures.
 pub fn train_from<B: AutodiffBackend>(
-    mut model: Mlp<B>,
+    model: Mlp<B>,
     config: &MlpConfig,
     data: &Mnist,
     device: &B::Device,
@@ -168,93 +248,7 @@ pub fn train_from<B: AutodiffBackend>(
 ) -> Result<Trained<Mlp<B>>, TrainError> {
     config.validate()?;
     config.check_data(data)?;
-    let train_set = data.train.limited(config.train_limit);
-    let mut optim = adam::<B>(config);
-    let mut at = Position::default();
-    if let Some(point) = observer.resume_point() {
-        model = load_module(model, &point.dir.join("model"), device)?;
-        optim = optim.load_record(load_record::<B::InnerBackend, _>(
-            &point.dir.join("optim"),
-            device,
-        )?);
-        at = point.position;
-    }
-    let batches = train_set.len().div_ceil(config.batch_size);
-    observer.begin("mlp", &METRICS, config.epochs * batches, &at)?;
-    if at.step == 0 && observer.watches_health() {
-        // The untrained network's loss: the reference the divergence watch starts from.
-        let initial = evaluate(&model.valid(), &data.test, device);
-        observer.check_health(&at, true, Some(initial.loss))?;
-    }
-    let started = Instant::now() - Duration::from_secs_f64(at.wall_seconds);
-    let mut last_eval = None;
-    let mut stopped = false;
-    while at.epoch < config.epochs {
-        let result = train_epoch(model, &mut optim, config, &train_set, at, device, observer);
-        model = result.model;
-        at.step += result.next_batch - at.batch;
-        at.wall_seconds = started.elapsed().as_secs_f64();
-        if result.interrupted {
-            at.batch = result.next_batch;
-            at.epoch_loss_sum = result.loss_sum;
-            stopped = true;
-            break;
-        }
-        let eval = evaluate(&model.valid(), &data.test, device);
-        observer.status(&eval.describe());
-        observer.log(&[
-            (at.epoch + 1) as f64,
-            at.step as f64,
-            result.mean_loss,
-            eval.loss,
-            eval.accuracy.unwrap_or(f64::NAN),
-            at.wall_seconds,
-        ])?;
-        last_eval = Some(eval);
-        at.epoch += 1;
-        at.batch = 0;
-        at.epoch_loss_sum = 0.0;
-        checkpoint(observer, &model, &optim, &at, Some(eval.loss))?;
-    }
-    if stopped {
-        checkpoint(observer, &model, &optim, &at, None)?;
-    }
-    observer.end();
-    let evaluation = match last_eval {
-        Some(e) => e,
-        None => evaluate(&model.valid(), &data.test, device),
-    };
-    if let Some(dir) = observer.output_dir() {
-        save_module(&model, &dir.join("model"))?;
-        draw_curves(dir)?;
-        if observer.draws_pictures() {
-            draw_first_layer(&dir.join("first_layer.png"), &model)?;
-        }
-    }
-    let summary = Summary::of("mlp", &evaluation, &at, stopped);
-    Ok(Trained {
-        model,
-        evaluation,
-        position: at,
-        stopped,
-        summary,
-    })
-}
-
-/// The health check (finite parameters, `loss` when one was evaluated), then the model
-/// and the optimiser state, through the observer.
-fn checkpoint<B: AutodiffBackend>(
-    observer: &mut dyn Observer,
-    model: &Mlp<B>,
-    optim: &FusedAdam<B>,
-    at: &Position,
-    loss: Option<f64>,
-) -> Result<(), TrainError> {
-    observer.check_health(at, all_finite(model), loss)?;
-    observer.checkpoint(at, &mut |dir: &Path| {
-        save_module(model, &dir.join("model"))?;
-        save_record::<B::InnerBackend, _>(optim.to_record(), &dir.join("optim"))
-    })
+    fit(MlpLearner::new(model, config, data, device), observer)
 }
 
 /// Trains every config silently (in parallel on the CPU's threads) and returns each

@@ -7,14 +7,14 @@ use std::path::Path;
 use burn::module::AutodiffModule;
 use manifold_data::Mnist;
 use manifold_kernels::KernelAutodiffBackend;
-use manifold_train::{write_json, Position, Silent, TrainError};
+use manifold_train::{run_epoch, write_json, TrainError};
 use manifold_viz::{heatmap, line_chart, write_gif, Figure, Panel, Scale, Series};
 use serde::Serialize;
 
 use crate::stats::{centre_margin_ratio, square_trend};
 use crate::topology::connections_per_input;
-use crate::train::{evaluate, evolve_if_due, train_epoch};
-use crate::{ComputePath, SetConfig, SetMlp, SparseAdam};
+use crate::train::{evaluate, SetLearner};
+use crate::{ComputePath, SetConfig, SetMlp};
 
 /// One run of the experiment: the input-connection counts after every epoch and the
 /// final test accuracy.
@@ -85,19 +85,17 @@ pub fn trace<B: KernelAutodiffBackend>(
     mut after_epoch: impl FnMut(),
 ) -> Trace {
     B::seed(device, config.seed);
-    let mut model = SetMlp::<B>::new(config, device);
-    let mut state = SparseAdam::new(&model, device);
-    let train = data.train.limited(config.train_limit);
+    let model = SetMlp::<B>::new(config, device);
+    let mut learner = SetLearner::new(model, config, data, device);
     let mut counts = Vec::new();
     for epoch in 0..config.epochs {
-        let at = Position::at_epoch(epoch);
-        model = train_epoch(model, &mut state, config, &train, at, device, &mut Silent).model;
-        model = evolve_if_due(model, &mut state, config, epoch);
-        let first = &model.layers[0];
+        run_epoch(&mut learner, epoch).expect("SET's steps do not fail");
+        learner.evolve_if_due(epoch);
+        let first = &learner.model().layers[0];
         counts.push(connections_per_input(&first.connections().rows, first.n_in));
         after_epoch();
     }
-    let eval = evaluate(&model.valid(), &data.test, config.path, device);
+    let eval = evaluate(&learner.model().valid(), &data.test, config.path, device);
     (counts, eval.accuracy.unwrap_or(f64::NAN))
 }
 

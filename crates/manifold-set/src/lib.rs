@@ -45,4 +45,4 @@ pub use evolve::{evolve, Evolution};
 pub use layer::{Connections, SparseLinear};
 pub use model::SetMlp;
 pub use optim::{adam_step, SparseAdam};
-pub use train::{evaluate, evolve_if_due, train, train_epoch, EpochResult, METRICS};
+pub use train::{evaluate, train, SetLearner, METRICS};

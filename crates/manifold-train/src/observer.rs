@@ -33,8 +33,10 @@ pub struct Position {
     pub batch: usize,
     /// Steps (minibatches) done in all.
     pub step: usize,
-    /// Training time so far, in seconds.
+    /// Training time so far (steps, evaluations, checkpoints), in seconds.
     pub wall_seconds: f64,
+    /// The part of `wall_seconds` spent in training steps.
+    pub step_seconds: f64,
     /// Duration of the last step in milliseconds (the DNM's time penalty reads it).
     pub last_step_ms: f64,
     /// The sum of the training losses of the current epoch's minibatches done (as the
@@ -66,8 +68,9 @@ pub struct ResumePoint {
 pub type SaveFiles<'a> = dyn FnMut(&Path) -> Result<(), TrainError> + 'a;
 
 /// What a training loop reports to. Every method but [`Observer::should_stop`] has a
-/// do-nothing default, so an observer implements only what it records.
-pub trait Observer {
+/// do-nothing default, so an observer implements only what it records. Observers are
+/// `Send`: the loop runs on a thread of rayon's pool (see [`crate::fit`]).
+pub trait Observer: Send {
     /// The checkpoint to continue from, when the run is being resumed.
     fn resume_point(&self) -> Option<ResumePoint> {
         None

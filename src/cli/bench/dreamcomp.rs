@@ -1,13 +1,13 @@
-//! `manifold bench dreamcomp`: epochs of [`manifold_dreamcomp::train_epoch`] over
-//! neuron counts.
+//! `manifold bench dreamcomp`: epochs of [`manifold_dreamcomp::DreamCompLearner`]'s
+//! steps over neuron counts.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use manifold_data::ImageSet;
-use manifold_dreamcomp::{train_epoch, DreamComp, DreamCompConfig, UpdateRule};
+use manifold_data::Mnist;
+use manifold_dreamcomp::{DreamCompConfig, DreamCompLearner};
 use manifold_kernels::KernelBackend;
-use manifold_train::{median, write_json, Position, Silent};
+use manifold_train::{median, run_epoch, write_json, Learner, Position};
 use serde::Serialize;
 
 use super::{threads, Common};
@@ -54,7 +54,8 @@ struct Report {
 struct BenchJob<'a> {
     neurons: usize,
     repeats: usize,
-    set: &'a ImageSet,
+    train_limit: usize,
+    data: &'a Mnist,
 }
 
 impl BenchJob<'_> {
@@ -72,29 +73,27 @@ fn time_size<B: KernelBackend>(
     let batch = if job.neurons <= 400 { 100 } else { 500 };
     let config = DreamCompConfig::new()
         .with_neurons(job.neurons)
-        .with_batch_size(batch);
-    B::seed(device, 0);
-    let rule = UpdateRule::<B>::new(&config, job.set.len(), device);
-    let mut w = DreamComp::<B>::new(job.neurons, device).w();
-    for idx in rule.epoch_order(job.set.len(), 0).chunks(batch).take(20) {
-        w = rule.step(w, job.set, idx, 0);
+        .with_batch_size(batch)
+        .with_train_limit(job.train_limit)
+        .with_seed(0);
+    let mut learner = DreamCompLearner::<B>::new(&config, job.data, device);
+    for b in 0..20.min(learner.schedule().total()) {
+        let at = Position {
+            batch: b,
+            step: b,
+            ..Position::default()
+        };
+        learner.step(&at).map_err(|e| anyhow::anyhow!(e.message))?;
     }
     B::sync(device)?;
-    let mut model = DreamComp::from_weights(w);
     let mut times = Vec::new();
     for epoch in 0..job.repeats {
         let t = Instant::now();
-        model = train_epoch(
-            model,
-            &rule,
-            job.set,
-            Position::at_epoch(epoch),
-            &mut Silent,
-        )
-        .model;
+        run_epoch(&mut learner, epoch)?;
         B::sync(device)?;
         times.push(t.elapsed().as_secs_f64());
     }
+    let images = job.data.train.limited(job.train_limit).len();
     let med = median(&times);
     eprintln!(
         "dreamcomp bench {name} K={}: median epoch {med:.3} s",
@@ -104,10 +103,10 @@ fn time_size<B: KernelBackend>(
         device: name.into(),
         neurons: job.neurons,
         batch,
-        images_per_epoch: job.set.len(),
+        images_per_epoch: images,
         epoch_seconds: times,
         median_epoch_seconds: med,
-        minibatches_per_second: job.set.len().div_ceil(batch) as f64 / med,
+        minibatches_per_second: images.div_ceil(batch) as f64 / med,
     })
 }
 
@@ -118,14 +117,14 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
         anyhow::bail!("--neurons: {k} is not a neuron count (must be at least 1)");
     }
     let data = args.common.mnist()?;
-    let set = data.train.limited(args.train_limit);
     let mut rows = Vec::new();
     for d in args.common.devices(device) {
         for &k in &args.neurons {
             let job = BenchJob {
                 neurons: k,
                 repeats: args.repeats,
-                set: &set,
+                train_limit: args.train_limit,
+                data: &data,
             };
             rows.push(with_backend!(d, |B, device, name| {
                 job.run::<B>(device, name)

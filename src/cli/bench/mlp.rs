@@ -1,12 +1,11 @@
-//! `manifold bench mlp`: one epoch of [`manifold_mlp::train_epoch`].
-
-use std::path::PathBuf;
-use std::time::Instant;
+//! `manifold bench mlp`: epochs of [`manifold_mlp::MlpLearner`]'s steps, timed by
+//! [`manifold_train::time_epochs`].
 
 use manifold_data::Mnist;
-use manifold_mlp::{adam, train_epoch, Mlp, MlpConfig};
-use manifold_train::{median, write_json, Position, Silent};
+use manifold_mlp::{Mlp, MlpConfig, MlpLearner};
+use manifold_train::{median, time_epochs, write_json};
 use serde::Serialize;
+use std::path::PathBuf;
 
 use super::{threads, Common};
 use manifold::backend::{DeviceKind, TrainBackend};
@@ -49,19 +48,12 @@ impl BenchJob {
     /// Runs the bench on backend `B`.
     fn run<B: TrainBackend>(self, device: B::Device, name: &'static str) -> anyhow::Result<Report> {
         let config = MlpConfig::new().with_batch_size(self.batch);
-        let mut model = Mlp::<B>::new(&config, &device);
-        let mut optim = adam::<B>(&config);
-        let mut times = Vec::new();
-        for epoch in 0..=self.repeats {
-            let t = Instant::now();
-            let at = Position::at_epoch(epoch);
-            let set = &self.data.train;
-            model = train_epoch(model, &mut optim, &config, set, at, &device, &mut Silent).model;
-            B::sync(&device)?;
-            if epoch > 0 {
-                times.push(t.elapsed().as_secs_f64());
-            }
-        }
+        let model = Mlp::<B>::new(&config, &device);
+        let mut learner = MlpLearner::new(model, &config, &self.data, &device);
+        let times = time_epochs(&mut learner, self.repeats, || {
+            B::sync(&device)
+                .map_err(|e| manifold_train::TrainError::config("device", format!("{e:?}")))
+        })?;
         Ok(Report {
             benchmark: "mlp one epoch (60 000 images, forward + backward + Adam)",
             device: name.into(),

@@ -1,13 +1,12 @@
-//! `manifold bench set`: epochs of [`manifold_set::train_epoch`] on the sparse and the
+//! `manifold bench set`: epochs of [`manifold_set::SetLearner`]'s steps on the sparse and the
 //! masked path, over densities and hidden widths, with the measured peak memory.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use manifold_data::ImageSet;
-use manifold_set::{train_epoch, ComputePath, SetConfig, SetMlp, SparseAdam};
+use manifold_data::Mnist;
+use manifold_set::{ComputePath, SetConfig, SetLearner, SetMlp};
 use manifold_train::memory::{peak_rss, reset_peak_rss};
-use manifold_train::{median, write_json, Position, Silent};
+use manifold_train::{median, write_json};
 use serde::Serialize;
 
 use super::{threads, Common};
@@ -69,30 +68,23 @@ struct Report {
 
 struct BenchJob {
     args: BenchArgs,
-    set: ImageSet,
+    data: Mnist,
 }
 
 /// Seconds of each of `repeats` epochs after a warm-up, and the peak memory.
 fn time_epochs<B: TrainBackend>(
     config: &SetConfig,
-    set: &ImageSet,
+    data: &Mnist,
     repeats: usize,
     device: &B::Device,
 ) -> anyhow::Result<(Vec<f64>, Option<u64>)> {
     reset_peak_rss();
     B::seed(device, 0);
-    let mut model = SetMlp::<B>::new(config, device);
-    let mut state = SparseAdam::<B::InnerBackend>::new(&model, device);
-    let mut times = Vec::new();
-    for epoch in 0..=repeats {
-        let t = Instant::now();
-        let at = Position::at_epoch(epoch);
-        model = train_epoch(model, &mut state, config, set, at, device, &mut Silent).model;
-        B::sync(device)?;
-        if epoch > 0 {
-            times.push(t.elapsed().as_secs_f64());
-        }
-    }
+    let model = SetMlp::<B>::new(config, device);
+    let mut learner = SetLearner::new(model, config, data, device);
+    let times = manifold_train::time_epochs(&mut learner, repeats, || {
+        B::sync(device).map_err(|e| manifold_train::TrainError::config("device", format!("{e:?}")))
+    })?;
     Ok((times, peak_rss()))
 }
 
@@ -110,10 +102,10 @@ impl BenchJob {
                     .with_dropout(0.0);
                 let sparse = base.clone().with_path(ComputePath::Sparse);
                 let (sparse_seconds, sparse_rss) =
-                    time_epochs::<B>(&sparse, &self.set, a.repeats, &device)?;
+                    time_epochs::<B>(&sparse, &self.data, a.repeats, &device)?;
                 let masked = base.clone().with_path(ComputePath::Masked);
                 let (masked_seconds, masked_rss) =
-                    time_epochs::<B>(&masked, &self.set, a.repeats, &device)?;
+                    time_epochs::<B>(&masked, &self.data, a.repeats, &device)?;
                 let m = SetMlp::<B>::new(&base, &device);
                 let nnz_max = m.layers.iter().map(|l| l.nnz()).max().unwrap_or(0);
                 let dense_max = m.layers.iter().map(|l| l.n_in * l.n_out).max().unwrap_or(0);
@@ -141,7 +133,7 @@ impl BenchJob {
         Ok(Report {
             benchmark: format!(
                 "set one epoch over {} MNIST images (784-W-W-10, forward + backward + Adam), sparse vs masked path",
-                self.set.len()
+                self.data.train.len()
             ),
             device: name.into(),
             threads: threads(),
@@ -160,10 +152,11 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
         anyhow::bail!("--densities: {d} is not in (0, 1]");
     }
     anyhow::ensure!(args.widths.iter().all(|w| *w > 0), "--widths: a width is 0");
-    let set = args.common.mnist()?.train.take(args.images);
+    let mut data = args.common.mnist()?;
+    data.train = data.train.take(args.images);
     let json = args.json.clone();
     let report = with_backend!(device, |B, device, name| {
-        BenchJob { args, set }.run::<B>(device, name)
+        BenchJob { args, data }.run::<B>(device, name)
     })?;
     write_json(&json, &report)?;
     println!("bench set on {} — {}", report.device, json.display());
