@@ -27,6 +27,70 @@
 //!
 //! Gradient-free rules (DreamComp) implement [`Learner::step`] without autodiff; the
 //! loop never looks at gradients.
+//!
+//! A learner in a few lines: `w` in `y = w·x` fitted to `y = 2x` by gradient descent on
+//! one sample per step ([`Silent`](crate::Silent) records nothing; [`crate::Run`]
+//! would record the run in a directory, and resume it).
+//!
+//! ```
+//! use std::path::Path;
+//! use manifold_train::{
+//!     fit, read_json, write_json, Evaluation, Learner, Observer, Position, Schedule, Silent,
+//!     StepError, Summary, TrainError,
+//! };
+//!
+//! struct Line {
+//!     w: f64,
+//! }
+//!
+//! impl Learner for Line {
+//!     type Model = f64;
+//!     fn name(&self) -> &'static str {
+//!         "line"
+//!     }
+//!     fn columns(&self) -> &'static [&'static str] {
+//!         &["step", "w", "test_mse"]
+//!     }
+//!     fn schedule(&self) -> Schedule {
+//!         Schedule::Steps { steps: 50, record_every: 10, eval_every: 25 }
+//!     }
+//!     fn resume(&mut self, dir: &Path, _: &Position) -> Result<(), TrainError> {
+//!         self.w = read_json(&dir.join("w.json"))?;
+//!         Ok(())
+//!     }
+//!     fn step(&mut self, at: &Position) -> Result<(), StepError> {
+//!         let x = 1.0 + (at.step % 3) as f64;
+//!         self.w -= 0.05 * 2.0 * (self.w * x - 2.0 * x) * x;
+//!         Ok(())
+//!     }
+//!     fn evaluate(&mut self) -> Evaluation {
+//!         Evaluation::regression((self.w - 2.0).powi(2))
+//!     }
+//!     fn row(&mut self, at: &Position, eval: Option<&Evaluation>) -> Vec<f64> {
+//!         vec![at.step as f64, self.w, eval.map_or(f64::NAN, |e| e.loss)]
+//!     }
+//!     fn params_finite(&self) -> bool {
+//!         self.w.is_finite()
+//!     }
+//!     fn save(&self, dir: &Path) -> Result<(), TrainError> {
+//!         write_json(&dir.join("w.json"), &self.w)
+//!     }
+//!     fn finish(
+//!         self,
+//!         _: &dyn Observer,
+//!         _: &Position,
+//!         summary: Summary,
+//!     ) -> Result<(f64, Summary), TrainError> {
+//!         Ok((self.w, summary))
+//!     }
+//! }
+//!
+//! let trained = fit(Line { w: 0.0 }, &mut Silent)?;
+//! assert!((trained.model - 2.0).abs() < 1e-9);
+//! assert_eq!(trained.position.step, 50);
+//! assert!(trained.evaluation.loss < 1e-18);
+//! # Ok::<(), TrainError>(())
+//! ```
 
 use std::path::Path;
 use std::time::{Duration, Instant};

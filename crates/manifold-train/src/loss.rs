@@ -29,9 +29,21 @@ use burn::tensor::{Int, Tensor};
 /// assert!((loss - std::f32::consts::LN_2).abs() < 1e-6);
 /// ```
 pub fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>) -> Tensor<B, 1> {
+    let (value, grad) = cross_entropy_and_gradient(logits.clone().detach(), labels);
+    let attached = (logits * grad).sum();
+    // `attached − attached.detach()` is exactly zero and carries the gradient.
+    value + (attached.clone() - attached.detach())
+}
+
+/// The value of [`cross_entropy`] and its gradient `(softmax(logits) − onehot(labels)) / n`
+/// with respect to the logits, as plain tensors: for steps that compute their gradients
+/// by hand (the MLP's).
+pub fn cross_entropy_and_gradient<B: Backend>(
+    logits: Tensor<B, 2>,
+    labels: Tensor<B, 1, Int>,
+) -> (Tensor<B, 1>, Tensor<B, 2>) {
     let [n, classes] = logits.dims();
-    let z = logits.clone().detach();
-    let shifted = z.clone() - z.max_dim(1);
+    let shifted = logits.clone() - logits.max_dim(1);
     let exp = shifted.clone().exp();
     let total = exp.clone().sum_dim(1);
     let onehot = labels.one_hot::<2>(classes).float();
@@ -39,9 +51,7 @@ pub fn cross_entropy<B: Backend>(logits: Tensor<B, 2>, labels: Tensor<B, 1, Int>
         .sum()
         .div_scalar(n as f64);
     let grad = (exp / total - onehot).div_scalar(n as f64);
-    let attached = (logits * grad).sum();
-    // `attached − attached.detach()` is exactly zero and carries the gradient.
-    value + (attached.clone() - attached.detach())
+    (value, grad)
 }
 
 #[cfg(test)]
