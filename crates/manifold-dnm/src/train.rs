@@ -5,12 +5,12 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::kernels::{DnmAutodiffBackend as KernelAutodiffBackend, DnmBackend as KernelBackend};
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
-use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_train::{
     all_finite, argmax_rows, labels_tensor, load_module, load_record, save_module, save_record,
     Evaluation, Observer, Position, Summary, TrainError, Trained,

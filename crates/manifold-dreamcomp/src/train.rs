@@ -12,9 +12,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::kernels::DreamCompBackend as KernelBackend;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use manifold_data::{ImageSet, Mnist};
-use manifold_kernels::KernelBackend;
 use manifold_train::{
     all_finite, load_module, median, save_module, Evaluation, Observer, Position, Summary,
     TrainError, Trained,

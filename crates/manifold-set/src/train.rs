@@ -6,11 +6,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::kernels::{SetAutodiffBackend as KernelAutodiffBackend, SetBackend as KernelBackend};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor};
 use manifold_data::{ImageSet, Mnist};
-use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_train::{
     all_finite, argmax_rows, batch_tensor, labels_tensor, load_module, save_module, Evaluation,
     Observer, Position, Summary, TrainError, Trained,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use manifold_data::ImageSet;
+use manifold_dreamcomp::kernels::DreamCompBackend;
 use manifold_dreamcomp::{train_epoch, DreamComp, DreamCompConfig, UpdateRule};
-use manifold_kernels::KernelBackend;
 use manifold_train::{median, write_json, Position, Silent};
 use serde::Serialize;
 
@@ -64,7 +64,7 @@ impl BenchJob<'_> {
     }
 }
 
-fn time_size<B: KernelBackend>(
+fn time_size<B: DreamCompBackend>(
     job: BenchJob<'_>,
     device: &B::Device,
     name: &str,
