@@ -1,4 +1,10 @@
 //! The DNM grid's four numbers: [`Geometry`].
+//!
+//! `snapshots.bin` (the format lives in `manifold-report`, which `manifold-train` calls
+//! at the end of every run, so it sits below the models) records the same four numbers
+//! as its own `SnapshotGeometry`; the DNM builds it from this type only (`From`).
+
+use manifold_report::SnapshotGeometry;
 
 /// The fixed shape of a DNM's grid: receivers `comps + outputs` (rows of `D`), senders
 /// `inputs + comps` (columns), and the period of the closeness functions' sine. The
@@ -67,5 +73,16 @@ pub(crate) fn flow_block(
         (0..n_in, 1.0)
     } else {
         (n_in..cols, -1.0)
+    }
+}
+
+impl From<Geometry> for SnapshotGeometry {
+    fn from(g: Geometry) -> Self {
+        SnapshotGeometry {
+            inputs: g.inputs,
+            comps: g.comps,
+            outputs: g.outputs,
+            period: g.period,
+        }
     }
 }

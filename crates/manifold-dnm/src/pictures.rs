@@ -123,12 +123,7 @@ pub struct SnapshotRecorder {
 
 /// The grid and period of `config`, as `snapshots.bin` records them.
 pub fn snapshot_geometry(config: &DnmConfig) -> SnapshotGeometry {
-    SnapshotGeometry {
-        inputs: config.inputs,
-        comps: config.comps(),
-        outputs: config.outputs,
-        period: config.period,
-    }
+    config.geometry().into()
 }
 
 impl SnapshotRecorder {
