@@ -12,9 +12,10 @@
 //!
 //! No kernel on a backend: a method answers `None` (its default body) and the model
 //! evaluates its tensor expressions instead ([`crate::Dnm::cutoff_expression`],
-//! [`crate::Dnm::outputs_sweeps`], [`crate::flow`]); the `*_backward` methods exist for
-//! [`autodiff`]. This is `manifold_kernels`' convention for operations whose Burn-ops
-//! version is not a function of the method's arguments alone.
+//! [`crate::Dnm::outputs_sweeps`], [`crate::flow`]; without the kept-cell operations,
+//! [`crate::Dnm::kept`] is `None` and a step uses the dense `D`); the `*_backward` methods
+//! exist for [`autodiff`]. This is `manifold_kernels`' convention for operations whose
+//! Burn-ops version is not a function of the method's arguments alone.
 //!
 //! How to add a differentiable operation: `README.md` beside this file.
 
