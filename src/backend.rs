@@ -2,9 +2,28 @@
 //! `B: AutodiffBackend`; [`with_backend!`](crate::with_backend) runs a block on the
 //! backend named by `--device`.
 
-/// The bound of every training job: an autodiff backend whose sparse products (SET) have
-/// their own kernels.
-pub use manifold_kernels::KernelAutodiffBackend as TrainBackend;
+use burn::tensor::backend::AutodiffBackend;
+use manifold_dnm::kernels::DnmBackend;
+use manifold_dreamcomp::kernels::DreamCompBackend;
+use manifold_set::kernels::SetBackend;
+
+/// The bound of every training job: an autodiff backend that, like its inner backend, has
+/// the kernel traits of the three models with kernels (the DNM's, SET's, DreamComp's).
+pub trait TrainBackend:
+    AutodiffBackend<InnerBackend: DnmBackend + SetBackend + DreamCompBackend>
+    + DnmBackend
+    + SetBackend
+    + DreamCompBackend
+{
+}
+
+impl<B> TrainBackend for B where
+    B: AutodiffBackend<InnerBackend: DnmBackend + SetBackend + DreamCompBackend>
+        + DnmBackend
+        + SetBackend
+        + DreamCompBackend
+{
+}
 
 /// The backends manifold can be built with (Cargo features of the same name).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -17,8 +17,8 @@ use burn::backend::Autodiff;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
+use manifold_dnm::kernels::closeness::{backward, forward, Inputs};
 use manifold_dnm::{Dnm, Grid};
-use manifold_kernels::dnm_closeness::{backward, forward, Inputs};
 
 #[path = "common/dnm_fused.rs"]
 #[allow(dead_code)]

@@ -5,11 +5,11 @@ use burn::backend::Autodiff;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
+use manifold_dnm::kernels::DnmBackend;
 use manifold_dnm::{
     flow, flow_fast, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator, Grid,
     Structure, Target,
 };
-use manifold_kernels::KernelBackend;
 
 #[path = "common/dnm_fused.rs"]
 mod dnm_fused;
@@ -52,16 +52,11 @@ fn batch<Bk: Backend>(dev: &Bk::Device, config: &DnmConfig) -> (Tensor<Bk, 2>, T
 enum Path {
     /// The tensor expression of `closeness.rs` (Burn's autodiff over ~40 ops).
     Expression,
-    /// The fused kernel with its hand-written backward (`manifold_kernels::dnm_closeness`).
+    /// The fused kernel with its hand-written backward (`manifold_dnm::kernels::closeness`).
     Fused,
 }
 
-fn cutoff<Bk: KernelBackend>(
-    m: &Dnm<Bk>,
-    grid: &Grid<Bk>,
-    k: Option<f64>,
-    path: Path,
-) -> Cutoff<Bk> {
+fn cutoff<Bk: DnmBackend>(m: &Dnm<Bk>, grid: &Grid<Bk>, k: Option<f64>, path: Path) -> Cutoff<Bk> {
     match path {
         Path::Expression => m.cutoff_expression(grid, k),
         Path::Fused => m.cutoff(grid, k),
@@ -69,7 +64,7 @@ fn cutoff<Bk: KernelBackend>(
 }
 
 /// The total loss (objective + flow + surrogate density) of `model`.
-fn loss<Bk: KernelBackend>(
+fn loss<Bk: DnmBackend>(
     model: &Dnm<Bk>,
     config: &DnmConfig,
     ev: Evaluator,

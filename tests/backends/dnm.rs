@@ -2,8 +2,8 @@
 //! same closeness matrix, outputs, loss and gradients of every parameter family, at the
 //! toy shape, the MNIST shape of the `seed-mnist` preset (784 inputs, 10 outputs; with and
 //! without the density surrogate) and a scaled `large-mnist` shape. ndarray runs the fused
-//! CPU kernels, wgpu the CubeCL kernels (`manifold_kernels::dnm_cube`, registered in
-//! the fusion stream by `manifold_kernels::dnm_fusion`): this compares the two.
+//! CPU kernels, wgpu the CubeCL kernels (`manifold_dnm::kernels::cube`, registered in
+//! the fusion stream by `manifold_dnm::kernels::fusion`): this compares the two.
 #![cfg(feature = "wgpu")]
 
 use burn::backend::Autodiff;
@@ -51,7 +51,7 @@ fn moved<B1: Backend, B2: Backend>(
     Param::from_tensor(Tensor::from_data(p.val().into_data().convert::<f32>(), dev))
 }
 
-fn numbers<Bk: manifold_kernels::KernelAutodiffBackend>(
+fn numbers<Bk: manifold_dnm::kernels::DnmAutodiffBackend>(
     m0: &Dnm<Nd>,
     config: &DnmConfig,
     dev: &Bk::Device,

@@ -4,8 +4,8 @@
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
+use manifold_dnm::kernels::DnmAutodiffBackend;
 use manifold_dnm::{DensityTerm, Dnm, DnmConfig, Grid, Head};
-use manifold_kernels::KernelAutodiffBackend;
 
 /// A 40-neuron network (6 inputs, 3 outputs) with shape parameters spread wide enough
 /// that κ can keep every cell, cut some or cut all; also the base of `dnm_gradients`.
@@ -46,7 +46,7 @@ fn shape_params<Bk: Backend>(m: &Dnm<Bk>) -> [(&'static str, Tensor<Bk, 1>); 8] 
 
 /// [`fused_matches_expression`] on seeds 0–2 with every cell kept (κ −12), partly cut
 /// (κ −1, 0) and all cut (κ 30).
-pub fn fused_matches_expression_everywhere<Bk: KernelAutodiffBackend>(tol: f64) {
+pub fn fused_matches_expression_everywhere<Bk: DnmAutodiffBackend>(tol: f64) {
     for seed in 0..3 {
         for kappa in [-12.0, -1.0, 0.0, 30.0] {
             fused_matches_expression::<Bk>(&config(), kappa, seed, tol);
@@ -57,7 +57,7 @@ pub fn fused_matches_expression_everywhere<Bk: KernelAutodiffBackend>(tol: f64) 
 /// `D`, `s` and the gradients of α…μ, κ of a random loss `Σ D·W + 3s`, from
 /// `Dnm::cutoff` (the fused kernel on CPU backends) and `Dnm::cutoff_expression`, agree
 /// within `tol` × the largest magnitude; with and without the surrogate.
-pub fn fused_matches_expression<Bk: KernelAutodiffBackend>(
+pub fn fused_matches_expression<Bk: DnmAutodiffBackend>(
     config: &DnmConfig,
     kappa: f64,
     seed: u64,

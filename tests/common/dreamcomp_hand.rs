@@ -2,14 +2,14 @@
 //! (included with `#[path]`; not a test target of its own).
 
 use burn::tensor::Tensor;
+use manifold_dreamcomp::kernels::DreamCompBackend;
 use manifold_dreamcomp::rule::{step, synapse_rows};
-use manifold_kernels::KernelBackend;
 
 /// 3 neurons × 4 synapses (last = label, ζ = 2, ξ = 0.2; pixels ξ = 0.1), 3 samples.
 /// Neuron 1 wins v₁ (score 2) and v₃ (1.5): Δ = ξ ⊙ ((v₁+v₃)/2 − 1.75·w₁/ζ)
 /// = (−0.1, 0, 0, 0.025); neuron 2 wins v₂ (0.5): Δ = ξ ⊙ (v₂ − 0.5·w₂/ζ)
 /// = (0, 0.075, 0, −0.01); neuron 3 wins nothing and stays.
-pub fn hand_example<Bk: KernelBackend>() {
+pub fn hand_example<Bk: DreamCompBackend>() {
     let dev = Default::default();
     let m = |v: [f32; 12]| Tensor::<Bk, 1>::from_floats(v.as_slice(), &dev).reshape([3, 4]);
     let w = m([1.0, 0.0, 0.0, 1.0, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 0.5]);

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use manifold_kernels::KernelAutodiffBackend;
+use crate::kernels::DnmAutodiffBackend;
 use manifold_train::memory::{peak_rss, reset_peak_rss};
 use manifold_train::{median, ModelConfig, TrainError};
 use serde::Serialize;
@@ -42,7 +42,7 @@ pub struct StepTiming {
 /// network (the backend seeded with 0), waiting for the device after each. The config
 /// is validated first, its memory estimate included, so an impossible size is an error
 /// naming the field rather than an abort.
-pub fn time_steps<B: KernelAutodiffBackend>(
+pub fn time_steps<B: DnmAutodiffBackend>(
     config: &DnmConfig,
     data: &Data,
     steps: usize,

@@ -12,10 +12,10 @@
 //! D_rj = sign(f)·max(|f| − c, 0)/(1 − c)   on allowed cells, else 0
 //! ```
 
+use crate::Geometry;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use manifold_kernels::Geometry;
 
 use crate::config::DnmConfig;
 
@@ -131,7 +131,7 @@ impl<B: Backend> Grid<B> {
         self.geometry().max_cells()
     }
 
-    /// The sizes and period, as the fused kernel of `manifold-kernels` takes them.
+    /// The sizes and period, as the fused kernels of [`crate::kernels`] take them.
     pub fn geometry(&self) -> Geometry {
         Geometry {
             inputs: self.inputs,

@@ -339,8 +339,8 @@ impl DnmConfig {
     }
 
     /// The grid's sizes and period.
-    pub fn geometry(&self) -> manifold_kernels::Geometry {
-        manifold_kernels::Geometry {
+    pub fn geometry(&self) -> crate::Geometry {
+        crate::Geometry {
             inputs: self.inputs,
             comps: self.comps(),
             outputs: self.outputs,
@@ -479,7 +479,7 @@ impl DnmConfig {
     /// A training step holds eight values per neuron and sample: the fused forward pass's
     /// pre-activation `u` and activation `a` of every sender, the comps' `o` and the
     /// outputs with their transposed copies, then the backward's `u`, `a`, `ū`, `ā`, `x̄`
-    /// (`manifold_kernels::dnm_forward`); the reference evaluator also keeps, per comp,
+    /// ([`crate::kernels::forward`]); the reference evaluator also keeps, per comp,
     /// the `act` and `raw` rows its matmuls saved (`2·n_comp·C` values a sample). The
     /// evaluation is forward only (`u`, `a`, `o`, `y`: four values a neuron). `b` is the
     /// minibatch: `batch_size` on the toy task, and on MNIST at most the training images

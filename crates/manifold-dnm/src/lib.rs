@@ -8,8 +8,9 @@
 //! [`placement`], training in [`mod@train`] (the whole run: [`train()`]), pictures in
 //! [`pictures`]. On the CPU backends a step holds `D` as its kept cells ([`Kept`]) and
 //! runs the closeness, the forward pass and the flow as fused operations with
-//! hand-written backwards (`manifold_kernels::dnm_kept`, the same maths), which is why
-//! the model's methods that build `D` ask for a [`manifold_kernels::KernelBackend`].
+//! hand-written backwards ([`kernels`]: [`kernels::kept`], the same maths), which is
+//! why the model's methods that build `D` ask for a [`kernels::DnmBackend`]. The grid's
+//! sizes and period are one [`Geometry`].
 //!
 //! Training the original's toy setting for 300 steps, silently, on the CPU:
 //!
@@ -33,6 +34,8 @@
 pub mod bench;
 pub mod closeness;
 pub mod config;
+pub mod geometry;
+pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod pictures;
@@ -43,6 +46,7 @@ pub mod train;
 pub use bench::{time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Placement, Schedule, Task, PRESETS};
+pub use geometry::Geometry;
 pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};
 pub use manifold_train::Evaluation;
 pub use model::{head, Cutoff, Dnm, Kept, Structure, LEAK};

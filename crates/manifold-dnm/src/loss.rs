@@ -7,9 +7,9 @@
 //! total     = λ_obj·objective + λ_flow·flow + λ_sparse·density² + λ_time·t_ms·s
 //! ```
 
+use crate::kernels::DnmBackend;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use manifold_kernels::KernelBackend;
 
 use crate::closeness::Grid;
 use crate::config::{DensityTerm, DnmConfig};
@@ -41,16 +41,16 @@ pub fn flow<B: Backend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
 }
 
 /// [`flow`] as one fused op with a one-pass backward where the backend has it
-/// (`manifold_kernels`: the CPU backends), else the masked sum.
-pub fn flow_fast<B: KernelBackend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
+/// ([`crate::kernels`]: the CPU backends), else the masked sum.
+pub fn flow_fast<B: DnmBackend>(d: &Tensor<B, 2>, grid: &Grid<B>) -> Tensor<B, 1> {
     match B::dnm_flow(d.clone(), grid.inputs, grid.comps) {
         Some((_, value)) => value,
         None => flow(d, grid),
     }
 }
 
-/// [`flow`] over the kept cells of `D` ([`KernelBackend::dnm_kept_flow`]).
-pub fn flow_kept<B: KernelBackend>(kept: &Kept<B>) -> Tensor<B, 1> {
+/// [`flow`] over the kept cells of `D` ([`DnmBackend::dnm_kept_flow`]).
+pub fn flow_kept<B: DnmBackend>(kept: &Kept<B>) -> Tensor<B, 1> {
     B::dnm_kept_flow(kept.values.clone(), &kept.pattern)
         .expect("a backend with the kept-cell closeness has the kept-cell flow")
         .1

@@ -16,10 +16,10 @@ use burn::tensor::{Distribution, Tensor};
 use std::sync::Arc;
 
 use manifold_kernels::floats::Floats;
-use manifold_kernels::{KernelBackend, Pattern};
 
 use crate::closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 use crate::config::{DnmConfig, Evaluator, Head};
+use crate::kernels::{DnmBackend, Pattern};
 use crate::placement::{gaussians, sender_init};
 
 /// Negative slope of the comps' leaky ReLU.
@@ -192,9 +192,9 @@ pub struct Cutoff<B: Backend> {
     pub surrogate: Option<Tensor<B, 1>>,
 }
 
-impl<B: KernelBackend> Dnm<B> {
+impl<B: DnmBackend> Dnm<B> {
     /// `D` and (with a sharpness `k`) `s`: one fused operation with a hand-written
-    /// backward where the backend has the kernel (`manifold_kernels::dnm_closeness`: the CPU
+    /// backward where the backend has the kernel ([`crate::kernels::closeness`]: the CPU
     /// backends), else [`Dnm::cutoff_expression`]. Both compute the same values.
     pub fn cutoff(&self, grid: &Grid<B>, sharpness: Option<f64>) -> Cutoff<B> {
         match B::dnm_closeness(
@@ -249,7 +249,7 @@ impl<B: KernelBackend> Dnm<B> {
         }
     }
 
-    /// Fast order. Where the backend has the fused kernel (`manifold_kernels::dnm_forward`:
+    /// Fast order. Where the backend has the fused kernel ([`crate::kernels::forward`]:
     /// the CPU backends) the whole pass is one autodiff op with a hand-written backward:
     /// one pass over the non-zeros of `D` with the comps in index order (exact, no levels;
     /// the input block and the outputs as sparse products). Elsewhere the input block and
@@ -276,7 +276,7 @@ impl<B: KernelBackend> Dnm<B> {
     }
 }
 
-/// `D` as its kept cells, from the kernels of `manifold_kernels::dnm_kept` (the CPU
+/// `D` as its kept cells, from the kernels of [`crate::kernels::kept`] (the CPU
 /// backends): nothing of the grid's size is held.
 #[derive(Debug, Clone)]
 pub struct Kept<B: Backend> {
@@ -288,7 +288,7 @@ pub struct Kept<B: Backend> {
     pub surrogate: Option<Tensor<B, 1>>,
 }
 
-impl<B: KernelBackend> Dnm<B> {
+impl<B: DnmBackend> Dnm<B> {
     /// `D` as its kept cells (and `s` with a sharpness `k`), where the backend has the
     /// kernels; `None` elsewhere (then [`Dnm::cutoff`] gives the dense `D`). The same
     /// values as [`Dnm::cutoff`], bit for bit.

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
+use crate::kernels::{DnmAutodiffBackend, DnmBackend};
 use burn::tensor::backend::Backend;
-use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_report::{NeuronShapes, SnapshotGeometry, SnapshotLog, Snapshots};
 use manifold_train::{read_metrics, Observer, TrainError};
 use manifold_viz::{
@@ -45,7 +45,7 @@ pub fn neuron_shapes<B: Backend>(model: &Dnm<B>) -> (NeuronShapes, f32) {
 }
 
 /// `D` of `model`, `R × C` row-major.
-fn d_values<B: KernelBackend>(model: &Dnm<B>, grid: &Grid<B>) -> Vec<f32> {
+fn d_values<B: DnmBackend>(model: &Dnm<B>, grid: &Grid<B>) -> Vec<f32> {
     model
         .cutoff(grid, None)
         .d
@@ -105,7 +105,7 @@ fn d_picture(values: &[f32], rows: usize, cols: usize, title: &str) -> RgbImage 
 }
 
 /// `D` of `model` on `grid` as a labelled heatmap.
-pub fn d_heatmap<B: KernelBackend>(model: &Dnm<B>, grid: &Grid<B>) -> RgbImage {
+pub fn d_heatmap<B: DnmBackend>(model: &Dnm<B>, grid: &Grid<B>) -> RgbImage {
     d_picture(
         &d_values(model, grid),
         grid.rows(),
@@ -123,12 +123,7 @@ pub struct SnapshotRecorder {
 
 /// The grid and period of `config`, as `snapshots.bin` records them.
 pub fn snapshot_geometry(config: &DnmConfig) -> SnapshotGeometry {
-    SnapshotGeometry {
-        inputs: config.inputs,
-        comps: config.comps(),
-        outputs: config.outputs,
-        period: config.period,
-    }
+    config.geometry().into()
 }
 
 impl SnapshotRecorder {
@@ -183,7 +178,7 @@ impl SnapshotRecorder {
     }
 
     /// Appends the snapshot of step `step`; `grid` is the training grid.
-    pub fn record<B: KernelAutodiffBackend>(
+    pub fn record<B: DnmAutodiffBackend>(
         &mut self,
         model: &Dnm<B>,
         grid: &Grid<B>,
@@ -204,7 +199,7 @@ impl SnapshotRecorder {
 
     /// `closeness.png` (the final `D`), `closeness.gif` (at most 60 evenly spaced
     /// snapshots of the whole run) and the curves; `grid` is the training grid.
-    pub fn finish<B: KernelAutodiffBackend>(
+    pub fn finish<B: DnmAutodiffBackend>(
         self,
         model: &Dnm<B>,
         grid: &Grid<B>,

@@ -169,9 +169,9 @@ pub fn spread_widths(config: &DnmConfig) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernels::Pattern;
     use crate::model::{Dnm, Structure};
     use crate::Grid;
-    use manifold_kernels::Pattern;
     use std::sync::Arc;
 
     type B = burn_ndarray::NdArray<f32>;

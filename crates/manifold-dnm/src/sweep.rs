@@ -6,15 +6,15 @@ use std::path::Path;
 use manifold_train::{progress_bar, write_atomic, Silent, TrainError};
 use manifold_viz::{scatter_chart, Series};
 
+use crate::kernels::DnmAutodiffBackend;
 use crate::{train, Data, DnmConfig};
-use manifold_kernels::KernelAutodiffBackend;
 
 /// One run of a sweep: λ_sparse, true density, test accuracy (MNIST) or MSE (toy), loss.
 pub type SweepRow = (f64, f64, Option<f64>, Option<f64>, f64);
 
 /// Trains each config silently and returns a row per run that finished (a diverged λ is
 /// reported on stderr and skipped, so one failure does not lose the others).
-pub fn run<B: KernelAutodiffBackend>(
+pub fn run<B: DnmAutodiffBackend>(
     configs: &[DnmConfig],
     data: &Data,
     device: &B::Device,

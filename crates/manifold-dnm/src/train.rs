@@ -6,13 +6,13 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::kernels::{DnmAutodiffBackend, DnmBackend};
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
-use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_train::{
     all_finite, argmax_rows, fit, labels_tensor, load_module, load_record, save_module,
     save_record, Evaluation, Learner, Observer, Position, Schedule, StepError, Summary, TrainError,
@@ -187,7 +187,7 @@ impl std::error::Error for StepFailure {}
 // Both variants hand the model back (it is moved in): the error is as large as the
 // success, ten parameter handles, and boxing it would only add an allocation.
 #[allow(clippy::too_many_arguments, clippy::result_large_err)]
-pub fn train_step<B: KernelAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
+pub fn train_step<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     model: Dnm<B>,
     optim: &mut O,
     config: &DnmConfig,
@@ -255,7 +255,7 @@ pub fn train_step<B: KernelAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
 }
 
 /// Logits of a batch under the current `D` (fast evaluator).
-pub fn predict<B: KernelBackend>(
+pub fn predict<B: DnmBackend>(
     model: &Dnm<B>,
     grid: &Grid<B>,
     config: &DnmConfig,
@@ -265,7 +265,7 @@ pub fn predict<B: KernelBackend>(
 }
 
 /// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.
-pub fn evaluate<B: KernelBackend>(
+pub fn evaluate<B: DnmBackend>(
     model: &Dnm<B>,
     config: &DnmConfig,
     data: &Data,
@@ -302,7 +302,7 @@ pub fn evaluate<B: KernelBackend>(
 }
 
 /// Total `|D|` leaving each input neuron (column sums over all receivers).
-pub fn input_outflow<B: KernelBackend>(
+pub fn input_outflow<B: DnmBackend>(
     model: &Dnm<B>,
     config: &DnmConfig,
     device: &B::Device,
@@ -339,7 +339,7 @@ pub const METRICS: [&str; 11] = [
 /// The DNM being trained, for [`manifold_train::fit`]: the model, Adam's state, the
 /// training grid, the last step's report and the snapshot recorder. [`train`] builds
 /// one and runs it; [`train_step`] is its step, for hand-written loops.
-pub struct DnmLearner<'a, B: KernelAutodiffBackend> {
+pub struct DnmLearner<'a, B: DnmAutodiffBackend> {
     config: &'a DnmConfig,
     data: &'a Data,
     device: B::Device,
@@ -353,7 +353,7 @@ pub struct DnmLearner<'a, B: KernelAutodiffBackend> {
     snapshots: Option<crate::pictures::SnapshotRecorder>,
 }
 
-impl<'a, B: KernelAutodiffBackend> DnmLearner<'a, B> {
+impl<'a, B: DnmAutodiffBackend> DnmLearner<'a, B> {
     /// A fresh DNM (the backend seeded with `config.seed` first) trained on `data`.
     pub fn new(config: &'a DnmConfig, data: &'a Data, device: &B::Device) -> Self {
         B::seed(device, config.seed);
@@ -379,7 +379,7 @@ impl<'a, B: KernelAutodiffBackend> DnmLearner<'a, B> {
     }
 }
 
-impl<B: KernelAutodiffBackend> Learner for DnmLearner<'_, B> {
+impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
     type Model = Dnm<B>;
 
     fn name(&self) -> &'static str {
@@ -572,7 +572,7 @@ impl<B: KernelAutodiffBackend> Learner for DnmLearner<'_, B> {
 /// (`model.mpk`) and the pictures go there. A non-finite loss or a network with no
 /// input→output path stops training with an error naming the step (the last checkpoint
 /// is kept).
-pub fn train<B: KernelAutodiffBackend>(
+pub fn train<B: DnmAutodiffBackend>(
     config: &DnmConfig,
     data: &Data,
     device: &B::Device,

@@ -3,6 +3,7 @@
 //! backpropagation. The whole update rule is stated in [`rule`] (one short file).
 //!
 //! * [`rule`]: scores, winners and the weight update (the maths);
+//! * [`kernels`]: the rule's fused CPU kernels ([`kernels::DreamCompBackend`]);
 //! * [`model`]: the weights as a Burn module, neuron classes and predictions;
 //! * [`config`]: hyperparameters and the presets reproducing the original's table;
 //! * [`mod@train`]: [`train()`], minibatches, epochs, semi-supervised "dreaming" of missing labels;
@@ -30,6 +31,7 @@
 //! ```
 
 pub mod config;
+pub mod kernels;
 pub mod model;
 pub mod pictures;
 pub mod rule;

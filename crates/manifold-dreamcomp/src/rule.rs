@@ -20,13 +20,13 @@
 //! every gathered `w[k_b]` is the weight *before* the step. `ξ_b` may differ per sample
 //! (the semi-supervised mode scales the label rate of dreamed samples).
 
+use crate::kernels::DreamCompBackend;
 use burn::tensor::{backend::Backend, IndexingUpdateOp, Int, Tensor};
-use manifold_kernels::KernelBackend;
 
 /// `S = V · wᵀ` (`B × K`: sample-major, so that winners are an argmax along dim 1).
 /// `V` is mostly zeros (MNIST pixels, one-hot labels): the CPU backends skip them
-/// ([`manifold_kernels::sparse_rows`]), the others do the dense matmul.
-pub fn scores<B: KernelBackend>(w: Tensor<B, 2>, v: Tensor<B, 2>) -> Tensor<B, 2> {
+/// ([`crate::kernels::rows`]), the others do the dense matmul.
+pub fn scores<B: DreamCompBackend>(w: Tensor<B, 2>, v: Tensor<B, 2>) -> Tensor<B, 2> {
     B::sparse_rows_matmul_t(v, w)
 }
 
@@ -72,22 +72,19 @@ pub fn update<B: Backend>(
 }
 
 /// One full step of the rule on a minibatch: scores, winners, update. On the CPU
-/// backends this is one fused host pass (`manifold_kernels::dreamcomp_step`: the same maths
+/// backends this is one fused host pass ([`crate::kernels::step`]: the same maths
 /// without the `B × K` score tensor), elsewhere the tensor ops above.
-pub fn step<B: KernelBackend>(
+pub fn step<B: DreamCompBackend>(
     w: Tensor<B, 2>,
     v: Tensor<B, 2>,
     xi: Tensor<B, 2>,
     inv_zeta: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
-    match B::dreamcomp_step(w, v, xi, inv_zeta) {
-        Ok(w) => w,
-        Err([w, v, xi, inv_zeta]) => step_tensor_ops(w, v, xi, inv_zeta),
-    }
+    B::dreamcomp_step(w, v, xi, inv_zeta)
 }
 
 /// [`step`] as tensor ops on every backend.
-pub fn step_tensor_ops<B: KernelBackend>(
+pub fn step_tensor_ops<B: DreamCompBackend>(
     w: Tensor<B, 2>,
     v: Tensor<B, 2>,
     xi: Tensor<B, 2>,
@@ -134,7 +131,7 @@ mod tests {
     /// Neuron 2: M·V = v₂, ΣS⊙M = 0.5, w/ζ = (0, 0.5, 0, 0.1)
     ///   → Δ = ξ ⊙ (0, 0.75, 0, −0.05) = (0, 0.075, 0, −0.01).
     /// The hand-computed example through the fused host step (`step` on ndarray, and
-    /// `manifold_kernels::dreamcomp_step::step` on plain buffers) and through the tensor ops.
+    /// `crate::kernels::step::step` on plain buffers) and through the tensor ops.
     #[test]
     fn one_step_matches_hand_computation() {
         let dev = Default::default();
@@ -174,7 +171,7 @@ mod tests {
         check(tensors(step_tensor_ops), "tensor ops");
         let mut host: Vec<f32> = w.iter().flatten().copied().collect();
         let flat_v: Vec<f32> = v.iter().flatten().copied().collect();
-        manifold_kernels::dreamcomp_step::step(
+        crate::kernels::step::step(
             &mut host,
             &flat_v,
             &[0.1, 0.1, 0.1, 0.2],

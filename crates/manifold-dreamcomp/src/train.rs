@@ -12,9 +12,9 @@
 use std::path::Path;
 use std::time::Instant;
 
+use crate::kernels::DreamCompBackend;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use manifold_data::{ImageSet, Mnist};
-use manifold_kernels::KernelBackend;
 use manifold_train::{
     all_finite, fit, load_module, median, save_module, Evaluation, Learner, Observer, Position,
     Schedule, StepError, Summary, TrainError, Trained,
@@ -132,7 +132,7 @@ impl<B: Backend> UpdateRule<B> {
     }
 }
 
-impl<B: KernelBackend> UpdateRule<B> {
+impl<B: DreamCompBackend> UpdateRule<B> {
     /// One step of the rule on the images `idx` in epoch `epoch` (counted from 0);
     /// from epoch `dream_after` on, unlabelled ones are dreamed first.
     pub fn step(
@@ -212,7 +212,7 @@ fn labelled_subset(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
 /// A DreamComp layer being trained by its rule, for [`manifold_train::fit`]: the
 /// weights, the rule, and the epoch's timing. [`train`] builds one and runs it;
 /// benchmarks call its steps directly. No gradients: `B` is a plain backend.
-pub struct DreamCompLearner<'a, B: KernelBackend> {
+pub struct DreamCompLearner<'a, B: DreamCompBackend> {
     rule: UpdateRule<B>,
     test: &'a ImageSet,
     train: ImageSet,
@@ -228,7 +228,7 @@ pub struct DreamCompLearner<'a, B: KernelBackend> {
     epoch_times: Vec<f64>,
 }
 
-impl<'a, B: KernelBackend> DreamCompLearner<'a, B> {
+impl<'a, B: DreamCompBackend> DreamCompLearner<'a, B> {
     /// A fresh layer of `config.neurons` neurons trained on `data.train` (limited by
     /// `config.train_limit`), evaluated on `data.test`; the backend is seeded with
     /// `config.seed` first.
@@ -267,7 +267,7 @@ impl<'a, B: KernelBackend> DreamCompLearner<'a, B> {
     }
 }
 
-impl<B: KernelBackend> Learner for DreamCompLearner<'_, B> {
+impl<B: DreamCompBackend> Learner for DreamCompLearner<'_, B> {
     type Model = DreamComp<B>;
 
     fn name(&self) -> &'static str {
@@ -424,7 +424,7 @@ pub fn neuron_classes_for<B: Backend>(
 /// [`manifold_train::fit`] (no backpropagation: `B` is a plain backend), with a test and
 /// a train accuracy, a metrics row, the epoch's pictures (tapestry and label bars) and a
 /// checkpoint after each epoch, reporting to `observer`.
-pub fn train<B: KernelBackend>(
+pub fn train<B: DreamCompBackend>(
     config: &DreamCompConfig,
     data: &Mnist,
     device: &B::Device,

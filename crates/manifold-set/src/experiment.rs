@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use crate::kernels::SetAutodiffBackend;
 use burn::module::AutodiffModule;
 use manifold_data::Mnist;
-use manifold_kernels::KernelAutodiffBackend;
 use manifold_train::{run_epoch, write_json, TrainError};
 use manifold_viz::{heatmap, line_chart, write_gif, Figure, Panel, Scale, Series};
 use serde::Serialize;
@@ -61,7 +61,7 @@ pub fn base_config(hidden: Vec<usize>, epsilon: f64, zeta: f64, epochs: usize) -
 }
 
 /// [`trace`] of every config, with a progress bar over all their epochs.
-pub fn traces<B: KernelAutodiffBackend>(
+pub fn traces<B: SetAutodiffBackend>(
     configs: &[SetConfig],
     data: &Mnist,
     device: &B::Device,
@@ -78,7 +78,7 @@ pub fn traces<B: KernelAutodiffBackend>(
 
 /// Trains `config` (its own loop over the crate's epoch and evolution steps), recording
 /// the first layer's connections per input pixel after every epoch.
-pub fn trace<B: KernelAutodiffBackend>(
+pub fn trace<B: SetAutodiffBackend>(
     config: &SetConfig,
     data: &Mnist,
     device: &B::Device,

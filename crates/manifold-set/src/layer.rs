@@ -2,7 +2,7 @@
 //! connection list, in feature-major layout (activations are `[features, batch]`).
 //!
 //! Two compute paths, the same function of the same parameters:
-//! - sparse: `y_j = Σ_{k: col_k = j} w_k · x[row_k]` by [`manifold_kernels`]: work and memory
+//! - sparse: `y_j = Σ_{k: col_k = j} w_k · x[row_k]` by [`crate::kernels`]: work and memory
 //!   ∝ connections, never `n_in × n_out` (CPU kernels on ndarray/flex, gather/scatter
 //!   elsewhere; one autodiff node with a hand-written backward);
 //! - masked: `W = scatter(colᵢ·n_in + rowᵢ ↦ wᵢ)` reshaped to a dense `[n_out, n_in]`
@@ -10,10 +10,10 @@
 //!
 //! Autodiff differentiates the masked path through Burn's `select_assign` and matmul.
 
+use crate::kernels::SetBackend;
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
 use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
-use manifold_kernels::KernelBackend;
 
 use crate::config::ComputePath;
 
@@ -138,7 +138,7 @@ impl<B: Backend> SparseLinear<B> {
     }
 }
 
-impl<B: KernelBackend> SparseLinear<B> {
+impl<B: SetBackend> SparseLinear<B> {
     /// `[n_in, batch] → [n_out, batch]` on the chosen path.
     pub fn forward(&self, x: Tensor<B, 2>, path: ComputePath) -> Tensor<B, 2> {
         let y = match path {

@@ -2,7 +2,7 @@
 //! a few percent of their connections, pruning the weakest after every epoch and
 //! regrowing as many at random.
 //!
-//! Equations: [`layer`] (the sparse product, two compute paths), [`topology`]
+//! Equations: [`layer`] (the sparse product, two compute paths; its kernels: [`kernels`]), [`topology`]
 //! (Erdős–Rényi init, pruning rule, regrowth), [`mod@evolve`] (the step after each epoch),
 //! [`optim`] (Adam with per-connection reset and the L1/L2 penalties). The run:
 //! [`train()`]; pictures: [`pictures`]; the penalty experiment: [`experiment`].
@@ -32,6 +32,7 @@
 pub mod config;
 pub mod evolve;
 pub mod experiment;
+pub mod kernels;
 pub mod layer;
 pub mod model;
 pub mod optim;

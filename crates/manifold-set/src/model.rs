@@ -1,12 +1,12 @@
 //! The SET-MLP: sparse layers with ReLU between them (dropout on hidden activations
 //! while training), softmax + cross-entropy on the last layer's outputs.
 
+use crate::kernels::SetBackend;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use manifold_kernels::KernelBackend;
 use rand::SeedableRng;
 
 use crate::config::{ComputePath, SetConfig};
@@ -70,7 +70,7 @@ impl<B: Backend> SetMlp<B> {
     }
 }
 
-impl<B: KernelBackend> SetMlp<B> {
+impl<B: SetBackend> SetMlp<B> {
     /// Logits `[batch, classes]` of images `[batch, inputs]`.
     pub fn forward(&self, x: Tensor<B, 2>, path: ComputePath) -> Tensor<B, 2> {
         let last = self.layers.len() - 1;

@@ -6,10 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::kernels::{SetAutodiffBackend, SetBackend};
 use burn::module::AutodiffModule;
 use burn::tensor::{ElementConversion, Tensor};
 use manifold_data::{ImageSet, Mnist};
-use manifold_kernels::{KernelAutodiffBackend, KernelBackend};
 use manifold_train::files::{Kept, MetricsLog};
 use manifold_train::{
     all_finite, argmax_rows, batch_tensor, epoch_order, fit, labels_tensor, load_module,
@@ -38,7 +38,7 @@ pub const METRICS: [&str; 8] = [
 /// The SET-MLP being trained: the model, its sparse Adam state, the epoch's running
 /// loss and the connectivity log, for [`manifold_train::fit`]. [`train`] builds one and
 /// runs it; benchmarks and experiments call its steps directly.
-pub struct SetLearner<'a, B: KernelAutodiffBackend> {
+pub struct SetLearner<'a, B: SetAutodiffBackend> {
     config: &'a SetConfig,
     test: &'a ImageSet,
     train: ImageSet,
@@ -56,7 +56,7 @@ pub struct SetLearner<'a, B: KernelAutodiffBackend> {
     kept: Option<Kept>,
 }
 
-impl<'a, B: KernelAutodiffBackend> SetLearner<'a, B> {
+impl<'a, B: SetAutodiffBackend> SetLearner<'a, B> {
     /// `model` trained on `data.train` (limited by `config.train_limit`), evaluated on
     /// `data.test`.
     pub fn new(
@@ -107,7 +107,7 @@ impl<'a, B: KernelAutodiffBackend> SetLearner<'a, B> {
     }
 }
 
-impl<B: KernelAutodiffBackend> Learner for SetLearner<'_, B> {
+impl<B: SetAutodiffBackend> Learner for SetLearner<'_, B> {
     type Model = SetMlp<B>;
 
     fn name(&self) -> &'static str {
@@ -261,7 +261,7 @@ impl<B: KernelAutodiffBackend> Learner for SetLearner<'_, B> {
 }
 
 /// Accuracy and mean cross-entropy on a whole image set.
-pub fn evaluate<B: KernelBackend>(
+pub fn evaluate<B: SetBackend>(
     model: &SetMlp<B>,
     set: &ImageSet,
     path: ComputePath,
@@ -289,7 +289,7 @@ pub fn evaluate<B: KernelBackend>(
 /// topology evolution and a checkpoint, reporting to `observer`. When the observer
 /// resumes a run, the model and the optimiser state come from its checkpoint; when it
 /// has an output directory, the final model (`model.mpk`) and the pictures go there.
-pub fn train<B: KernelAutodiffBackend>(
+pub fn train<B: SetAutodiffBackend>(
     config: &SetConfig,
     data: &Mnist,
     device: &B::Device,

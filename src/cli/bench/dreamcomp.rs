@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use manifold_data::Mnist;
+use manifold_dreamcomp::kernels::DreamCompBackend;
 use manifold_dreamcomp::{DreamCompConfig, DreamCompLearner};
-use manifold_kernels::KernelBackend;
 use manifold_train::{median, run_epoch, write_json, Learner, Position};
 use serde::Serialize;
 
@@ -65,7 +65,7 @@ impl BenchJob<'_> {
     }
 }
 
-fn time_size<B: KernelBackend>(
+fn time_size<B: DreamCompBackend>(
     job: BenchJob<'_>,
     device: &B::Device,
     name: &str,

@@ -3,7 +3,7 @@
 
 use burn::backend::Autodiff;
 use burn::tensor::{Int, Tensor, TensorData};
-use manifold_kernels::{sparse_fallback, KernelBackend};
+use manifold_set::kernels::{fallback as sparse_fallback, SetBackend};
 
 type Cpu = burn_ndarray::NdArray<f32>;
 type Ad = Autodiff<Cpu>;
@@ -51,16 +51,16 @@ fn case(seed: u64) -> Case {
     }
 }
 
-fn float<B: KernelBackend, const D: usize>(v: &[f32], shape: [usize; D]) -> Tensor<B, D> {
+fn float<B: SetBackend, const D: usize>(v: &[f32], shape: [usize; D]) -> Tensor<B, D> {
     Tensor::from_data(TensorData::new(v.to_vec(), shape), &Default::default())
 }
 
-fn index<B: KernelBackend>(v: &[usize]) -> Tensor<B, 1, Int> {
+fn index<B: SetBackend>(v: &[usize]) -> Tensor<B, 1, Int> {
     let v: Vec<i64> = v.iter().map(|&i| i as i64).collect();
     Tensor::from_data(TensorData::new(v.clone(), [v.len()]), &Default::default())
 }
 
-fn host<B: KernelBackend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+fn host<B: SetBackend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
     t.into_data().convert::<f32>().into_vec().unwrap()
 }
 
@@ -188,25 +188,4 @@ fn an_input_without_gradient_still_gives_the_weight_gradient() {
         .sum()
         .backward();
     assert_close("w grad", &host(w.grad(&grads).unwrap()), &want_gw);
-}
-
-/// `V·Wᵀ` with mostly-zero rows of `V`: the CPU kernel against Burn's matmul.
-#[test]
-fn rows_kernel_equals_the_matmul() {
-    let mut g = Lcg(5);
-    let (n, k, d) = (7, 300, 50);
-    let v: Vec<f32> = (0..n * d)
-        .map(|_| {
-            let x = g.next();
-            if x > 0.6 {
-                x
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let w: Vec<f32> = (0..k * d).map(|_| g.next()).collect();
-    let (v, w) = (float::<Cpu, 2>(&v, [n, d]), float::<Cpu, 2>(&w, [k, d]));
-    let want = host(v.clone().matmul(w.clone().transpose()));
-    assert_close("S", &host(Cpu::sparse_rows_matmul_t(v, w)), &want);
 }

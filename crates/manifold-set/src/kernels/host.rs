@@ -6,7 +6,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::floats::dot;
+use manifold_kernels::floats::{dot, host_floats};
 
 /// The slots of a connection list grouped by one of its two index vectors: the slots of
 /// group `g` are `slot[ptr[g]..ptr[g + 1]]`, `other[e]` the other index of `slot[e]`.
@@ -50,30 +50,11 @@ impl Grouped {
     }
 }
 
-// Reading a tensor that is shared (kept by autodiff, or a parameter) makes burn-ndarray
-// copy it element by element through a dynamic-rank iterator (≈ 40 ns per element); a
-// fresh result of one elementwise op is uniquely owned and is handed over without a copy.
-
 /// Host scratch of one product: the grouped slot list (`ptr`, `slot`, `other`) and the
 /// host copies of the weights and indices, all `O(nnz)`.
 pub fn scratch_bytes(nnz: usize) -> usize {
     let word = std::mem::size_of::<usize>();
     2 * word * nnz + 2 * word * nnz + 4 * nnz
-}
-
-/// The values of a tensor that may be shared: a fresh copy is handed over (burn-ndarray
-/// copies a shared tensor element by element in `into_data`).
-pub(crate) fn host_floats<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    owned_floats(t.mul_scalar(1.0))
-}
-
-/// The values of a tensor handed over whole: without a copy on burn-ndarray when nobody
-/// else holds it.
-pub(crate) fn owned_floats<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .expect("float tensor")
 }
 
 fn host_indices<B: Backend>(t: Tensor<B, 1, Int>) -> Vec<usize> {

@@ -30,8 +30,8 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::floats::{dot, Floats, Real};
-use crate::sparse_rows::{transpose, SparseRows};
+use manifold_kernels::floats::{dot, Floats, Real};
+use manifold_kernels::rows::{transpose, SparseRows};
 
 /// `leaky(u)` and its slope.
 #[inline]

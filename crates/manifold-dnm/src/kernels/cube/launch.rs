@@ -1,5 +1,5 @@
 //! The launchers: host code that sizes the cube counts, allocates the outputs and
-//! calls the kernels of [`super::kernels`], one function per [`KernelBackend`] operation.
+//! calls the kernels of [`super::kernels`], one function per [`DnmBackend`] operation.
 
 use burn::tensor::Tensor;
 use burn_cubecl::tensor::CubeTensor;
@@ -8,11 +8,11 @@ use cubecl::prelude::{CubeCount, CubeDim};
 
 use super::kernels::*;
 use super::Cube;
-use crate::autodiff::float;
-use crate::dnm_closeness::Geometry;
-use crate::dnm_forward::TensorGrads;
+use crate::kernels::forward::TensorGrads;
 #[cfg(doc)]
-use crate::KernelBackend;
+use crate::kernels::DnmBackend;
+use crate::Geometry;
+use manifold_kernels::autodiff::float;
 
 /// The float tensors of a [`Cube`] backend.
 type Floats<R, I, BT, const D: usize> = Tensor<Cube<R, I, BT>, D>;
@@ -53,7 +53,7 @@ fn cubes<R: CubeRuntime>(client: &cubecl::prelude::ComputeClient<R>, n: usize) -
     cubecl::calculate_cube_count_elemwise(client, n, CubeDim::new_1d(BLOCK))
 }
 
-/// [`KernelBackend::dnm_closeness`]: `closeness_kernel`, and with a sharpness
+/// [`DnmBackend::dnm_closeness`]: `closeness_kernel`, and with a sharpness
 /// `total_kernel` for `s`.
 pub fn closeness<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     shape: Tensor<Cube<R, I, BT>, 2>,
@@ -102,7 +102,7 @@ pub fn closeness<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     float(out)
 }
 
-/// [`KernelBackend::dnm_closeness_backward`]: `closeness_backward_kernel`, then
+/// [`DnmBackend::dnm_closeness_backward`]: `closeness_backward_kernel`, then
 /// `total_kernel` for `κ̄`.
 pub fn closeness_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     shape: Tensor<Cube<R, I, BT>, 2>,
@@ -150,7 +150,7 @@ pub fn closeness_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     (float(g_shape), float(g_kappa))
 }
 
-/// [`KernelBackend::dnm_outputs`] in one launch of `substitution_kernel`.
+/// [`DnmBackend::dnm_outputs`] in one launch of `substitution_kernel`.
 pub fn outputs<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     x: Tensor<Cube<R, I, BT>, 2>,
     d: Tensor<Cube<R, I, BT>, 2>,
@@ -200,7 +200,7 @@ pub fn outputs<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     (float(y), float(o))
 }
 
-/// [`KernelBackend::dnm_outputs_backward`]: `ū` by `reverse_sweep_kernel`, then `D̄` (on
+/// [`DnmBackend::dnm_outputs_backward`]: `ū` by `reverse_sweep_kernel`, then `D̄` (on
 /// the support of `D`) by `cell_grad_kernel` and `w̄`, `b̄`, `x̄` by `sender_grad_kernel`.
 #[allow(clippy::too_many_arguments)]
 pub fn outputs_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
@@ -316,7 +316,7 @@ pub fn flow_sum<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     float(v)
 }
 
-/// [`KernelBackend::dnm_flow_backward`] by `flow_backward_kernel`.
+/// [`DnmBackend::dnm_flow_backward`] by `flow_backward_kernel`.
 pub fn flow_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
     d: Tensor<Cube<R, I, BT>, 2>,
     n_in: usize,

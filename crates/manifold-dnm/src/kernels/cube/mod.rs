@@ -1,7 +1,7 @@
 //! The DNM's step as CubeCL kernels for the GPU backends (`CubeBackend`, and through
-//! [`crate::dnm_fusion`] the default `Wgpu`, which is `Fusion<CubeBackend<…>>`): the same
-//! operations and maths as the CPU kernels of [`crate::dnm_closeness`] and
-//! [`crate::dnm_forward`], in f32.
+//! [`super::fusion`] the default `Wgpu`, which is `Fusion<CubeBackend<…>>`): the same
+//! operations and maths as the CPU kernels of [`super::closeness`] and
+//! [`super::forward`], in f32.
 //!
 //! | kernel | launch | what it does |
 //! |---|---|---|
@@ -36,9 +36,9 @@
 use burn::tensor::{DType, ElementConversion, Tensor};
 use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, IntElement};
 
-use crate::dnm_closeness::Geometry;
-use crate::dnm_forward::TensorGrads;
-use crate::KernelBackend;
+use crate::kernels::forward::TensorGrads;
+use crate::kernels::DnmBackend;
+use crate::Geometry;
 
 /// The kernels (CubeCL generates a module and launch functions for each).
 #[allow(missing_docs)]
@@ -59,7 +59,7 @@ pub(crate) fn all_f32<B: burn::tensor::backend::Backend, const D: usize>(
     ts.iter().all(|t| t.dtype() == DType::F32)
 }
 
-impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Cube<R, I, BT> {
+impl<R: CubeRuntime, I: IntElement, BT: BoolElement> DnmBackend for Cube<R, I, BT> {
     fn dnm_closeness(
         shape: Tensor<Self, 2>,
         kappa: Tensor<Self, 1>,

@@ -3,8 +3,8 @@
 //! a training step's memory and work grow with the kept connections, not with the
 //! `R × C` grid.
 //!
-//! The three operations are the dense ones of [`crate::dnm_closeness`] and
-//! [`crate::dnm_forward`] with `D` replaced by its kept cells, cell for cell the same
+//! The three operations are the dense ones of [`super::closeness`] and
+//! [`super::forward`] with `D` replaced by its kept cells, cell for cell the same
 //! arithmetic in the same order, so the two give bit-identical values and gradients:
 //!
 //! | operation | dense | kept cells |
@@ -15,7 +15,7 @@
 //!
 //! Only the closeness pass visits cells that are not kept: the columns each row's
 //! gaussian can lift over the cutoff (a window around μ), or with a surrogate over
-//! `c − TAIL/k` ([`crate::dnm_closeness::SURROGATE_TAIL`]). Nothing of size `R × C` is
+//! `c − TAIL/k` ([`super::closeness::SURROGATE_TAIL`]). Nothing of size `R × C` is
 //! allocated.
 
 use std::sync::Arc;
@@ -24,10 +24,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::dnm_closeness::{inputs, Geometry};
-use crate::dnm_forward::{backward as forward_backward, forward as forward_pass, Layout, Net};
-use crate::floats::{Floats, Real};
-use crate::sparse_rows::SparseRows;
+use super::closeness::inputs;
+use super::forward::{backward as forward_backward, forward as forward_pass, Layout, Net};
+use crate::Geometry;
+use manifold_kernels::floats::{Floats, Real};
+use manifold_kernels::rows::SparseRows;
 
 /// Which cells of `D` are kept: row `r`'s columns are `cols[ptr[r]..ptr[r + 1]]`, rising.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +85,7 @@ impl Pattern {
 
 /// Forward of the closeness: the pattern, the kept values (with a surrogate one more
 /// value, `s`, at the end), in the precision `T` of the tensor they become.
-pub fn closeness<T: Real>(inp: &crate::dnm_closeness::Inputs) -> (Pattern, Vec<T>) {
+pub fn closeness<T: Real>(inp: &super::closeness::Inputs) -> (Pattern, Vec<T>) {
     let g = inp.geometry;
     let rows = (0..g.rows())
         .into_par_iter()
@@ -125,7 +126,7 @@ pub fn closeness<T: Real>(inp: &crate::dnm_closeness::Inputs) -> (Pattern, Vec<T
 /// Backward of [`closeness`]: the gradients of the packed parameters (`[R, 7]`) and `κ`
 /// from the gradient of the values (with a surrogate, the last one is `s̄`).
 pub fn closeness_backward<T: Real>(
-    inp: &crate::dnm_closeness::Inputs,
+    inp: &super::closeness::Inputs,
     pattern: &Pattern,
     grad: &[T],
 ) -> (Vec<f64>, f64) {
@@ -154,7 +155,7 @@ pub fn closeness_backward<T: Real>(
 }
 
 /// `v = Σ_A |D| − Σ_B |D|` over the kept cells (`A`: comp ← input, `B`: output ← comp),
-/// summed per row and the rows in order, as [`crate::dnm_closeness::flow_sum`] does.
+/// summed per row and the rows in order, as [`super::closeness::flow_sum`] does.
 pub fn flow_sum<T: Real>(pattern: &Pattern, values: &[T]) -> f64 {
     let (n_in, n_comp) = (pattern.geometry.inputs, pattern.geometry.comps);
     let rows = (0..pattern.geometry.rows())
@@ -204,7 +205,7 @@ pub fn closeness_tensor<B: Backend>(
     geometry: Geometry,
     sharpness: Option<f64>,
 ) -> (Tensor<B, 1>, Arc<Pattern>) {
-    fn data<T: Real>(inp: &crate::dnm_closeness::Inputs) -> (Pattern, TensorData) {
+    fn data<T: Real>(inp: &super::closeness::Inputs) -> (Pattern, TensorData) {
         let (pattern, values) = closeness::<T>(inp);
         let n = values.len();
         (pattern, TensorData::new(values, [n]))
@@ -285,7 +286,7 @@ fn host<B: Backend>(
     (net, Floats::f64_of(x), support)
 }
 
-/// The forward pass over the kept cells ([`crate::dnm_forward::forward`]): `y`
+/// The forward pass over the kept cells ([`super::forward::forward`]): `y`
 /// (`[batch, n_out]`) and the comps' values `o` (`[batch, n_comp]`).
 pub fn outputs_tensor<B: Backend>(
     x: Tensor<B, 2>,

@@ -1,4 +1,4 @@
-//! The DNM's GPU kernels ([`crate::dnm_cube`]) on `Fusion<CubeBackend<…>>`, burn-wgpu's
+//! The DNM's GPU kernels ([`super::cube`]) on `Fusion<CubeBackend<…>>`, burn-wgpu's
 //! default `Wgpu` type. Each operation is registered in the fusion stream as one custom
 //! operation (Burn's `CustomOpIr`) whose execution runs the cube backend's kernels on
 //! the resolved tensors; the operations around it fuse as usual.
@@ -12,11 +12,11 @@ use burn_fusion::stream::{Operation, OperationStreams};
 use burn_fusion::{Fusion, FusionBackend, FusionRuntime, FusionTensor};
 use burn_ir::{CustomOpIr, HandleContainer, OperationIr, TensorIr};
 
-use crate::autodiff::{float, prim};
-use crate::dnm_closeness::Geometry;
-use crate::dnm_cube::{self, all_f32};
-use crate::dnm_forward::TensorGrads;
-use crate::KernelBackend;
+use crate::kernels::cube::{self as dnm_cube, all_f32};
+use crate::kernels::forward::TensorGrads;
+use crate::kernels::DnmBackend;
+use crate::Geometry;
+use manifold_kernels::autodiff::{float, prim};
 
 type Inner<R, I, BT> = CubeBackend<R, f32, I, BT>;
 type Fused<R, I, BT> = Fusion<Inner<R, I, BT>>;
@@ -84,7 +84,7 @@ fn fused<R: CubeRuntime, I: IntElement, BT: BoolElement, const D: usize>(
     t.into_primitive().tensor()
 }
 
-impl<R: CubeRuntime, I: IntElement, BT: BoolElement> KernelBackend for Fused<R, I, BT> {
+impl<R: CubeRuntime, I: IntElement, BT: BoolElement> DnmBackend for Fused<R, I, BT> {
     fn dnm_closeness(
         shape: Tensor<Self, 2>,
         kappa: Tensor<Self, 1>,

@@ -1,5 +1,4 @@
-//! DreamComp's whole update step as one host pass (the rule is `manifold-dreamcomp`'s
-//! `rule.rs`; `K` neurons, `L'` synapses, a minibatch `V` of `B` rows):
+//! DreamComp's whole update step as one host pass (the rule is [`crate::rule`]; `K` neurons, `L'` synapses, a minibatch `V` of `B` rows):
 //!
 //! ```text
 //! S[b, k] = v_b · w_k              over the non-zeros of v_b, BLOCK neurons at a time
@@ -9,7 +8,7 @@
 //!
 //! which is `w += ξ ⊙ (M·V − (Σ S⊙M)·w/ζ)` with `M` the win matrix normalised per neuron:
 //! each winner's row moves once, from its weights before the step. The scores reuse the
-//! blocked product of [`crate::sparse_rows`] (a block of `w` transposed in cache, whole vectorised
+//! blocked product of [`super::rows`] (a block of `w` transposed in cache, whole vectorised
 //! rows per non-zero), blocks in parallel; the tensor version is a matmul, an argmax, a
 //! gather and a scatter, a dozen ops and a `B × K` score matrix per step.
 
@@ -17,8 +16,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::sparse_host::{host_floats, owned_floats};
-use crate::sparse_rows::{block_scores, compress_rows, BLOCK};
+use super::rows::{block_scores, compress_rows, BLOCK};
+use manifold_kernels::floats::{host_floats, owned_floats};
 
 /// `(score, neuron)` of each sample's winner: `w` is `[k, d]`, `v` is `[n, d]`.
 pub fn winners(v: &[f32], w: &[f32], n: usize, k: usize, d: usize) -> Vec<(f32, usize)> {

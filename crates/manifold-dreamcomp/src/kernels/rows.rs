@@ -10,88 +10,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::floats::Real;
+use manifold_kernels::floats::host_floats;
+use manifold_kernels::rows::{transpose, SparseRows};
 
 /// Rows of `W` per block of the host kernel.
 pub const BLOCK: usize = 256;
-
-/// The non-zeros of the rows of a row-major `[n, d]` buffer, CSR style: row `b` holds
-/// `idx[ptr[b]..ptr[b + 1]]` (column) and `val[..]` (value). Built by [`compress_rows`]
-/// for DreamComp's minibatches and by [`SparseRows::kept`] for the DNM's cutoff matrix.
-pub struct SparseRows<V = f32> {
-    ptr: Vec<usize>,
-    idx: Vec<u32>,
-    val: Vec<V>,
-}
-
-impl<V: Copy> SparseRows<V> {
-    /// Rows of the buffer.
-    pub fn len(&self) -> usize {
-        self.ptr.len() - 1
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Non-zeros in all rows.
-    pub fn nnz(&self) -> usize {
-        self.idx.len()
-    }
-
-    /// Where row `b`'s non-zeros start in the row-by-row order.
-    pub fn start(&self, b: usize) -> usize {
-        self.ptr[b]
-    }
-
-    /// From row starts (`rows + 1`), columns and values.
-    pub fn from_parts(ptr: Vec<usize>, idx: Vec<u32>, val: Vec<V>) -> Self {
-        assert_eq!(
-            ptr.last().copied(),
-            Some(idx.len()),
-            "row starts end at the non-zeros"
-        );
-        assert_eq!(idx.len(), val.len(), "one value per column index");
-        Self { ptr, idx, val }
-    }
-
-    /// `(columns, values)` of row `b`'s non-zeros.
-    fn row(&self, b: usize) -> (&[u32], &[V]) {
-        let r = self.ptr[b]..self.ptr[b + 1];
-        (&self.idx[r.clone()], &self.val[r])
-    }
-
-    /// `(column, value)` of row `b`'s non-zeros.
-    pub(crate) fn entries(&self, b: usize) -> impl Iterator<Item = (usize, V)> + '_ {
-        let (idx, val) = self.row(b);
-        idx.iter().map(|&j| j as usize).zip(val.iter().copied())
-    }
-}
-
-impl SparseRows<f64> {
-    /// The non-zeros of `d` (`[rows, cols]`, either precision) as f64. One branch per
-    /// cell: for a matrix only a few percent dense (the DNM's cutoff matrix) it predicts
-    /// well, and only the kept cells are written.
-    pub fn kept<T: Real>(d: &[T], cols: usize) -> Self {
-        let mut rows = Self {
-            ptr: vec![0],
-            idx: Vec::new(),
-            val: Vec::new(),
-        };
-        for row in d.chunks(cols.max(1)) {
-            for (j, v) in row.iter().enumerate() {
-                let v: f64 = (*v).into();
-                if v != 0.0 {
-                    rows.idx.push(j as u32);
-                    rows.val.push(v);
-                }
-            }
-            rows.ptr.push(rows.idx.len());
-        }
-        rows
-    }
-}
 
 /// Compresses the rows of `v` (`[n, d]`). Counts the non-zeros first, so the lists are
 /// allocated at their size (about a fifth of `n·d` for MNIST, which stays in cache),
@@ -117,7 +40,7 @@ pub fn compress_rows(v: &[f32], n: usize, d: usize) -> SparseRows {
     ptr.resize(n + 1, len);
     idx.truncate(len);
     val.truncate(len);
-    SparseRows { ptr, idx, val }
+    SparseRows::from_parts(ptr, idx, val)
 }
 
 /// `acc[..] += a · row[..]`.
@@ -174,32 +97,6 @@ fn block_product_best(rows: &SparseRows, wt: &[f32], width: usize, out: &mut [f3
     block_product(rows, wt, width, out)
 }
 
-/// `[r, c]` → `[c, r]`, row-major, in 8 × 8 tiles (a row-by-row transpose misses the
-/// cache on every write); full tiles have constant bounds, so the compiler unrolls them.
-pub(crate) fn transpose<T: Copy + Default>(a: &[T], r: usize, c: usize) -> Vec<T> {
-    const TILE: usize = 8;
-    let mut t = vec![T::default(); r * c];
-    let (full_r, full_c) = (r - r % TILE, c - c % TILE);
-    for i0 in (0..full_r).step_by(TILE) {
-        for j0 in (0..full_c).step_by(TILE) {
-            for j in 0..TILE {
-                let dst = &mut t[(j0 + j) * r + i0..(j0 + j) * r + i0 + TILE];
-                for (i, out) in dst.iter_mut().enumerate() {
-                    *out = a[(i0 + i) * c + j0 + j];
-                }
-            }
-        }
-    }
-    // The ragged right and bottom edges.
-    for i in 0..r {
-        let from = if i < full_r { full_c } else { 0 };
-        for j in from..c {
-            t[j * r + i] = a[i * c + j];
-        }
-    }
-    t
-}
-
 /// The scores of block `blk` of `w` (`[k, d]`, neurons `k0..k1` with `k0 = blk·BLOCK`)
 /// against the compressed rows of `V` (`n` of them): `(k0, S[:, k0..k1])`, `[n, k1 − k0]`.
 pub(crate) fn block_scores(
@@ -241,13 +138,7 @@ pub fn sparse_rows_matmul_t<B: Backend>(v: Tensor<B, 2>, w: Tensor<B, 2>) -> Ten
     let [n, d] = v.dims();
     let [k, dw] = w.dims();
     assert_eq!(d, dw, "V is [n, {d}] but W is [k, {dw}]");
-    let s = rows_matmul_t(
-        &crate::sparse_host::host_floats(v),
-        &crate::sparse_host::host_floats(w),
-        n,
-        k,
-        d,
-    );
+    let s = rows_matmul_t(&host_floats(v), &host_floats(w), n, k, d);
     Tensor::from_data(TensorData::new(s, [n, k]), &device)
 }
 

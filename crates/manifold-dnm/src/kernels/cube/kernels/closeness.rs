@@ -5,7 +5,7 @@ use cubecl::prelude::*;
 
 use super::{cube_sum, sigmoid_f, sign_f, softplus_f, BLOCK, BLOCK_LOG2};
 
-/// The transformed parameters of row `r` (see [`crate::dnm_closeness`]).
+/// The transformed parameters of row `r` (see [`super::closeness`]).
 #[derive(CubeType)]
 struct RowParams {
     offset: f32,
