@@ -30,7 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = RunOptions::new("dnm")
         .out("runs/example-dnm")
         .force(true)
-        .interrupter(Interrupter::on_signals());
+        .interrupter(Interrupter::on_signals())
+        .report(manifold::write_report);
     let mut run = Run::create(options, &config)?;
 
     // The library owns the loop: steps, evaluation, metrics, checkpoints, pictures.

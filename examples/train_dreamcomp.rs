@@ -20,7 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = RunOptions::new("dreamcomp")
         .out("runs/example-dreamcomp")
         .force(true)
-        .interrupter(Interrupter::on_signals());
+        .interrupter(Interrupter::on_signals())
+        .report(manifold::write_report);
     let mut run = Run::create(options, &config)?;
     let trained = manifold::dreamcomp::train::<B>(&config, &data, &Default::default(), &mut run)?;
     run.finish(&trained.summary)?;

@@ -26,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = RunOptions::new("set")
         .out("runs/example-set")
         .force(true)
-        .interrupter(Interrupter::on_signals());
+        .interrupter(Interrupter::on_signals())
+        .report(manifold::write_report);
     let mut run = Run::create(options, &config)?;
     let trained = manifold::set::train::<B>(&config, &data, &Default::default(), &mut run)?;
     run.finish(&trained.summary)?;

@@ -10,6 +10,9 @@
 //! - [`viz`]: charts, heatmaps, tile grids, GIFs;
 //! - [`report`]: a run's self-contained `report.html`, the DNM explorer, run comparisons;
 //! - [`backend`]: the one place a backend is chosen (`--device`).
+//!
+//! [`write_report`] is the report writer every run of the CLI and of the examples is
+//! given ([`train::RunOptions::report`]): `report.html` at the end of the run.
 
 pub mod backend;
 
@@ -21,3 +24,15 @@ pub use manifold_report as report;
 pub use manifold_set as set;
 pub use manifold_train as train;
 pub use manifold_viz as viz;
+
+use std::path::Path;
+
+use manifold_train::TrainError;
+
+/// Writes the run directory `dir`'s `report.html` ([`report::write_run_report`]); an
+/// error keeps its path and problem. Give it to [`train::RunOptions::report`].
+pub fn write_report(dir: &Path) -> Result<(), TrainError> {
+    manifold_report::write_run_report(dir)
+        .map(|_| ())
+        .map_err(|e| TrainError::new(&e.path, e.problem))
+}

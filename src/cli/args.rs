@@ -111,7 +111,8 @@ impl RunArgs {
             .force(self.force)
             .diverge_factor(self.diverge_factor.unwrap_or(DIVERGE_FACTOR))
             .device(device)
-            .interrupter(Interrupter::on_signals());
+            .interrupter(Interrupter::on_signals())
+            .report(manifold::write_report);
         let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
         let options = match held {
             Some(lock) => options.lock(lock),

@@ -1,7 +1,6 @@
 //! The DNM grid's four numbers: [`Geometry`].
 //!
-//! `snapshots.bin` (the format lives in `manifold-report`, which `manifold-train` calls
-//! at the end of every run, so it sits below the models) records the same four numbers
+//! `snapshots.bin` (the format lives in `manifold-report`) records the same four numbers
 //! as its own `SnapshotGeometry`; the DNM builds it from this type only (`From`).
 
 use manifold_report::SnapshotGeometry;

@@ -114,6 +114,11 @@ pub fn d_heatmap<B: DnmBackend>(model: &Dnm<B>, grid: &Grid<B>) -> RgbImage {
     )
 }
 
+/// A snapshot file's error as the training tools' error: the same path and problem.
+fn snapshot_error(e: manifold_report::ReportError) -> TrainError {
+    TrainError::new(&e.path, e.problem)
+}
+
 /// The snapshots of `D` a run records into `snapshots.bin`.
 pub struct SnapshotRecorder {
     log: Option<SnapshotLog>,
@@ -149,7 +154,7 @@ impl SnapshotRecorder {
         resumed_at: Option<usize>,
     ) -> Result<(), TrainError> {
         if let Some((path, geometry)) = Self::target(observer, config) {
-            SnapshotLog::check(&path, geometry, resumed_at)?;
+            SnapshotLog::check(&path, geometry, resumed_at).map_err(snapshot_error)?;
         }
         Ok(())
     }
@@ -169,7 +174,7 @@ impl SnapshotRecorder {
                 geometry: snapshot_geometry(config),
             });
         };
-        let log = SnapshotLog::open_through(&path, geometry, resumed_at)?;
+        let log = SnapshotLog::open_through(&path, geometry, resumed_at).map_err(snapshot_error)?;
         Ok(Self {
             log: Some(log),
             path: Some(path),
@@ -189,12 +194,15 @@ impl SnapshotRecorder {
         };
         let (shapes, cutoff) = neuron_shapes(model);
         let Some(kept) = model.kept(grid, None) else {
-            return Ok(log.append(step, cutoff, &shapes, &d_values(model, grid))?);
+            return log
+                .append(step, cutoff, &shapes, &d_values(model, grid))
+                .map_err(snapshot_error);
         };
         // The kept cells only: nothing of the grid's size is built.
         let values = host(kept.values);
         let cells: Vec<(usize, f32)> = kept.pattern.cells(&values).collect();
-        Ok(log.append_cells(step, cutoff, &shapes, &cells)?)
+        log.append_cells(step, cutoff, &shapes, &cells)
+            .map_err(snapshot_error)
     }
 
     /// `closeness.png` (the final `D`), `closeness.gif` (at most 60 evenly spaced
@@ -210,14 +218,14 @@ impl SnapshotRecorder {
         drop(self.log);
         let dir = path.parent().unwrap_or(Path::new("."));
         save_png(&d_heatmap(model, grid), &dir.join("closeness.png"))?;
-        let snapshots = Snapshots::read_expecting(&path, self.geometry)?;
+        let snapshots = Snapshots::read_expecting(&path, self.geometry).map_err(snapshot_error)?;
         if !snapshots.is_empty() {
             let g = snapshots.geometry();
             let stride = snapshots.len().div_ceil(60);
             let steps = snapshots.steps();
             let mut frames = Vec::new();
             for k in (0..snapshots.len()).step_by(stride) {
-                let s = snapshots.get(k)?;
+                let s = snapshots.get(k).map_err(snapshot_error)?;
                 let title = format!("DNM closeness matrix D, step {}", steps[k]);
                 frames.push(d_picture(&s.d, g.rows(), g.cols(), &title));
             }

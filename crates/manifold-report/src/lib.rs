@@ -35,7 +35,8 @@ mod run_files;
 pub mod snapshots;
 
 pub use compare::{comparison_files, connections, write_comparison};
-pub use run_files::{write_run_report, Metrics, RunFiles, REPORT_FILE};
+pub use manifold_train::files::Metrics;
+pub use run_files::{write_run_report, RunFiles, REPORT_FILE};
 pub use snapshots::{NeuronShapes, Snapshot, SnapshotGeometry, SnapshotLog, Snapshots};
 
 use std::path::{Path, PathBuf};
@@ -63,6 +64,16 @@ impl From<manifold_io::IoError> for ReportError {
     fn from(e: manifold_io::IoError) -> Self {
         Self {
             path: e.path,
+            problem: e.problem,
+        }
+    }
+}
+
+/// The errors of `metrics.csv` ([`Metrics::read`]): the same path and problem.
+impl From<manifold_train::TrainError> for ReportError {
+    fn from(e: manifold_train::TrainError) -> Self {
+        Self {
+            path: e.path(),
             problem: e.problem,
         }
     }

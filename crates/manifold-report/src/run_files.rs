@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::page::{page, Script};
 use crate::snapshots::{SnapshotGeometry, Snapshots};
 use crate::ReportError;
+use manifold_train::files::Metrics;
 
 /// The report's file name inside a run directory.
 pub const REPORT_FILE: &str = "report.html";
@@ -49,15 +50,6 @@ pub struct RunFiles {
     pub animations: Vec<PathBuf>,
 }
 
-/// `metrics.csv`: its column names and rows (an empty cell is NaN).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metrics {
-    /// The header.
-    pub columns: Vec<String>,
-    /// One row per logged step or epoch.
-    pub rows: Vec<Vec<f64>>,
-}
-
 fn read_text(path: &Path) -> Result<String, ReportError> {
     std::fs::read_to_string(path).map_err(|e| ReportError::new(path, format!("cannot read: {e}")))
 }
@@ -69,36 +61,6 @@ fn read_json(path: &Path) -> Result<Option<Value>, ReportError> {
     serde_json::from_str(&read_text(path)?)
         .map(Some)
         .map_err(|e| ReportError::new(path, format!("not valid JSON: {e}")))
-}
-
-impl Metrics {
-    /// Reads a `metrics.csv`; an empty cell is NaN, any other cell that is not a number
-    /// is an error naming its row.
-    pub fn read(path: &Path) -> Result<Self, ReportError> {
-        let err = |e: &dyn std::fmt::Display| ReportError::new(path, e);
-        let mut reader = csv::Reader::from_path(path).map_err(|e| err(&e))?;
-        let columns: Vec<String> = reader
-            .headers()
-            .map_err(|e| err(&e))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        let mut rows = Vec::new();
-        for (n, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| err(&e))?;
-            let row = record
-                .iter()
-                .map(|cell| match cell.trim() {
-                    "" => Ok(f64::NAN),
-                    text => text.parse::<f64>().map_err(|_| {
-                        ReportError::new(path, format!("row {}: `{text}` is not a number", n + 2))
-                    }),
-                })
-                .collect::<Result<Vec<f64>, _>>()?;
-            rows.push(row);
-        }
-        Ok(Self { columns, rows })
-    }
 }
 
 fn listed(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, ReportError> {

@@ -51,9 +51,3 @@ impl From<manifold_viz::VizError> for TrainError {
         Self::new(&e.path, e.problem)
     }
 }
-
-impl From<manifold_report::ReportError> for TrainError {
-    fn from(e: manifold_report::ReportError) -> Self {
-        Self::new(&e.path, e.problem)
-    }
-}

@@ -199,10 +199,49 @@ impl MetricsLog {
     }
 }
 
-/// Reads a `metrics.csv` back as columns of numbers ([`manifold_report::Metrics::read`]: empty
-/// cells become NaN, any other cell that is not a number is an error naming its row).
+/// `metrics.csv` read back: its column names and rows (an empty cell is NaN).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    /// The header.
+    pub columns: Vec<String>,
+    /// One row per logged step or epoch.
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl Metrics {
+    /// Reads a `metrics.csv`; an empty cell is NaN, any other cell that is not a number
+    /// is an error naming its row.
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
+        let err = |e: &dyn std::fmt::Display| TrainError::new(path, e);
+        let mut reader = csv::Reader::from_path(path).map_err(|e| err(&e))?;
+        let columns: Vec<String> = reader
+            .headers()
+            .map_err(|e| err(&e))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut rows = Vec::new();
+        for (n, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| err(&e))?;
+            let row = record
+                .iter()
+                .map(|cell| match cell.trim() {
+                    "" => Ok(f64::NAN),
+                    text => text.parse::<f64>().map_err(|_| {
+                        TrainError::new(path, format!("row {}: `{text}` is not a number", n + 2))
+                    }),
+                })
+                .collect::<Result<Vec<f64>, _>>()?;
+            rows.push(row);
+        }
+        Ok(Self { columns, rows })
+    }
+}
+
+/// Reads a `metrics.csv` back as columns of numbers ([`Metrics::read`]: empty cells
+/// become NaN, any other cell that is not a number is an error naming its row).
 pub fn read_metrics(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, TrainError> {
-    let m = manifold_report::Metrics::read(path)?;
+    let m = Metrics::read(path)?;
     Ok(m.columns
         .iter()
         .enumerate()
@@ -213,6 +252,24 @@ pub fn read_metrics(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, TrainErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_read_empty_cells_as_nan_and_name_a_bad_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.csv");
+        std::fs::write(&path, "epoch,loss\n1,0.5\n2,\n").unwrap();
+        let m = Metrics::read(&path).unwrap();
+        assert_eq!(m.columns, ["epoch", "loss"]);
+        assert_eq!(m.rows[0], [1.0, 0.5]);
+        assert!(m.rows[1][1].is_nan());
+        assert_eq!(read_metrics(&path).unwrap()["epoch"], [1.0, 2.0]);
+        std::fs::write(&path, "epoch,loss\n1,0.5\n2,abc\n").unwrap();
+        let err = Metrics::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("metrics.csv") && err.contains("row 3: `abc` is not a number"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn resume_drops_rows_after_the_checkpoint_and_checks_the_header() {

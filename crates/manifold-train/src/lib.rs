@@ -4,7 +4,10 @@
 //! evaluation helpers, and the grid-search tuner.
 //!
 //! A run recorded in a directory (here a hand-written loop; a model crate's `train`
-//! reports to the same [`Observer`]):
+//! reports to the same [`Observer`]). The run's report is written at the end by the
+//! function given to [`RunOptions::report`] (the `manifold` package's `write_report`
+//! writes `report.html` with manifold-report, and its CLI and examples set it); this run
+//! has none:
 //!
 //! ```
 //! use manifold_train::{Evaluation, Observer, Position, Run, RunOptions, Summary};
@@ -27,7 +30,8 @@
 //! }
 //! let evaluation = Evaluation::regression(0.25);
 //! run.finish(&Summary::of("demo", &evaluation, &at, false))?;
-//! assert!(dir.join("summary.json").is_file() && dir.join("report.html").is_file());
+//! assert!(dir.join("summary.json").is_file() && dir.join("metrics.csv").is_file());
+//! assert!(!dir.join("report.html").exists(), "no report writer, no report");
 //! # Ok(())
 //! # }
 //! ```
@@ -55,7 +59,9 @@ pub use checkpoint::{all_finite, load_module, load_record, save_module, save_rec
 pub use config::{resume_changes, Change, ModelConfig};
 pub use error::TrainError;
 pub use eval::{accuracy, argmax_rows, batch_tensor, check_images, labels_tensor};
-pub use files::{median, one_line, read_json, read_metrics, read_toml, write_atomic, write_json};
+pub use files::{
+    median, one_line, read_json, read_metrics, read_toml, write_atomic, write_json, Metrics,
+};
 pub use interrupt::Interrupter;
 pub use learner::{epoch_order, fit, run_epoch, time_epochs, Learner, Schedule, StepError};
 pub use lock::RunLock;
@@ -65,4 +71,4 @@ pub use optim::{AdamParams, FusedAdam, FusedAdamRecord};
 pub use outcome::{Evaluation, Summary, Trained};
 pub use overrides::{layered_config, with_flags};
 pub use progress::progress_bar;
-pub use run::{Run, RunOptions};
+pub use run::{ReportWriter, Run, RunOptions};

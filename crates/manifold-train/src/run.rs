@@ -7,7 +7,8 @@
 //! DIR/checkpoint/      the model's files and progress.json (replaced as a whole)
 //! DIR/*.png, *.gif     the model's pictures
 //! DIR/summary.json     what the run reached
-//! DIR/report.html      all of it on one page (manifold-report), written at the end
+//! DIR/report.html      all of it on one page, written at the end by the run's
+//!                      [`ReportWriter`] (when it has one: [`RunOptions::report`])
 //! ```
 //!
 //! A checkpoint is written into `checkpoint.new/`, flushed, and swapped in by renames,
@@ -33,6 +34,11 @@ use crate::lock::{RunLock, LOCK_FILE};
 use crate::observer::{Observer, Position, ResumePoint, SaveFiles};
 use crate::{progress_bar, Interrupter, Summary, TrainError};
 
+/// Writes a finished (or diverged) run's report into its directory; a [`Run`] calls it
+/// last, after `summary.json` (see [`RunOptions::report`]). The `manifold` package's
+/// `write_report` writes `report.html` with manifold-report.
+pub type ReportWriter = fn(&Path) -> Result<(), TrainError>;
+
 /// How to open a [`Run`].
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -45,6 +51,7 @@ pub struct RunOptions {
     pictures: bool,
     diverge_factor: f64,
     lock: Option<Arc<RunLock>>,
+    report: Option<ReportWriter>,
 }
 
 /// The default of [`RunOptions::diverge_factor`]: two orders of magnitude. Healthy runs
@@ -67,7 +74,15 @@ impl RunOptions {
             pictures: true,
             diverge_factor: DIVERGE_FACTOR,
             lock: None,
+            report: None,
         }
+    }
+
+    /// Write the run's report with `writer` when it finishes or diverges (after
+    /// `summary.json`); without one, a run writes no report.
+    pub fn report(mut self, writer: ReportWriter) -> Self {
+        self.report = Some(writer);
+        self
     }
 
     /// The run directory's lock, when the caller took it already (to read the saved
@@ -182,6 +197,8 @@ pub struct Run {
     best_loss: Option<f64>,
     /// Where the last healthy checkpoint stands (none saved yet: `None`).
     healthy: Option<Position>,
+    /// Writes the report at the end ([`RunOptions::report`]).
+    report: Option<ReportWriter>,
     /// Held from before the first read to the end: the directory is this process's.
     _lock: Arc<RunLock>,
 }
@@ -298,6 +315,7 @@ impl Run {
             diverge_factor: options.diverge_factor,
             best_loss: None,
             healthy: None,
+            report: options.report,
             _lock: lock,
         }
     }
@@ -360,15 +378,22 @@ impl Run {
     }
 
     /// Writes `summary.json` (with this run's device and the process's command line),
-    /// then `report.html`.
+    /// then the report ([`RunOptions::report`]), when the run has a writer.
     pub fn finish(&mut self, summary: &Summary) -> Result<(), TrainError> {
         self.end();
         let mut summary = summary.clone();
         summary.device = self.device.clone();
         summary.command = std::env::args().collect::<Vec<_>>().join(" ");
         write_json(&self.file("summary.json"), &summary)?;
-        manifold_report::write_run_report(&self.dir)?;
-        Ok(())
+        self.write_report()
+    }
+
+    /// The report, by the writer of [`RunOptions::report`] (none: nothing).
+    fn write_report(&self) -> Result<(), TrainError> {
+        match self.report {
+            Some(writer) => writer(&self.dir),
+            None => Ok(()),
+        }
     }
 }
 
@@ -695,7 +720,7 @@ impl Observer for Run {
             })),
         });
         write_json(&self.file("summary.json"), &summary)?;
-        manifold_report::write_run_report(&self.dir)?;
+        self.write_report()?;
         Err(TrainError::new(
             &self.dir,
             format!("diverged at {}: {problem}; {kept}", describe(at)),
@@ -764,6 +789,37 @@ mod tests {
         Demo {
             epochs,
             hidden: vec![4],
+        }
+    }
+
+    /// A report writer of a test: a file naming what the run directory held.
+    fn marker(dir: &Path) -> Result<(), TrainError> {
+        let summary = dir.join("summary.json").is_file();
+        write_atomic(
+            &dir.join("report.txt"),
+            format!("summary {summary}").as_bytes(),
+        )
+    }
+
+    #[test]
+    fn the_report_writer_runs_last_and_only_when_set() {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, writer) in [("with", Some(marker as ReportWriter)), ("without", None)] {
+            let dir = tmp.path().join(name);
+            let options = RunOptions::new("mlp").out(&dir).progress_bar(false);
+            let options = match writer {
+                Some(w) => options.report(w),
+                None => options,
+            };
+            let mut run = Run::create(options, &config(1)).unwrap();
+            let at = Position::default();
+            run.begin("mlp", &["epoch"], 1, &at).unwrap();
+            let evaluation = crate::Evaluation::regression(0.5);
+            run.finish(&Summary::of("mlp", &evaluation, &at, false))
+                .unwrap();
+            let report = std::fs::read_to_string(dir.join("report.txt")).ok();
+            let want = writer.map(|_| "summary true".to_string());
+            assert_eq!(report, want, "{name}");
         }
     }
 
