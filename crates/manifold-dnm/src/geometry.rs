@@ -1,14 +1,12 @@
 //! The DNM grid's four numbers: [`Geometry`].
 //!
-//! `snapshots.bin` (the format lives in `manifold-report`) records the same four numbers
-//! as its own `SnapshotGeometry`; the DNM builds it from this type only (`From`).
-
-use manifold_report::SnapshotGeometry;
+//! The model, its kernels, its configuration and the snapshot file `snapshots.bin`
+//! ([`crate::snapshots`], whose header records these four numbers) share it.
 
 /// The fixed shape of a DNM's grid: receivers `comps + outputs` (rows of `D`), senders
 /// `inputs + comps` (columns), and the period of the closeness functions' sine. The
-/// model's grid ([`crate::Grid`]), its kernels and its configuration
-/// ([`crate::DnmConfig::geometry`]) share it.
+/// model's grid ([`crate::Grid`]), its kernels, its configuration
+/// ([`crate::DnmConfig::geometry`]) and its snapshot file ([`crate::SnapshotLog`]) share it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Geometry {
     /// Input neurons n_in.
@@ -72,16 +70,5 @@ pub(crate) fn flow_block(
         (0..n_in, 1.0)
     } else {
         (n_in..cols, -1.0)
-    }
-}
-
-impl From<Geometry> for SnapshotGeometry {
-    fn from(g: Geometry) -> Self {
-        SnapshotGeometry {
-            inputs: g.inputs,
-            comps: g.comps,
-            outputs: g.outputs,
-            period: g.period,
-        }
     }
 }

@@ -6,7 +6,7 @@
 //! flow and the two evaluation orders in [`model`], the losses in [`loss`].
 //! Hyperparameters and presets in [`config`], the size-aware initialisation in
 //! [`placement`], training in [`mod@train`] (the whole run: [`train()`]), pictures in
-//! [`pictures`]. On the CPU backends a step holds `D` as its kept cells ([`Kept`]) and
+//! [`pictures`], the snapshot file `snapshots.bin` in [`snapshots`]. On the CPU backends a step holds `D` as its kept cells ([`Kept`]) and
 //! runs the closeness, the forward pass and the flow as fused operations with
 //! hand-written backwards ([`kernels`]: [`kernels::kept`], the same maths), which is
 //! why the model's methods that build `D` ask for a [`kernels::DnmBackend`]. The grid's
@@ -40,6 +40,7 @@ pub mod loss;
 pub mod model;
 pub mod pictures;
 pub mod placement;
+pub mod snapshots;
 pub mod sweep;
 pub mod train;
 
@@ -50,6 +51,7 @@ pub use geometry::Geometry;
 pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};
 pub use manifold_train::Evaluation;
 pub use model::{head, Cutoff, Dnm, Kept, Structure, LEAK};
+pub use snapshots::{NeuronShapes, Snapshot, SnapshotLog, Snapshots};
 pub use train::{
     adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step, Data,
     DnmAdam, DnmLearner, StepFailure, StepReport, METRICS,

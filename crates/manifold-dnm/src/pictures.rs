@@ -1,5 +1,6 @@
 //! The DNM's pictures: the closeness matrix `D` recorded every `record_every` steps as
-//! kept cells in `snapshots.bin` (the report's explorer reads it), the final `D` as a
+//! kept cells in `snapshots.bin` (its format: [`crate::snapshots`]; the report's explorer
+//! reads it), the final `D` as a
 //! labelled heatmap (`closeness.png`, rows receivers, columns senders, blue < 0 < red),
 //! `D` evolving (`closeness.gif`, from the snapshots), and one curve per metric.
 
@@ -7,14 +8,14 @@ use std::path::Path;
 
 use crate::kernels::{DnmAutodiffBackend, DnmBackend};
 use burn::tensor::backend::Backend;
-use manifold_report::{NeuronShapes, SnapshotGeometry, SnapshotLog, Snapshots};
 use manifold_train::{read_metrics, Observer, TrainError};
 use manifold_viz::{
     heatmap, line_chart, save_png, scatter_chart, write_gif, Figure, Panel, RgbImage, Scale, Series,
 };
 
 use crate::closeness::{sigmoid, softplus};
-use crate::{Dnm, DnmConfig, Grid};
+use crate::snapshots::{NeuronShapes, SnapshotLog, Snapshots};
+use crate::{Dnm, DnmConfig, Geometry, Grid};
 
 /// The snapshot file of a run directory.
 pub const SNAPSHOTS_FILE: &str = "snapshots.bin";
@@ -114,21 +115,16 @@ pub fn d_heatmap<B: DnmBackend>(model: &Dnm<B>, grid: &Grid<B>) -> RgbImage {
     )
 }
 
-/// A snapshot file's error as the training tools' error: the same path and problem.
-fn snapshot_error(e: manifold_report::ReportError) -> TrainError {
-    TrainError::new(&e.path, e.problem)
-}
-
 /// The snapshots of `D` a run records into `snapshots.bin`.
 pub struct SnapshotRecorder {
     log: Option<SnapshotLog>,
     path: Option<std::path::PathBuf>,
-    geometry: SnapshotGeometry,
+    geometry: Geometry,
 }
 
 /// The grid and period of `config`, as `snapshots.bin` records them.
-pub fn snapshot_geometry(config: &DnmConfig) -> SnapshotGeometry {
-    config.geometry().into()
+pub fn snapshot_geometry(config: &DnmConfig) -> Geometry {
+    config.geometry()
 }
 
 impl SnapshotRecorder {
@@ -137,7 +133,7 @@ impl SnapshotRecorder {
     fn target(
         observer: &dyn Observer,
         config: &DnmConfig,
-    ) -> Option<(std::path::PathBuf, SnapshotGeometry)> {
+    ) -> Option<(std::path::PathBuf, Geometry)> {
         let dir = observer
             .output_dir()
             .filter(|_| observer.draws_pictures())?;
@@ -154,7 +150,7 @@ impl SnapshotRecorder {
         resumed_at: Option<usize>,
     ) -> Result<(), TrainError> {
         if let Some((path, geometry)) = Self::target(observer, config) {
-            SnapshotLog::check(&path, geometry, resumed_at).map_err(snapshot_error)?;
+            SnapshotLog::check(&path, geometry, resumed_at)?;
         }
         Ok(())
     }
@@ -174,7 +170,7 @@ impl SnapshotRecorder {
                 geometry: snapshot_geometry(config),
             });
         };
-        let log = SnapshotLog::open_through(&path, geometry, resumed_at).map_err(snapshot_error)?;
+        let log = SnapshotLog::open_through(&path, geometry, resumed_at)?;
         Ok(Self {
             log: Some(log),
             path: Some(path),
@@ -194,15 +190,12 @@ impl SnapshotRecorder {
         };
         let (shapes, cutoff) = neuron_shapes(model);
         let Some(kept) = model.kept(grid, None) else {
-            return log
-                .append(step, cutoff, &shapes, &d_values(model, grid))
-                .map_err(snapshot_error);
+            return log.append(step, cutoff, &shapes, &d_values(model, grid));
         };
         // The kept cells only: nothing of the grid's size is built.
         let values = host(kept.values);
         let cells: Vec<(usize, f32)> = kept.pattern.cells(&values).collect();
         log.append_cells(step, cutoff, &shapes, &cells)
-            .map_err(snapshot_error)
     }
 
     /// `closeness.png` (the final `D`), `closeness.gif` (at most 60 evenly spaced
@@ -218,14 +211,14 @@ impl SnapshotRecorder {
         drop(self.log);
         let dir = path.parent().unwrap_or(Path::new("."));
         save_png(&d_heatmap(model, grid), &dir.join("closeness.png"))?;
-        let snapshots = Snapshots::read_expecting(&path, self.geometry).map_err(snapshot_error)?;
+        let snapshots = Snapshots::read_expecting(&path, self.geometry)?;
         if !snapshots.is_empty() {
             let g = snapshots.geometry();
             let stride = snapshots.len().div_ceil(60);
             let steps = snapshots.steps();
             let mut frames = Vec::new();
             for k in (0..snapshots.len()).step_by(stride) {
-                let s = snapshots.get(k).map_err(snapshot_error)?;
+                let s = snapshots.get(k)?;
                 let title = format!("DNM closeness matrix D, step {}", steps[k]);
                 frames.push(d_picture(&s.d, g.rows(), g.cols(), &title));
             }

@@ -619,11 +619,11 @@ mod resume_tests {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
-    use manifold_report::{NeuronShapes, SnapshotLog, Snapshots};
     use manifold_train::{Run, RunOptions};
 
     use super::*;
     use crate::pictures::{snapshot_geometry, SNAPSHOTS_FILE};
+    use crate::snapshots::{NeuronShapes, SnapshotLog, Snapshots};
 
     type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
 

@@ -32,12 +32,10 @@ mod compare;
 mod page;
 pub use page::embedded_data;
 mod run_files;
-pub mod snapshots;
 
 pub use compare::{comparison_files, connections, write_comparison};
 pub use manifold_train::files::Metrics;
 pub use run_files::{write_run_report, RunFiles, REPORT_FILE};
-pub use snapshots::{NeuronShapes, Snapshot, SnapshotGeometry, SnapshotLog, Snapshots};
 
 use std::path::{Path, PathBuf};
 
@@ -69,7 +67,8 @@ impl From<manifold_io::IoError> for ReportError {
     }
 }
 
-/// The errors of `metrics.csv` ([`Metrics::read`]): the same path and problem.
+/// The errors of `metrics.csv` ([`Metrics::read`]) and `snapshots.bin`
+/// ([`manifold_dnm::Snapshots`]): the same path and problem.
 impl From<manifold_train::TrainError> for ReportError {
     fn from(e: manifold_train::TrainError) -> Self {
         Self {

@@ -6,8 +6,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::page::{page, Script};
-use crate::snapshots::{SnapshotGeometry, Snapshots};
 use crate::ReportError;
+use manifold_dnm::{Geometry, Snapshots};
 use manifold_train::files::Metrics;
 
 /// The report's file name inside a run directory.
@@ -267,7 +267,7 @@ fn run_data(files: &RunFiles) -> Result<Value, ReportError> {
 
 /// The DNM grid of a run's config (`inputs`, `comps = neurons − inputs − outputs`,
 /// `outputs`, `period`, as `DnmConfig` derives them), when it has every one of them.
-fn snapshot_geometry(config: &toml::Table) -> Option<SnapshotGeometry> {
+fn snapshot_geometry(config: &toml::Table) -> Option<Geometry> {
     let size = |key: &str| usize::try_from(config.get(key)?.as_integer()?).ok();
     let (neurons, inputs, outputs) = (size("neurons")?, size("inputs")?, size("outputs")?);
     let period = match config.get("period")? {
@@ -275,7 +275,7 @@ fn snapshot_geometry(config: &toml::Table) -> Option<SnapshotGeometry> {
         toml::Value::Integer(p) => *p as f64,
         _ => return None,
     };
-    Some(SnapshotGeometry {
+    Some(Geometry {
         inputs,
         comps: neurons.checked_sub(inputs)?.checked_sub(outputs)?,
         outputs,
@@ -347,7 +347,7 @@ mod tests {
     /// note naming the file and the field), not the report; one that fits is shown.
     #[test]
     fn a_snapshot_file_of_another_grid_leaves_the_report_without_the_explorer() {
-        use crate::snapshots::{NeuronShapes, SnapshotLog};
+        use manifold_dnm::{NeuronShapes, SnapshotLog};
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let config = "neurons = 7\ninputs = 3\noutputs = 2\nperiod = 5.0\n";
@@ -357,7 +357,7 @@ mod tests {
         let write = |period: f64| {
             let path = d.join("snapshots.bin");
             let _ = std::fs::remove_file(&path);
-            let geometry = SnapshotGeometry {
+            let geometry = Geometry {
                 inputs: 3,
                 comps: 2,
                 outputs: 2,

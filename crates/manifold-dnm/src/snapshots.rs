@@ -30,7 +30,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use crate::ReportError;
+use manifold_train::TrainError;
+
+use crate::Geometry;
 
 const MAGIC: &[u8; 8] = b"MFDSNAP1";
 const HEADER_LEN: usize = 32;
@@ -38,39 +40,15 @@ const HEADER_LEN: usize = 32;
 /// DNM at N = 10 000 has 1.1 · 10⁸).
 const MAX_CELLS: usize = 1 << 28;
 
-/// The sizes of a DNM's grid: receivers `comps + outputs`, senders `inputs + comps`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SnapshotGeometry {
-    /// Input neurons n_in.
-    pub inputs: usize,
-    /// Computing neurons n_comp.
-    pub comps: usize,
-    /// Output neurons n_out.
-    pub outputs: usize,
-    /// The period P of the closeness functions' sine.
-    pub period: f64,
-}
-
-impl SnapshotGeometry {
-    /// Receiving neurons R (rows of `D`).
-    pub fn rows(&self) -> usize {
-        self.comps + self.outputs
+/// The file's header: the magic, the grid's three sizes, the reserved 0 and the period.
+fn header(geometry: &Geometry) -> Vec<u8> {
+    let mut h = Vec::with_capacity(HEADER_LEN);
+    h.extend_from_slice(MAGIC);
+    for v in [geometry.inputs, geometry.comps, geometry.outputs, 0] {
+        h.extend_from_slice(&(v as u32).to_le_bytes());
     }
-
-    /// Sending neurons C (columns of `D`).
-    pub fn cols(&self) -> usize {
-        self.inputs + self.comps
-    }
-
-    fn header(&self) -> Vec<u8> {
-        let mut h = Vec::with_capacity(HEADER_LEN);
-        h.extend_from_slice(MAGIC);
-        for v in [self.inputs, self.comps, self.outputs, 0] {
-            h.extend_from_slice(&(v as u32).to_le_bytes());
-        }
-        h.extend_from_slice(&self.period.to_le_bytes());
-        h
-    }
+    h.extend_from_slice(&geometry.period.to_le_bytes());
+    h
 }
 
 /// The transformed shape parameters of the receiving neurons, `R` values each, as the
@@ -125,11 +103,11 @@ pub struct Snapshot {
 pub struct SnapshotLog {
     path: PathBuf,
     file: File,
-    geometry: SnapshotGeometry,
+    geometry: Geometry,
 }
 
-fn io(path: &Path, what: &str, e: std::io::Error) -> ReportError {
-    ReportError::new(path, format!("{what}: {e}"))
+fn io(path: &Path, what: &str, e: std::io::Error) -> TrainError {
+    TrainError::new(path, format!("{what}: {e}"))
 }
 
 impl SnapshotLog {
@@ -144,9 +122,9 @@ impl SnapshotLog {
     /// both values) — the same verdict [`Snapshots::read_expecting`] gives a report.
     pub fn check(
         path: &Path,
-        geometry: SnapshotGeometry,
+        geometry: Geometry,
         keep_through_step: Option<usize>,
-    ) -> Result<usize, ReportError> {
+    ) -> Result<usize, TrainError> {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -166,7 +144,7 @@ impl SnapshotLog {
 
     /// Opens `path` for appending: creates it with its header, or (a resumed run) checks
     /// that its header matches `geometry` and cuts a torn last record off.
-    pub fn open(path: &Path, geometry: SnapshotGeometry) -> Result<Self, ReportError> {
+    pub fn open(path: &Path, geometry: Geometry) -> Result<Self, TrainError> {
         Self::open_through(path, geometry, None)
     }
 
@@ -175,9 +153,9 @@ impl SnapshotLog {
     /// and a torn tail go), so the resumed run records no step twice.
     pub fn open_through(
         path: &Path,
-        geometry: SnapshotGeometry,
+        geometry: Geometry,
         keep_through_step: Option<usize>,
-    ) -> Result<Self, ReportError> {
+    ) -> Result<Self, TrainError> {
         let keep = Self::check(path, geometry, keep_through_step)?;
         let mut file = OpenOptions::new()
             .create(true)
@@ -188,7 +166,7 @@ impl SnapshotLog {
             .map_err(|e| io(path, "cannot open", e))?;
         if keep == 0 {
             file.set_len(0)
-                .and_then(|()| file.write_all(&geometry.header()))
+                .and_then(|()| file.write_all(&header(&geometry)))
                 .map_err(|e| io(path, "cannot write", e))?;
         } else {
             file.set_len(keep as u64)
@@ -211,7 +189,7 @@ impl SnapshotLog {
         cutoff: f32,
         shapes: &NeuronShapes,
         d: &[f32],
-    ) -> Result<(), ReportError> {
+    ) -> Result<(), TrainError> {
         let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
         if d.len() != rows * cols {
             return Err(self.wrong_size());
@@ -225,9 +203,9 @@ impl SnapshotLog {
         self.append_cells(step, cutoff, shapes, &cells)
     }
 
-    fn wrong_size(&self) -> ReportError {
+    fn wrong_size(&self) -> TrainError {
         let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
-        ReportError::new(
+        TrainError::new(
             &self.path,
             format!("a snapshot of the wrong size (the file holds {rows} × {cols} grids)"),
         )
@@ -241,7 +219,7 @@ impl SnapshotLog {
         cutoff: f32,
         shapes: &NeuronShapes,
         cells: &[(usize, f32)],
-    ) -> Result<(), ReportError> {
+    ) -> Result<(), TrainError> {
         let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
         let rising = cells.windows(2).all(|w| w[0].0 < w[1].0);
         let inside = cells.last().is_none_or(|c| c.0 < rows * cols);
@@ -332,7 +310,7 @@ impl Cursor<'_> {
 
 /// Where the whole records of a file lie.
 struct Scan {
-    geometry: SnapshotGeometry,
+    geometry: Geometry,
     /// `(step, start, end)` of each whole record, in file order.
     records: Vec<(u32, usize, usize)>,
     whole_len: usize,
@@ -340,7 +318,7 @@ struct Scan {
 
 /// The error of a file whose header (`got`) is not this run's grid (`want`): every
 /// field that differs, with both values.
-fn mismatch(path: &Path, got: &SnapshotGeometry, want: &SnapshotGeometry) -> ReportError {
+fn mismatch(path: &Path, got: &Geometry, want: &Geometry) -> TrainError {
     let mut differ: Vec<String> = [
         ("inputs", got.inputs, want.inputs),
         ("comps", got.comps, want.comps),
@@ -356,7 +334,7 @@ fn mismatch(path: &Path, got: &SnapshotGeometry, want: &SnapshotGeometry) -> Rep
             got.period, want.period
         ));
     }
-    ReportError::new(
+    TrainError::new(
         path,
         format!(
             "holds snapshots of a {}-{}-{} grid of period {}, not of this run's {}-{}-{} grid \
@@ -374,14 +352,14 @@ fn mismatch(path: &Path, got: &SnapshotGeometry, want: &SnapshotGeometry) -> Rep
     )
 }
 
-fn scan(path: &Path, bytes: &[u8], expect: Option<SnapshotGeometry>) -> Result<Scan, ReportError> {
+fn scan(path: &Path, bytes: &[u8], expect: Option<Geometry>) -> Result<Scan, TrainError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(ReportError::new(
+        return Err(TrainError::new(
             path,
             "not a DNM snapshot file (no MFDSNAP1 header)",
         ));
     }
-    let damaged = |what: String| ReportError::new(path, format!("damaged snapshot file: {what}"));
+    let damaged = |what: String| TrainError::new(path, format!("damaged snapshot file: {what}"));
     if bytes.len() < HEADER_LEN {
         return Err(damaged(format!(
             "its header is cut short ({} of {HEADER_LEN} bytes)",
@@ -408,7 +386,7 @@ fn scan(path: &Path, bytes: &[u8], expect: Option<SnapshotGeometry>) -> Result<S
             "its header's period is {period}, not a positive number"
         )));
     }
-    let geometry = SnapshotGeometry {
+    let geometry = Geometry {
         inputs,
         comps,
         outputs,
@@ -451,7 +429,7 @@ fn scan(path: &Path, bytes: &[u8], expect: Option<SnapshotGeometry>) -> Result<S
 pub struct Snapshots {
     path: PathBuf,
     bytes: Vec<u8>,
-    geometry: SnapshotGeometry,
+    geometry: Geometry,
     /// `(step, start, end)` of the records in force, by step.
     records: Vec<(u32, usize, usize)>,
 }
@@ -460,17 +438,17 @@ impl Snapshots {
     /// Reads `path`. A torn last record is ignored; when a step was recorded again (a
     /// resumed run), the later record and everything after it supersede the earlier
     /// records from that step on.
-    pub fn read(path: &Path) -> Result<Self, ReportError> {
+    pub fn read(path: &Path) -> Result<Self, TrainError> {
         Self::read_with(path, None)
     }
 
     /// [`Snapshots::read`], refusing a file whose header is not `geometry` (the run's
     /// grid and period) with the error [`SnapshotLog::check`] gives a resumed run.
-    pub fn read_expecting(path: &Path, geometry: SnapshotGeometry) -> Result<Self, ReportError> {
+    pub fn read_expecting(path: &Path, geometry: Geometry) -> Result<Self, TrainError> {
         Self::read_with(path, Some(geometry))
     }
 
-    fn read_with(path: &Path, expect: Option<SnapshotGeometry>) -> Result<Self, ReportError> {
+    fn read_with(path: &Path, expect: Option<Geometry>) -> Result<Self, TrainError> {
         let bytes = std::fs::read(path).map_err(|e| io(path, "cannot read", e))?;
         let scan = scan(path, &bytes, expect)?;
         let mut records: Vec<(u32, usize, usize)> = Vec::new();
@@ -489,7 +467,7 @@ impl Snapshots {
     }
 
     /// The grid's sizes.
-    pub fn geometry(&self) -> SnapshotGeometry {
+    pub fn geometry(&self) -> Geometry {
         self.geometry
     }
 
@@ -509,10 +487,10 @@ impl Snapshots {
     }
 
     /// The `k`-th snapshot, decoded.
-    pub fn get(&self, k: usize) -> Result<Snapshot, ReportError> {
+    pub fn get(&self, k: usize) -> Result<Snapshot, TrainError> {
         let (rows, cols) = (self.geometry.rows(), self.geometry.cols());
         let bad = || {
-            ReportError::new(
+            TrainError::new(
                 &self.path,
                 format!("snapshot {k} is damaged (its cells do not fit the grid)"),
             )
@@ -529,7 +507,7 @@ impl Snapshots {
         let step = c.u32().ok_or_else(bad)?;
         let cutoff = c.f32().ok_or_else(bad)?;
         let max = c.f32().ok_or_else(bad)?;
-        let mut family = || -> Result<Vec<f32>, ReportError> {
+        let mut family = || -> Result<Vec<f32>, TrainError> {
             (0..rows).map(|_| c.f32().ok_or_else(bad)).collect()
         };
         let shapes = NeuronShapes {
@@ -576,7 +554,7 @@ impl Snapshots {
         } else {
             ((n as f64 * budget as f64 / sizes as f64).floor() as usize).clamp(2, n)
         };
-        let mut out = self.geometry.header();
+        let mut out = header(&self.geometry);
         let mut kept = 0;
         let mut last = usize::MAX;
         for t in 0..keep {
@@ -601,8 +579,8 @@ impl Snapshots {
 mod tests {
     use super::*;
 
-    fn geometry() -> SnapshotGeometry {
-        SnapshotGeometry {
+    fn geometry() -> Geometry {
+        Geometry {
             inputs: 3,
             comps: 2,
             outputs: 2,
@@ -698,7 +676,7 @@ mod tests {
         assert_eq!(s.steps(), vec![1, 50, 100, 150]);
         assert_eq!(s.get(2).unwrap().cutoff, 0.4, "the resumed run's record");
         // A different grid is refused, naming the file.
-        let other = SnapshotGeometry {
+        let other = Geometry {
             comps: 5,
             ..geometry()
         };
@@ -900,7 +878,7 @@ mod tests {
         let err = Snapshots::read(&path).err().unwrap().to_string();
         assert!(err.contains("not a DNM snapshot file"), "{err}");
         // A header followed by a record whose cells point outside the grid.
-        let mut bytes = geometry().header();
+        let mut bytes = header(&geometry());
         let mut body = Vec::new();
         body.extend_from_slice(&1u32.to_le_bytes());
         body.extend_from_slice(&0.1f32.to_le_bytes());
