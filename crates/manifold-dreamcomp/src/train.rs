@@ -16,10 +16,9 @@ use crate::kernels::DreamCompBackend;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use manifold_data::{ImageSet, Mnist};
 use manifold_train::{
-    all_finite, fit, load_module, median, save_module, Evaluation, Learner, Observer, Position,
-    Schedule, StepError, Summary, TrainError, Trained,
+    all_finite, fit, load_module, median, save_module, shuffled, Evaluation, Learner, Observer,
+    Position, Schedule, StepError, Summary, TrainError, Trained,
 };
-use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
 use crate::model::{neuron_classes, unlabelled_penalty, DreamComp, CLASSES, PIXELS};
 use crate::rule::{scores, step, synapse_rows, update};
@@ -103,14 +102,8 @@ impl<B: Backend> UpdateRule<B> {
     /// The shuffled order of epoch `epoch` (a function of seed and epoch, so resuming
     /// mid-epoch replays the same order).
     pub fn epoch_order(&self, train_len: usize, epoch: usize) -> Vec<usize> {
-        let mut idx: Vec<usize> = (0..train_len).collect();
-        let seed = self
-            .config
-            .seed
-            .wrapping_mul(1_000_003)
-            .wrapping_add(epoch as u64);
-        idx.shuffle(&mut StdRng::seed_from_u64(seed));
-        idx
+        let seed = self.config.seed.wrapping_mul(1_000_003);
+        shuffled(train_len, seed.wrapping_add(epoch as u64))
     }
 
     /// One minibatch `V` (`B × 794`): pixels and the one-hot label where it is kept
@@ -199,8 +192,7 @@ fn labelled_subset(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
     if fraction >= 1.0 {
         return vec![true; n];
     }
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.shuffle(&mut StdRng::seed_from_u64(seed ^ 0x5eed_1abe));
+    let idx = shuffled(n, seed ^ 0x5eed_1abe);
     let keep = ((fraction * n as f64).round() as usize).clamp(1, n.max(1));
     let mut mask = vec![false; n];
     for &i in &idx[..keep.min(n)] {

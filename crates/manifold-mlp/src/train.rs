@@ -10,10 +10,11 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{ImageSet, Mnist};
+use manifold_train::epoch::{EpochLoss, Minibatches};
 use manifold_train::{
-    all_finite, argmax_rows, batch_tensor, epoch_order, fit, labels_tensor, load_module,
-    load_record, save_module, save_record, AdamParams, Evaluation, FusedAdam, Learner, Observer,
-    Position, Schedule, StepError, Summary, TrainError, Trained,
+    all_finite, argmax_rows, batch_tensor, fit, labels_tensor, load_module, load_record,
+    save_module, save_record, AdamParams, Evaluation, FusedAdam, Learner, Observer, Position,
+    Schedule, StepError, Summary, TrainError, Trained,
 };
 
 use crate::config::MlpConfig;
@@ -51,25 +52,26 @@ pub struct MlpLearner<'a, B: AutodiffBackend> {
     /// Always `Some` between steps (taken by value through the optimiser).
     model: Option<Mlp<B>>,
     optim: FusedAdam<B>,
-    /// The epoch whose order `order` holds.
-    order: Option<(usize, Vec<usize>)>,
-    /// The epoch's summed training loss (an f32 accumulator on the device).
-    loss_sum: Option<Tensor<B::InnerBackend, 1>>,
+    /// The epochs' shuffled minibatches.
+    batches: Minibatches,
+    /// The epoch's running training loss.
+    loss: EpochLoss<B::InnerBackend>,
 }
 
 impl<'a, B: AutodiffBackend> MlpLearner<'a, B> {
     /// `model` trained on `data.train` (limited by `config.train_limit`), evaluated on
     /// `data.test`.
     pub fn new(model: Mlp<B>, config: &'a MlpConfig, data: &'a Mnist, device: &B::Device) -> Self {
+        let train = data.train.limited(config.train_limit);
         Self {
             config,
             test: &data.test,
-            train: data.train.limited(config.train_limit),
             device: device.clone(),
             model: Some(model),
             optim: adam::<B>(config),
-            order: None,
-            loss_sum: None,
+            batches: Minibatches::new(config.seed, train.len(), config.batch_size),
+            train,
+            loss: EpochLoss::default(),
         }
     }
 
@@ -88,7 +90,7 @@ impl<'a, B: AutodiffBackend> MlpLearner<'a, B> {
 
     /// Minibatches per epoch.
     pub fn batches(&self) -> usize {
-        self.train.len().div_ceil(self.config.batch_size)
+        self.batches.per_epoch()
     }
 }
 
@@ -118,24 +120,13 @@ impl<B: AutodiffBackend> Learner for MlpLearner<'_, B> {
         self.model = Some(load_module(model, &dir.join("model"), &self.device)?);
         let record = load_record::<B::InnerBackend, _>(&dir.join("optim"), &self.device)?;
         self.optim = std::mem::replace(&mut self.optim, adam::<B>(self.config)).load_record(record);
-        // A resumed epoch continues its accumulator from the checkpoint (an f32 sum,
-        // stored exactly as f64), so its mean is the uninterrupted epoch's to the bit.
-        self.loss_sum =
-            (at.batch > 0).then(|| Tensor::from_floats([at.epoch_loss_sum as f32], &self.device));
+        self.loss.resume(at, &self.device);
         Ok(())
     }
 
     fn step(&mut self, at: &Position) -> Result<(), StepError> {
-        let (config, n) = (self.config, self.train.len());
-        if self.order.as_ref().map(|(e, _)| *e) != Some(at.epoch) {
-            self.order = Some((at.epoch, epoch_order(config.seed, at.epoch, n)));
-        }
-        if at.batch == 0 {
-            self.loss_sum = None;
-        }
-        let order = &self.order.as_ref().expect("just filled").1;
-        let (start, bs) = (at.batch * config.batch_size, config.batch_size);
-        let idx = &order[start..(start + bs).min(n)];
+        let config = self.config;
+        let idx = self.batches.indices(at);
         let (x, y) = self.train.gather(idx);
         let shape = [idx.len(), self.train.dim()];
         let x = Tensor::<B::InnerBackend, 2>::from_data(TensorData::new(x, shape), &self.device);
@@ -143,18 +134,13 @@ impl<B: AutodiffBackend> Learner for MlpLearner<'_, B> {
         let model = self.take_model();
         // The gradients by hand, without an autodiff graph: autodiff's numbers, fewer ops.
         let (value, grads) = model.loss_and_gradients(x, labels);
-        self.loss_sum = Some(match self.loss_sum.take() {
-            Some(s) => s + value,
-            None => value,
-        });
+        self.loss.add(at, value);
         self.model = Some(self.optim.step(config.learning_rate, model, grads));
         Ok(())
     }
 
     fn epoch_loss_sum(&mut self) -> f64 {
-        self.loss_sum
-            .clone()
-            .map_or(0.0, |s| s.into_scalar().elem::<f64>())
+        self.loss.sum()
     }
 
     fn evaluate(&mut self) -> Evaluation {
@@ -162,7 +148,7 @@ impl<B: AutodiffBackend> Learner for MlpLearner<'_, B> {
     }
 
     fn row(&mut self, at: &Position, eval: Option<&Evaluation>) -> Vec<f64> {
-        let mean_loss = self.epoch_loss_sum() / at.batch.max(1) as f64;
+        let mean_loss = self.loss.mean(at);
         let eval = eval
             .copied()
             .unwrap_or(Evaluation::classification(f64::NAN, f64::NAN));

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 
 use crate::kernels::{SetAutodiffBackend, SetBackend};
 use burn::module::AutodiffModule;
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::ElementConversion;
 use manifold_data::{ImageSet, Mnist};
+use manifold_train::epoch::{EpochLoss, Minibatches};
 use manifold_train::files::{Kept, MetricsLog};
 use manifold_train::{
-    all_finite, argmax_rows, batch_tensor, epoch_order, fit, labels_tensor, load_module,
-    save_module, Evaluation, Learner, Observer, Position, Schedule, StepError, Summary, TrainError,
-    Trained,
+    all_finite, argmax_rows, batch_tensor, fit, labels_tensor, load_module, save_module,
+    Evaluation, Learner, Observer, Position, Schedule, StepError, Summary, TrainError, Trained,
 };
 
 use crate::config::{ComputePath, SetConfig};
@@ -46,10 +46,10 @@ pub struct SetLearner<'a, B: SetAutodiffBackend> {
     /// Always `Some` between steps (taken by value through the optimiser).
     model: Option<SetMlp<B>>,
     state: SparseAdam<B::InnerBackend>,
-    /// The epoch whose order `order` holds.
-    order: Option<(usize, Vec<usize>)>,
-    /// The epoch's summed training loss (an f32 accumulator on the device).
-    loss_sum: Option<Tensor<B::InnerBackend, 1>>,
+    /// The epochs' shuffled minibatches.
+    batches: Minibatches,
+    /// The epoch's running training loss.
+    loss: EpochLoss<B::InnerBackend>,
     /// `connectivity.csv` and the directory its pictures go to, when drawing pictures.
     connectivity: Option<(PathBuf, MetricsLog)>,
     /// What `prepare` accepted of an existing `connectivity.csv`.
@@ -65,15 +65,16 @@ impl<'a, B: SetAutodiffBackend> SetLearner<'a, B> {
         data: &'a Mnist,
         device: &B::Device,
     ) -> Self {
+        let train = data.train.limited(config.train_limit);
         Self {
             config,
             test: &data.test,
-            train: data.train.limited(config.train_limit),
             device: device.clone(),
             state: SparseAdam::<B::InnerBackend>::new(&model, device),
             model: Some(model),
-            order: None,
-            loss_sum: None,
+            batches: Minibatches::new(config.seed, train.len(), config.batch_size),
+            train,
+            loss: EpochLoss::default(),
             connectivity: None,
             kept: None,
         }
@@ -103,7 +104,7 @@ impl<'a, B: SetAutodiffBackend> SetLearner<'a, B> {
 
     /// Minibatches per epoch.
     pub fn batches(&self) -> usize {
-        self.train.len().div_ceil(self.config.batch_size)
+        self.batches.per_epoch()
     }
 }
 
@@ -130,10 +131,7 @@ impl<B: SetAutodiffBackend> Learner for SetLearner<'_, B> {
         self.model = Some(load_module(model, &dir.join("model"), &self.device)?);
         let state = SparseAdam::<B::InnerBackend>::new(self.model(), &self.device);
         self.state = load_module(state, &dir.join("optim"), &self.device)?;
-        // A resumed epoch continues its accumulator from the checkpoint (an f32 sum,
-        // stored exactly as f64), so its mean is the uninterrupted epoch's to the bit.
-        self.loss_sum =
-            (at.batch > 0).then(|| Tensor::from_floats([at.epoch_loss_sum as f32], &self.device));
+        self.loss.resume(at, &self.device);
         Ok(())
     }
 
@@ -158,24 +156,14 @@ impl<B: SetAutodiffBackend> Learner for SetLearner<'_, B> {
     }
 
     fn step(&mut self, at: &Position) -> Result<(), StepError> {
-        let (config, n) = (self.config, self.train.len());
-        if self.order.as_ref().map(|(e, _)| *e) != Some(at.epoch) {
-            self.order = Some((at.epoch, epoch_order(config.seed, at.epoch, n)));
-        }
-        if at.batch == 0 {
-            self.loss_sum = None;
-        }
-        let order = &self.order.as_ref().expect("just filled").1;
-        let idx = &order[at.batch * config.batch_size..((at.batch + 1) * config.batch_size).min(n)];
+        let config = self.config;
+        let idx = self.batches.indices(at);
         let (x, y) = self.train.gather(idx);
         let x = batch_tensor::<B>(&x, idx.len(), self.train.dim(), &self.device);
         let model = self.take_model();
         let loss = model.loss(x, labels_tensor::<B>(&y, &self.device), config.path);
         let value = loss.clone().inner();
-        self.loss_sum = Some(match self.loss_sum.take() {
-            Some(s) => s + value,
-            None => value,
-        });
+        self.loss.add(at, value);
         let grads = loss.backward();
         let lr = config.lr_at(at.epoch);
         self.model = Some(adam_step(model, &mut self.state, &grads, lr, config));
@@ -183,9 +171,7 @@ impl<B: SetAutodiffBackend> Learner for SetLearner<'_, B> {
     }
 
     fn epoch_loss_sum(&mut self) -> f64 {
-        self.loss_sum
-            .clone()
-            .map_or(0.0, |s| s.into_scalar().elem::<f64>())
+        self.loss.sum()
     }
 
     /// Evaluated before the evolution: the regrown connections are not trained yet.
@@ -199,7 +185,7 @@ impl<B: SetAutodiffBackend> Learner for SetLearner<'_, B> {
     }
 
     fn row(&mut self, at: &Position, eval: Option<&Evaluation>) -> Vec<f64> {
-        let mean_loss = self.epoch_loss_sum() / at.batch.max(1) as f64;
+        let mean_loss = self.loss.mean(at);
         let eval = eval
             .copied()
             .unwrap_or(Evaluation::classification(f64::NAN, f64::NAN));

@@ -382,14 +382,18 @@ fn checkpoint<L: Learner>(
 }
 
 /// The order in which epoch `epoch` visits `n` samples: a permutation fixed by the seed
-/// and the epoch, so a resumed run sees exactly what an uninterrupted one would. Every
-/// model that shuffles uses it.
+/// and the epoch, so a resumed run sees exactly what an uninterrupted one would. The
+/// MLP, SET and the DNM use it.
 pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(
-        seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
+    shuffled(n, seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// `0..n` shuffled by a generator seeded with `rng_seed`: the workspace's one shuffle
+/// ([`epoch_order`], and DreamComp's epochs and labelled subset, whose published numbers
+/// derive the seed their own way).
+pub fn shuffled(n: usize, rng_seed: u64) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..n).collect();
-    idx.shuffle(&mut rng);
+    idx.shuffle(&mut rand::rngs::StdRng::seed_from_u64(rng_seed));
     idx
 }
 

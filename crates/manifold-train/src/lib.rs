@@ -39,6 +39,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod curves;
+pub mod epoch;
 mod error;
 pub mod eval;
 pub mod files;
@@ -63,7 +64,9 @@ pub use files::{
     median, one_line, read_json, read_metrics, read_toml, write_atomic, write_json, Metrics,
 };
 pub use interrupt::Interrupter;
-pub use learner::{epoch_order, fit, run_epoch, time_epochs, Learner, Schedule, StepError};
+pub use learner::{
+    epoch_order, fit, run_epoch, shuffled, time_epochs, Learner, Schedule, StepError,
+};
 pub use lock::RunLock;
 pub use loss::cross_entropy;
 pub use observer::{Observer, Position, ResumePoint, SaveFiles, Silent};
