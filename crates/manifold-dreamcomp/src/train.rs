@@ -218,6 +218,9 @@ pub struct DreamCompLearner<'a, B: DreamCompBackend> {
     epoch_started: Option<(Instant, bool)>,
     /// Seconds of each epoch run whole in this process.
     epoch_times: Vec<f64>,
+    /// The neuron classes of the last evaluation, for the row that follows it (the
+    /// model has not changed in between).
+    evaluated_classes: Option<Option<Tensor<B, 1, Int>>>,
 }
 
 impl<'a, B: DreamCompBackend> DreamCompLearner<'a, B> {
@@ -238,6 +241,7 @@ impl<'a, B: DreamCompBackend> DreamCompLearner<'a, B> {
             order: None,
             epoch_started: None,
             epoch_times: Vec::new(),
+            evaluated_classes: None,
         }
     }
 
@@ -246,6 +250,11 @@ impl<'a, B: DreamCompBackend> DreamCompLearner<'a, B> {
         self.model
             .as_ref()
             .expect("the model is put back after every step")
+    }
+
+    /// Training images (after `train_limit`).
+    pub fn images(&self) -> usize {
+        self.train.len()
     }
 
     /// The update rule (its labelled subset, its rates).
@@ -310,7 +319,9 @@ impl<B: DreamCompBackend> Learner for DreamCompLearner<'_, B> {
 
     /// Test accuracy; the loss is the test error (Hebbian learning has no loss).
     fn evaluate(&mut self) -> Evaluation {
-        let test = evaluate_as(self.model(), self.classes(), self.test, 0, &self.device);
+        let classes = self.classes();
+        let test = evaluate_as(self.model(), classes.clone(), self.test, 0, &self.device);
+        self.evaluated_classes = Some(classes);
         Evaluation::classification(test, 1.0 - test)
     }
 
@@ -327,9 +338,13 @@ impl<B: DreamCompBackend> Learner for DreamCompLearner<'_, B> {
             }
             None => f64::NAN,
         };
+        let classes = self
+            .evaluated_classes
+            .take()
+            .unwrap_or_else(|| self.classes());
         let train = evaluate_as(
             self.model(),
-            self.classes(),
+            classes,
             &self.train,
             TRAIN_EVAL_LIMIT,
             &self.device,

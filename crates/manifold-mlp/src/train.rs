@@ -113,10 +113,7 @@ impl<B: AutodiffBackend> Learner for MlpLearner<'_, B> {
     }
 
     fn resume(&mut self, dir: &Path, at: &Position) -> Result<(), TrainError> {
-        let model = self
-            .model
-            .take()
-            .expect("the model is put back after every step");
+        let model = self.take_model();
         self.model = Some(load_module(model, &dir.join("model"), &self.device)?);
         let record = load_record::<B::InnerBackend, _>(&dir.join("optim"), &self.device)?;
         self.optim = std::mem::replace(&mut self.optim, adam::<B>(self.config)).load_record(record);
@@ -177,10 +174,7 @@ impl<B: AutodiffBackend> Learner for MlpLearner<'_, B> {
         _at: &Position,
         summary: Summary,
     ) -> Result<(Mlp<B>, Summary), TrainError> {
-        let model = self
-            .model
-            .take()
-            .expect("the model is put back after every step");
+        let model = self.take_model();
         if let Some(dir) = observer.output_dir() {
             save_module(&model, &dir.join("model"))?;
             draw_curves(dir)?;

@@ -45,16 +45,6 @@ pub struct Position {
     pub epoch_loss_sum: f64,
 }
 
-impl Position {
-    /// The start of epoch `epoch` (for loops that run whole epochs from a fresh state).
-    pub fn at_epoch(epoch: usize) -> Self {
-        Self {
-            epoch,
-            ..Self::default()
-        }
-    }
-}
-
 /// A saved checkpoint to continue from: its directory (the model's files) and position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResumePoint {

@@ -93,7 +93,7 @@ fn time_size<B: DreamCompBackend>(
         B::sync(device)?;
         times.push(t.elapsed().as_secs_f64());
     }
-    let images = job.data.train.limited(job.train_limit).len();
+    let images = learner.images();
     let med = median(&times);
     eprintln!(
         "dreamcomp bench {name} K={}: median epoch {med:.3} s",
