@@ -6,7 +6,8 @@
 //! - [`set`]: Sparse Evolutionary Training;
 //! - [`dreamcomp`]: competitive Hebbian learning with reconstruction weights;
 //! - [`mlp`]: the small dense MLP;
-//! - [`train`]: run directories, checkpoints, progress, tuner;
+//! - [`train`]: run directories, checkpoints, progress;
+//! - [`sweep`]: sweep files run here or on Slurm, and collected;
 //! - [`viz`]: charts, heatmaps, tile grids, GIFs;
 //! - [`report`]: a run's self-contained `report.html`, the DNM explorer, run comparisons;
 //! - [`backend`]: the one place a backend is chosen (`--device`).
@@ -22,6 +23,7 @@ pub use manifold_dreamcomp as dreamcomp;
 pub use manifold_mlp as mlp;
 pub use manifold_report as report;
 pub use manifold_set as set;
+pub use manifold_sweep as sweep;
 pub use manifold_train as train;
 pub use manifold_viz as viz;
 

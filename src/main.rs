@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use manifold::backend::DeviceKind;
 
-use cli::{args::Interrupted, bench, interactive, report, sweep, topology, train, tune};
+use cli::{args::Interrupted, bench, interactive, report, sweep, topology, train};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -35,9 +35,7 @@ enum Command {
     Bench(bench::BenchCmd),
     /// Guess digits against the saved MLP.
     Interactive(interactive::InteractiveArgs),
-    /// Grid search over MLP hyperparameters × seeds.
-    Tune(tune::TuneArgs),
-    /// Sweep a DNM hyperparameter (accuracy–density curve).
+    /// Sweeps: a file's points run here or on Slurm, and collected.
     #[command(subcommand)]
     Sweep(sweep::SweepCmd),
     /// SET topology experiment: with and without a weight penalty.
@@ -53,8 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Train(cmd)) => train::run(cmd, device),
         Some(Command::Bench(cmd)) => bench::run(cmd, device),
         Some(Command::Interactive(a)) => interactive::run(a, device),
-        Some(Command::Tune(a)) => tune::run(a, device),
-        Some(Command::Sweep(cmd)) => sweep::run(cmd, device),
+        Some(Command::Sweep(cmd)) => sweep::run(cmd, cli.device),
         Some(Command::SetTopology(a)) => topology::run(a, device),
         Some(Command::Report(a)) => report::run(a),
     }

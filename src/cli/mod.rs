@@ -8,4 +8,3 @@ pub mod report;
 pub mod sweep;
 pub mod topology;
 pub mod train;
-pub mod tune;

@@ -41,7 +41,6 @@ pub mod model;
 pub mod pictures;
 pub mod placement;
 pub mod snapshots;
-pub mod sweep;
 pub mod train;
 
 pub use bench::{time_steps, StepTiming};

@@ -32,4 +32,4 @@ pub mod train;
 
 pub use config::MlpConfig;
 pub use model::Mlp;
-pub use train::{adam, evaluate, train, train_from, tune, MlpLearner, METRICS};
+pub use train::{adam, evaluate, train, train_from, MlpLearner, METRICS};

@@ -234,27 +234,3 @@ pub fn train_from<B: AutodiffBackend>(
     config.check_data(data)?;
     fit(MlpLearner::new(model, config, data, device), observer)
 }
-
-/// Trains every config silently (in parallel on the CPU's threads) and returns each
-/// one's test loss and accuracy, in order: the tuner's inner loop.
-pub fn tune<B: AutodiffBackend>(
-    configs: &[MlpConfig],
-    data: &Mnist,
-    device: &B::Device,
-) -> Result<Vec<manifold_train::tune::Outcome>, TrainError> {
-    use rayon::prelude::*;
-    let bar = manifold_train::progress_bar(configs.len() as u64, "tune");
-    let outcomes = configs
-        .par_iter()
-        .map(|c| {
-            let t = train::<B>(c, data, device, &mut manifold_train::Silent)?;
-            bar.inc(1);
-            Ok(manifold_train::tune::Outcome {
-                cost: t.evaluation.loss,
-                accuracy: t.evaluation.accuracy.unwrap_or(f64::NAN),
-            })
-        })
-        .collect();
-    bar.finish_and_clear();
-    outcomes
-}

@@ -1,7 +1,7 @@
 //! What every manifold model shares: run recording ([`Run`], the [`Observer`] a model's
 //! training loop reports to, [`Silent`] for runs that record nothing), interruption as a
 //! value ([`Interrupter`]), Burn-recorder checkpoints, the fused Adam optimiser,
-//! evaluation helpers, and the grid-search tuner.
+//! evaluation helpers.
 //!
 //! A run recorded in a directory (here a hand-written loop; a model crate's `train`
 //! reports to the same [`Observer`]). The run's report is written at the end by the
@@ -54,7 +54,6 @@ pub mod outcome;
 pub mod overrides;
 pub mod progress;
 pub mod run;
-pub mod tune;
 
 pub use checkpoint::{all_finite, load_module, load_record, save_module, save_record};
 pub use config::{resume_changes, Change, ModelConfig};

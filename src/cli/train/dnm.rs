@@ -9,6 +9,9 @@ use crate::cli::args::{finish, RunArgs};
 use manifold::backend::DeviceKind;
 use manifold::with_backend;
 
+/// The preset when neither `--preset` nor a sweep file names one.
+pub const PRESET: &str = "seed-mnist";
+
 /// The DNM's own flags.
 /// Each `Option` sets the config field of its (serde) name.
 #[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
@@ -16,7 +19,7 @@ pub struct Flags {
     /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist,
     /// large-mnist (size-aware; scale it with --set neurons=N), layered-mnist (size-aware,
     /// two comp layers, surrogate density, batch 200).
-    #[arg(long, default_value = "seed-mnist")]
+    #[arg(long, default_value = PRESET)]
     #[serde(skip)]
     preset: String,
     /// Training steps.

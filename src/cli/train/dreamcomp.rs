@@ -9,12 +9,15 @@ use crate::cli::args::finish;
 use manifold::backend::DeviceKind;
 use manifold::with_backend;
 
+/// The preset when neither `--preset` nor a sweep file names one.
+pub const PRESET: &str = "k400";
+
 /// DreamComp's own flags.
 /// Each `Option` sets the config field of its name.
 #[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
 pub struct Flags {
     /// Preset: k100, k400 (custom ξ), k400-plain, k1600, k6400.
-    #[arg(long, default_value = "k400")]
+    #[arg(long, default_value = PRESET)]
     #[serde(skip)]
     preset: String,
     /// Number of neurons K.

@@ -16,13 +16,16 @@ pub enum PathArg {
     Masked,
 }
 
+/// The preset when neither `--preset` nor a sweep file names one.
+pub const PRESET: &str = "best";
+
 /// SET's own flags.
 /// Each `Option` sets the config field of its (serde) name.
 #[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
 pub struct Flags {
     /// Preset: best (the README's headline: 784-1000-1000-1000-10, 24 epochs, ≈ 98.1%
     /// at 4.5% density) or original (Mocanu et al.'s MNIST settings).
-    #[arg(long, default_value = "best")]
+    #[arg(long, default_value = PRESET)]
     #[serde(skip)]
     preset: String,
     /// Hidden layer widths, comma-separated.

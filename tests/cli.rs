@@ -1,5 +1,6 @@
 //! The `manifold` binary end to end on the MLP: run directories, resume, Ctrl-C,
-//! interactive play through a pipe, the tuner, the benchmark and the examples.
+//! interactive play through a pipe, the benchmark and the examples; sweeps run here and
+//! on a real Slurm (`sweep` module).
 
 use std::io::Write;
 use std::path::Path;
@@ -7,6 +8,8 @@ use std::process::{Command, Stdio};
 
 #[path = "common/cli.rs"]
 mod cli;
+#[path = "cli/sweep.rs"]
+mod sweep;
 use cli::{manifold, stderr};
 
 fn json(path: &Path) -> serde_json::Value {
@@ -174,41 +177,6 @@ fn interactive_without_a_saved_model_says_how_to_make_one() {
     let o = manifold(&["interactive"], tmp.path());
     assert!(!o.status.success());
     assert_eq!(stderr(&o), "error: no saved MLP found under runs/: make one with `manifold train mlp` (or pass --load FILE)");
-}
-
-#[test]
-fn tune_writes_the_best_seed_of_each_combination() {
-    let tmp = tempfile::tempdir().unwrap();
-    let csv = tmp.path().join("tune.csv");
-    let o = manifold(
-        &[
-            "tune",
-            "--axis",
-            "learning_rate=0.001,0.003",
-            "--axis",
-            "batch_size=32,64",
-            "--seeds",
-            "2",
-            "--set",
-            "epochs=1",
-            "--set",
-            "train_limit=1000",
-            "--csv",
-            csv.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "batch_size,learning_rate,best_seed,cost,accuracy");
-    assert_eq!(lines.len(), 5, "{text}");
-    for l in &lines[1..] {
-        let f: Vec<&str> = l.split(',').collect();
-        assert!(f[2] == "0" || f[2] == "1");
-        assert!(f[3].parse::<f64>().unwrap() > 0.0 && f[4].parse::<f64>().unwrap() > 0.2);
-    }
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("best: "));
 }
 
 #[test]

@@ -1,0 +1,419 @@
+//! `sweep collect`: whatever has finished, merged into tables and pictures.
+//!
+//! - `sweep.csv`: one row per point: its group, seed, state, settings, every number of
+//!   its `summary.json`, and the reason of a point that diverged or failed.
+//! - `summary.csv`: one row per setting: the seeds finished and the mean and sample
+//!   standard deviation over them of every number.
+//! - `best.csv` (with [`Options::best_of`]): per setting, the seed with the lowest value
+//!   of a number (the tuner's "best of seeds", by test loss by default).
+//! - `compare.html` (with `compare.csv` and `compare.png`): the runs on one page, as
+//!   `manifold report --compare` draws them.
+//! - `plot-Y-vs-X.png`: the mean over seeds of Y against X, a curve per group, for each
+//!   `[[plot]]` of the file (default: test accuracy, or test MSE, against each axis).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use manifold_train::TrainError;
+use manifold_viz::{line_chart, scatter_chart, Series};
+
+use crate::file::{Plot, Point, Sweep};
+use crate::point::{last_error, State};
+
+/// Options of `collect`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Write `best.csv`: per setting, the seed with the lowest value of this number.
+    pub best_of: Option<String>,
+}
+
+/// A point's row: its state and the numbers of its `summary.json`.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The point.
+    pub point: Point,
+    /// Its state.
+    pub state: State,
+    /// The numbers of its `summary.json` (finished points only).
+    pub numbers: BTreeMap<String, f64>,
+    /// Why it diverged or failed, or what it is waiting for.
+    pub reason: String,
+}
+
+/// What `collect` found and wrote.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// One row per point.
+    pub rows: Vec<Row>,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+}
+
+impl Collected {
+    /// The points not finished, with what they are waiting for.
+    pub fn unfinished(&self) -> Vec<(String, String)> {
+        self.rows
+            .iter()
+            .filter(|r| !r.state.is_final())
+            .map(|r| (r.point.id(), r.reason.clone()))
+            .collect()
+    }
+}
+
+/// The numbers of a `summary.json` (top-level numbers only).
+fn numbers(dir: &Path) -> BTreeMap<String, f64> {
+    let Ok(text) = std::fs::read_to_string(dir.join("summary.json")) else {
+        return BTreeMap::new();
+    };
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
+    else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .filter_map(|(k, v)| v.as_f64().map(|x| (k, x)))
+        .collect()
+}
+
+/// Reads every point of `sweep` and writes the tables and pictures into its directory.
+pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError> {
+    let root = &sweep.out;
+    let rows: Vec<Row> = sweep
+        .points
+        .iter()
+        .map(|p| {
+            let dir = p.dir(root);
+            let state = State::of(&dir);
+            let reason = match &state {
+                State::Diverged(why) => why.clone(),
+                State::Done => String::new(),
+                State::Foreign(why) => why.clone(),
+                State::Running => "running".into(),
+                State::New => match last_error(p, root) {
+                    Some(e) => format!("failed: {e}"),
+                    None => "not started".into(),
+                },
+                State::Started | State::Resumable => match last_error(p, root) {
+                    Some(e) => format!("failed: {e}"),
+                    None => "stopped before the end".into(),
+                },
+            };
+            let numbers = if state.is_final() {
+                numbers(&dir)
+            } else {
+                BTreeMap::new()
+            };
+            Row {
+                point: p.clone(),
+                state,
+                numbers,
+                reason,
+            }
+        })
+        .collect();
+    let axes = sweep.axis_names();
+    let metrics: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.numbers.keys().cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut files = Vec::new();
+
+    // sweep.csv
+    let mut header = vec!["point", "group", "seed", "state"];
+    header.extend(axes.iter().map(String::as_str));
+    header.extend(metrics.iter().map(String::as_str));
+    header.push("reason");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let bad = |path: &Path, e: csv::Error| TrainError::new(path, e.to_string());
+    let path = root.join("sweep.csv");
+    w.write_record(&header).map_err(|e| bad(&path, e))?;
+    for r in &rows {
+        let mut rec = vec![
+            r.point.id(),
+            r.point.group.clone(),
+            r.point.seed.to_string(),
+            r.state.word().to_string(),
+        ];
+        rec.extend(axes.iter().map(|a| setting_text(&r.point, a)));
+        rec.extend(
+            metrics
+                .iter()
+                .map(|m| r.numbers.get(m).map(|x| x.to_string()).unwrap_or_default()),
+        );
+        rec.push(r.reason.clone());
+        w.write_record(&rec).map_err(|e| bad(&path, e))?;
+    }
+    write_csv(&path, w)?;
+    files.push(path);
+
+    // summary.csv: settings in file order.
+    let settings = settings(&rows);
+    let path = root.join("summary.csv");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = vec!["setting".into(), "group".into()];
+    header.extend(axes.iter().cloned());
+    header.extend(["seeds".into(), "finished".into()]);
+    for m in &metrics {
+        header.push(m.clone());
+        header.push(format!("{m}_sd"));
+    }
+    w.write_record(&header).map_err(|e| bad(&path, e))?;
+    for (setting, members) in &settings {
+        let first = &members[0].point;
+        let finished: Vec<&&Row> = members.iter().filter(|r| r.state.is_final()).collect();
+        let mut rec = vec![setting.clone(), first.group.clone()];
+        rec.extend(axes.iter().map(|a| setting_text(first, a)));
+        rec.push(members.len().to_string());
+        rec.push(finished.len().to_string());
+        for m in &metrics {
+            let values: Vec<f64> = finished
+                .iter()
+                .filter_map(|r| r.numbers.get(m).copied())
+                .collect();
+            let (mean, sd) = mean_sd(&values);
+            rec.push(mean.map(|x| x.to_string()).unwrap_or_default());
+            rec.push(sd.map(|x| x.to_string()).unwrap_or_default());
+        }
+        w.write_record(&rec).map_err(|e| bad(&path, e))?;
+    }
+    write_csv(&path, w)?;
+    files.push(path);
+
+    // best.csv
+    if let Some(by) = &options.best_of {
+        if !metrics.contains(by) && rows.iter().any(|r| r.state == State::Done) {
+            return Err(TrainError::config(
+                "--best-of",
+                format!(
+                    "`{by}` is not a number of the runs' summary.json ({})",
+                    metrics.join(", ")
+                ),
+            ));
+        }
+        let path = root.join("best.csv");
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = vec!["setting".into(), "group".into()];
+        header.extend(axes.iter().cloned());
+        header.extend(["best_seed".into(), by.clone()]);
+        header.extend(metrics.iter().filter(|m| *m != by).cloned());
+        w.write_record(&header).map_err(|e| bad(&path, e))?;
+        for (setting, members) in &settings {
+            let best = members
+                .iter()
+                .filter(|r| r.state == State::Done)
+                .filter_map(|r| r.numbers.get(by).map(|v| (*v, r)))
+                .filter(|(v, _)| v.is_finite())
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let Some((value, r)) = best else { continue };
+            let mut rec = vec![setting.clone(), r.point.group.clone()];
+            rec.extend(axes.iter().map(|a| setting_text(&r.point, a)));
+            rec.push(r.point.seed.to_string());
+            rec.push(value.to_string());
+            rec.extend(
+                metrics
+                    .iter()
+                    .filter(|m| *m != by)
+                    .map(|m| r.numbers.get(m).map(|x| x.to_string()).unwrap_or_default()),
+            );
+            w.write_record(&rec).map_err(|e| bad(&path, e))?;
+        }
+        write_csv(&path, w)?;
+        files.push(path);
+    }
+
+    // compare.html
+    let done: Vec<PathBuf> = rows
+        .iter()
+        .filter(|r| r.state == State::Done)
+        .map(|r| r.point.dir(root))
+        .collect();
+    if !done.is_empty() {
+        let page = root.join("compare.html");
+        manifold_report::write_comparison(&done, &page)
+            .map_err(|e| TrainError::new(&page, e.to_string()))?;
+        files.extend(manifold_report::comparison_files(&page));
+    }
+
+    // Pictures.
+    let plots = if sweep.plots.is_empty() {
+        default_plots(sweep, &metrics)
+    } else {
+        sweep.plots.clone()
+    };
+    for plot in &plots {
+        if let Some(path) = draw(root, plot, &settings, &axes)? {
+            files.push(path);
+        }
+    }
+    Ok(Collected { rows, files })
+}
+
+fn write_csv(path: &Path, w: csv::Writer<Vec<u8>>) -> Result<(), TrainError> {
+    let bytes = w
+        .into_inner()
+        .map_err(|e| TrainError::new(path, e.to_string()))?;
+    manifold_train::write_atomic(path, &bytes)
+}
+
+/// The rows grouped by setting, in the order their first point appears.
+fn settings(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
+    let mut out: Vec<(String, Vec<&Row>)> = Vec::new();
+    for r in rows {
+        let s = r.point.setting();
+        match out.iter_mut().find(|(k, _)| *k == s) {
+            Some((_, v)) => v.push(r),
+            None => out.push((s, vec![r])),
+        }
+    }
+    out
+}
+
+/// The value of axis `axis` at `point`, as written in TOML ("" when its group lacks it).
+fn setting_text(point: &Point, axis: &str) -> String {
+    point
+        .settings
+        .iter()
+        .find(|(k, _)| k == axis)
+        .map(|(_, v)| match v {
+            toml::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        })
+        .unwrap_or_default()
+}
+
+/// The value of axis `axis` at `point` as a number, when it is one.
+fn setting_number(point: &Point, axis: &str) -> Option<f64> {
+    point
+        .settings
+        .iter()
+        .find(|(k, _)| k == axis)
+        .and_then(|(_, v)| match v {
+            toml::Value::Integer(i) => Some(*i as f64),
+            toml::Value::Float(f) => Some(*f),
+            toml::Value::Array(a) if a.len() == 1 => match &a[0] {
+                toml::Value::Integer(i) => Some(*i as f64),
+                toml::Value::Float(f) => Some(*f),
+                _ => None,
+            },
+            _ => None,
+        })
+}
+
+/// Mean and sample standard deviation (`None` without values; the sd needs two).
+pub fn mean_sd(values: &[f64]) -> (Option<f64>, Option<f64>) {
+    if values.is_empty() {
+        return (None, None);
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    if values.len() < 2 {
+        return (Some(mean), None);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (Some(mean), Some(var.sqrt()))
+}
+
+/// Test accuracy (or test MSE) against every numeric axis.
+fn default_plots(sweep: &Sweep, metrics: &[String]) -> Vec<Plot> {
+    let y = if metrics.iter().any(|m| m == "test_accuracy") {
+        "test_accuracy"
+    } else {
+        "test_mse"
+    };
+    sweep
+        .axis_names()
+        .into_iter()
+        .filter(|a| sweep.points.iter().any(|p| setting_number(p, a).is_some()))
+        .map(|x| Plot {
+            x,
+            y: y.into(),
+            log_x: false,
+            title: None,
+        })
+        .collect()
+}
+
+/// One picture: per group, the mean over finished seeds of `y` against `x`.
+fn draw(
+    root: &Path,
+    plot: &Plot,
+    settings: &[(String, Vec<&Row>)],
+    axes: &[String],
+) -> Result<Option<PathBuf>, TrainError> {
+    let is_axis = axes.contains(&plot.x);
+    let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for (_, members) in settings {
+        let done: Vec<&&Row> = members.iter().filter(|r| r.state == State::Done).collect();
+        let Some(first) = done.first() else { continue };
+        let mean_of = |m: &str| {
+            mean_sd(
+                &done
+                    .iter()
+                    .filter_map(|r| r.numbers.get(m).copied())
+                    .collect::<Vec<_>>(),
+            )
+            .0
+        };
+        let x = if is_axis {
+            setting_number(&first.point, &plot.x)
+        } else {
+            mean_of(&plot.x)
+        };
+        let (Some(mut x), Some(y)) = (x, mean_of(&plot.y)) else {
+            continue;
+        };
+        if plot.log_x {
+            if x <= 0.0 {
+                continue;
+            }
+            x = x.log10();
+        }
+        let name = if first.point.group.is_empty() {
+            first.point.model.clone()
+        } else {
+            first.point.group.clone()
+        };
+        series.entry(name).or_default().push((x, y));
+    }
+    if series.is_empty() {
+        return Ok(None);
+    }
+    let series: Vec<Series> = series
+        .into_iter()
+        .map(|(name, mut pts)| {
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series::new(name, pts)
+        })
+        .collect();
+    let path = root.join(format!("plot-{}-vs-{}.png", plot.y, plot.x));
+    let x_label = if plot.log_x {
+        format!("{} (log10)", plot.x)
+    } else {
+        plot.x.clone()
+    };
+    let title = plot
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{} against {} (mean over seeds)", plot.y, plot.x));
+    let drawn = if is_axis {
+        line_chart(&path, &title, &x_label, &plot.y, &series)
+    } else {
+        scatter_chart(&path, &title, &x_label, &plot.y, &series)
+    };
+    drawn.map_err(|e| TrainError::new(&path, e.to_string()))?;
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_sample_sd_by_hand() {
+        assert_eq!(mean_sd(&[]), (None, None));
+        assert_eq!(mean_sd(&[2.0]), (Some(2.0), None));
+        // mean 2, squared deviations 1 + 0 + 1 over n − 1 = 2: sd 1.
+        assert_eq!(mean_sd(&[1.0, 2.0, 3.0]), (Some(2.0), Some(1.0)));
+    }
+}
