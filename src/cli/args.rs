@@ -149,7 +149,8 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
     let dir = run.path().to_path_buf();
     if summary.interrupted {
         return Err(Interrupted {
-            dir: dir.display().to_string(),
+            saved: format!("checkpoint saved in {}", dir.display()),
+            resume: format!("--resume {}", dir.display()),
             exit_code: run.interrupter().exit_code(),
         }
         .into());
@@ -173,10 +174,12 @@ pub fn finish(mut run: Run, summary: &Summary, extra: &str) -> anyhow::Result<Pa
 /// Returned when a signal (Ctrl-C, SIGTERM, SIGHUP, SIGUSR1) stopped a run after saving
 /// its checkpoint, summary and report.
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted: checkpoint saved in {dir}; continue with --resume {dir}")]
+#[error("interrupted: {saved}; continue with {resume}")]
 pub struct Interrupted {
-    /// The run directory.
-    pub dir: String,
+    /// What was saved, and where.
+    pub saved: String,
+    /// How to continue.
+    pub resume: String,
     /// The process's exit code: `128 + signal`.
     pub exit_code: u8,
 }

@@ -196,7 +196,11 @@ fn run_here(a: RunArgs, device: Option<DeviceKind>) -> anyhow::Result<()> {
     let o = manifold_sweep::local::run(&sweep, &launcher, jobs, threads)?;
     if let Some(signal) = o.signal {
         return Err(Interrupted {
-            dir: sweep.out.display().to_string(),
+            saved: format!(
+                "the running points of {} saved their checkpoints",
+                sweep.out.display()
+            ),
+            resume: "the same command".into(),
             exit_code: (128 + signal) as u8,
         }
         .into());

@@ -140,6 +140,19 @@ fn a_sweep_runs_here_skips_what_finished_and_collects_mean_sd_and_best_seed() {
     let o = succeeds(&["sweep", "run", "small.toml", "--jobs", "2"], t);
     assert!(out(&o).contains("0 finished now, 5 before"), "{}", out(&o));
     assert!(snapshot(&root) == before, "a finished sweep was changed");
+    // The file edited: its points' folders now hold runs of other settings.
+    std::fs::write(
+        t.join("small.toml"),
+        SMALL.replace("epochs = 2", "epochs = 3"),
+    )
+    .unwrap();
+    let e = fails_with(&["sweep", "run", "small.toml"], t, "`epochs = 2`");
+    assert!(
+        e.contains("the sweep file now says `3`: give the sweep another `out`"),
+        "{e}"
+    );
+    assert!(snapshot(&root) == before, "a refused sweep changed files");
+    std::fs::write(t.join("small.toml"), SMALL).unwrap();
 
     let o = succeeds(
         &[
@@ -315,13 +328,37 @@ fn a_killed_point_resumes_to_the_uninterrupted_run() {
         log.contains("(resumable): manifold train mlp --resume"),
         "{log}"
     );
+    // SIGTERM to the sweep itself: each running point saves a checkpoint and stops.
+    let stopped = run("stopped");
+    holder_with_checkpoint(&t.join("stopped/seed=0"));
+    let sent = Command::new("kill")
+        .args(["-TERM", &stopped.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let o = stopped.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with("saved their checkpoints; continue with the same command"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(summary(&t.join("stopped/seed=0"))["interrupted"], true);
+    let o = run("stopped").wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
     // Every row once, and the same numbers as a sweep nobody stopped.
     let o = run("whole").wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     for p in ["seed=0", "seed=1"] {
-        let m = metrics_without_timing(&t.join("killed").join(p));
-        assert_eq!(m.len(), 41, "{p}: every epoch once");
-        assert_eq!(m, metrics_without_timing(&t.join("whole").join(p)), "{p}");
+        for sweep in ["killed", "stopped"] {
+            let m = metrics_without_timing(&t.join(sweep).join(p));
+            assert_eq!(m.len(), 41, "{sweep}/{p}: every epoch once");
+            assert_eq!(
+                m,
+                metrics_without_timing(&t.join("whole").join(p)),
+                "{sweep}/{p}"
+            );
+        }
     }
 }
 

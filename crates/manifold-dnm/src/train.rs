@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::kernels::{DnmAutodiffBackend, DnmBackend};
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -544,6 +544,7 @@ impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
                 (reached.density * grid.max_cells() as f64).round() as usize,
             )
             .with("depth", reached.depth)
+            .with("trainable", model.num_params())
             .with("ms_per_step", 1e3 * at.step_seconds / at.step.max(1) as f64)
             .with(
                 "evaluator",

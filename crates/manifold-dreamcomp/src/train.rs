@@ -400,7 +400,11 @@ impl<B: DreamCompBackend> Learner for DreamCompLearner<'_, B> {
             }
         }
         let config = &self.rule.config;
+        // Every neuron has a synapse from each pixel and each label input.
+        let synapses = model.weights.val().dims().iter().product::<usize>();
         let mut summary = summary
+            .with("connections", synapses)
+            .with("trainable", synapses)
             .with("neurons", config.neurons)
             .with("train_accuracy", train)
             .with("label_fraction", config.label_fraction)

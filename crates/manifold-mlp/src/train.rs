@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{ImageSet, Mnist};
@@ -182,6 +182,14 @@ impl<B: AutodiffBackend> Learner for MlpLearner<'_, B> {
                 draw_first_layer(&dir.join("first_layer.png"), &model)?;
             }
         }
+        // Kept connections: every weight of every layer; trainable: the biases too.
+        let mut sizes = vec![self.config.inputs];
+        sizes.extend(&self.config.hidden);
+        sizes.push(self.config.classes);
+        let connections: usize = sizes.windows(2).map(|w| w[0] * w[1]).sum();
+        let summary = summary
+            .with("connections", connections)
+            .with("trainable", model.num_params());
         Ok((model, summary))
     }
 }

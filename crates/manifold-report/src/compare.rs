@@ -181,16 +181,16 @@ fn accuracy_chart(runs: &[RunFiles], png: &Path) -> Result<(), ReportError> {
                 .filter_map(|(r, _)| {
                     let acc = r.summary_number("test_accuracy")?;
                     let n = connections(r)?;
-                    (n > 0).then(|| ((n as f64).log10(), 100.0 * acc))
+                    (n > 0).then_some((n as f64, 100.0 * acc))
                 })
                 .collect();
             manifold_viz::Series::new(name, points)
         })
         .collect();
-    manifold_viz::scatter_chart(
+    manifold_viz::scatter_chart_log_x(
         png,
         "Test accuracy against kept connections",
-        "kept connections (log10)",
+        "kept connections",
         "test accuracy (%)",
         &series,
     )?;

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use manifold_train::TrainError;
-use manifold_viz::{line_chart, scatter_chart, Series};
+use manifold_viz::{line_chart, line_chart_log_x, scatter_chart, scatter_chart_log_x, Series};
 
 use crate::file::{Plot, Point, Sweep};
 use crate::point::{last_error, State};
@@ -360,15 +360,9 @@ fn draw(
         } else {
             mean_of(&plot.x)
         };
-        let (Some(mut x), Some(y)) = (x, mean_of(&plot.y)) else {
+        let (Some(x), Some(y)) = (x, mean_of(&plot.y)) else {
             continue;
         };
-        if plot.log_x {
-            if x <= 0.0 {
-                continue;
-            }
-            x = x.log10();
-        }
         let name = if first.point.group.is_empty() {
             first.point.model.clone()
         } else {
@@ -387,19 +381,16 @@ fn draw(
         })
         .collect();
     let path = root.join(format!("plot-{}-vs-{}.png", plot.y, plot.x));
-    let x_label = if plot.log_x {
-        format!("{} (log10)", plot.x)
-    } else {
-        plot.x.clone()
-    };
+    let x_label = plot.x.clone();
     let title = plot
         .title
         .clone()
         .unwrap_or_else(|| format!("{} against {} (mean over seeds)", plot.y, plot.x));
-    let drawn = if is_axis {
-        line_chart(&path, &title, &x_label, &plot.y, &series)
-    } else {
-        scatter_chart(&path, &title, &x_label, &plot.y, &series)
+    let drawn = match (is_axis, plot.log_x) {
+        (true, false) => line_chart(&path, &title, &x_label, &plot.y, &series),
+        (true, true) => line_chart_log_x(&path, &title, &x_label, &plot.y, &series),
+        (false, false) => scatter_chart(&path, &title, &x_label, &plot.y, &series),
+        (false, true) => scatter_chart_log_x(&path, &title, &x_label, &plot.y, &series),
     };
     drawn.map_err(|e| TrainError::new(&path, e.to_string()))?;
     Ok(Some(path))

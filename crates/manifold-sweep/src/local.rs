@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use manifold_train::TrainError;
 
 use crate::file::{Point, Sweep};
-use crate::point::{last_error, Launcher, State};
+use crate::point::{contradiction, last_error, Launcher, State};
 
 /// The sweep's copy of its file, in its directory.
 pub const SWEEP_FILE: &str = "sweep.toml";
@@ -34,10 +34,17 @@ pub fn prepare(sweep: &Sweep) -> Result<(), TrainError> {
         std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, "cannot create", e))?;
     }
     for p in &sweep.points {
-        if let State::Foreign(why) = State::of(&p.dir(out)) {
+        let dir = p.dir(out);
+        if let State::Foreign(why) = State::of(&dir) {
             return Err(TrainError::new(
-                &p.dir(out),
+                &dir,
                 format!("{why}: the point's place is taken; nothing was changed"),
+            ));
+        }
+        if let Some(why) = contradiction(p, &dir) {
+            return Err(TrainError::new(
+                &dir,
+                format!("{why}: give the sweep another `out` (or delete this point); nothing was changed"),
             ));
         }
     }

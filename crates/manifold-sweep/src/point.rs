@@ -91,6 +91,43 @@ impl State {
     }
 }
 
+/// How the run directory `dir` contradicts `point`: a field of the point's settings, or
+/// its seed, that the run's `config.toml` has with another value; `None` when it agrees
+/// (or has no config yet). A sweep file edited after its points ran names the same
+/// folders with different settings; reusing them would mix two sweeps.
+pub fn contradiction(point: &Point, dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("config.toml")).ok()?;
+    let saved: toml::Table = toml::from_str(&text).ok()?;
+    let seed = toml::Value::Integer(point.seed as i64);
+    let wanted = point
+        .sets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .chain(std::iter::once(("seed", &seed)));
+    for (field, value) in wanted {
+        match saved.get(field) {
+            Some(have) if same(have, value) => {}
+            Some(have) => {
+                return Some(format!(
+                    "its run has `{field} = {have}`, the sweep file now says `{value}`"
+                ))
+            }
+            None => return Some(format!("its run's config.toml has no field `{field}`")),
+        }
+    }
+    None
+}
+
+/// TOML values equal as config values (an integer equals the same float).
+fn same(a: &toml::Value, b: &toml::Value) -> bool {
+    use toml::Value::{Array, Float, Integer};
+    match (a, b) {
+        (Integer(x), Float(y)) | (Float(y), Integer(x)) => *x as f64 == *y,
+        (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        _ => a == b,
+    }
+}
+
 /// True when another process holds `dir/run.lock` (probed without creating it).
 fn is_locked(dir: &Path) -> bool {
     let Ok(file) = OpenOptions::new()
@@ -262,6 +299,25 @@ mod tests {
         assert_eq!(State::of(&d), State::Running);
         drop(lock);
         assert!(State::of(&d).is_final());
+    }
+
+    #[test]
+    fn a_run_made_with_other_settings_is_named() {
+        let p = point();
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        assert_eq!(contradiction(&p, d), None);
+        std::fs::write(d.join("config.toml"), "steps = 10\nlr = 0.5\nseed = 3\n").unwrap();
+        assert_eq!(contradiction(&p, d), None);
+        std::fs::write(d.join("config.toml"), "steps = 10.0\nlr = 0.5\nseed = 3\n").unwrap();
+        assert_eq!(contradiction(&p, d), None);
+        std::fs::write(d.join("config.toml"), "steps = 20\nlr = 0.5\nseed = 3\n").unwrap();
+        assert_eq!(
+            contradiction(&p, d).unwrap(),
+            "its run has `steps = 20`, the sweep file now says `10`"
+        );
+        std::fs::write(d.join("config.toml"), "steps = 10\nlr = 0.5\nseed = 4\n").unwrap();
+        assert!(contradiction(&p, d).unwrap().contains("`seed = 4`"));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::raster::{save_png, RgbImage};
 use crate::VizError;
@@ -144,29 +145,71 @@ pub(crate) fn legend_place(
         .unwrap_or(SeriesLabelPosition::MiddleRight)
 }
 
-fn draw<F>(
+/// The ticks of a logarithmic axis over `lo … hi` (values, not logarithms): the finest
+/// of 1 … 9, then 1, 2, 3, 5, then 1, 3, then 1 × 10^k that gives at most eight.
+pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
+        return Vec::new();
+    }
+    let (k0, k1) = (lo.log10().floor() as i32 - 1, hi.log10().ceil() as i32 + 1);
+    let within = |mantissas: &[f64]| -> Vec<f64> {
+        (k0..=k1)
+            .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| *v >= lo * (1.0 - 1e-9) && *v <= hi * (1.0 + 1e-9))
+            .collect()
+    };
+    let every: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    for mantissas in [&every[..], &[1.0, 2.0, 3.0, 5.0], &[1.0, 3.0], &[1.0]] {
+        let ticks = within(mantissas);
+        if ticks.len() <= 8 {
+            return ticks;
+        }
+    }
+    within(&[1.0]).into_iter().step_by(2).collect()
+}
+
+/// A count or size as a tick label: `300`, `3k`, `30k`, `1.5M`, `0.02`.
+pub(crate) fn tick_label(v: f64) -> String {
+    let trim = |x: f64| {
+        let s = format!("{x:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    match v.abs() {
+        a if a >= 1e9 => format!("{}G", trim(v / 1e9)),
+        a if a >= 1e6 => format!("{}M", trim(v / 1e6)),
+        a if a >= 1e3 => format!("{}k", trim(v / 1e3)),
+        a if a >= 1.0 || a == 0.0 => trim(v),
+        _ => format!("{v}"),
+    }
+}
+
+/// Draws `series` (lines or dots) on one chart; with `log_x`, x is drawn on a
+/// logarithmic scale (points with x ≤ 0 left out) with [`log_ticks`] labelled by
+/// [`tick_label`].
+fn draw(
     path: &Path,
     title: &str,
     x_label: &str,
     y_label: &str,
     series: &[Series],
     lines: bool,
-    body: F,
-) -> Result<(), VizError>
-where
-    F: FnOnce(
-        &mut ChartContext<
-            '_,
-            BitMapBackend<'_>,
-            Cartesian2d<
-                plotters::coord::types::RangedCoordf64,
-                plotters::coord::types::RangedCoordf64,
-            >,
-        >,
-    ) -> Result<(), String>,
-{
+    log_x: bool,
+) -> Result<(), VizError> {
     ensure_font();
     let err = |e: &dyn std::fmt::Display| VizError::new(path, e);
+    // On a log axis the chart's coordinate is log10(x).
+    let series: Vec<Series> = if log_x {
+        series
+            .iter()
+            .map(|s| {
+                let pts = s.points.iter().filter(|p| p.0 > 0.0);
+                Series::new(s.name.clone(), pts.map(|p| (p.0.log10(), p.1)).collect())
+            })
+            .collect()
+    } else {
+        series.to_vec()
+    };
+    let series = &series[..];
     let (x0, x1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     // Drawn in memory, then encoded and written atomically by `save_png`: a failed write
@@ -183,14 +226,54 @@ where
             .y_label_area_size(70)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
+        let mut mesh = chart.configure_mesh();
+        mesh.x_desc(x_label)
             .y_desc(y_label)
-            .label_style(("sans-serif", 14))
-            .draw()
-            .map_err(|e| err(&e))?;
-        body(&mut chart).map_err(|e| err(&e))?;
+            .label_style(("sans-serif", 14));
+        if log_x {
+            mesh.x_labels(0);
+        }
+        mesh.draw().map_err(|e| err(&e))?;
+        if log_x {
+            let ticks = log_ticks(10f64.powf(x0), 10f64.powf(x1));
+            let grid = RGBColor(220, 220, 220);
+            for &t in &ticks {
+                let at = t.log10();
+                chart
+                    .draw_series(LineSeries::new([(at, y0), (at, y1)], grid))
+                    .map_err(|e| err(&e))?;
+                let (px, py) = chart.backend_coord(&(at, y0));
+                let style = ("sans-serif", 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top));
+                root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], BLACK))
+                    .map_err(|e| err(&e))?;
+                root.draw(&Text::new(tick_label(t), (px, py + 7), style))
+                    .map_err(|e| err(&e))?;
+            }
+        }
+        for (k, s) in series.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let pts = s
+                .points
+                .iter()
+                .copied()
+                .filter(|p| p.0.is_finite() && p.1.is_finite());
+            if lines {
+                chart
+                    .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
+                    .map_err(|e| err(&e))?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
+            } else {
+                chart
+                    .draw_series(pts.map(|p| Circle::new(p, 5, colour.filled())))
+                    .map_err(|e| err(&e))?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
+            }
+        }
         if series.len() > 1 {
             let (width, height) = chart.plotting_area().dim_in_pixel();
             let area = (f64::from(width), f64::from(height));
@@ -218,22 +301,7 @@ pub fn line_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), VizError> {
-    draw(path, title, x_label, y_label, series, true, |chart| {
-        for (k, s) in series.iter().enumerate() {
-            let colour = PALETTE[k % PALETTE.len()];
-            let pts = s
-                .points
-                .iter()
-                .copied()
-                .filter(|p| p.0.is_finite() && p.1.is_finite());
-            chart
-                .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
-        }
-        Ok(())
-    })
+    draw(path, title, x_label, y_label, series, true, false)
 }
 
 /// Draws `series` as dots on one PNG chart (800×500), written atomically like
@@ -245,22 +313,30 @@ pub fn scatter_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), VizError> {
-    draw(path, title, x_label, y_label, series, false, |chart| {
-        for (k, s) in series.iter().enumerate() {
-            let colour = PALETTE[k % PALETTE.len()];
-            let pts = s
-                .points
-                .iter()
-                .copied()
-                .filter(|p| p.0.is_finite() && p.1.is_finite());
-            chart
-                .draw_series(pts.map(|p| Circle::new(p, 5, colour.filled())))
-                .map_err(|e| e.to_string())?
-                .label(s.name.clone())
-                .legend(move |(x, y)| Circle::new((x + 10, y), 5, colour.filled()));
-        }
-        Ok(())
-    })
+    draw(path, title, x_label, y_label, series, false, false)
+}
+
+/// [`line_chart`] with a logarithmic x axis, at most eight ticks at round values labelled
+/// `10k`, `30k`, `1M` (x values as they are, not their logarithms; x ≤ 0 is left out).
+pub fn line_chart_log_x(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<(), VizError> {
+    draw(path, title, x_label, y_label, series, true, true)
+}
+
+/// [`scatter_chart`] with a logarithmic x axis, as [`line_chart_log_x`] draws it.
+pub fn scatter_chart_log_x(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<(), VizError> {
+    draw(path, title, x_label, y_label, series, false, true)
 }
 
 #[cfg(test)]
@@ -298,6 +374,32 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), old);
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "only accuracy.png, no temporary file");
+    }
+
+    #[test]
+    fn log_ticks_are_round_counts_labelled_in_words() {
+        assert_eq!(log_ticks(8_000.0, 130_000.0), [1e4, 2e4, 3e4, 5e4, 1e5]);
+        assert_eq!(
+            log_ticks(5_000.0, 1.3e6),
+            [1e4, 3e4, 1e5, 3e5, 1e6],
+            "thinned to 1 and 3 × 10^k"
+        );
+        assert_eq!(
+            log_ticks(4_600.0, 6_100.0),
+            [5e3, 6e3],
+            "a narrow range: every digit"
+        );
+        assert_eq!(log_ticks(0.0, 1.0), Vec::<f64>::new());
+        let labels: Vec<String> = [300.0, 3e3, 3e4, 1.5e6, 0.02, 1.0]
+            .iter()
+            .map(|v| tick_label(*v))
+            .collect();
+        assert_eq!(labels, ["300", "3k", "30k", "1.5M", "0.02", "1"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.png");
+        let s = [Series::new("a", vec![(1e4, 0.9), (1e5, 0.95), (0.0, 0.1)])];
+        scatter_chart_log_x(&path, "t", "connections", "accuracy", &s).unwrap();
+        assert!(path.is_file());
     }
 
     #[test]
