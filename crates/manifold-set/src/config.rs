@@ -12,6 +12,16 @@ pub enum PruneRule {
     Magnitude,
 }
 
+/// Where the evolution step regrows the connections it removed.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Regrow {
+    /// SET: uniformly at random among the empty positions, with fresh random weights.
+    Random,
+    /// RigL (Evci et al. 2020): at the empty positions where the dense gradient
+    /// `|∂L/∂W|` (measured on `gradient_images` training images) is largest, with weight 0.
+    Gradient,
+}
+
 /// The two compute paths of a sparse layer (identical results).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum ComputePath {
@@ -53,6 +63,12 @@ pub struct SetConfig {
     /// Pruning rule: "Paper" or "Magnitude".
     #[config(default = "PruneRule::Paper")]
     pub prune_rule: PruneRule,
+    /// Regrowth: "Random" (SET) or "Gradient" (RigL).
+    #[config(default = "Regrow::Random")]
+    pub regrow: Regrow,
+    /// Training images the dense gradient of `Gradient` regrowth is measured on.
+    #[config(default = 1000)]
+    pub gradient_images: usize,
     /// Compute path: "Sparse" or "Masked".
     #[config(default = "ComputePath::Sparse")]
     pub path: ComputePath,
@@ -104,14 +120,16 @@ pub struct SetConfig {
 }
 
 /// The presets of `manifold train set --preset NAME`.
-pub const PRESETS: [&str; 2] = ["best", "original"];
+pub const PRESETS: [&str; 3] = ["best", "original", "rigl"];
 
 impl SetConfig {
     /// A named configuration: `original` is Mocanu et al.'s MNIST setting (the
     /// defaults: 30 epochs, dropout 0.2, evolution after every epoch, regrowth at the
     /// initial scale, learning rate halved every 10 epochs); `best` (the CLI's default)
     /// trains 24 epochs with dropout 0.1, evolves until epoch 18, regrows at a tenth of
-    /// the initial scale and halves the learning rate every 8 epochs.
+    /// the initial scale and halves the learning rate every 8 epochs; `rigl` is `best`
+    /// with RigL's evolution: the ζ of smallest |w| removed, regrown where the dense
+    /// gradient is largest, at weight 0.
     pub fn preset(name: &str) -> Result<Self, TrainError> {
         match name {
             "original" => Ok(Self::new()),
@@ -121,6 +139,9 @@ impl SetConfig {
                 .with_evolve_until(18)
                 .with_regrow_scale(0.1)
                 .with_lr_step(8)),
+            "rigl" => Ok(Self::preset("best")?
+                .with_prune_rule(PruneRule::Magnitude)
+                .with_regrow(Regrow::Gradient)),
             other => Err(TrainError::config(
                 "preset",
                 format!("unknown preset `{other}` (known: {})", PRESETS.join(", ")),
@@ -141,6 +162,9 @@ impl SetConfig {
         positive("classes", self.classes)?;
         positive("epochs", self.epochs)?;
         positive("batch_size", self.batch_size)?;
+        if self.regrow == Regrow::Gradient {
+            positive("gradient_images", self.gradient_images)?;
+        }
         if let Some(i) = self.hidden.iter().position(|&h| h == 0) {
             return Err(TrainError::config(
                 "hidden",

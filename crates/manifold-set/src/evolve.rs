@@ -1,7 +1,9 @@
 //! The evolution step after an epoch: in every layer that is not fully connected,
 //! remove the ζ-fraction of connections closest to zero ([`prune_slots`]), move those
-//! slots to random empty positions with fresh `N(0, (s·σ₀)²)` weights, and reset their
-//! optimiser state. The connection count is unchanged.
+//! slots to random empty positions with fresh `N(0, (s·σ₀)²)` weights (SET), or to the
+//! empty positions of largest dense gradient with weight 0 (RigL,
+//! [`strongest_positions`]), and reset their optimiser state. The connection count is
+//! unchanged.
 
 use burn::tensor::backend::Backend;
 use rand::SeedableRng;
@@ -10,7 +12,9 @@ use crate::config::SetConfig;
 use crate::layer::{Connections, SparseLinear};
 use crate::model::SetMlp;
 use crate::optim::{Moments, SparseAdam};
-use crate::topology::{init_std, normal_weights, prune_slots, regrow_positions};
+use crate::topology::{
+    init_std, normal_weights, prune_slots, regrow_positions, strongest_positions,
+};
 
 /// What one evolution step recycled in each layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,12 +31,15 @@ fn evolve_rng(seed: u64, epoch: usize, layer: usize) -> rand::rngs::StdRng {
     )
 }
 
-/// Evolves every sparse layer of `model` and resets the recycled slots in `state`.
+/// Evolves every sparse layer of `model` and resets the recycled slots in `state`;
+/// `gradients` (one dense gradient per layer, see [`strongest_positions`]) makes the
+/// regrowth RigL's.
 pub fn evolve<B: Backend, O: Backend>(
     model: SetMlp<B>,
     state: &mut SparseAdam<O>,
     config: &SetConfig,
     epoch: usize,
+    gradients: Option<&[Vec<f32>]>,
 ) -> (SetMlp<B>, Evolution) {
     let SetMlp { layers, dropout } = model;
     let mut recycled = Vec::new();
@@ -41,7 +48,8 @@ pub fn evolve<B: Backend, O: Backend>(
         .enumerate()
         .map(|(l, layer)| {
             let mut rng = evolve_rng(config.seed, epoch, l);
-            let (layer, slots) = evolve_layer(layer, &mut state.weights[l], config, &mut rng);
+            let g = gradients.map(|g| &g[l][..]);
+            let (layer, slots) = evolve_layer(layer, &mut state.weights[l], config, g, &mut rng);
             recycled.push(slots);
             layer
         })
@@ -49,11 +57,13 @@ pub fn evolve<B: Backend, O: Backend>(
     (SetMlp { layers, dropout }, Evolution { recycled })
 }
 
-/// Prunes and regrows one layer; returns it and the number of recycled slots.
+/// Prunes and regrows one layer (RigL's way when its dense `gradient` is given);
+/// returns it and the number of recycled slots.
 pub fn evolve_layer<B: Backend, O: Backend, R: rand::Rng>(
     layer: SparseLinear<B>,
     moments: &mut Moments<O>,
     config: &SetConfig,
+    gradient: Option<&[f32]>,
     rng: &mut R,
 ) -> (SparseLinear<B>, usize) {
     let (n_in, n_out) = (layer.n_in, layer.n_out);
@@ -67,13 +77,18 @@ pub fn evolve_layer<B: Backend, O: Backend, R: rand::Rng>(
     }
     let occupied: Vec<(usize, usize)> =
         c.rows.iter().copied().zip(c.cols.iter().copied()).collect();
-    let positions = regrow_positions(n_in, n_out, &occupied, &slots, rng);
-    let density = layer.nnz() as f64 / (n_in * n_out) as f64;
-    let fresh = normal_weights(
-        slots.len(),
-        config.regrow_scale * init_std(n_in, density),
-        rng,
-    );
+    let (positions, fresh) = match gradient {
+        Some(g) => (
+            strongest_positions(n_in, n_out, &occupied, &slots, g),
+            vec![0.0; slots.len()],
+        ),
+        None => {
+            let positions = regrow_positions(n_in, n_out, &occupied, &slots, rng);
+            let density = layer.nnz() as f64 / (n_in * n_out) as f64;
+            let std = config.regrow_scale * init_std(n_in, density);
+            (positions, normal_weights(slots.len(), std, rng))
+        }
+    };
     for ((&k, &(r, col)), w) in slots.iter().zip(&positions).zip(fresh) {
         c.rows[k] = r;
         c.cols[k] = col;

@@ -3,7 +3,8 @@
 //! regrowing as many at random.
 //!
 //! Equations: [`layer`] (the sparse product, two compute paths; its kernels: [`kernels`]), [`topology`]
-//! (Erdős–Rényi init, pruning rule, regrowth), [`mod@evolve`] (the step after each epoch),
+//! (Erdős–Rényi init, pruning rule, regrowth), [`mod@evolve`] (the step after each epoch;
+//! RigL's regrowth by the dense gradient of [`gradient`]),
 //! [`optim`] (Adam with per-connection reset and the L1/L2 penalties). The run:
 //! [`train()`]; pictures: [`pictures`]; the penalty experiment: [`experiment`].
 //!
@@ -32,6 +33,7 @@
 pub mod config;
 pub mod evolve;
 pub mod experiment;
+pub mod gradient;
 pub mod kernels;
 pub mod layer;
 pub mod model;
@@ -41,7 +43,7 @@ pub mod stats;
 pub mod topology;
 pub mod train;
 
-pub use config::{ComputePath, PruneRule, SetConfig, PRESETS};
+pub use config::{ComputePath, PruneRule, Regrow, SetConfig, PRESETS};
 pub use evolve::{evolve, Evolution};
 pub use layer::{Connections, SparseLinear};
 pub use model::SetMlp;

@@ -81,6 +81,36 @@ pub fn regrow_positions<R: Rng>(
     out
 }
 
+/// RigL's regrowth: new positions for the `removed` slots, the free positions (not
+/// occupied before pruning; if too few are free, not kept) of largest `|g|`, where `g`
+/// is the layer's dense gradient, row-major `[n_out, n_in]` (`g[col·n_in + row]`). Ties
+/// go to the lower position, so the choice is a function of `g` alone.
+pub fn strongest_positions(
+    n_in: usize,
+    n_out: usize,
+    occupied: &[(usize, usize)],
+    removed: &[usize],
+    g: &[f32],
+) -> Vec<(usize, usize)> {
+    let total = n_in * n_out;
+    let count = removed.len();
+    let removed_set: HashSet<usize> = removed.iter().copied().collect();
+    let taken: HashSet<usize> = occupied
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| total - occupied.len() >= count || !removed_set.contains(k))
+        .map(|(_, &(r, c))| c * n_in + r)
+        .collect();
+    let mut free: Vec<usize> = (0..total).filter(|f| !taken.contains(f)).collect();
+    let stronger = |a: &usize, b: &usize| g[*b].abs().total_cmp(&g[*a].abs()).then(a.cmp(b));
+    if count > 0 && count < free.len() {
+        free.select_nth_unstable_by(count - 1, stronger);
+        free.truncate(count);
+    }
+    free.sort_unstable_by(stronger);
+    free.into_iter().map(|f| (f % n_in, f / n_in)).collect()
+}
+
 /// He-style initial std of a sparse ReLU layer: `√(2 / (density · n_in))`.
 pub fn init_std(n_in: usize, density: f64) -> f64 {
     (2.0 / (density * n_in as f64).max(1.0)).sqrt()
@@ -105,6 +135,24 @@ pub fn connections_per_input(rows: &[usize], n_in: usize) -> Vec<f32> {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    /// A 3-in, 2-out layer with (0→0) and (1→1) kept and slot 0 removed: the four free
+    /// positions, by |g| (g[col·3 + row]): (2→1) 0.9, (1→0) −0.7, (0→1) 0.2, (2→0) 0.1.
+    #[test]
+    fn rigl_regrows_at_the_largest_dense_gradients() {
+        let occupied = [(0, 0), (1, 1)];
+        let g = [5.0, -0.7, 0.1, 0.2, 5.0, 0.9];
+        assert_eq!(strongest_positions(3, 2, &occupied, &[0], &g), [(2, 1)]);
+        let two = strongest_positions(3, 2, &occupied, &[0, 1], &g);
+        assert_eq!(two, [(2, 1), (1, 0)]);
+        // Equal magnitudes go to the lower position.
+        let flat = [0.0, 1.0, 1.0, 1.0, 0.0, 1.0];
+        assert_eq!(strongest_positions(3, 2, &occupied, &[0], &flat), [(1, 0)]);
+        // A full layer but for the removed slots regrows among those.
+        let all: Vec<(usize, usize)> = (0..3).flat_map(|r| (0..2).map(move |c| (r, c))).collect();
+        let back = strongest_positions(3, 2, &all, &[5], &g);
+        assert_eq!(back.len(), 1);
+    }
 
     #[test]
     fn erdos_renyi_has_the_density_and_no_duplicates() {

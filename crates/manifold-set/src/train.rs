@@ -17,7 +17,7 @@ use manifold_train::{
     Evaluation, Learner, Observer, Position, Schedule, StepError, Summary, TrainError, Trained,
 };
 
-use crate::config::{ComputePath, SetConfig};
+use crate::config::{ComputePath, Regrow, SetConfig};
 use crate::evolve::evolve;
 use crate::model::SetMlp;
 use crate::optim::{adam_step, SparseAdam};
@@ -97,9 +97,32 @@ impl<'a, B: SetAutodiffBackend> SetLearner<'a, B> {
     /// for it (see [`SetConfig::evolves_after`]).
     pub fn evolve_if_due(&mut self, epoch: usize) {
         if self.config.evolves_after(epoch) {
+            let gradients = match self.config.regrow {
+                Regrow::Random => None,
+                Regrow::Gradient => Some(self.dense_gradients(epoch)),
+            };
             let model = self.take_model();
-            self.model = Some(evolve(model, &mut self.state, self.config, epoch).0);
+            let evolved = evolve(
+                model,
+                &mut self.state,
+                self.config,
+                epoch,
+                gradients.as_deref(),
+            );
+            self.model = Some(evolved.0);
         }
+    }
+
+    /// RigL's dense gradients after epoch `epoch`, on `gradient_images` training images
+    /// drawn by the epoch's seed stream (the same on a resumed run).
+    fn dense_gradients(&self, epoch: usize) -> Vec<Vec<f32>> {
+        let order =
+            manifold_train::epoch_order(self.config.seed ^ 0x5167_5eed, epoch, self.train.len());
+        let idx = &order[..self.config.gradient_images.min(order.len())];
+        let (x, y) = self.train.gather(idx);
+        let x = batch_tensor::<B>(&x, idx.len(), self.train.dim(), &self.device);
+        let y = labels_tensor::<B>(&y, &self.device);
+        crate::gradient::dense_gradients(self.model(), x, y, self.config.path)
     }
 
     /// Minibatches per epoch.
@@ -237,8 +260,16 @@ impl<B: SetAutodiffBackend> Learner for SetLearner<'_, B> {
             pictures::draw_centre_margin(dir)?;
         }
         let counts = model.connection_counts();
+        // Trainable: every slot's weight and every bias (the connection lists are
+        // rewired by the evolution, not trained).
+        let trainable: usize = model
+            .layers
+            .iter()
+            .map(|l| l.weights.val().dims()[0] + l.bias.val().dims()[0])
+            .sum();
         let summary = summary
             .with("connections", counts.iter().sum::<usize>())
+            .with("trainable", trainable)
             .with("density", model.density())
             .with("connections_per_layer", counts)
             .with("path", format!("{:?}", self.config.path));

@@ -176,6 +176,7 @@ fn evolution_keeps_the_count_and_recycles_exactly_the_right_weights() {
         model.layers[0].clone(),
         &mut state.weights[0],
         &config,
+        None,
         &mut rng,
     );
     assert_eq!(n, 2);
@@ -247,6 +248,7 @@ fn optimiser_state_is_reset_for_recycled_connections() {
         model.layers[0].clone(),
         &mut state.weights[0],
         &config,
+        None,
         &mut rng,
     );
     model.layers[0] = layer;
@@ -304,4 +306,90 @@ fn impossible_configs_name_the_field() {
         assert!(!e.contains('\n'));
     }
     assert!(SetConfig::new().validate().is_ok());
+}
+
+/// RigL's dense gradient at a kept connection is that connection's own gradient, and
+/// at an empty position it is δ·hᵀ by hand: a 3-in, 2-out, 2-class network of two
+/// layers with every number chosen.
+#[test]
+fn dense_gradient_equals_the_kept_weights_gradient_and_delta_times_input() {
+    let dev = Default::default();
+    let l0 = SparseLinear::<B>::new(
+        3,
+        2,
+        &Connections {
+            rows: vec![0, 2],
+            cols: vec![0, 1],
+            weights: vec![0.5, -0.3],
+        },
+        &dev,
+    );
+    let l1 = SparseLinear::<B>::new(
+        2,
+        2,
+        &Connections {
+            rows: vec![0, 1, 1],
+            cols: vec![0, 0, 1],
+            weights: vec![0.7, 0.2, -0.4],
+        },
+        &dev,
+    );
+    let model = SetMlp {
+        layers: vec![l0, l1],
+        dropout: burn::nn::DropoutConfig::new(0.0).init(),
+    };
+    let x = Tensor::<B, 2>::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0, -1.0, 0.5, 2.0], [2, 3]),
+        &dev,
+    );
+    let labels =
+        || Tensor::<B, 1, burn::tensor::Int>::from_data(TensorData::new(vec![1i64, 0], [2]), &dev);
+    for path in [ComputePath::Sparse, ComputePath::Masked] {
+        let g = manifold_set::gradient::dense_gradients(&model, x.clone(), labels(), path);
+        assert_eq!((g.len(), g[0].len(), g[1].len()), (2, 6, 4));
+        // The sparse weights' own gradients, by autodiff.
+        let loss = manifold_train::cross_entropy(model.forward(x.clone(), path), labels());
+        let grads = loss.backward();
+        for (l, layer) in model.layers.iter().enumerate() {
+            let own = layer
+                .weights
+                .grad(&grads)
+                .unwrap()
+                .to_data()
+                .to_vec::<f32>()
+                .unwrap();
+            let c = layer.connections();
+            for k in 0..own.len() {
+                let dense = g[l][c.cols[k] * layer.n_in + c.rows[k]];
+                assert!(
+                    (dense - own[k]).abs() <= 1e-6,
+                    "{path:?} layer {l} slot {k}: {dense} vs {own:?}"
+                );
+            }
+        }
+        // By hand for the last layer: h = relu(W0 x) per sample, p = softmax(W1 h),
+        // ∂L/∂W1[c, j] = mean over samples of (p_c − [c = label]) · h_j.
+        let xs = [[1.0f32, 2.0, 3.0], [-1.0, 0.5, 2.0]];
+        let mut expected = [0.0f32; 4];
+        for (s, x) in xs.iter().enumerate() {
+            let h = [(0.5 * x[0]).max(0.0), (-0.3 * x[2]).max(0.0)];
+            let z = [0.7 * h[0] + 0.2 * h[1], -0.4 * h[1]];
+            let m = z[0].max(z[1]);
+            let e = [(z[0] - m).exp(), (z[1] - m).exp()];
+            let p = [e[0] / (e[0] + e[1]), e[1] / (e[0] + e[1])];
+            let label = [1, 0][s];
+            for c in 0..2 {
+                let d = p[c] - if c == label { 1.0 } else { 0.0 };
+                for j in 0..2 {
+                    expected[c * 2 + j] += d * h[j] / 2.0;
+                }
+            }
+        }
+        for (k, (a, b)) in g[1].iter().zip(expected).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-6,
+                "{path:?} last layer [{k}]: {a} vs {b}"
+            );
+        }
+    }
 }

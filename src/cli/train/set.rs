@@ -24,7 +24,8 @@ pub const PRESET: &str = "best";
 #[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
 pub struct Flags {
     /// Preset: best (the README's headline: 784-1000-1000-1000-10, 24 epochs, ≈ 98.1%
-    /// at 4.5% density) or original (Mocanu et al.'s MNIST settings).
+    /// at 4.5% density), original (Mocanu et al.'s MNIST settings) or rigl (best with
+    /// RigL's regrowth by the dense gradient).
     #[arg(long, default_value = PRESET)]
     #[serde(skip)]
     preset: String,
