@@ -1,5 +1,5 @@
 //! Sweeps of manifold runs: one TOML file names the models, their presets or base
-//! configs, the axes to vary and the seeds ([`file`]); every point is an ordinary run
+//! configs, the axes to vary and the seeds ([`mod@file`]); every point is an ordinary run
 //! directory under the sweep's directory, named by its settings.
 //!
 //! - [`local::run`] runs the points on this machine, N `manifold train` processes at a
