@@ -3,7 +3,6 @@
 //! the IDX and checkpoint readers (no panic, no allocation far beyond the file's size).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,24 +32,7 @@ static ALLOCATOR: Watched = Watched;
 
 #[path = "common/cli.rs"]
 mod cli;
-use cli::{fails_with, manifold, stderr};
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    files
-}
+use cli::{fails_with, manifold, metrics_without_timing, snapshot, stderr};
 
 /// Runs `args`, expects failure with one line starting `error: ` and containing
 /// `expected`, and every file of `dir` unchanged.
@@ -476,21 +458,6 @@ fn the_idx_and_checkpoint_readers_survive_thousands_of_mutated_files() {
         rejected > 2500,
         "only {rejected} of {mutated} mutations were refused"
     );
-}
-
-/// `metrics.csv` without its timing columns.
-fn metrics_without_timing(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let timing = ["step_ms", "wall_seconds", "epoch_seconds"];
-    let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| !timing.contains(&header[i]))
-        .collect();
-    std::iter::once(header)
-        .chain(lines.map(|l| l.split(',').collect()))
-        .map(|row: Vec<&str>| keep.iter().map(|&i| row[i]).collect::<Vec<_>>().join(","))
-        .collect()
 }
 
 #[test]

@@ -1,52 +1,16 @@
 //! `manifold sweep` end to end: points run here N at a time, a killed point resumed, a
 //! diverging point reported, bad files refused untouched, and the same sweep through a
-//! real Slurm job array (submit, cancel a task, resubmit, collect) equal to a local run.
+//! real Slurm job array (submit, pre-empt one task, cancel another, resubmit, collect)
+//! equal to a local run.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::cli::{fails_with, stderr, succeeds};
+use super::cli::{fails_with, metrics_without_timing, snapshot, stderr, succeeds};
 
-/// Every file under `dir` (relative path → bytes).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
-            }
-        }
-    }
-    out
-}
-
-/// `metrics.csv` without its timing columns (`seconds`, `ms_…`).
-fn metrics_without_timing(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| !header[i].contains("seconds") && !header[i].starts_with("ms"))
-        .collect();
-    std::iter::once(text.lines().next().unwrap())
-        .chain(lines)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            keep.iter().map(|&i| f[i]).collect::<Vec<_>>().join(",")
-        })
-        .collect()
-}
-
-/// `sweep.csv` as maps from column to value, without timing columns and `point`.
+/// `sweep.csv` as maps from column to value, without its timing columns.
 fn sweep_rows(dir: &Path) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::Reader::from_path(dir.join("sweep.csv")).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();

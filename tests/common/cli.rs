@@ -1,7 +1,8 @@
 //! Running the `manifold` binary from a test (included with `#[path]`; not a test target
 //! of its own).
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `manifold ARGS` in `cwd`.
@@ -42,4 +43,38 @@ pub fn fails_with(args: &[&str], cwd: &Path, expected: &str) -> String {
     let errors = all.lines().filter(|l| l.contains("error")).count();
     assert_eq!(errors, 1, "{args:?}: not a one-line error: {all}");
     e
+}
+
+/// Every file under `dir` with its bytes.
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// `metrics.csv` of the run in `dir` without its timing columns.
+#[allow(dead_code)] // not every test binary that includes this file uses it
+pub fn metrics_without_timing(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let timing = ["step_ms", "wall_seconds", "epoch_seconds"];
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !timing.contains(&header[i]))
+        .collect();
+    std::iter::once(header)
+        .chain(lines.map(|l| l.split(',').collect()))
+        .map(|row: Vec<&str>| keep.iter().map(|&i| row[i]).collect::<Vec<_>>().join(","))
+        .collect()
 }

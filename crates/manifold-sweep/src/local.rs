@@ -183,11 +183,8 @@ pub fn run(
             }
             if stopping {
                 // Wait for the stopped runs to write their checkpoints.
-                while !running.is_empty() {
-                    for (_, child, _) in running.iter_mut() {
-                        let _ = child.wait();
-                    }
-                    running.clear();
+                for (_, child, _) in running.iter_mut() {
+                    let _ = child.wait();
                 }
                 return Ok(());
             }

@@ -2,7 +2,7 @@
 //! takes it further.
 
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use manifold_train::TrainError;
@@ -137,9 +137,8 @@ fn is_locked(dir: &Path) -> bool {
     else {
         return false;
     };
-    let held = matches!(file.try_lock(), Err(TryLockError::WouldBlock));
-    drop::<File>(file);
-    held
+    // The probe's own lock, if it got one, goes with `file` at the end of this function.
+    matches!(file.try_lock(), Err(TryLockError::WouldBlock))
 }
 
 /// How points are run: the `manifold` binary and what every point's command shares.

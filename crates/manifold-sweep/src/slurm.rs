@@ -76,18 +76,8 @@ fn queued(sweep: &Sweep) -> Result<Vec<usize>, TrainError> {
     if ours.is_empty() {
         return Ok(Vec::new());
     }
-    let out = Command::new("squeue")
-        .args(["-h", "-r", "-o", "%i"])
-        .output()
-        .map_err(|e| TrainError::io(Path::new("squeue"), "cannot run (is Slurm installed?)", e))?;
-    if !out.status.success() {
-        return Err(TrainError::new(
-            Path::new("squeue"),
-            manifold_train::one_line(String::from_utf8_lossy(&out.stderr).trim()),
-        ));
-    }
     let mut indices = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in slurm("squeue", &["-h", "-r", "-o", "%i"])?.lines() {
         if let Some((job, task)) = line.trim().split_once('_') {
             if ours.contains(&job) {
                 if let Ok(i) = task.parse::<usize>() {
@@ -97,6 +87,21 @@ fn queued(sweep: &Sweep) -> Result<Vec<usize>, TrainError> {
         }
     }
     Ok(indices)
+}
+
+/// The standard output of the Slurm command `program args`, or its error in one line.
+fn slurm(program: &str, args: &[&str]) -> Result<String, TrainError> {
+    let o = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| TrainError::io(Path::new(program), "cannot run (is Slurm installed?)", e))?;
+    if !o.status.success() {
+        return Err(TrainError::new(
+            Path::new(program),
+            manifold_train::one_line(String::from_utf8_lossy(&o.stderr).trim()),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
 /// Submits the points of `sweep` that are neither finished nor queued as one job array;
@@ -136,53 +141,29 @@ pub fn submit(
         .find(|k| !dir.join(format!("job-{k}.sh")).exists())
         .unwrap_or(1);
     let script_path = dir.join(format!("job-{k}.sh"));
-    if indices.is_empty() {
-        return Ok(Submission {
-            indices,
-            queued: left_out,
-            script: script_path,
-            job: None,
-        });
+    let mut job = None;
+    if !indices.is_empty() {
+        let frozen = dir.join(format!("job-{k}.toml"));
+        manifold_train::write_atomic(&frozen, sweep.text.as_bytes())?;
+        let script = batch_script(sweep, launcher, resources, &out, &frozen, &indices)?;
+        manifold_train::write_atomic(&script_path, script.as_bytes())?;
+        if !dry_run {
+            let script = script_path.to_string_lossy();
+            let printed = slurm("sbatch", &["--parsable", &script])?;
+            // `--parsable` prints `JOBID` or `JOBID;CLUSTER`.
+            let id = printed.trim().split(';').next().unwrap_or_default();
+            let jobs_file = dir.join("jobs.txt");
+            let mut jobs = std::fs::read_to_string(&jobs_file).unwrap_or_default();
+            jobs.push_str(&format!("{id} {}\n", list(&indices)));
+            manifold_train::write_atomic(&jobs_file, jobs.as_bytes())?;
+            job = Some(id.to_string());
+        }
     }
-    let frozen = dir.join(format!("job-{k}.toml"));
-    manifold_train::write_atomic(&frozen, sweep.text.as_bytes())?;
-    let script = batch_script(sweep, launcher, resources, &out, &frozen, &indices)?;
-    manifold_train::write_atomic(&script_path, script.as_bytes())?;
-    if dry_run {
-        return Ok(Submission {
-            indices,
-            queued: left_out,
-            script: script_path,
-            job: None,
-        });
-    }
-    let o = Command::new("sbatch")
-        .arg("--parsable")
-        .arg(&script_path)
-        .output()
-        .map_err(|e| TrainError::io(Path::new("sbatch"), "cannot run (is Slurm installed?)", e))?;
-    if !o.status.success() {
-        return Err(TrainError::new(
-            Path::new("sbatch"),
-            manifold_train::one_line(String::from_utf8_lossy(&o.stderr).trim()),
-        ));
-    }
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    let job = stdout
-        .trim()
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let jobs_file = dir.join("jobs.txt");
-    let mut jobs = std::fs::read_to_string(&jobs_file).unwrap_or_default();
-    jobs.push_str(&format!("{job} {}\n", list(&indices)));
-    manifold_train::write_atomic(&jobs_file, jobs.as_bytes())?;
     Ok(Submission {
         indices,
         queued: left_out,
         script: script_path,
-        job: Some(job),
+        job,
     })
 }
 
