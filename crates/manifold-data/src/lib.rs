@@ -1,14 +1,19 @@
-//! Datasets of manifold: MNIST-format IDX files (gzipped or not) and the DNM toy task.
+//! Datasets of manifold: MNIST-format IDX files (gzipped or not), the DNM toy task, the
+//! adding problem (a sequence task) and the orders in which an image's pixels become inputs.
 //!
 //! Every error names the file and the problem on one line ([`DataError`]).
 
+pub mod adding;
 pub mod idx;
 pub mod mnist;
+pub mod pixel_order;
 pub mod toy;
 
+pub use adding::{adding_batch, ADDING_CONSTANT_MSE, ADDING_FEATURES};
 pub use burn_dataset::Dataset;
 pub use idx::DataError;
 pub use mnist::{
     resolve_data_dir, shipped_mnist_dir, ImageItem, ImageSet, Mnist, CLASSES, MNIST_DIR_ENV,
 };
+pub use pixel_order::PixelOrder;
 pub use toy::{toy_batch, toy_targets, TOY_INPUTS, TOY_OUTPUTS};

@@ -1,6 +1,8 @@
 //! Timing the DNM's training step: [`time_steps`] runs [`train_step`] on a fresh
 //! network and reports the median step time, the structure reached and the process's
-//! peak resident memory during the steps (Linux; the host side only, not GPU memory).
+//! peak resident memory during the steps (Linux; the host side only, not GPU memory);
+//! with `phases`, also the median time of each [`Phase`] of a step
+//! ([`crate::profile`]).
 
 use std::time::Instant;
 
@@ -9,7 +11,8 @@ use manifold_train::memory::{peak_rss, reset_peak_rss};
 use manifold_train::{median, ModelConfig, TrainError};
 use serde::Serialize;
 
-use crate::{adam, train_step, Data, Dnm, DnmConfig, Grid, StepReport};
+use crate::profile::{Phase, PhaseClock, PhaseTimes};
+use crate::{adam, train_step_timed, Data, Dnm, DnmConfig, Grid, StepReport};
 
 /// The timings of one configuration.
 #[derive(Debug, Clone, Serialize)]
@@ -36,17 +39,23 @@ pub struct StepTiming {
     pub median_step_ms: f64,
     /// Peak resident memory of the process during the steps (warm-up included), in bytes.
     pub peak_rss_bytes: Option<u64>,
+    /// With `phases`: each [`Phase`]'s median milliseconds, in step order (the device
+    /// waited for after each, so on a GPU the step is slower than without).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase_ms: Option<Vec<(Phase, f64)>>,
 }
 
 /// Runs `warmup` untimed and then `steps` timed steps of [`train_step`] on a fresh
 /// network (the backend seeded with 0), waiting for the device after each. The config
 /// is validated first, its memory estimate included, so an impossible size is an error
-/// naming the field rather than an abort.
+/// naming the field rather than an abort. With `phases`, each step also waits for the
+/// device after every [`Phase`] and the report carries their medians.
 pub fn time_steps<B: DnmAutodiffBackend>(
     config: &DnmConfig,
     data: &Data,
     steps: usize,
     warmup: usize,
+    phases: bool,
     device: &B::Device,
 ) -> Result<StepTiming, TrainError> {
     ModelConfig::validate(config)?;
@@ -57,18 +66,34 @@ pub fn time_steps<B: DnmAutodiffBackend>(
     let mut model = Dnm::<B>::new(config, device);
     let mut optim = adam::<B>();
     let mut times = Vec::with_capacity(steps);
+    let mut split: Vec<PhaseTimes> = Vec::with_capacity(steps);
     let mut last = StepReport::default();
     for step in 0..warmup + steps {
         let t = Instant::now();
-        let (m, r) = train_step(model, &mut optim, config, &grid, data, step, 0.0, device)
-            .map_err(|(_, e)| failed(e))?;
+        let mut clock = if phases {
+            PhaseClock::on(device)
+        } else {
+            PhaseClock::off()
+        };
+        let (m, r) = train_step_timed(
+            model, &mut optim, config, &grid, data, step, 0.0, device, &mut clock,
+        )
+        .map_err(|(_, e)| failed(e))?;
         B::sync(device).map_err(|e| failed(format!("the device failed: {e:?}")))?;
         model = m;
         last = r;
         if step >= warmup {
             times.push(t.elapsed().as_secs_f64() * 1e3);
+            split.push(clock.times());
         }
     }
+    let phase_ms = phases.then(|| {
+        Phase::ALL
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| (p, median(&split.iter().map(|t| t[k]).collect::<Vec<_>>())))
+            .collect()
+    });
     let comps = config.comps();
     Ok(StepTiming {
         neurons: config.neurons,
@@ -82,6 +107,7 @@ pub fn time_steps<B: DnmAutodiffBackend>(
         median_step_ms: median(&times),
         step_ms: times,
         peak_rss_bytes: peak_rss(),
+        phase_ms,
     })
 }
 

@@ -3,6 +3,7 @@
 //! `best-toy`, `best-mnist` (ours) and the size-aware `large-mnist`, `layered-mnist`.
 
 use burn::config::Config;
+pub use manifold_data::PixelOrder;
 use manifold_train::{ModelConfig, TrainError};
 use serde::{Deserialize, Serialize};
 
@@ -184,6 +185,12 @@ pub struct DnmConfig {
     /// the comps as `spread` does).
     #[config(default = 2)]
     pub comp_layers: usize,
+    /// The order in which an MNIST image's pixels become the input neurons: `raster`
+    /// (row after row, the original: a window of consecutive senders is a band of image
+    /// rows) or `hilbert` (along a Hilbert curve: such a window is a patch of the image).
+    /// A fixed permutation of the pixels, the same for training and test images.
+    #[config(default = "PixelOrder::Raster")]
+    pub pixel_order: PixelOrder,
     /// Divide the flow sum by the receivers R before squaring (`flow = (v/R)²`), so that
     /// its weight means the same at every size; `false` is the original `v²`.
     #[config(default = false)]
@@ -407,6 +414,12 @@ impl DnmConfig {
                 ))
             }
             _ => {}
+        }
+        if self.task == Task::Toy && self.pixel_order != PixelOrder::Raster {
+            return Err(TrainError::config(
+                "pixel_order",
+                "orders image pixels: the toy task has no image (use raster)",
+            ));
         }
         if self.placement == Placement::Layered && !(1..=self.comps()).contains(&self.comp_layers) {
             return Err(TrainError::config(

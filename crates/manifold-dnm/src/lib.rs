@@ -40,18 +40,22 @@ pub mod loss;
 pub mod model;
 pub mod pictures;
 pub mod placement;
+pub mod profile;
 pub mod snapshots;
 pub mod train;
 
 pub use bench::{time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
-pub use config::{DensityTerm, DnmConfig, Evaluator, Head, Placement, Schedule, Task, PRESETS};
+pub use config::{
+    DensityTerm, DnmConfig, Evaluator, Head, PixelOrder, Placement, Schedule, Task, PRESETS,
+};
 pub use geometry::Geometry;
 pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};
 pub use manifold_train::Evaluation;
 pub use model::{head, Cutoff, Dnm, Kept, Structure, LEAK};
+pub use profile::{Phase, PhaseClock, PhaseTimes};
 pub use snapshots::{NeuronShapes, Snapshot, SnapshotLog, Snapshots};
 pub use train::{
-    adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step, Data,
-    DnmAdam, DnmLearner, StepFailure, StepReport, METRICS,
+    adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step,
+    train_step_timed, Data, DnmAdam, DnmLearner, StepFailure, StepReport, METRICS,
 };

@@ -22,9 +22,10 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::closeness::Grid;
-use crate::config::{DnmConfig, Evaluator, Task};
+use crate::config::{DnmConfig, Evaluator, PixelOrder, Task};
 use crate::loss::{flow_fast, flow_kept, objective, total_loss, Target};
 use crate::model::{head, Dnm, Structure};
+use crate::profile::{Phase, PhaseClock};
 
 /// Where the data comes from.
 #[derive(Debug, Clone)]
@@ -93,7 +94,7 @@ pub fn train_batch<B: Backend>(
                 limit => limit.min(m.train.len()),
             };
             let idx = mnist_indices(config.seed, step, config.batch_size, n);
-            image_tensors(&m.train, &idx, device)
+            image_tensors(&m.train, &idx, config.pixel_order, device)
         }
     }
 }
@@ -113,12 +114,24 @@ fn toy_tensors<B: Backend, R: rand::Rng>(
     )
 }
 
+/// The images at `idx` as inputs (their pixels in `order`) and their labels.
 fn image_tensors<B: Backend>(
     set: &ImageSet,
     idx: &[usize],
+    order: PixelOrder,
     device: &B::Device,
 ) -> (Tensor<B, 2>, Target<B>) {
-    let (x, y) = set.gather(idx);
+    let (x, y) = match order {
+        PixelOrder::Raster => set.gather(idx),
+        _ => {
+            let pixels = order.order(set.rows(), set.cols());
+            let mut x = Vec::with_capacity(idx.len() * set.dim());
+            for &i in idx {
+                PixelOrder::apply(&pixels, set.image(i), &mut x);
+            }
+            (x, idx.iter().map(|&i| set.labels()[i]).collect())
+        }
+    };
     (
         Tensor::from_data(TensorData::new(x, [idx.len(), set.dim()]), device),
         Target::Labels(labels_tensor::<B>(&y, device)),
@@ -197,8 +210,36 @@ pub fn train_step<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     last_step_ms: f64,
     device: &B::Device,
 ) -> Result<(Dnm<B>, StepReport), (Dnm<B>, StepFailure)> {
+    let mut clock = PhaseClock::off();
+    train_step_timed(
+        model,
+        optim,
+        config,
+        grid,
+        data,
+        step,
+        last_step_ms,
+        device,
+        &mut clock,
+    )
+}
+
+/// [`train_step`], marking each [`Phase`] on `clock` as it ends.
+#[allow(clippy::too_many_arguments, clippy::result_large_err)]
+pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
+    model: Dnm<B>,
+    optim: &mut O,
+    config: &DnmConfig,
+    grid: &Grid<B>,
+    data: &Data,
+    step: usize,
+    last_step_ms: f64,
+    device: &B::Device,
+    clock: &mut PhaseClock<'_, B>,
+) -> Result<(Dnm<B>, StepReport), (Dnm<B>, StepFailure)> {
     let started = Instant::now();
     let (x, target) = train_batch::<B>(config, data, step, device);
+    clock.mark(Phase::Batch);
     let sharpness = config.surrogate_needed();
     let kept = match config.evaluator {
         Evaluator::Fast => model.kept(grid, sharpness),
@@ -207,19 +248,24 @@ pub fn train_step<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     // The kept cells where the backend has their kernels, else the dense `D`: the same
     // values either way.
     let (structure, outputs, flow, surrogate) = match kept {
-        Some(kept) => (
-            Structure::of_pattern(&kept.pattern),
-            model.kept_outputs(&kept, x),
-            flow_kept(&kept),
-            kept.surrogate,
-        ),
+        Some(kept) => {
+            clock.mark(Phase::Closeness);
+            let structure = Structure::of_pattern(&kept.pattern);
+            clock.mark(Phase::Structure);
+            let outputs = model.kept_outputs(&kept, x);
+            clock.mark(Phase::Forward);
+            (structure, outputs, flow_kept(&kept), kept.surrogate)
+        }
         None => {
             let cut = model.cutoff(grid, sharpness);
+            clock.mark(Phase::Closeness);
             let structure = Structure::of(&cut.d, grid);
+            clock.mark(Phase::Structure);
             let outputs = match config.evaluator {
                 Evaluator::Reference => model.outputs_reference(&cut.d, grid, x),
                 Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, structure.depth),
             };
+            clock.mark(Phase::Forward);
             (structure, outputs, flow_fast(&cut.d, grid), cut.surrogate)
         }
     };
@@ -242,6 +288,7 @@ pub fn train_step<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
         depth: structure.depth,
         seconds: 0.0,
     };
+    clock.mark(Phase::Loss);
     if !report.total.is_finite() {
         return Err((model, StepFailure::NonFinite { step, report }));
     }
@@ -249,7 +296,9 @@ pub fn train_step<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
         return Err((model, StepFailure::Lobotomy { step, report }));
     }
     let grads = GradientsParams::from_grads(terms.total.backward(), &model);
+    clock.mark(Phase::OtherBackward);
     let model = optim.step(config.lr_at(step), model, grads);
+    clock.mark(Phase::Optimiser);
     report.seconds = started.elapsed().as_secs_f64();
     Ok((model, report))
 }
@@ -285,7 +334,7 @@ pub fn evaluate<B: DnmBackend>(
             let mut predictions = Vec::with_capacity(all.len());
             let mut loss_sum = 0.0;
             for idx in all.chunks(EVAL_BATCH) {
-                let (x, target) = image_tensors::<B>(&m.test, idx, device);
+                let (x, target) = image_tensors::<B>(&m.test, idx, config.pixel_order, device);
                 let logits = logits_of(x);
                 loss_sum += objective(logits.clone(), &target)
                     .into_scalar()
@@ -612,6 +661,48 @@ mod tests {
             first,
             "epoch 1 is reshuffled"
         );
+    }
+
+    /// Under `pixel_order = hilbert` input `k` of every image is pixel `order[k]` of the
+    /// same image the raster batch holds, with the same label; the toy task refuses it.
+    #[test]
+    fn a_hilbert_batch_is_the_raster_batch_with_its_pixels_permuted() {
+        use crate::{train_batch, Data, DnmConfig, PixelOrder, Target};
+        use manifold_data::{ImageSet, Mnist};
+        type B = burn_ndarray::NdArray<f32>;
+        let (n, dim) = (12, 784);
+        let pixels: Vec<f32> = (0..n * dim).map(|k| (k % 977) as f32 / 977.0).collect();
+        let set = ImageSet::new(pixels, (0..n as u8).map(|k| k % 10).collect(), 28, 28);
+        let data = Data::Mnist(Mnist {
+            train: set.clone(),
+            test: set,
+        });
+        let mut raster = DnmConfig::preset("seed-mnist").expect("preset");
+        raster.batch_size = 5;
+        let hilbert = raster.clone().with_pixel_order(PixelOrder::Hilbert);
+        let device = Default::default();
+        let batch = |config: &DnmConfig| {
+            let (x, target) = train_batch::<B>(config, &data, 1, &device);
+            let labels = match target {
+                Target::Labels(y) => y.into_data().convert::<i64>().to_vec::<i64>().unwrap(),
+                Target::Values(_) => panic!("MNIST has labels"),
+            };
+            (x.into_data().to_vec::<f32>().unwrap(), labels)
+        };
+        let ((xr, yr), (xh, yh)) = (batch(&raster), batch(&hilbert));
+        assert_eq!(yr, yh);
+        let order = PixelOrder::Hilbert.order(28, 28);
+        for s in 0..5 {
+            for (k, &p) in order.iter().enumerate() {
+                assert_eq!(xh[s * dim + k], xr[s * dim + p]);
+            }
+        }
+        assert_ne!(xh, xr);
+        let toy = DnmConfig::preset("seed-toy")
+            .expect("preset")
+            .with_pixel_order(PixelOrder::Hilbert);
+        let err = manifold_train::ModelConfig::validate(&toy).unwrap_err();
+        assert!(err.to_string().contains("pixel_order"), "{err}");
     }
 }
 

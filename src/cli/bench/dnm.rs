@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// The DNM preset --comps scales (large-mnist: size-aware; seed-mnist: the original's).
     #[arg(long, requires = "comps", default_value = "large-mnist")]
     preset: String,
+    /// Also split each step into its phases (closeness, structure, forward, loss,
+    /// backward, optimiser; the device waited for after each) and report their medians.
+    #[arg(long)]
+    phases: bool,
     /// JSON output file.
     #[arg(long, default_value = "bench/dnm.json")]
     json: PathBuf,
@@ -59,6 +63,7 @@ struct Report {
 fn run<B: TrainBackend>(
     cases: &[(String, DnmConfig)],
     steps: usize,
+    phases: bool,
     mnist: &Mnist,
     device: B::Device,
     name: &str,
@@ -69,7 +74,7 @@ fn run<B: TrainBackend>(
             Task::Toy => Data::Toy,
             Task::Mnist => Data::Mnist(mnist.clone()),
         };
-        let (timing, error) = match time_steps::<B>(config, &data, steps, 3, &device) {
+        let (timing, error) = match time_steps::<B>(config, &data, steps, 3, phases, &device) {
             Ok(t) => {
                 eprintln!(
                     "  {name} {size} {}: {:.2} ms/step (depth {}, {} kept of {} grid cells)",
@@ -127,7 +132,7 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     let mut cases = Vec::new();
     for d in args.common.devices(device) {
         cases.extend(with_backend!(d, |B, device, name| {
-            run::<B>(&configs, args.steps, &mnist, device, name)
+            run::<B>(&configs, args.steps, args.phases, &mnist, device, name)
         })?);
     }
     let timed = || {
@@ -155,16 +160,26 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
     write_json(&args.json, &report)?;
     for c in &report.cases {
         match (&c.timing, &c.error) {
-            (Some(t), _) => println!(
-                "dnm bench {} {} (N = {}) {}: {:.2} ms/step, peak {}",
-                c.device,
-                c.size,
-                t.neurons,
-                t.evaluator,
-                t.median_step_ms,
-                t.peak_rss_bytes
-                    .map_or("–".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
-            ),
+            (Some(t), _) => {
+                println!(
+                    "dnm bench {} {} (N = {}, batch {}) {}: {:.2} ms/step, peak {}",
+                    c.device,
+                    c.size,
+                    t.neurons,
+                    t.batch,
+                    t.evaluator,
+                    t.median_step_ms,
+                    t.peak_rss_bytes
+                        .map_or("–".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
+                );
+                if let Some(split) = &t.phase_ms {
+                    let parts: Vec<String> = split
+                        .iter()
+                        .map(|(p, ms)| format!("{} {ms:.2}", p.name()))
+                        .collect();
+                    println!("  phases (median ms): {}", parts.join(", "));
+                }
+            }
             (None, e) => println!(
                 "dnm bench {} {}: {}",
                 c.device,

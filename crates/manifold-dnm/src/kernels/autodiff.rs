@@ -32,15 +32,21 @@ impl<B: DnmBackend> Backward<B, 2> for ClosenessBackward {
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (shape, kappa, geometry, sharpness, out) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
-        let (g_shape, g_kappa) = B::dnm_closeness_backward(
-            float(shape),
-            float(kappa),
-            geometry,
-            sharpness,
-            float(out),
-            float(grad),
-        )
-        .expect("a backend with a fused closeness forward has its backward");
+        let (g_shape, g_kappa) = crate::profile::backward_span::<B, _>(
+            crate::profile::Phase::ClosenessBackward,
+            &B::float_device(&grad),
+            || {
+                B::dnm_closeness_backward(
+                    float(shape),
+                    float(kappa),
+                    geometry,
+                    sharpness,
+                    float(out),
+                    float(grad),
+                )
+                .expect("a backend with a fused closeness forward has its backward")
+            },
+        );
         let [shape_node, kappa_node] = ops.parents;
         register(grads, shape_node.map(|n| n.id), g_shape);
         register(grads, kappa_node.map(|n| n.id), g_kappa);
@@ -82,17 +88,23 @@ impl<B: DnmBackend> Backward<B, 4> for OutputsBackward {
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (x, d, w, b, n_in, leak, o) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
-        let (g_x, g_d, g_w, g_b) = B::dnm_outputs_backward(
-            float(x),
-            float(d),
-            float(w),
-            float(b),
-            n_in,
-            leak,
-            float(o),
-            float(grad),
-        )
-        .expect("a backend with a fused DNM forward has its backward");
+        let (g_x, g_d, g_w, g_b) = crate::profile::backward_span::<B, _>(
+            crate::profile::Phase::ForwardBackward,
+            &B::float_device(&grad),
+            || {
+                B::dnm_outputs_backward(
+                    float(x),
+                    float(d),
+                    float(w),
+                    float(b),
+                    n_in,
+                    leak,
+                    float(o),
+                    float(grad),
+                )
+                .expect("a backend with a fused DNM forward has its backward")
+            },
+        );
         let [x_node, d_node, w_node, b_node] = ops.parents;
         register(grads, x_node.map(|n| n.id), g_x);
         register(grads, d_node.map(|n| n.id), g_d);
@@ -111,9 +123,14 @@ impl<B: DnmBackend> Backward<B, 2> for KeptBackward {
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (shape, kappa, pattern, sharpness) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
-        let (g_shape, g_kappa) =
-            B::dnm_kept_backward(float(shape), float(kappa), &pattern, sharpness, float(grad))
-                .expect("a backend with the kept-cell closeness has its backward");
+        let (g_shape, g_kappa) = crate::profile::backward_span::<B, _>(
+            crate::profile::Phase::ClosenessBackward,
+            &B::float_device(&grad),
+            || {
+                B::dnm_kept_backward(float(shape), float(kappa), &pattern, sharpness, float(grad))
+                    .expect("a backend with the kept-cell closeness has its backward")
+            },
+        );
         let [shape_node, kappa_node] = ops.parents;
         register(grads, shape_node.map(|n| n.id), g_shape);
         register(grads, kappa_node.map(|n| n.id), g_kappa);
@@ -155,17 +172,23 @@ impl<B: DnmBackend> Backward<B, 4> for KeptOutputsBackward {
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
         let (x, values, w, b, pattern, leak, o) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
-        let (g_x, g_v, g_w, g_b) = B::dnm_kept_outputs_backward(
-            float(x),
-            float(values),
-            &pattern,
-            float(w),
-            float(b),
-            leak,
-            float(o),
-            float(grad),
-        )
-        .expect("a backend with the kept-cell forward pass has its backward");
+        let (g_x, g_v, g_w, g_b) = crate::profile::backward_span::<B, _>(
+            crate::profile::Phase::ForwardBackward,
+            &B::float_device(&grad),
+            || {
+                B::dnm_kept_outputs_backward(
+                    float(x),
+                    float(values),
+                    &pattern,
+                    float(w),
+                    float(b),
+                    leak,
+                    float(o),
+                    float(grad),
+                )
+                .expect("a backend with the kept-cell forward pass has its backward")
+            },
+        );
         let [x_node, v_node, w_node, b_node] = ops.parents;
         register(grads, x_node.map(|n| n.id), g_x);
         register(grads, v_node.map(|n| n.id), g_v);
