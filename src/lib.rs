@@ -1,11 +1,12 @@
 //! manifold: neural networks that learn their own structure, on Burn.
 //!
 //! A thin facade over the workspace crates:
-//! - [`data`]: MNIST-format IDX files and the DNM toy task;
+//! - [`data`]: MNIST-format IDX files, the DNM toy task, the sequence tasks;
 //! - [`dnm`]: the Dynamic Neural Manifold;
 //! - [`set`]: Sparse Evolutionary Training;
 //! - [`dreamcomp`]: competitive Hebbian learning with reconstruction weights;
 //! - [`mlp`]: the small dense MLP;
+//! - [`rnn`]: Burn's LSTM and GRU on the sequence tasks, the recurrent baselines;
 //! - [`train`]: run directories, checkpoints, progress;
 //! - [`sweep`]: sweep files run here or on Slurm, and collected;
 //! - [`viz`]: charts, heatmaps, tile grids, GIFs;
@@ -22,6 +23,7 @@ pub use manifold_dnm as dnm;
 pub use manifold_dreamcomp as dreamcomp;
 pub use manifold_mlp as mlp;
 pub use manifold_report as report;
+pub use manifold_rnn as rnn;
 pub use manifold_set as set;
 pub use manifold_sweep as sweep;
 pub use manifold_train as train;

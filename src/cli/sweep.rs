@@ -7,6 +7,7 @@ use anyhow::Context;
 use manifold_dnm::DnmConfig;
 use manifold_dreamcomp::DreamCompConfig;
 use manifold_mlp::MlpConfig;
+use manifold_rnn::RnnConfig;
 use manifold_set::SetConfig;
 use manifold_sweep::collect::{collect, Options};
 use manifold_sweep::local::{describe, is_sweep_dir, states, threads_per_run, SWEEP_FILE};
@@ -175,6 +176,7 @@ fn check_point(p: &Point) -> anyhow::Result<()> {
             DreamCompConfig::preset(&preset(train::dreamcomp::PRESET))?,
             p,
         ),
+        "rnn" => check(RnnConfig::preset(&preset(train::rnn::PRESET))?, p),
         other => anyhow::bail!("model `{other}`: not a manifold model"),
     }
 }

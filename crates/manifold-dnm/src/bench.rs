@@ -1,4 +1,4 @@
-//! Timing the DNM's training step: [`time_steps`] runs [`train_step`] on a fresh
+//! Timing the DNM's training step: [`time_steps`] runs [`crate::train_step`] on a fresh
 //! network and reports the median step time, the structure reached and the process's
 //! peak resident memory during the steps (Linux; the host side only, not GPU memory);
 //! with `phases`, also the median time of each [`Phase`] of a step
@@ -45,7 +45,7 @@ pub struct StepTiming {
     pub phase_ms: Option<Vec<(Phase, f64)>>,
 }
 
-/// Runs `warmup` untimed and then `steps` timed steps of [`train_step`] on a fresh
+/// Runs `warmup` untimed and then `steps` timed steps of [`crate::train_step_timed`] on a fresh
 /// network (the backend seeded with 0), waiting for the device after each. The config
 /// is validated first, its memory estimate included, so an impossible size is an error
 /// naming the field rather than an abort. With `phases`, each step also waits for the

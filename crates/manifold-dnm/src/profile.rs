@@ -2,7 +2,7 @@
 //! marks at the end of each [`Phase`], waiting for the device at each mark, so that the
 //! split of [`crate::bench::time_steps`] (`manifold bench dnm --phases`) adds up to the
 //! step time. Inside the backward pass the fused closeness and forward-pass backwards
-//! time themselves ([`backward_span`]) while a clock is on, and the rest of the backward
+//! time themselves (`backward_span`) while a clock is on, and the rest of the backward
 //! (the losses', the head's, the autodiff graph's own work) is what remains.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -7,7 +7,7 @@
 //!
 //! [[group]]
 //! name = "dense"                   # the points' folder under the sweep's directory
-//! model = "mlp"                    # mlp, dnm, set or dreamcomp
+//! model = "mlp"                    # mlp, dnm, set, dreamcomp or rnn
 //! set = { epochs = 15 }            # fixed config fields, as `--set field=value`
 //! axes = { hidden = [[8], [16], [32]] }
 //!
@@ -37,7 +37,7 @@ use manifold_train::TrainError;
 use serde::Deserialize;
 
 /// The models a sweep can train (the `manifold train` subcommands).
-pub const MODELS: [&str; 4] = ["mlp", "dnm", "set", "dreamcomp"];
+pub const MODELS: [&str; 5] = ["mlp", "dnm", "set", "dreamcomp", "rnn"];
 
 /// The config fields the sweep owns: a point's seed comes from `seeds`.
 const OWNED_FIELDS: [&str; 1] = ["seed"];

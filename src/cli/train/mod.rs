@@ -4,6 +4,7 @@
 pub mod dnm;
 pub mod dreamcomp;
 pub mod mlp;
+pub mod rnn;
 pub mod set;
 
 use manifold::backend::DeviceKind;
@@ -21,6 +22,8 @@ pub enum TrainCmd {
     Set(TrainArgs<set::Flags>),
     /// DreamComp competitive Hebbian learning.
     Dreamcomp(TrainArgs<dreamcomp::Flags>),
+    /// Burn's LSTM or GRU on a sequence task (row-sequential MNIST, the adding problem).
+    Rnn(TrainArgs<rnn::Flags>),
 }
 
 /// Runs a `train` subcommand.
@@ -30,6 +33,7 @@ pub fn run(cmd: TrainCmd, device: DeviceKind) -> anyhow::Result<()> {
         TrainCmd::Dnm(a) => dnm::train(a, device).map(|_| ()),
         TrainCmd::Set(a) => set::train(a, device),
         TrainCmd::Dreamcomp(a) => dreamcomp::train(a, device),
+        TrainCmd::Rnn(a) => rnn::train(a, device),
     }
 }
 
@@ -64,7 +68,7 @@ pub struct EpochFlags {
     train_limit: Option<usize>,
 }
 
-/// [`EpochFlags`] and `--lr`, for the models Adam trains over epochs (MLP, SET).
+/// [`EpochFlags`] and `--lr`, for the models Adam trains over epochs (MLP, SET, RNN).
 #[derive(clap::Args, serde::Serialize, Debug, Clone, Default)]
 pub struct AdamEpochFlags {
     #[command(flatten)]
