@@ -1,14 +1,15 @@
 //! The DNM's autodiff gradients against finite differences (every parameter family,
-//! with cells near the cutoff), and the fast evaluator against the reference one.
+//! with cells near the cutoff; one-shot and through time with carry neurons), and the
+//! fast evaluator against the reference one.
 
 use burn::backend::Autodiff;
 use burn::module::Param;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
+use burn::tensor::{Distribution, ElementConversion, Int, Tensor, TensorData};
 use manifold_dnm::kernels::DnmBackend;
 use manifold_dnm::{
     flow, flow_fast, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator, Grid,
-    Structure, Target,
+    Structure, Target, Task,
 };
 
 #[path = "common/dnm_fused.rs"]
@@ -170,10 +171,69 @@ fn fused_closeness_gradients_match_finite_differences_for_every_parameter_family
 /// against central differences of the reference evaluator over the tensor expression.
 fn gradients_match_finite_differences(path: Path) {
     let config = small_config();
-    let inner = model_near_cutoff(&config);
+    check_against_finite_differences(&config, path, loss::<B>, loss::<Inner>);
+}
+
+/// Back-propagation through time: the total loss of row-sequential MNIST read through
+/// two carry neurons (28 passes sharing one `D`, the state fed back through `tanh`), its
+/// autodiff gradients (fast evaluator, fused closeness) against central differences of
+/// the reference evaluator over the tensor expression, for every parameter family.
+#[test]
+fn bptt_through_carry_neurons_matches_finite_differences_for_every_parameter_family() {
+    let carry = 2;
+    let config = small_config()
+        .with_task(Task::RowMnist)
+        .with_carry(carry)
+        .with_inputs(28 + carry)
+        .with_outputs(10 + carry)
+        .with_neurons(28 + carry + 10 + carry + 8);
+    check_against_finite_differences(
+        &config,
+        Path::Fused,
+        sequence_loss::<B>,
+        sequence_loss::<Inner>,
+    );
+}
+
+/// [`loss`] with two 28 × 28 images read row by row ([`manifold_dnm::sequence::read`])
+/// and their labels.
+fn sequence_loss<Bk: DnmBackend>(
+    model: &Dnm<Bk>,
+    config: &DnmConfig,
+    ev: Evaluator,
+    path: Path,
+) -> Tensor<Bk, 1> {
+    let dev = model.w.val().device();
+    let grid = Grid::<Bk>::of(config, &dev);
+    let cut = cutoff(model, &grid, config.surrogate_needed(), path);
+    let x: Vec<f64> = (0..2 * 784)
+        .map(|k| ((k * 37 % 23) as f64) / 23.0)
+        .collect();
+    let x = Tensor::from_data(TensorData::new(x, [2, 784]), &dev);
+    let labels = Tensor::<Bk, 1, Int>::from_data(TensorData::new(vec![3i64, 8], [2]), &dev);
+    let out = manifold_dnm::sequence::read(config, x, |x| model.outputs(&cut.d, &grid, x, ev));
+    let obj = objective(head(out, config.head), &Target::Labels(labels));
+    let density = Structure::of(&cut.d, &grid).density;
+    let flow = match path {
+        Path::Expression => flow(&cut.d, &grid),
+        Path::Fused => flow_fast(&cut.d, &grid),
+    };
+    total_loss(config, flow, cut.surrogate, obj, density, 0.0).total
+}
+
+/// `autodiff_loss`'s gradients at the model near the cutoff against central differences
+/// of `reference_loss` (the same loss on the inner backend, reference evaluator, tensor
+/// expression), parameter by parameter.
+fn check_against_finite_differences(
+    config: &DnmConfig,
+    path: Path,
+    autodiff_loss: fn(&Dnm<B>, &DnmConfig, Evaluator, Path) -> Tensor<B, 1>,
+    reference_loss: fn(&Dnm<Inner>, &DnmConfig, Evaluator, Path) -> Tensor<Inner, 1>,
+) {
+    let inner = model_near_cutoff(config);
     let dev = Default::default();
     let model: Dnm<B> = inner.clone().into_autodiff();
-    let grads = loss(&model, &config, Evaluator::Fast, path).backward();
+    let grads = autodiff_loss(&model, config, Evaluator::Fast, path).backward();
     let h = 1e-6;
     let mut bad = Vec::new();
     for name in FAMILIES {
@@ -190,7 +250,7 @@ fn gradients_match_finite_differences(path: Path) {
                 v[k] += delta;
                 let t = Tensor::from_data(TensorData::new(v, [base.len()]), &dev);
                 let m = with_param(&inner, name, t);
-                loss(&m, &config, Evaluator::Reference, Path::Expression)
+                reference_loss(&m, config, Evaluator::Reference, Path::Expression)
                     .into_scalar()
                     .elem::<f64>()
             };

@@ -76,7 +76,7 @@ fn numbers<Bk: manifold_dnm::kernels::DnmAutodiffBackend>(
         .collect();
     let x = Tensor::<Bk, 2>::from_data(TensorData::new(x, [BATCH, config.inputs]), dev);
     let target = match config.task {
-        Task::Mnist => {
+        Task::Mnist | Task::RowMnist => {
             let labels: Vec<u8> = (0..BATCH as u8).map(|k| k % 10).collect();
             Target::Labels(manifold_train::labels_tensor::<Bk>(&labels, dev))
         }

@@ -4,6 +4,10 @@
 
 use burn::config::Config;
 pub use manifold_data::PixelOrder;
+
+/// Pixels of an MNIST row, and rows of an image: row-sequential MNIST's features per
+/// time step and its time steps.
+pub const ROW: usize = 28;
 use manifold_train::{ModelConfig, TrainError};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +19,11 @@ pub enum Task {
     Toy,
     /// MNIST digits (softmax cross-entropy objective).
     Mnist,
+    /// Row-sequential MNIST: an image read as 28 time steps of one 28-pixel row, the
+    /// class read from the outputs after the last row (`manifold_data::SequenceTask`);
+    /// `inputs = 28 + carry`, `outputs = 10 + carry` ([`DnmConfig::carry`]).
+    #[serde(rename = "row-mnist")]
+    RowMnist,
 }
 
 /// How output neurons become predictions.
@@ -102,9 +111,16 @@ pub const PRESETS: [&str; 6] = [
 /// The DNM's configuration (see the crate docs for the maths).
 #[derive(Config, Debug, PartialEq)]
 pub struct DnmConfig {
-    /// Task: `toy` or `mnist`.
+    /// Task: `toy`, `mnist` or `row-mnist`.
     #[config(default = "Task::Mnist")]
     pub task: Task,
+    /// Carry neurons k (row-mnist only): k more inputs and k more outputs; at time step
+    /// t + 1 carry input q reads `tanh` of carry output q of step t (0 at the first step).
+    /// The closeness functions wire them like every other neuron, so the network learns
+    /// which state to keep and where it flows. The last `k` inputs and outputs are the
+    /// carry neurons.
+    #[config(default = 0)]
+    pub carry: usize,
     /// Total neurons N.
     #[config(default = 1000)]
     pub neurons: usize,
@@ -368,6 +384,9 @@ impl DnmConfig {
             (Task::Mnist, crate::Data::Mnist(m)) => {
                 manifold_train::check_images(self.inputs, self.outputs, m)
             }
+            (Task::RowMnist, crate::Data::Mnist(m)) => {
+                manifold_train::check_images(ROW * ROW, self.classes(), m)
+            }
             (task, _) => Err(TrainError::config(
                 "task",
                 format!("is {task:?}, but the data given is the other task's"),
@@ -413,12 +432,28 @@ impl DnmConfig {
                     "MNIST needs inputs = 784 and outputs = 10",
                 ))
             }
+            Task::RowMnist if (self.inputs, self.outputs) != (ROW + self.carry, 10 + self.carry) => {
+                return Err(TrainError::config(
+                    "inputs",
+                    format!(
+                        "row-sequential MNIST needs inputs = 28 + carry = {} and outputs = 10 + carry = {}",
+                        ROW + self.carry,
+                        10 + self.carry
+                    ),
+                ))
+            }
             _ => {}
         }
-        if self.task == Task::Toy && self.pixel_order != PixelOrder::Raster {
+        if self.carry > 0 && self.task != Task::RowMnist {
+            return Err(TrainError::config(
+                "carry",
+                "carry neurons need a sequence task (task = \"row-mnist\")",
+            ));
+        }
+        if self.task != Task::Mnist && self.pixel_order != PixelOrder::Raster {
             return Err(TrainError::config(
                 "pixel_order",
-                "orders image pixels: the toy task has no image (use raster)",
+                "orders the pixels of a whole image: only the mnist task reads one (use raster)",
             ));
         }
         if self.placement == Placement::Layered && !(1..=self.comps()).contains(&self.comp_layers) {
@@ -514,7 +549,7 @@ impl DnmConfig {
         let n = self.neurons as f64;
         let (b, e) = match self.task {
             Task::Toy => (self.batch_size, crate::train::TOY_TEST_SIZE),
-            Task::Mnist => {
+            Task::Mnist | Task::RowMnist => {
                 let images = match self.train_limit {
                     0 => MNIST_TRAIN_IMAGES,
                     limit => limit.min(MNIST_TRAIN_IMAGES),
@@ -528,7 +563,17 @@ impl DnmConfig {
             let comps = self.neurons.saturating_sub(self.inputs + self.outputs) as f64;
             per_sample += 2.0 * comps * senders;
         }
-        (b as f64 * per_sample * F64, e as f64 * 4.0 * n * F64)
+        // A sequence keeps every time step's activations for the backward pass.
+        let steps = if self.task == Task::RowMnist { ROW } else { 1 } as f64;
+        (
+            b as f64 * per_sample * steps * F64,
+            e as f64 * 4.0 * n * F64,
+        )
+    }
+
+    /// The outputs that are predictions (the outputs less the carry neurons).
+    pub fn classes(&self) -> usize {
+        self.outputs.saturating_sub(self.carry)
     }
 
     /// The learning rate at `step` of the schedule.

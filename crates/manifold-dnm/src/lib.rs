@@ -41,6 +41,7 @@ pub mod model;
 pub mod pictures;
 pub mod placement;
 pub mod profile;
+pub mod sequence;
 pub mod snapshots;
 pub mod train;
 

@@ -330,11 +330,12 @@ impl<B: DnmBackend> Dnm<B> {
     }
 
     /// The logits of any number of batches under the current `D` (computed once), by the
-    /// fast evaluator and `head`.
+    /// fast evaluator, read as the config's task reads an input
+    /// ([`crate::sequence::read`]), through its head.
     pub fn fast_evaluator<'a>(
         &'a self,
         grid: &'a Grid<B>,
-        head_kind: Head,
+        config: &'a DnmConfig,
     ) -> impl Fn(Tensor<B, 2>) -> Tensor<B, 2> + 'a {
         let d = match self.kept(grid, None) {
             Some(kept) => Ok(kept),
@@ -345,11 +346,11 @@ impl<B: DnmBackend> Dnm<B> {
             }
         };
         move |x| {
-            let outputs = match &d {
+            let outputs = crate::sequence::read(config, x, |x| match &d {
                 Ok(kept) => self.kept_outputs(kept, x),
                 Err((d, sweeps)) => self.outputs_fast(d, grid, x, *sweeps),
-            };
-            head(outputs, head_kind)
+            });
+            head(outputs, config.head)
         }
     }
 }

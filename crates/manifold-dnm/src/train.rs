@@ -252,7 +252,7 @@ pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
             clock.mark(Phase::Closeness);
             let structure = Structure::of_pattern(&kept.pattern);
             clock.mark(Phase::Structure);
-            let outputs = model.kept_outputs(&kept, x);
+            let outputs = crate::sequence::read(config, x, |x| model.kept_outputs(&kept, x));
             clock.mark(Phase::Forward);
             (structure, outputs, flow_kept(&kept), kept.surrogate)
         }
@@ -261,10 +261,10 @@ pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
             clock.mark(Phase::Closeness);
             let structure = Structure::of(&cut.d, grid);
             clock.mark(Phase::Structure);
-            let outputs = match config.evaluator {
+            let outputs = crate::sequence::read(config, x, |x| match config.evaluator {
                 Evaluator::Reference => model.outputs_reference(&cut.d, grid, x),
                 Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, structure.depth),
-            };
+            });
             clock.mark(Phase::Forward);
             (structure, outputs, flow_fast(&cut.d, grid), cut.surrogate)
         }
@@ -310,7 +310,7 @@ pub fn predict<B: DnmBackend>(
     config: &DnmConfig,
     x: Tensor<B, 2>,
 ) -> Tensor<B, 2> {
-    model.fast_evaluator(grid, config.head)(x)
+    model.fast_evaluator(grid, config)(x)
 }
 
 /// Evaluates on the full MNIST test set, or on the fixed 10 000 toy test samples.
@@ -321,7 +321,7 @@ pub fn evaluate<B: DnmBackend>(
     device: &B::Device,
 ) -> Evaluation {
     let grid = Grid::<B>::of(config, device);
-    let logits_of = model.fast_evaluator(&grid, config.head);
+    let logits_of = model.fast_evaluator(&grid, config);
     match data {
         Data::Toy => {
             let mut rng = rand::rngs::StdRng::seed_from_u64(TOY_TEST_SEED);

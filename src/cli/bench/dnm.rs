@@ -72,7 +72,7 @@ fn run<B: TrainBackend>(
     for (size, config) in cases {
         let data = match config.task {
             Task::Toy => Data::Toy,
-            Task::Mnist => Data::Mnist(mnist.clone()),
+            Task::Mnist | Task::RowMnist => Data::Mnist(mnist.clone()),
         };
         let (timing, error) = match time_steps::<B>(config, &data, steps, 3, phases, &device) {
             Ok(t) => {

@@ -47,7 +47,7 @@ pub struct Flags {
 pub fn load_data(config: &DnmConfig, run: &RunArgs) -> anyhow::Result<Data> {
     Ok(match config.task {
         Task::Toy => Data::Toy,
-        Task::Mnist => Data::Mnist(run.mnist()?),
+        Task::Mnist | Task::RowMnist => Data::Mnist(run.mnist()?),
     })
 }
 
