@@ -64,7 +64,8 @@ fn cutoff<Bk: DnmBackend>(m: &Dnm<Bk>, grid: &Grid<Bk>, k: Option<f64>, path: Pa
     }
 }
 
-/// The total loss (objective + flow + surrogate density) of `model`.
+/// The total loss (objective + flow + surrogate density) of `model` on the one-shot
+/// batch of [`batch`].
 fn loss<Bk: DnmBackend>(
     model: &Dnm<Bk>,
     config: &DnmConfig,
@@ -72,11 +73,25 @@ fn loss<Bk: DnmBackend>(
     path: Path,
 ) -> Tensor<Bk, 1> {
     let dev = model.w.val().device();
+    let (x, y) = batch::<Bk>(&dev, config);
+    total_loss_of(model, config, ev, path, x, Target::Values(y))
+}
+
+/// The total loss of `model` on inputs `x` and `target`, the inputs read as the config's
+/// task reads them ([`manifold_dnm::sequence::read`]: one pass, or one per image row).
+fn total_loss_of<Bk: DnmBackend>(
+    model: &Dnm<Bk>,
+    config: &DnmConfig,
+    ev: Evaluator,
+    path: Path,
+    x: Tensor<Bk, 2>,
+    target: Target<Bk>,
+) -> Tensor<Bk, 1> {
+    let dev = model.w.val().device();
     let grid = Grid::<Bk>::of(config, &dev);
     let cut = cutoff(model, &grid, config.surrogate_needed(), path);
-    let (x, y) = batch::<Bk>(&dev, config);
-    let out = model.outputs(&cut.d, &grid, x, ev);
-    let obj = objective(head(out, config.head), &Target::Values(y));
+    let out = manifold_dnm::sequence::read(config, x, |x| model.outputs(&cut.d, &grid, x, ev));
+    let obj = objective(head(out, config.head), &target);
     let density = Structure::of(&cut.d, &grid).density;
     let flow = match path {
         Path::Expression => flow(&cut.d, &grid),
@@ -204,21 +219,12 @@ fn sequence_loss<Bk: DnmBackend>(
     path: Path,
 ) -> Tensor<Bk, 1> {
     let dev = model.w.val().device();
-    let grid = Grid::<Bk>::of(config, &dev);
-    let cut = cutoff(model, &grid, config.surrogate_needed(), path);
     let x: Vec<f64> = (0..2 * 784)
         .map(|k| ((k * 37 % 23) as f64) / 23.0)
         .collect();
     let x = Tensor::from_data(TensorData::new(x, [2, 784]), &dev);
     let labels = Tensor::<Bk, 1, Int>::from_data(TensorData::new(vec![3i64, 8], [2]), &dev);
-    let out = manifold_dnm::sequence::read(config, x, |x| model.outputs(&cut.d, &grid, x, ev));
-    let obj = objective(head(out, config.head), &Target::Labels(labels));
-    let density = Structure::of(&cut.d, &grid).density;
-    let flow = match path {
-        Path::Expression => flow(&cut.d, &grid),
-        Path::Fused => flow_fast(&cut.d, &grid),
-    };
-    total_loss(config, flow, cut.surrogate, obj, density, 0.0).total
+    total_loss_of(model, config, ev, path, x, Target::Labels(labels))
 }
 
 /// `autodiff_loss`'s gradients at the model near the cutoff against central differences

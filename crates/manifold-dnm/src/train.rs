@@ -124,12 +124,25 @@ fn image_tensors<B: Backend>(
     let (x, y) = match order {
         PixelOrder::Raster => set.gather(idx),
         _ => {
-            let pixels = order.order(set.rows(), set.cols());
-            let mut x = Vec::with_capacity(idx.len() * set.dim());
-            for &i in idx {
-                PixelOrder::apply(&pixels, set.image(i), &mut x);
+            // The permutation is kept between calls: it depends on the order and the
+            // image size only.
+            type Cached = Option<((PixelOrder, usize, usize), Vec<usize>)>;
+            thread_local! {
+                static ORDER: std::cell::RefCell<Cached> = const { std::cell::RefCell::new(None) };
             }
-            (x, idx.iter().map(|&i| set.labels()[i]).collect())
+            ORDER.with(|cache| {
+                let mut cache = cache.borrow_mut();
+                let key = (order, set.rows(), set.cols());
+                if cache.as_ref().map(|(k, _)| *k) != Some(key) {
+                    *cache = Some((key, order.order(set.rows(), set.cols())));
+                }
+                let pixels = &cache.as_ref().expect("just filled").1;
+                let mut x = Vec::with_capacity(idx.len() * set.dim());
+                for &i in idx {
+                    PixelOrder::apply(pixels, set.image(i), &mut x);
+                }
+                (x, idx.iter().map(|&i| set.labels()[i]).collect())
+            })
         }
     };
     (

@@ -17,6 +17,17 @@ pub enum Cell {
     Gru,
 }
 
+impl Cell {
+    /// Weight blocks of the cell, each `H × (F + H)` with two biases of H: 4 for the
+    /// LSTM (input, forget, output gates and the candidate), 3 for the GRU.
+    pub fn gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+        }
+    }
+}
+
 /// The names [`RnnConfig::preset`] knows.
 pub const PRESETS: [&str; 2] = ["seq-mnist", "adding-t100"];
 
@@ -94,10 +105,7 @@ impl RnnConfig {
     pub fn trainable(&self) -> usize {
         let (_, f, out) = self.shape();
         let h = self.hidden;
-        let gates = match self.cell {
-            Cell::Lstm => 4,
-            Cell::Gru => 3,
-        };
+        let gates = self.cell.gates();
         gates * (h * (f + h) + 2 * h) + h * out + out
     }
 
@@ -105,10 +113,7 @@ impl RnnConfig {
     pub fn connections(&self) -> usize {
         let (_, f, out) = self.shape();
         let h = self.hidden;
-        let gates = match self.cell {
-            Cell::Lstm => 4,
-            Cell::Gru => 3,
-        };
+        let gates = self.cell.gates();
         gates * h * (f + h) + h * out
     }
 
@@ -121,10 +126,7 @@ impl RnnConfig {
     /// ```
     pub fn memory_bytes(&self) -> f64 {
         let (t, _, _) = self.shape();
-        let gates = match self.cell {
-            Cell::Lstm => 4.0,
-            Cell::Gru => 3.0,
-        };
+        let gates = self.cell.gates() as f64;
         let batch = (self.batch_size * t * self.hidden) as f64 * (2.0 * gates + 4.0) * 8.0;
         self.trainable() as f64 * 32.0 + batch
     }
