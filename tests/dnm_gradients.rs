@@ -1,6 +1,6 @@
 //! The DNM's autodiff gradients against finite differences (every parameter family,
-//! with cells near the cutoff; one-shot and through time with carry neurons), and the
-//! fast evaluator against the reference one.
+//! with cells near the cutoff; one-shot, through time with carry neurons, and through
+//! time with carry and LSTM neurons), and the fast evaluator against the reference one.
 
 use burn::backend::Autodiff;
 use burn::module::Param;
@@ -8,8 +8,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, ElementConversion, Int, Tensor, TensorData};
 use manifold_dnm::kernels::DnmBackend;
 use manifold_dnm::{
-    flow, flow_fast, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator, Grid,
-    Structure, Target, Task,
+    flow, flow_fast, flow_kept, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator,
+    Grid, Neuron, Structure, Target, Task,
 };
 
 #[path = "common/dnm_fused.rs"]
@@ -55,12 +55,15 @@ enum Path {
     Expression,
     /// The fused kernel with its hand-written backward (`manifold_dnm::kernels::closeness`).
     Fused,
+    /// `D` as its kept cells and the kept-cell forward pass (`manifold_dnm::kernels::kept`,
+    /// and `kernels::lstm` with LSTM neurons), as a training step on the CPU runs them.
+    Kept,
 }
 
 fn cutoff<Bk: DnmBackend>(m: &Dnm<Bk>, grid: &Grid<Bk>, k: Option<f64>, path: Path) -> Cutoff<Bk> {
     match path {
         Path::Expression => m.cutoff_expression(grid, k),
-        Path::Fused => m.cutoff(grid, k),
+        Path::Fused | Path::Kept => m.cutoff(grid, k),
     }
 }
 
@@ -89,13 +92,23 @@ fn total_loss_of<Bk: DnmBackend>(
 ) -> Tensor<Bk, 1> {
     let dev = model.w.val().device();
     let grid = Grid::<Bk>::of(config, &dev);
+    if path == Path::Kept {
+        let kept = model
+            .kept(&grid, config.surrogate_needed())
+            .expect("ndarray has the kept-cell kernels");
+        let density = Structure::of_pattern(&kept.pattern).density;
+        let out = manifold_dnm::sequence::read(config, x, |x| model.kept_outputs(&kept, x));
+        let obj = objective(head(out, config.head), &target);
+        let flow = flow_kept(&kept);
+        return total_loss(config, flow, kept.surrogate, obj, density, 0.0).total;
+    }
     let cut = cutoff(model, &grid, config.surrogate_needed(), path);
     let out = manifold_dnm::sequence::read(config, x, |x| model.outputs(&cut.d, &grid, x, ev));
     let obj = objective(head(out, config.head), &target);
     let density = Structure::of(&cut.d, &grid).density;
     let flow = match path {
         Path::Expression => flow(&cut.d, &grid),
-        Path::Fused => flow_fast(&cut.d, &grid),
+        Path::Fused | Path::Kept => flow_fast(&cut.d, &grid),
     };
     total_loss(config, flow, cut.surrogate, obj, density, 0.0).total
 }
@@ -106,8 +119,20 @@ const FAMILIES: [&str; 10] = [
     "alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa", "w", "b",
 ];
 
+/// [`FAMILIES`], and `gates` with LSTM neurons.
+fn families<Bk: Backend>(m: &Dnm<Bk>) -> Vec<&'static str> {
+    let gates = m.gates.as_ref().map(|_| "gates");
+    FAMILIES.into_iter().chain(gates).collect()
+}
+
+/// A parameter family as one flat tensor (the LSTM gates `[n_comp, 6]` row by row).
 fn param<Bk: Backend>(m: &Dnm<Bk>, name: &str) -> Tensor<Bk, 1> {
     match name {
+        "gates" => {
+            let g = m.gates.as_ref().expect("LSTM neurons").val();
+            let n = g.dims().iter().product::<usize>();
+            g.reshape([n])
+        }
         "alpha" => m.alpha.val(),
         "beta" => m.beta.val(),
         "gamma" => m.gamma.val(),
@@ -124,6 +149,11 @@ fn param<Bk: Backend>(m: &Dnm<Bk>, name: &str) -> Tensor<Bk, 1> {
 
 fn with_param<Bk: Backend>(m: &Dnm<Bk>, name: &str, t: Tensor<Bk, 1>) -> Dnm<Bk> {
     let mut m = m.clone();
+    if name == "gates" {
+        let n = t.dims()[0];
+        m.gates = Some(Param::from_tensor(t.reshape([n / 6, 6])));
+        return m;
+    }
     let p = Param::from_tensor(t);
     match name {
         "alpha" => m.alpha = p,
@@ -210,6 +240,52 @@ fn bptt_through_carry_neurons_matches_finite_differences_for_every_parameter_fam
     );
 }
 
+/// The same through LSTM neurons ([`Neuron::Lstm`]: a cell state per comp across the 28
+/// time steps, gates fed by the comp's input sum): the kept-cell kernels' autodiff
+/// gradients (`kernels::lstm`'s hand-written backward through time) against central
+/// differences of the reference evaluator, the LSTM maths as Burn ops one comp at a time.
+/// The gates start away from their initial constants so that every gate weight matters.
+#[test]
+fn bptt_through_lstm_neurons_matches_finite_differences_for_every_parameter_family() {
+    let carry = 2;
+    let config = small_config()
+        .with_task(Task::RowMnist)
+        .with_carry(carry)
+        .with_neuron(Neuron::Lstm)
+        .with_inputs(28 + carry)
+        .with_outputs(10 + carry)
+        .with_neurons(28 + carry + 10 + carry + 8);
+    let inner = model_near_cutoff(&config);
+    let gates = values(param(&inner, "gates"));
+    let moved: Vec<f64> = (0..gates.len())
+        .map(|k| gates[k] + ((k * 7 % 11) as f64 - 5.0) / 5.0)
+        .collect();
+    let n = moved.len();
+    let inner = with_param(
+        &inner,
+        "gates",
+        Tensor::from_data(TensorData::new(moved, [n]), &Default::default()),
+    );
+    // The kernels and the reference evaluator compute the same loss.
+    let kept = sequence_loss::<Inner>(&inner, &config, Evaluator::Fast, Path::Kept)
+        .into_scalar()
+        .elem::<f64>();
+    let reference = sequence_loss::<Inner>(&inner, &config, Evaluator::Reference, Path::Expression)
+        .into_scalar()
+        .elem::<f64>();
+    assert!(
+        (kept - reference).abs() < 1e-9 * reference.abs().max(1.0),
+        "kept-cell LSTM pass {kept} against the reference {reference}"
+    );
+    check_model_against_finite_differences(
+        inner,
+        &config,
+        Path::Kept,
+        sequence_loss::<B>,
+        sequence_loss::<Inner>,
+    );
+}
+
 /// [`loss`] with two 28 × 28 images read row by row ([`manifold_dnm::sequence::read`])
 /// and their labels.
 fn sequence_loss<Bk: DnmBackend>(
@@ -236,17 +312,37 @@ fn check_against_finite_differences(
     autodiff_loss: fn(&Dnm<B>, &DnmConfig, Evaluator, Path) -> Tensor<B, 1>,
     reference_loss: fn(&Dnm<Inner>, &DnmConfig, Evaluator, Path) -> Tensor<Inner, 1>,
 ) {
-    let inner = model_near_cutoff(config);
+    check_model_against_finite_differences(
+        model_near_cutoff(config),
+        config,
+        path,
+        autodiff_loss,
+        reference_loss,
+    );
+}
+
+/// [`check_against_finite_differences`] at the model `inner`.
+fn check_model_against_finite_differences(
+    inner: Dnm<Inner>,
+    config: &DnmConfig,
+    path: Path,
+    autodiff_loss: fn(&Dnm<B>, &DnmConfig, Evaluator, Path) -> Tensor<B, 1>,
+    reference_loss: fn(&Dnm<Inner>, &DnmConfig, Evaluator, Path) -> Tensor<Inner, 1>,
+) {
     let dev = Default::default();
     let model: Dnm<B> = inner.clone().into_autodiff();
     let grads = autodiff_loss(&model, config, Evaluator::Fast, path).backward();
     let h = 1e-6;
     let mut bad = Vec::new();
-    for name in FAMILIES {
-        let g = param(&model, name)
-            .grad(&grads)
-            .map(values)
-            .unwrap_or_default();
+    for name in families(&model) {
+        let g = match (name, &model.gates) {
+            ("gates", Some(gates)) => gates.val().grad(&grads).map(|g| {
+                let n = g.dims().iter().product::<usize>();
+                values(g.reshape([n]))
+            }),
+            _ => param(&model, name).grad(&grads).map(values),
+        }
+        .unwrap_or_default();
         let base = values(param(&inner, name));
         assert_eq!(g.len(), base.len(), "{name}: no gradient");
         let mut max_abs = 0f64;
@@ -314,6 +410,9 @@ impl IntoAutodiff for Dnm<Inner> {
             kappa: t(self.kappa),
             w: t(self.w),
             b: t(self.b),
+            gates: self
+                .gates
+                .map(|g| Param::from_tensor(Tensor::<B, 2>::from_data(g.val().into_data(), &dev))),
         }
     }
 }

@@ -26,6 +26,20 @@ pub enum Task {
     RowMnist,
 }
 
+/// What a comp computes from its D-weighted input sum `s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Neuron {
+    /// `leaky(w·s + b)`: 2 trainable numbers (the original).
+    Plain,
+    /// An LSTM cell with input, forget and output gates fed by `s`, keeping a cell state
+    /// across the time steps of a sequence (`crate::kernels::lstm`): 8 trainable numbers
+    /// (`w`, `b` of the candidate and `w`, `b` of each gate). On the CPU backends one
+    /// fused kernel with its own backward; elsewhere (wgpu) and in the reference
+    /// evaluator, Burn ops (`Dnm::outputs_sweeps`, `Dnm::outputs_reference`).
+    Lstm,
+}
+
 /// How output neurons become predictions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -121,6 +135,10 @@ pub struct DnmConfig {
     /// carry neurons.
     #[config(default = 0)]
     pub carry: usize,
+    /// What a comp computes: `plain` (`leaky(w·s + b)`, the default) or `lstm` (an LSTM
+    /// cell per comp, [`Neuron::Lstm`]). Inputs are plain either way.
+    #[config(default = "Neuron::Plain")]
+    pub neuron: Neuron,
     /// Total neurons N.
     #[config(default = 1000)]
     pub neurons: usize,
@@ -172,6 +190,11 @@ pub struct DnmConfig {
     /// λ_time: adds `λ_time · (last step time in ms) · surrogate density` (0 = off).
     #[config(default = 0.0)]
     pub lambda_time: f64,
+    /// λ_memory: adds `λ_memory · M̃`, the differentiable surrogate of the activation
+    /// memory `M` in MiB ([`DnmConfig::activation_mib`]: 4 bytes per kept cell, sample
+    /// and time step), `M̃` with the surrogate count of kept cells (0 = off).
+    #[config(default = 0.0)]
+    pub lambda_memory: f64,
     /// Init mean and std of α.
     #[config(default = "(5.0, 1.0)")]
     pub alpha_init: (f64, f64),
@@ -357,7 +380,8 @@ impl DnmConfig {
     /// `surrogate` density term with `λ_sparse > 0`, or the step-time term), else `None`.
     pub fn surrogate_needed(&self) -> Option<f64> {
         let needed = (self.lambda_sparse > 0.0 && self.density_term == DensityTerm::Surrogate)
-            || self.lambda_time > 0.0;
+            || self.lambda_time > 0.0
+            || self.lambda_memory > 0.0;
         needed.then_some(self.surrogate_sharpness)
     }
 
@@ -486,6 +510,7 @@ impl DnmConfig {
             ("lambda_flow", self.lambda_flow),
             ("lambda_sparse", self.lambda_sparse),
             ("lambda_time", self.lambda_time),
+            ("lambda_memory", self.lambda_memory),
             ("wb_init_std", self.wb_init_std),
         ] {
             if !(v.is_finite() && v >= 0.0) {
@@ -569,6 +594,19 @@ impl DnmConfig {
             b as f64 * per_sample * steps * F64,
             e as f64 * 4.0 * n * F64,
         )
+    }
+
+    /// The activation memory in MiB of a training step whose `D` has `kept` kept cells:
+    /// `4 B × kept × batch × time steps` (28 for row-MNIST, else 1), the values a backward
+    /// over the sparse products holds when it keeps one per kept cell, sample and time
+    /// step (each cell's gradient `D̄_ij = Σ ō_i·a_j` reads its sender's value at every
+    /// sample and step). The CPU kernels hold less (one value per sender, not per cell,
+    /// and recompute the rest), so this is the memory of a per-cell implementation, the
+    /// one whose footprint the wiring decides. With `kept = s · max_cells` it is the
+    /// differentiable `M̃` of `λ_memory`.
+    pub fn activation_mib(&self, kept: f64) -> f64 {
+        let steps = if self.task == Task::RowMnist { ROW } else { 1 };
+        4.0 * kept * (self.batch_size * steps) as f64 / (1u64 << 20) as f64
     }
 
     /// The outputs that are predictions (the outputs less the carry neurons).

@@ -48,7 +48,7 @@ pub mod train;
 pub use bench::{time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{
-    DensityTerm, DnmConfig, Evaluator, Head, PixelOrder, Placement, Schedule, Task, PRESETS,
+    DensityTerm, DnmConfig, Evaluator, Head, Neuron, PixelOrder, Placement, Schedule, Task, PRESETS,
 };
 pub use geometry::Geometry;
 pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};

@@ -4,7 +4,9 @@
 //! objective = softmax cross-entropy (MNIST) or MSE (toy), batch mean
 //! flow      = (Σ_{comp i, input j} |D_ij| − Σ_{output i, comp j} |D_ij|)²
 //! density   = ρ (count, zero gradient: the original) or the surrogate s
+//! memory    = M̃ = 4 B · s·max_cells · batch · time steps, in MiB (DnmConfig::activation_mib)
 //! total     = λ_obj·objective + λ_flow·flow + λ_sparse·density² + λ_time·t_ms·s
+//!             + λ_memory·M̃
 //! ```
 
 use crate::kernels::DnmBackend;
@@ -70,7 +72,7 @@ pub struct LossTerms<B: Backend> {
     pub surrogate: Option<Tensor<B, 1>>,
 }
 
-/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s)`. `flow` is the
+/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s + λ_memory·M̃)`. `flow` is the
 /// flow term of the cutoff matrix ([`flow`] or [`flow_fast`]); `surrogate` is `s`,
 /// present when [`DnmConfig::surrogate_needed`] says so; `density` is the true ρ (used by
 /// the `count` term, as a constant).
@@ -98,6 +100,10 @@ pub fn total_loss<B: Backend>(
     }
     if let (Some(s), true) = (&surrogate, config.lambda_time > 0.0) {
         total = total + s.clone().mul_scalar(config.lambda_time * last_step_ms);
+    }
+    if let (Some(s), true) = (&surrogate, config.lambda_memory > 0.0) {
+        let mib_per_density = config.activation_mib(config.geometry().max_cells() as f64);
+        total = total + s.clone().mul_scalar(config.lambda_memory * mib_per_density);
     }
     LossTerms {
         total,
@@ -149,5 +155,35 @@ mod tests {
         let want: f32 = (0.5 + 0.25 + 1.0 - (0.2 + 0.1)) * (0.5 + 0.25 + 1.0 - (0.2 + 0.1));
         // Five f32 terms of magnitude ≤ 1, squared: a few ulps of 2.1 (ulp ≈ 2.4e-7).
         assert!((value - want).abs() < 1e-6, "flow {value}, want {want}");
+    }
+
+    #[test]
+    fn memory_term_is_lambda_times_the_surrogate_activation_mib_by_hand() {
+        // N = 5 (2 inputs, 2 comps, 1 output): 9 allowed cells; batch 3, one time step.
+        let dev = Default::default();
+        let config = DnmConfig::new()
+            .with_neurons(5)
+            .with_inputs(2)
+            .with_outputs(1)
+            .with_batch_size(3)
+            .with_lambda_obj(0.0)
+            .with_lambda_flow(0.0)
+            .with_lambda_sparse(0.0)
+            .with_lambda_memory(2.0);
+        assert_eq!(config.geometry().max_cells(), 9);
+        assert_eq!(config.activation_mib(9.0), 4.0 * 9.0 * 3.0 / 1048576.0);
+        let s = Tensor::<B, 1>::from_floats([0.5], &dev);
+        let zero = || Tensor::<B, 1>::zeros([1], &dev);
+        let total = total_loss(&config, zero(), Some(s), zero(), 0.0, 0.0)
+            .total
+            .into_scalar();
+        let want = 2.0 * 0.5 * 4.0 * 9.0 * 3.0 / 1048576.0;
+        assert!(
+            (f64::from(total) - want).abs() < 1e-9,
+            "{total} against {want}"
+        );
+        // Row-MNIST holds 28 time steps.
+        let rows = config.with_task(crate::config::Task::RowMnist);
+        assert_eq!(rows.activation_mib(9.0), 28.0 * 4.0 * 9.0 * 3.0 / 1048576.0);
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use manifold_kernels::floats::Floats;
 
 use crate::closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
-use crate::config::{DnmConfig, Evaluator, Head};
+use crate::config::{DnmConfig, Evaluator, Head, Neuron};
 use crate::kernels::{DnmBackend, Pattern};
 use crate::placement::{gaussians, sender_init};
 
@@ -48,6 +48,21 @@ pub struct Dnm<B: Backend> {
     pub w: Param<Tensor<B, 1>>,
     /// Per sender: bias.
     pub b: Param<Tensor<B, 1>>,
+    /// Per comp (`[n_comp, 6]`), with LSTM neurons only: the gates' weights and biases
+    /// `w_ι b_ι w_f b_f w_ω b_ω` ([`crate::kernels::lstm`]).
+    pub gates: Option<Param<Tensor<B, 2>>>,
+}
+
+/// The gates of `comps` LSTM neurons at the start: weights 0, so every gate starts as a
+/// constant (input and output gates ½), and forget bias 1 (the forget gate starts at
+/// σ(1) ≈ 0.73, a state that is kept rather than wiped).
+fn lstm_gates<B: Backend>(comps: usize, device: &B::Device) -> Param<Tensor<B, 2>> {
+    let row = [0.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
+    let values: Vec<f32> = row.iter().copied().cycle().take(comps * 6).collect();
+    Param::from_tensor(Tensor::from_data(
+        burn::tensor::TensorData::new(values, [comps, 6]),
+        device,
+    ))
 }
 
 pub(crate) fn normal<B: Backend>(
@@ -84,6 +99,7 @@ impl<B: Backend> Dnm<B> {
             kappa: Param::from_tensor(Tensor::full([1], config.kappa_init, device)),
             w: sender_init(config, device),
             b: sender_init(config, device),
+            gates: (config.neuron == Neuron::Lstm).then(|| lstm_gates(config.comps(), device)),
         }
     }
 
@@ -115,7 +131,8 @@ impl<B: Backend> Dnm<B> {
         Cutoff { d: cl.d, surrogate }
     }
 
-    /// Reference order: one comp at a time, in index order.
+    /// Reference order: one comp at a time, in index order. With LSTM neurons the input
+    /// is `[x | c⁻]` and the output `[y | c]` ([`Dnm::kept_outputs`]).
     pub fn outputs_reference(
         &self,
         d: &Tensor<B, 2>,
@@ -123,6 +140,7 @@ impl<B: Backend> Dnm<B> {
         x: Tensor<B, 2>,
     ) -> Tensor<B, 2> {
         let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
+        let (x, c_prev) = self.split_cells(x, n_in);
         let batch = x.dims()[0];
         let device = x.device();
         let w = self.w.val().unsqueeze_dim::<2>(0);
@@ -133,15 +151,72 @@ impl<B: Backend> Dnm<B> {
             .slice_assign([0..batch, 0..n_in], leaky_relu(u_in.clone(), LEAK));
         let mut raw =
             Tensor::<B, 2>::zeros([batch, cols], &device).slice_assign([0..batch, 0..n_in], u_in);
+        let mut cells = Vec::new();
         for r in 0..n_comp {
             let i = n_in + r;
             let row = d.clone().slice([r..r + 1, 0..i]);
             let o = act.clone().slice([0..batch, 0..i]).matmul(row.transpose());
-            let u = o * w.clone().slice([0..1, i..i + 1]) + b.clone().slice([0..1, i..i + 1]);
-            act = act.slice_assign([0..batch, i..i + 1], leaky_relu(u.clone(), LEAK));
+            let c_r = c_prev
+                .as_ref()
+                .map(|c| c.clone().slice([0..batch, r..r + 1]));
+            let (a, u, c) = self.comp_values(o, n_in, r..r + 1, c_r);
+            act = act.slice_assign([0..batch, i..i + 1], a);
             raw = raw.slice_assign([0..batch, i..i + 1], u);
+            cells.extend(c);
         }
-        raw.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
+        let y = raw.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose());
+        match cells.is_empty() {
+            true => y,
+            false => Tensor::cat(vec![y, Tensor::cat(cells, 1)], 1),
+        }
+    }
+
+    /// With LSTM neurons, `[x | c⁻]` split into `x` (`n_in` columns) and `c⁻`.
+    fn split_cells(&self, x: Tensor<B, 2>, n_in: usize) -> (Tensor<B, 2>, Option<Tensor<B, 2>>) {
+        match self.gates {
+            None => (x, None),
+            Some(_) => {
+                let [batch, width] = x.dims();
+                let c = x.clone().slice([0..batch, n_in..width]);
+                (x.slice([0..batch, 0..n_in]), Some(c))
+            }
+        }
+    }
+
+    /// Comps `comps`' activation (what later comps read), the value the outputs read, and
+    /// with LSTM neurons their new cell states, from their input sums `s`
+    /// (`[batch, comps.len()]`) and, with LSTM neurons, their cell states `c_prev`:
+    /// `(leaky(u), u, None)` with `u = w·s + b`, or `(h, h, Some(c))`
+    /// ([`crate::kernels::lstm`]'s maths as Burn ops).
+    fn comp_values(
+        &self,
+        s: Tensor<B, 2>,
+        n_in: usize,
+        comps: std::ops::Range<usize>,
+        c_prev: Option<Tensor<B, 2>>,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>, Option<Tensor<B, 2>>) {
+        let senders = n_in + comps.start..n_in + comps.end;
+        let w = self.w.val().slice([senders.clone()]).unsqueeze_dim::<2>(0);
+        let b = self.b.val().slice([senders]).unsqueeze_dim::<2>(0);
+        let u = s.clone() * w + b;
+        let (Some(gates), Some(c_prev)) = (&self.gates, c_prev) else {
+            return (leaky_relu(u.clone(), LEAK), u, None);
+        };
+        let k = comps.len();
+        let gates = gates.val().slice([comps, 0..6]);
+        let gate = |n: usize| {
+            let g = |col: usize| gates.clone().slice([0..k, col..col + 1]).reshape([1, k]);
+            // σ(z) = 1 / (1 + e^−z), written out: exact in f64 for the gradient tests.
+            (s.clone() * g(2 * n) + g(2 * n + 1))
+                .neg()
+                .exp()
+                .add_scalar(1.0)
+                .recip()
+        };
+        let (input, forget, output) = (gate(0), gate(1), gate(2));
+        let c = forget * c_prev + input * u.tanh();
+        let h = output * c.clone().tanh();
+        (h.clone(), h, Some(c))
     }
 
     /// Fast order with the comp block as `sweeps` full-matrix sweeps: the input block as
@@ -157,29 +232,27 @@ impl<B: Backend> Dnm<B> {
         sweeps: usize,
     ) -> Tensor<B, 2> {
         let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
+        let (x, c_prev) = self.split_cells(x, n_in);
         let (w, b) = (
             self.w.val().unsqueeze_dim::<2>(0),
             self.b.val().unsqueeze_dim::<2>(0),
         );
-        let (w_in, w_c) = (
-            w.clone().slice([0..1, 0..n_in]),
-            w.slice([0..1, n_in..cols]),
-        );
-        let (b_in, b_c) = (
-            b.clone().slice([0..1, 0..n_in]),
-            b.slice([0..1, n_in..cols]),
-        );
-        let u_in = x * w_in + b_in;
+        let u_in = x * w.slice([0..1, 0..n_in]) + b.slice([0..1, 0..n_in]);
         let d_ci = d.clone().slice([0..n_comp, 0..n_in]).transpose();
         let inp = leaky_relu(u_in.clone(), LEAK).matmul(d_ci);
         let d_cc = d.clone().slice([0..n_comp, n_in..cols]).transpose();
+        let values = |o: Tensor<B, 2>| self.comp_values(o, n_in, 0..n_comp, c_prev.clone());
         let mut o = inp.clone();
         for _ in 0..sweeps {
-            let act = leaky_relu(o * w_c.clone() + b_c.clone(), LEAK);
-            o = inp.clone() + act.matmul(d_cc.clone());
+            o = inp.clone() + values(o).0.matmul(d_cc.clone());
         }
-        let u = Tensor::cat(vec![u_in, o * w_c + b_c], 1);
-        u.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose())
+        let (_, u_c, cells) = values(o);
+        let u = Tensor::cat(vec![u_in, u_c], 1);
+        let y = u.matmul(d.clone().slice([n_comp..rows, 0..cols]).transpose());
+        match cells {
+            None => y,
+            Some(c) => Tensor::cat(vec![y, c], 1),
+        }
     }
 }
 
@@ -262,6 +335,9 @@ impl<B: DnmBackend> Dnm<B> {
         x: Tensor<B, 2>,
         sweeps: usize,
     ) -> Tensor<B, 2> {
+        if self.gates.is_some() {
+            return self.outputs_sweeps(d, grid, x, sweeps);
+        }
         match B::dnm_outputs(
             x.clone(),
             d.clone(),
@@ -316,7 +392,24 @@ impl<B: DnmBackend> Dnm<B> {
 
     /// The output neurons `[batch, n_out]` of inputs `x` under the kept cells, by the
     /// forward pass of [`Dnm::outputs_fast`] (exact, comps in index order).
+    ///
+    /// With LSTM neurons ([`Dnm::gates`]) the input is `[x | c⁻]` and the output
+    /// `[y | c]`, the comps' cell states before and after the pass
+    /// ([`crate::kernels::lstm`]; [`crate::sequence::read`] threads them through time).
     pub fn kept_outputs(&self, kept: &Kept<B>, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        if let Some(gates) = &self.gates {
+            return B::dnm_lstm_outputs(
+                x,
+                kept.values.clone(),
+                &kept.pattern,
+                self.w.val(),
+                self.b.val(),
+                gates.val(),
+                LEAK,
+            )
+            .expect("a backend with the kept-cell closeness has the LSTM-neuron pass")
+            .0;
+        }
         B::dnm_kept_outputs(
             x,
             kept.values.clone(),

@@ -9,6 +9,10 @@
 //!                y   = o_28[0 .. 10]
 //! ```
 //!
+//! With LSTM neurons ([`crate::Neuron::Lstm`]) every pass also reads and writes the comps'
+//! cell states: the pass maps `[input | c_{t−1}]` to `[outputs | c_t]`, `c_0 = 0`; a
+//! one-shot task is one such pass from `c = 0`.
+//!
 //! `D` (or its kept cells) is computed once per step and every time step's pass reads it,
 //! so the gradient of a weight is the sum over time steps (back-propagation through
 //! time, by autodiff over the repeated fused pass).
@@ -16,22 +20,36 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::config::{DnmConfig, Task, ROW};
+use crate::config::{DnmConfig, Neuron, Task, ROW};
 
 /// The outputs the head reads (`[n, classes]`) for inputs `x` (`[n, inputs]`, or
 /// `[n, 784]` images for row-MNIST), where `pass` is one pass of the network
-/// (`[n, inputs] → [n, outputs]`).
+/// (`[n, inputs] → [n, outputs]`; with LSTM neurons `[n, inputs + comps] →
+/// [n, outputs + comps]`, the cell states appended).
 pub fn read<B: Backend>(
     config: &DnmConfig,
     x: Tensor<B, 2>,
     mut pass: impl FnMut(Tensor<B, 2>) -> Tensor<B, 2>,
 ) -> Tensor<B, 2> {
-    if config.task != Task::RowMnist {
-        return pass(x);
-    }
     let [n, _] = x.dims();
+    let device = x.device();
+    let (outputs, comps) = (config.outputs, config.comps());
+    // The comps' cell states with LSTM neurons, appended to every pass's input.
+    let mut cells =
+        (config.neuron == Neuron::Lstm).then(|| Tensor::<B, 2>::zeros([n, comps], &device));
+    let mut step = |input: Tensor<B, 2>| match cells.take() {
+        None => pass(input),
+        Some(c) => {
+            let out = pass(Tensor::cat(vec![input, c], 1));
+            cells = Some(out.clone().slice([0..n, outputs..outputs + comps]));
+            out.slice([0..n, 0..outputs])
+        }
+    };
+    if config.task != Task::RowMnist {
+        return step(x);
+    }
     let (k, classes) = (config.carry, config.classes());
-    let mut state = Tensor::<B, 2>::zeros([n, k], &x.device());
+    let mut state = Tensor::<B, 2>::zeros([n, k], &device);
     let mut last = None;
     for t in 0..ROW {
         let row = x.clone().slice([0..n, t * ROW..(t + 1) * ROW]);
@@ -40,7 +58,7 @@ pub fn read<B: Backend>(
         } else {
             row
         };
-        let out = pass(input);
+        let out = step(input);
         if k > 0 {
             state = out.clone().slice([0..n, classes..classes + k]).tanh();
         }

@@ -599,6 +599,16 @@ impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
         }
         // The trained network's structure (the last step's report saw D before its update).
         let reached = Structure::of(&model.cutoff(grid, None).d, grid);
+        // The densest recorded step (every `record_every` steps, from the run's start).
+        let recorded = observer
+            .output_dir()
+            .and_then(|dir| manifold_train::read_metrics(&dir.join("metrics.csv")).ok())
+            .and_then(|m| m.get("density").cloned())
+            .unwrap_or_default();
+        let peak = recorded
+            .into_iter()
+            .filter(|d| d.is_finite())
+            .fold(reached.density, f64::max);
         let mut summary = summary
             .with("density", reached.density)
             .with(
@@ -606,6 +616,14 @@ impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
                 (reached.density * grid.max_cells() as f64).round() as usize,
             )
             .with("depth", reached.depth)
+            .with(
+                "activation_mib",
+                config.activation_mib((reached.density * grid.max_cells() as f64).round()),
+            )
+            .with(
+                "peak_activation_mib",
+                config.activation_mib((peak * grid.max_cells() as f64).round()),
+            )
             .with("trainable", model.num_params())
             .with("ms_per_step", 1e3 * at.step_seconds / at.step.max(1) as f64)
             .with(

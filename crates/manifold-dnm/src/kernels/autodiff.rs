@@ -197,7 +197,138 @@ impl<B: DnmBackend> Backward<B, 4> for KeptOutputsBackward {
     }
 }
 
+#[derive(Debug)]
+struct LstmOutputsBackward;
+
+impl<B: DnmBackend> Backward<B, 5> for LstmOutputsBackward {
+    /// `z`, the values, `w`, `b`, the gates, the kept cells, the leak, the input sums.
+    type State = (
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        FloatTensor<B>,
+        Arc<Pattern>,
+        f64,
+        FloatTensor<B>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (z, values, w, b, gates, pattern, leak, s) = ops.state;
+        let grad = grads.consume::<B>(&ops.node);
+        let (g_z, g_v, g_w, g_b, g_gates) = crate::profile::backward_span::<B, _>(
+            crate::profile::Phase::ForwardBackward,
+            &B::float_device(&grad),
+            || {
+                B::dnm_lstm_outputs_backward(
+                    float(z),
+                    float(values),
+                    &pattern,
+                    float(w),
+                    float(b),
+                    float(gates),
+                    leak,
+                    float(s),
+                    float(grad),
+                )
+                .expect("a backend with the LSTM-neuron pass has its backward")
+            },
+        );
+        let [z_node, v_node, w_node, b_node, gates_node] = ops.parents;
+        register(grads, z_node.map(|n| n.id), g_z);
+        register(grads, v_node.map(|n| n.id), g_v);
+        register(grads, w_node.map(|n| n.id), g_w);
+        register(grads, b_node.map(|n| n.id), g_b);
+        register(grads, gates_node.map(|n| n.id), g_gates);
+    }
+}
+
 impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
+    /// One node whose backward is the inner backend's.
+    fn dnm_lstm_outputs(
+        z: Tensor<Self, 2>,
+        values: Tensor<Self, 1>,
+        pattern: &Arc<Pattern>,
+        w: Tensor<Self, 1>,
+        b: Tensor<Self, 1>,
+        gates: Tensor<Self, 2>,
+        leak: f64,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+        let (z, values, w, b, gates) = (prim(z), prim(values), prim(w), prim(b), prim(gates));
+        let (out, s) = B::dnm_lstm_outputs(
+            float(z.primitive.clone()),
+            float(values.primitive.clone()),
+            pattern,
+            float(w.primitive.clone()),
+            float(b.primitive.clone()),
+            float(gates.primitive.clone()),
+            leak,
+        )?;
+        let s = prim(s);
+        let out = match LstmOutputsBackward
+            .prepare::<C>([
+                z.node.clone(),
+                values.node.clone(),
+                w.node.clone(),
+                b.node.clone(),
+                gates.node.clone(),
+            ])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish(
+                (
+                    z.primitive,
+                    values.primitive,
+                    w.primitive,
+                    b.primitive,
+                    gates.primitive,
+                    pattern.clone(),
+                    leak,
+                    s.clone(),
+                ),
+                prim(out),
+            ),
+            OpsKind::UnTracked(prep) => prep.finish(prim(out)),
+        };
+        Some((
+            Tensor::from_primitive(TensorPrimitive::Float(out)),
+            Tensor::from_inner(float(s)),
+        ))
+    }
+
+    /// Not differentiated again: computed on the inner backend.
+    fn dnm_lstm_outputs_backward(
+        z: Tensor<Self, 2>,
+        values: Tensor<Self, 1>,
+        pattern: &Pattern,
+        w: Tensor<Self, 1>,
+        b: Tensor<Self, 1>,
+        gates: Tensor<Self, 2>,
+        leak: f64,
+        s: Tensor<Self, 2>,
+        grad: Tensor<Self, 2>,
+    ) -> Option<super::lstm::LstmGrads<Self>> {
+        let (g_z, g_v, g_w, g_b, g_gates) = B::dnm_lstm_outputs_backward(
+            z.inner(),
+            values.inner(),
+            pattern,
+            w.inner(),
+            b.inner(),
+            gates.inner(),
+            leak,
+            s.inner(),
+            grad.inner(),
+        )?;
+        Some((
+            Tensor::from_inner(g_z),
+            Tensor::from_inner(g_v),
+            Tensor::from_inner(g_w),
+            Tensor::from_inner(g_b),
+            Tensor::from_inner(g_gates),
+        ))
+    }
+
     /// One node whose backward is the inner backend's.
     fn dnm_kept(
         shape: Tensor<Self, 2>,

@@ -75,11 +75,11 @@ impl Net {
         }
     }
 
-    fn senders(&self) -> usize {
+    pub(crate) fn senders(&self) -> usize {
         self.w.len()
     }
 
-    fn comps(&self) -> usize {
+    pub(crate) fn comps(&self) -> usize {
         self.senders() - self.n_in
     }
 
@@ -95,7 +95,7 @@ impl Net {
     }
 
     /// Rows `0..n_in` of `u` and `a` from `x` (`[batch, n_in]`).
-    fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
+    pub(crate) fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
         for j in 0..self.n_in {
             let column = x.iter().skip(j).step_by(self.n_in).copied();
             self.sender(j, column, u, a);
@@ -105,7 +105,7 @@ impl Net {
 
 /// `acc += v · src` over a batch.
 #[inline]
-fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
+pub(crate) fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
     acc.iter_mut().zip(src).for_each(|(y, x)| *y += v * x);
 }
 
@@ -125,7 +125,7 @@ impl Net {
     }
 
     /// Where the batch is cut: `Some(first half's size)` from [`SPLIT`] samples.
-    fn halves(&self) -> Option<(Net, Net)> {
+    pub(crate) fn halves(&self) -> Option<(Net, Net)> {
         (self.batch >= SPLIT).then(|| {
             let h = self.batch / 2;
             (self.for_batch(h), self.for_batch(self.batch - h))
@@ -134,7 +134,7 @@ impl Net {
 }
 
 /// `a` then `b`, both batch-major.
-fn joined(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+pub(crate) fn joined(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
     a.extend(b);
     a
 }
@@ -304,7 +304,7 @@ fn backward_part<T: Real>(
 
 /// Sender `j`'s last step backward: `ū_j += ā_j·leaky'(u_j)`, and `(w̄_j, b̄_j)` from the
 /// sender's own input `z` (`x_j` or `o_i`) at each sample.
-fn close(
+pub(crate) fn close(
     j: usize,
     bt: usize,
     net: &Net,

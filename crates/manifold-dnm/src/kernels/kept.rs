@@ -269,7 +269,7 @@ pub fn flow_backward_tensor<B: Backend>(
     Tensor::from_data(data, &device)
 }
 
-fn host<B: Backend>(
+pub(crate) fn host<B: Backend>(
     x: Tensor<B, 2>,
     values: Tensor<B, 1>,
     pattern: &Pattern,

@@ -7,6 +7,7 @@
 //! | [`closeness`] | the cutoff matrix `D`, the density surrogate and the flow loss, with their backwards | ndarray, flex |
 //! | [`forward`] | the forward pass over the non-zeros of `D`, and its backward | ndarray, flex |
 //! | [`kept`] | the same three operations with `D` stored as its kept cells | ndarray, flex |
+//! | [`lstm`] | the kept-cell forward pass with LSTM neurons (a cell state per comp across time steps), and its backward | ndarray, flex |
 //! | `cube`, `fusion` (feature `wgpu`) | the dense closeness, forward pass and flow as CubeCL kernels, on `CubeBackend` and on `Fusion<CubeBackend>` (burn-wgpu's `Wgpu`) | wgpu |
 //! | [`autodiff`] | `Autodiff<B>`: each fused operation as one graph node whose backward is the inner backend's | training |
 //!
@@ -35,6 +36,7 @@ pub mod forward;
 #[cfg(feature = "wgpu")]
 pub mod fusion;
 pub mod kept;
+pub mod lstm;
 
 /// A backend with the DNM's fused operations (each answers `None` by default: no kernel).
 pub trait DnmBackend: Backend {
@@ -192,6 +194,40 @@ pub trait DnmBackend: Backend {
     ) -> Option<Tensor<Self, 1>> {
         None
     }
+
+    /// [`DnmBackend::dnm_kept_outputs`] with LSTM neurons ([`lstm`]): from
+    /// `z = [x | c⁻]` (`[batch, n_in + n_comp]`) and the comps' gate parameters `gates`
+    /// (`[n_comp, 6]`), `[y | c]` (`[batch, n_out + n_comp]`) and the comps' input sums
+    /// (`[batch, n_comp]`, not differentiated). `None`: no kernel.
+    #[allow(clippy::too_many_arguments)]
+    fn dnm_lstm_outputs(
+        _z: Tensor<Self, 2>,
+        _values: Tensor<Self, 1>,
+        _pattern: &Arc<Pattern>,
+        _w: Tensor<Self, 1>,
+        _b: Tensor<Self, 1>,
+        _gates: Tensor<Self, 2>,
+        _leak: f64,
+    ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+        None
+    }
+
+    /// The backward of [`DnmBackend::dnm_lstm_outputs`] from its input sums and the
+    /// gradient of `[y | c]`: the gradients of `z`, the values, `w`, `b`, `gates`.
+    #[allow(clippy::too_many_arguments)]
+    fn dnm_lstm_outputs_backward(
+        _z: Tensor<Self, 2>,
+        _values: Tensor<Self, 1>,
+        _pattern: &Pattern,
+        _w: Tensor<Self, 1>,
+        _b: Tensor<Self, 1>,
+        _gates: Tensor<Self, 2>,
+        _leak: f64,
+        _s: Tensor<Self, 2>,
+        _grad: Tensor<Self, 2>,
+    ) -> Option<lstm::LstmGrads<Self>> {
+        None
+    }
 }
 
 /// Gradients of `x`, the kept values, `w`, `b`.
@@ -333,6 +369,34 @@ macro_rules! host_impl {
                 grad: Tensor<Self, 1>,
             ) -> Option<Tensor<Self, 1>> {
                 Some(kept::flow_backward_tensor(values, pattern, v, grad))
+            }
+
+            fn dnm_lstm_outputs(
+                z: Tensor<Self, 2>,
+                values: Tensor<Self, 1>,
+                pattern: &Arc<Pattern>,
+                w: Tensor<Self, 1>,
+                b: Tensor<Self, 1>,
+                gates: Tensor<Self, 2>,
+                leak: f64,
+            ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
+                Some(lstm::outputs_tensor(z, values, pattern, w, b, gates, leak))
+            }
+
+            fn dnm_lstm_outputs_backward(
+                z: Tensor<Self, 2>,
+                values: Tensor<Self, 1>,
+                pattern: &Pattern,
+                w: Tensor<Self, 1>,
+                b: Tensor<Self, 1>,
+                gates: Tensor<Self, 2>,
+                leak: f64,
+                s: Tensor<Self, 2>,
+                grad: Tensor<Self, 2>,
+            ) -> Option<lstm::LstmGrads<Self>> {
+                Some(lstm::outputs_backward_tensor(
+                    z, values, pattern, w, b, gates, leak, s, grad,
+                ))
             }
         }
     };
