@@ -77,10 +77,9 @@ fn numbers<Bk: manifold_dnm::kernels::DnmAutodiffBackend>(
     let grid = Grid::<Bk>::of(config, dev);
     let cut = model.cutoff(&grid, config.surrogate_needed());
     let structure = Structure::of(&cut.d, &grid);
-    let width = match config.task {
-        Task::RowMnist => 784,
-        _ => config.inputs,
-    };
+    let width = config
+        .sequence()
+        .map_or(config.inputs, |(steps, width)| steps * width);
     let x: Vec<f32> = (0..BATCH * width)
         .map(|k| ((k * 37) % 101) as f32 / 100.0)
         .collect();
@@ -90,12 +89,12 @@ fn numbers<Bk: manifold_dnm::kernels::DnmAutodiffBackend>(
             let labels: Vec<u8> = (0..BATCH as u8).map(|k| k % 10).collect();
             Target::Labels(manifold_train::labels_tensor::<Bk>(&labels, dev))
         }
-        Task::Toy => {
-            let y: Vec<f32> = (0..BATCH * config.outputs)
+        Task::Toy | Task::Adding => {
+            let y: Vec<f32> = (0..BATCH * config.classes())
                 .map(|k| ((k * 13) % 7) as f32 / 7.0)
                 .collect();
             Target::Values(Tensor::from_data(
-                TensorData::new(y, [BATCH, config.outputs]),
+                TensorData::new(y, [BATCH, config.classes()]),
                 dev,
             ))
         }

@@ -1,6 +1,7 @@
 //! Every DNM hyperparameter in one serde struct (TOML, `--set field=value`, flags),
 //! and the presets `seed-toy`, `seed-mnist` (the original's settings, spec table),
-//! `best-toy`, `best-mnist` (ours) and the size-aware `large-mnist`, `layered-mnist`.
+//! `best-toy`, `best-mnist` (ours), the size-aware `large-mnist`, `layered-mnist`, and
+//! the sequence tasks' `seq-mnist`, `adding-t100`.
 
 use burn::config::Config;
 pub use manifold_data::PixelOrder;
@@ -24,6 +25,11 @@ pub enum Task {
     /// `inputs = 28 + carry`, `outputs = 10 + carry` ([`DnmConfig::carry`]).
     #[serde(rename = "row-mnist")]
     RowMnist,
+    /// The adding problem (`manifold_data::SequenceTask::Adding`): sequences of
+    /// [`DnmConfig::adding_length`] steps of (value, marker), the sum of the two marked
+    /// values read from the outputs after the last step (MSE; answering 1 always scores
+    /// ≈ 0.167); `inputs = 2 + carry`, `outputs = 1 + carry`.
+    Adding,
 }
 
 /// What a comp computes from its D-weighted input sum `s`.
@@ -113,32 +119,42 @@ pub enum Placement {
 const MNIST_TRAIN_IMAGES: usize = 60_000;
 
 /// The names [`DnmConfig::preset`] knows.
-pub const PRESETS: [&str; 6] = [
+pub const PRESETS: [&str; 8] = [
     "seed-toy",
     "seed-mnist",
     "best-toy",
     "best-mnist",
     "large-mnist",
     "layered-mnist",
+    "seq-mnist",
+    "adding-t100",
 ];
 
 /// The DNM's configuration (see the crate docs for the maths).
 #[derive(Config, Debug, PartialEq)]
 pub struct DnmConfig {
-    /// Task: `toy`, `mnist` or `row-mnist`.
+    /// Task: `toy`, `mnist`, `row-mnist` or `adding`.
     #[config(default = "Task::Mnist")]
     pub task: Task,
-    /// Carry neurons k (row-mnist only): k more inputs and k more outputs; at time step
+    /// Carry neurons k (sequence tasks only): k more inputs and k more outputs; at time step
     /// t + 1 carry input q reads `tanh` of carry output q of step t (0 at the first step).
     /// The closeness functions wire them like every other neuron, so the network learns
     /// which state to keep and where it flows. The last `k` inputs and outputs are the
     /// carry neurons.
     #[config(default = 0)]
     pub carry: usize,
+    /// Time steps T of the adding problem's sequences (`task = "adding"`).
+    #[config(default = 100)]
+    pub adding_length: usize,
     /// What a comp computes: `plain` (`leaky(w·s + b)`, the default) or `lstm` (an LSTM
     /// cell per comp, [`Neuron::Lstm`]). Inputs are plain either way.
     #[config(default = "Neuron::Plain")]
     pub neuron: Neuron,
+    /// Init of the LSTM neurons' forget bias `b_f` (their gate weights start at 0): the
+    /// forget gate starts at `σ(b_f)`, and a cell state decays as `σ(b_f)^t` until the
+    /// gates learn.
+    #[config(default = 1.0)]
+    pub forget_bias_init: f64,
     /// Total neurons N.
     #[config(default = 1000)]
     pub neurons: usize,
@@ -354,6 +370,42 @@ impl DnmConfig {
             .with_steps(100_000)
     }
 
+    /// Row-sequential MNIST (28 time steps of one image row) with 16 carry neurons and
+    /// 200 LSTM comps ([`Neuron::Lstm`]; N = 28 + 16 inputs + 200 + 10 + 16 outputs =
+    /// 270), `best-mnist`'s training settings, 20 000 steps of 50 sequences. Its results
+    /// are in the crate's README.
+    pub fn seq_mnist() -> Self {
+        Self::best_mnist()
+            .with_task(Task::RowMnist)
+            .with_carry(16)
+            .with_neuron(Neuron::Lstm)
+            .with_inputs(ROW + 16)
+            .with_outputs(10 + 16)
+            .with_neurons(270)
+            .with_steps(20_000)
+            .with_eval_every(2000)
+    }
+
+    /// The adding problem at T = 100 ([`Task::Adding`]): 40 LSTM comps
+    /// ([`Neuron::Lstm`], their cell states the only memory: no carry neurons; N = 2 + 40 +
+    /// 1 = 43) with forget bias 3 at the start (σ(3)^50 ≈ 0.09 of a state survives half a
+    /// sequence, against 1e-7 at bias 1), `large-mnist`'s size-aware placement, lr 1e-2
+    /// with a cosine schedule, 5 000 steps of 50 sequences. Its results are in the crate's
+    /// README.
+    pub fn adding_t100() -> Self {
+        Self::large_mnist()
+            .with_task(Task::Adding)
+            .with_adding_length(100)
+            .with_neuron(Neuron::Lstm)
+            .with_forget_bias_init(3.0)
+            .with_inputs(manifold_data::ADDING_FEATURES)
+            .with_outputs(1)
+            .with_neurons(43)
+            .with_lr(1e-2)
+            .with_steps(5000)
+            .with_eval_every(1000)
+    }
+
     /// The same settings with `comps` computing neurons (N = n_in + comps + n_out).
     pub fn with_comps(self, comps: usize) -> Self {
         let neurons = self.inputs + comps + self.outputs;
@@ -369,6 +421,8 @@ impl DnmConfig {
             "best-mnist" => Ok(Self::best_mnist()),
             "large-mnist" => Ok(Self::large_mnist()),
             "layered-mnist" => Ok(Self::layered_mnist()),
+            "seq-mnist" => Ok(Self::seq_mnist()),
+            "adding-t100" => Ok(Self::adding_t100()),
             other => Err(TrainError::config(
                 "preset",
                 format!("unknown preset `{other}` ({})", PRESETS.join(", ")),
@@ -411,6 +465,7 @@ impl DnmConfig {
             (Task::RowMnist, crate::Data::Mnist(m)) => {
                 manifold_train::check_images(ROW * ROW, self.classes(), m)
             }
+            (Task::Adding, crate::Data::Adding) => Ok(()),
             (task, _) => Err(TrainError::config(
                 "task",
                 format!("is {task:?}, but the data given is the other task's"),
@@ -466,12 +521,28 @@ impl DnmConfig {
                     ),
                 ))
             }
+            Task::Adding if (self.inputs, self.outputs) != (2 + self.carry, 1 + self.carry) => {
+                return Err(TrainError::config(
+                    "inputs",
+                    format!(
+                        "the adding problem needs inputs = 2 + carry = {} and outputs = 1 + carry = {}",
+                        2 + self.carry,
+                        1 + self.carry
+                    ),
+                ))
+            }
+            Task::Adding if self.adding_length < 2 => {
+                return Err(TrainError::config(
+                    "adding_length",
+                    "the adding problem needs sequences of 2 steps or more",
+                ))
+            }
             _ => {}
         }
-        if self.carry > 0 && self.task != Task::RowMnist {
+        if self.carry > 0 && self.sequence().is_none() {
             return Err(TrainError::config(
                 "carry",
-                "carry neurons need a sequence task (task = \"row-mnist\")",
+                "carry neurons need a sequence task (task = \"row-mnist\" or \"adding\")",
             ));
         }
         if self.task != Task::Mnist && self.pixel_order != PixelOrder::Raster {
@@ -574,6 +645,7 @@ impl DnmConfig {
         let n = self.neurons as f64;
         let (b, e) = match self.task {
             Task::Toy => (self.batch_size, crate::train::TOY_TEST_SIZE),
+            Task::Adding => (self.batch_size, crate::train::EVAL_BATCH),
             Task::Mnist | Task::RowMnist => {
                 let images = match self.train_limit {
                     0 => MNIST_TRAIN_IMAGES,
@@ -589,7 +661,7 @@ impl DnmConfig {
             per_sample += 2.0 * comps * senders;
         }
         // A sequence keeps every time step's activations for the backward pass.
-        let steps = if self.task == Task::RowMnist { ROW } else { 1 } as f64;
+        let steps = self.time_steps() as f64;
         (
             b as f64 * per_sample * steps * F64,
             e as f64 * 4.0 * n * F64,
@@ -605,8 +677,23 @@ impl DnmConfig {
     /// one whose footprint the wiring decides. With `kept = s · max_cells` it is the
     /// differentiable `M̃` of `λ_memory`.
     pub fn activation_mib(&self, kept: f64) -> f64 {
-        let steps = if self.task == Task::RowMnist { ROW } else { 1 };
+        let steps = self.time_steps();
         4.0 * kept * (self.batch_size * steps) as f64 / (1u64 << 20) as f64
+    }
+
+    /// `(time steps, inputs per step)` of a sequence task (row-MNIST, the adding
+    /// problem); `None` for the one-shot tasks.
+    pub fn sequence(&self) -> Option<(usize, usize)> {
+        match self.task {
+            Task::RowMnist => Some((ROW, ROW)),
+            Task::Adding => Some((self.adding_length, manifold_data::ADDING_FEATURES)),
+            Task::Toy | Task::Mnist => None,
+        }
+    }
+
+    /// The passes a step makes through the network: a sequence's time steps, else 1.
+    pub fn time_steps(&self) -> usize {
+        self.sequence().map_or(1, |(steps, _)| steps)
     }
 
     /// The outputs that are predictions (the outputs less the carry neurons).
@@ -668,6 +755,42 @@ mod tests {
         let refused = DnmConfig::preset("huge-mnist").unwrap_err().to_string();
         assert!(refused.contains("preset"), "{refused}");
         assert!(refused.contains("`huge-mnist`") && refused.contains("layered-mnist"));
+    }
+
+    /// The adding problem takes (value, marker) pairs and answers one sum: its inputs and
+    /// outputs are 2 and 1 plus the carry neurons, its sequences at least 2 steps; carry
+    /// neurons on a one-shot task are refused naming the field.
+    #[test]
+    fn the_adding_task_checks_its_sizes_and_carry_needs_a_sequence() {
+        let adding = DnmConfig::best_toy()
+            .with_task(Task::Adding)
+            .with_carry(4)
+            .with_inputs(6)
+            .with_outputs(5)
+            .with_neurons(40)
+            .with_adding_length(50);
+        adding.validate().unwrap();
+        assert_eq!(adding.sequence(), Some((50, 2)));
+        assert_eq!(adding.time_steps(), 50);
+        assert_eq!(adding.classes(), 1);
+        let refused = adding
+            .clone()
+            .with_inputs(5)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("inputs") && refused.contains("2 + carry = 6"),
+            "{refused}"
+        );
+        let refused = adding.clone().with_adding_length(1).validate().unwrap_err();
+        assert!(refused.to_string().contains("adding_length"), "{refused}");
+        let one_shot = DnmConfig::seed_toy().with_carry(1);
+        let refused = one_shot.validate().unwrap_err().to_string();
+        assert!(
+            refused.contains("carry") && refused.contains("sequence task"),
+            "{refused}"
+        );
     }
 
     /// Under `layered` the comp layers lie in 1..=comps; other placements ignore them.

@@ -54,10 +54,15 @@ pub struct Dnm<B: Backend> {
 }
 
 /// The gates of `comps` LSTM neurons at the start: weights 0, so every gate starts as a
-/// constant (input and output gates ½), and forget bias 1 (the forget gate starts at
-/// σ(1) ≈ 0.73, a state that is kept rather than wiped).
-fn lstm_gates<B: Backend>(comps: usize, device: &B::Device) -> Param<Tensor<B, 2>> {
-    let row = [0.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
+/// constant (input and output gates ½), and the forget bias `forget_bias` (at 1 the forget
+/// gate starts at σ(1) ≈ 0.73, a state that is kept rather than wiped; a larger bias
+/// keeps it over more steps).
+fn lstm_gates<B: Backend>(
+    comps: usize,
+    forget_bias: f64,
+    device: &B::Device,
+) -> Param<Tensor<B, 2>> {
+    let row = [0.0f32, 0.0, 0.0, forget_bias as f32, 0.0, 0.0];
     let values: Vec<f32> = row.iter().copied().cycle().take(comps * 6).collect();
     Param::from_tensor(Tensor::from_data(
         burn::tensor::TensorData::new(values, [comps, 6]),
@@ -99,7 +104,8 @@ impl<B: Backend> Dnm<B> {
             kappa: Param::from_tensor(Tensor::full([1], config.kappa_init, device)),
             w: sender_init(config, device),
             b: sender_init(config, device),
-            gates: (config.neuron == Neuron::Lstm).then(|| lstm_gates(config.comps(), device)),
+            gates: (config.neuron == Neuron::Lstm)
+                .then(|| lstm_gates(config.comps(), config.forget_bias_init, device)),
         }
     }
 

@@ -1,13 +1,16 @@
 //! Reading an input through the network: one pass for the one-shot tasks, one pass per
-//! time step with carry neurons for row-sequential MNIST ([`read`]).
+//! time step with carry neurons for the sequence tasks ([`read`]).
 //!
 //! ```text
 //! one-shot:      y = net(x)
-//! row-mnist:     s_0 = 0 (k carry values)
-//!                o_t = net([x_t, s_{t−1}])          x_t = image row t, t = 1 … 28
-//!                s_t = tanh(o_t[10 .. 10 + k])     the carry outputs, squashed
-//!                y   = o_28[0 .. 10]
+//! sequence:      s_0 = 0 (k carry values)
+//!                o_t = net([x_t, s_{t−1}])          x_t = step t's inputs, t = 1 … T
+//!                s_t = tanh(o_t[m .. m + k])       the carry outputs, squashed
+//!                y   = o_T[0 .. m]                 m = 10 classes (row-MNIST), 1 (adding)
 //! ```
+//!
+//! Row-MNIST reads an image row per step (T = 28, 28 pixels); the adding problem one
+//! (value, marker) pair per step (T = `adding_length`).
 //!
 //! With LSTM neurons ([`crate::Neuron::Lstm`]) every pass also reads and writes the comps'
 //! cell states: the pass maps `[input | c_{t−1}]` to `[outputs | c_t]`, `c_0 = 0`; a
@@ -20,10 +23,13 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::config::{DnmConfig, Neuron, Task, ROW};
+#[cfg(test)]
+use crate::config::Task;
+use crate::config::{DnmConfig, Neuron};
 
 /// The outputs the head reads (`[n, classes]`) for inputs `x` (`[n, inputs]`, or
-/// `[n, 784]` images for row-MNIST), where `pass` is one pass of the network
+/// `[n, steps · inputs per step]` sequences: `[n, 784]` images for row-MNIST, `[n, 2T]`
+/// for the adding problem), where `pass` is one pass of the network
 /// (`[n, inputs] → [n, outputs]`; with LSTM neurons `[n, inputs + comps] →
 /// [n, outputs + comps]`, the cell states appended).
 pub fn read<B: Backend>(
@@ -45,14 +51,14 @@ pub fn read<B: Backend>(
             out.slice([0..n, 0..outputs])
         }
     };
-    if config.task != Task::RowMnist {
+    let Some((steps, width)) = config.sequence() else {
         return step(x);
-    }
+    };
     let (k, classes) = (config.carry, config.classes());
     let mut state = Tensor::<B, 2>::zeros([n, k], &device);
     let mut last = None;
-    for t in 0..ROW {
-        let row = x.clone().slice([0..n, t * ROW..(t + 1) * ROW]);
+    for t in 0..steps {
+        let row = x.clone().slice([0..n, t * width..(t + 1) * width]);
         let input = if k > 0 {
             Tensor::cat(vec![row, state.clone()], 1)
         } else {
@@ -64,7 +70,8 @@ pub fn read<B: Backend>(
         }
         last = Some(out);
     }
-    last.expect("28 time steps").slice([0..n, 0..classes])
+    last.expect("a sequence has time steps")
+        .slice([0..n, 0..classes])
 }
 
 #[cfg(test)]

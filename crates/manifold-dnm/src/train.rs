@@ -34,6 +34,9 @@ pub enum Data {
     Toy,
     /// MNIST (training images possibly limited by `train_limit`).
     Mnist(Mnist),
+    /// Fresh adding-problem sequences every step (`manifold_data::SequenceTask::Adding`,
+    /// of the config's `adding_length`), tested on its fixed 10 000 sequences.
+    Adding,
 }
 
 /// Seed of the fixed 10 000-sample toy test set.
@@ -96,7 +99,34 @@ pub fn train_batch<B: Backend>(
             let idx = mnist_indices(config.seed, step, config.batch_size, n);
             image_tensors(&m.train, &idx, config.pixel_order, device)
         }
+        Data::Adding => {
+            let (x, y) = adding(config).adding_train_batch(config.seed, step, config.batch_size);
+            adding_tensors(config, x, y, device)
+        }
     }
+}
+
+/// The adding problem of `config`'s sequence length.
+fn adding(config: &DnmConfig) -> manifold_data::SequenceTask {
+    manifold_data::SequenceTask::Adding {
+        length: config.adding_length,
+    }
+}
+
+/// Adding-problem sequences (`[n · T · 2]`) and sums (`[n]`) as `[n, 2T]` inputs and
+/// `[n, 1]` targets.
+fn adding_tensors<B: Backend>(
+    config: &DnmConfig,
+    x: Vec<f32>,
+    y: Vec<f32>,
+    device: &B::Device,
+) -> (Tensor<B, 2>, Target<B>) {
+    let n = y.len();
+    let width = config.adding_length * manifold_data::ADDING_FEATURES;
+    (
+        Tensor::from_data(TensorData::new(x, [n, width]), device),
+        Target::Values(Tensor::from_data(TensorData::new(y, [n, 1]), device)),
+    )
 }
 
 fn toy_tensors<B: Backend, R: rand::Rng>(
@@ -359,6 +389,17 @@ pub fn evaluate<B: DnmBackend>(
                 manifold_train::accuracy(&predictions, m.test.labels()),
                 loss_sum / all.len().max(1) as f64,
             )
+        }
+        Data::Adding => {
+            let (x, y) = adding(config).adding_test_set();
+            let width = config.adding_length * manifold_data::ADDING_FEATURES;
+            let mut squared = 0.0;
+            for (xs, ys) in x.chunks(EVAL_BATCH * width).zip(y.chunks(EVAL_BATCH)) {
+                let (x, target) = adding_tensors::<B>(config, xs.to_vec(), ys.to_vec(), device);
+                squared +=
+                    objective(logits_of(x), &target).into_scalar().elem::<f64>() * ys.len() as f64;
+            }
+            Evaluation::regression(squared / y.len() as f64)
         }
     }
 }

@@ -73,6 +73,7 @@ fn run<B: TrainBackend>(
         let data = match config.task {
             Task::Toy => Data::Toy,
             Task::Mnist | Task::RowMnist => Data::Mnist(mnist.clone()),
+            Task::Adding => Data::Adding,
         };
         let (timing, error) = match time_steps::<B>(config, &data, steps, 3, phases, &device) {
             Ok(t) => {

@@ -18,7 +18,9 @@ pub const PRESET: &str = "seed-mnist";
 pub struct Flags {
     /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist,
     /// large-mnist (size-aware; scale it with --set neurons=N), layered-mnist (size-aware,
-    /// two comp layers, surrogate density, batch 200).
+    /// two comp layers, surrogate density, batch 200), seq-mnist (row-sequential MNIST,
+    /// 16 carry neurons, 200 LSTM comps), adding-t100 (the adding problem, T = 100, 40 LSTM
+    /// comps).
     #[arg(long, default_value = PRESET)]
     #[serde(skip)]
     preset: String,
@@ -48,6 +50,7 @@ pub fn load_data(config: &DnmConfig, run: &RunArgs) -> anyhow::Result<Data> {
     Ok(match config.task {
         Task::Toy => Data::Toy,
         Task::Mnist | Task::RowMnist => Data::Mnist(run.mnist()?),
+        Task::Adding => Data::Adding,
     })
 }
 
