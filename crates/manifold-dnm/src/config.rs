@@ -511,26 +511,6 @@ impl DnmConfig {
                     "MNIST needs inputs = 784 and outputs = 10",
                 ))
             }
-            Task::RowMnist if (self.inputs, self.outputs) != (ROW + self.carry, 10 + self.carry) => {
-                return Err(TrainError::config(
-                    "inputs",
-                    format!(
-                        "row-sequential MNIST needs inputs = 28 + carry = {} and outputs = 10 + carry = {}",
-                        ROW + self.carry,
-                        10 + self.carry
-                    ),
-                ))
-            }
-            Task::Adding if (self.inputs, self.outputs) != (2 + self.carry, 1 + self.carry) => {
-                return Err(TrainError::config(
-                    "inputs",
-                    format!(
-                        "the adding problem needs inputs = 2 + carry = {} and outputs = 1 + carry = {}",
-                        2 + self.carry,
-                        1 + self.carry
-                    ),
-                ))
-            }
             Task::Adding if self.adding_length < 2 => {
                 return Err(TrainError::config(
                     "adding_length",
@@ -538,6 +518,22 @@ impl DnmConfig {
                 ))
             }
             _ => {}
+        }
+        if let Some(sequence) = self.sequence_task() {
+            let (_, features, answers) = sequence.shape();
+            let (inputs, outputs) = (features + self.carry, answers + self.carry);
+            if (self.inputs, self.outputs) != (inputs, outputs) {
+                let name = match sequence {
+                    manifold_data::SequenceTask::RowMnist => "row-sequential MNIST",
+                    manifold_data::SequenceTask::Adding { .. } => "the adding problem",
+                };
+                return Err(TrainError::config(
+                    "inputs",
+                    format!(
+                        "{name} needs inputs = {features} + carry = {inputs} and outputs = {answers} + carry = {outputs}"
+                    ),
+                ));
+            }
         }
         if self.carry > 0 && self.sequence().is_none() {
             return Err(TrainError::config(
@@ -681,14 +677,24 @@ impl DnmConfig {
         4.0 * kept * (self.batch_size * steps) as f64 / (1u64 << 20) as f64
     }
 
-    /// `(time steps, inputs per step)` of a sequence task (row-MNIST, the adding
-    /// problem); `None` for the one-shot tasks.
-    pub fn sequence(&self) -> Option<(usize, usize)> {
+    /// The sequence task (row-MNIST, the adding problem of `adding_length` steps);
+    /// `None` for the one-shot tasks.
+    pub fn sequence_task(&self) -> Option<manifold_data::SequenceTask> {
         match self.task {
-            Task::RowMnist => Some((ROW, ROW)),
-            Task::Adding => Some((self.adding_length, manifold_data::ADDING_FEATURES)),
+            Task::RowMnist => Some(manifold_data::SequenceTask::RowMnist),
+            Task::Adding => Some(manifold_data::SequenceTask::Adding {
+                length: self.adding_length,
+            }),
             Task::Toy | Task::Mnist => None,
         }
+    }
+
+    /// `(time steps, inputs per step)` of a sequence task; `None` for the one-shot tasks.
+    pub fn sequence(&self) -> Option<(usize, usize)> {
+        self.sequence_task().map(|task| {
+            let (steps, features, _) = task.shape();
+            (steps, features)
+        })
     }
 
     /// The passes a step makes through the network: a sequence's time steps, else 1.

@@ -23,8 +23,6 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-#[cfg(test)]
-use crate::config::Task;
 use crate::config::{DnmConfig, Neuron};
 
 /// The outputs the head reads (`[n, classes]`) for inputs `x` (`[n, inputs]`, or
@@ -77,6 +75,7 @@ pub fn read<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Task;
     use burn::tensor::TensorData;
 
     type B = burn_ndarray::NdArray<f32>;

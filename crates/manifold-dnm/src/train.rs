@@ -100,14 +100,15 @@ pub fn train_batch<B: Backend>(
             image_tensors(&m.train, &idx, config.pixel_order, device)
         }
         Data::Adding => {
-            let (x, y) = adding(config).adding_train_batch(config.seed, step, config.batch_size);
-            adding_tensors(config, x, y, device)
+            let (x, y) =
+                adding_task(config).adding_train_batch(config.seed, step, config.batch_size);
+            adding_tensors(x, y, device)
         }
     }
 }
 
 /// The adding problem of `config`'s sequence length.
-fn adding(config: &DnmConfig) -> manifold_data::SequenceTask {
+fn adding_task(config: &DnmConfig) -> manifold_data::SequenceTask {
     manifold_data::SequenceTask::Adding {
         length: config.adding_length,
     }
@@ -116,13 +117,12 @@ fn adding(config: &DnmConfig) -> manifold_data::SequenceTask {
 /// Adding-problem sequences (`[n · T · 2]`) and sums (`[n]`) as `[n, 2T]` inputs and
 /// `[n, 1]` targets.
 fn adding_tensors<B: Backend>(
-    config: &DnmConfig,
     x: Vec<f32>,
     y: Vec<f32>,
     device: &B::Device,
 ) -> (Tensor<B, 2>, Target<B>) {
     let n = y.len();
-    let width = config.adding_length * manifold_data::ADDING_FEATURES;
+    let width = x.len() / n;
     (
         Tensor::from_data(TensorData::new(x, [n, width]), device),
         Target::Values(Tensor::from_data(TensorData::new(y, [n, 1]), device)),
@@ -391,11 +391,11 @@ pub fn evaluate<B: DnmBackend>(
             )
         }
         Data::Adding => {
-            let (x, y) = adding(config).adding_test_set();
-            let width = config.adding_length * manifold_data::ADDING_FEATURES;
+            let (x, y) = adding_task(config).adding_test_set();
+            let width = x.len() / y.len();
             let mut squared = 0.0;
             for (xs, ys) in x.chunks(EVAL_BATCH * width).zip(y.chunks(EVAL_BATCH)) {
-                let (x, target) = adding_tensors::<B>(config, xs.to_vec(), ys.to_vec(), device);
+                let (x, target) = adding_tensors::<B>(xs.to_vec(), ys.to_vec(), device);
                 squared +=
                     objective(logits_of(x), &target).into_scalar().elem::<f64>() * ys.len() as f64;
             }
