@@ -53,7 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Interactive(a)) => interactive::run(a, device),
         Some(Command::Sweep(cmd)) => sweep::run(cmd, cli.device),
         Some(Command::SetTopology(a)) => topology::run(a, device),
-        Some(Command::Report(a)) => report::run(a),
+        Some(Command::Report(a)) => report::run(a, device),
     }
 }
 

@@ -242,6 +242,66 @@ fn reports_draw_in_chromium_and_the_explorer_slider_moves() {
         "the run's PNGs load: {dnm}"
     );
 
+    // A sequence task with 2 carry neurons and LSTM comps: the explorer draws them and
+    // their recurrent edges without an error, and the report shows the state over time.
+    succeeds(
+        &[
+            "train",
+            "dnm",
+            "--preset",
+            "adding-t100",
+            "--steps",
+            "20",
+            "--eval-every",
+            "20",
+            "--record-every",
+            "5",
+            "--set",
+            "adding_length=6",
+            "--set",
+            "carry=2",
+            "--set",
+            "inputs=4",
+            "--set",
+            "outputs=3",
+            "--set",
+            "neurons=17",
+            "--out",
+            "adding",
+        ],
+        w,
+    );
+    let adding = probe(&w.join("adding/report.html"), w);
+    assert_eq!(adding["snapshots"], 5, "{adding}");
+    assert_canvas(&adding, "dag", (880, 460), 500);
+    let html = std::fs::read_to_string(w.join("adding/report.html")).unwrap();
+    let data = manifold::report::embedded_data(&html).unwrap();
+    assert_eq!(data["explorer"]["carry"], 2);
+    let pictures: Vec<&str> = data["pictures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(pictures.contains(&"state-over-time.png"), "{pictures:?}");
+    // Redrawn for another test sequence on demand; a sequence that does not exist is
+    // named, and the picture stays as it was.
+    let before = std::fs::read(w.join("adding/state-over-time.png")).unwrap();
+    fails_with(
+        &["report", "adding", "--sequence", "10000"],
+        w,
+        "test sequence 10000 does not exist: the test set has 10000 (0 … 9999)",
+    );
+    assert_eq!(
+        std::fs::read(w.join("adding/state-over-time.png")).unwrap(),
+        before
+    );
+    succeeds(&["report", "adding", "--sequence", "7"], w);
+    assert_ne!(
+        std::fs::read(w.join("adding/state-over-time.png")).unwrap(),
+        before
+    );
+
     let mlp = probe(&w.join("mlp/report.html"), w);
     assert!(mlp.get("snapshots").is_none(), "no explorer for the MLP");
     assert_eq!(mlp["charts"], 2, "loss and accuracy: {mlp}");
@@ -302,6 +362,14 @@ fn report_commands_refuse_bad_input_and_touch_nothing() {
         std::fs::read_to_string(w.join("taken.html")).unwrap(),
         "mine"
     );
+    // The state over time needs a DNM run on a sequence task.
+    let report = std::fs::read(w.join("run/report.html")).unwrap();
+    fails_with(
+        &["report", "run", "--sequence", "0"],
+        w,
+        "--sequence needs a DNM run (this is a mlp run)",
+    );
+    assert_eq!(std::fs::read(w.join("run/report.html")).unwrap(), report);
     // A run from before reports: the report is made on demand from its files.
     std::fs::remove_file(w.join("run/report.html")).unwrap();
     succeeds(&["report", "run"], w);

@@ -43,6 +43,7 @@ pub mod placement;
 pub mod profile;
 pub mod sequence;
 pub mod snapshots;
+pub mod state;
 pub mod train;
 
 pub use bench::{time_steps, StepTiming};
@@ -56,6 +57,7 @@ pub use manifold_train::Evaluation;
 pub use model::{head, Cutoff, Dnm, Kept, Structure, LEAK};
 pub use profile::{Phase, PhaseClock, PhaseTimes};
 pub use snapshots::{NeuronShapes, Snapshot, SnapshotLog, Snapshots};
+pub use state::{trace, write_state_picture, StateTrace, STATE_PICTURE};
 pub use train::{
     adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step,
     train_step_timed, Data, DnmAdam, DnmLearner, StepFailure, StepReport, METRICS,

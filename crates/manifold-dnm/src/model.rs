@@ -428,13 +428,12 @@ impl<B: DnmBackend> Dnm<B> {
         .0
     }
 
-    /// The logits of any number of batches under the current `D` (computed once), by the
-    /// fast evaluator, read as the config's task reads an input
-    /// ([`crate::sequence::read`]), through its head.
-    pub fn fast_evaluator<'a>(
+    /// One pass of the network under the current `D` (computed once), by the fast
+    /// evaluator: inputs `[n, inputs]` to outputs `[n, outputs]` (with LSTM neurons
+    /// `[x | c⁻] → [y | c]`, see [`Dnm::kept_outputs`]), before the head.
+    pub fn evaluator_pass<'a>(
         &'a self,
         grid: &'a Grid<B>,
-        config: &'a DnmConfig,
     ) -> impl Fn(Tensor<B, 2>) -> Tensor<B, 2> + 'a {
         let d = match self.kept(grid, None) {
             Some(kept) => Ok(kept),
@@ -444,13 +443,22 @@ impl<B: DnmBackend> Dnm<B> {
                 Err((d, sweeps))
             }
         };
-        move |x| {
-            let outputs = crate::sequence::read(config, x, |x| match &d {
-                Ok(kept) => self.kept_outputs(kept, x),
-                Err((d, sweeps)) => self.outputs_fast(d, grid, x, *sweeps),
-            });
-            head(outputs, config.head)
+        move |x| match &d {
+            Ok(kept) => self.kept_outputs(kept, x),
+            Err((d, sweeps)) => self.outputs_fast(d, grid, x, *sweeps),
         }
+    }
+
+    /// The logits of any number of batches under the current `D` (computed once), by the
+    /// fast evaluator ([`Dnm::evaluator_pass`]), read as the config's task reads an input
+    /// ([`crate::sequence::read`]), through its head.
+    pub fn fast_evaluator<'a>(
+        &'a self,
+        grid: &'a Grid<B>,
+        config: &'a DnmConfig,
+    ) -> impl Fn(Tensor<B, 2>) -> Tensor<B, 2> + 'a {
+        let pass = self.evaluator_pass(grid);
+        move |x| head(crate::sequence::read(config, x, &pass), config.head)
     }
 }
 

@@ -33,7 +33,19 @@ use crate::config::{DnmConfig, Neuron};
 pub fn read<B: Backend>(
     config: &DnmConfig,
     x: Tensor<B, 2>,
+    pass: impl FnMut(Tensor<B, 2>) -> Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    read_observed(config, x, pass, |_, _| {})
+}
+
+/// [`read`], handing `observe` the state after every time step: the carry state `s_t`
+/// (`[n, carry]`, `[n, 0]` without carry neurons) and, with LSTM neurons, the comps'
+/// cell states `c_t` (`[n, comps]`). A one-shot task is one step.
+pub fn read_observed<B: Backend>(
+    config: &DnmConfig,
+    x: Tensor<B, 2>,
     mut pass: impl FnMut(Tensor<B, 2>) -> Tensor<B, 2>,
+    mut observe: impl FnMut(&Tensor<B, 2>, Option<&Tensor<B, 2>>),
 ) -> Tensor<B, 2> {
     let [n, _] = x.dims();
     let device = x.device();
@@ -41,19 +53,21 @@ pub fn read<B: Backend>(
     // The comps' cell states with LSTM neurons, appended to every pass's input.
     let mut cells =
         (config.neuron == Neuron::Lstm).then(|| Tensor::<B, 2>::zeros([n, comps], &device));
-    let mut step = |input: Tensor<B, 2>| match cells.take() {
+    let mut step = |input: Tensor<B, 2>, cells: &mut Option<Tensor<B, 2>>| match cells.take() {
         None => pass(input),
         Some(c) => {
             let out = pass(Tensor::cat(vec![input, c], 1));
-            cells = Some(out.clone().slice([0..n, outputs..outputs + comps]));
+            *cells = Some(out.clone().slice([0..n, outputs..outputs + comps]));
             out.slice([0..n, 0..outputs])
         }
     };
-    let Some((steps, width)) = config.sequence() else {
-        return step(x);
-    };
     let (k, classes) = (config.carry, config.classes());
     let mut state = Tensor::<B, 2>::zeros([n, k], &device);
+    let Some((steps, width)) = config.sequence() else {
+        let out = step(x, &mut cells);
+        observe(&state, cells.as_ref());
+        return out;
+    };
     let mut last = None;
     for t in 0..steps {
         let row = x.clone().slice([0..n, t * width..(t + 1) * width]);
@@ -62,10 +76,11 @@ pub fn read<B: Backend>(
         } else {
             row
         };
-        let out = step(input);
+        let out = step(input, &mut cells);
         if k > 0 {
             state = out.clone().slice([0..n, classes..classes + k]).tanh();
         }
+        observe(&state, cells.as_ref());
         last = Some(out);
     }
     last.expect("a sequence has time steps")
@@ -76,7 +91,7 @@ pub fn read<B: Backend>(
 mod tests {
     use super::*;
     use crate::config::Task;
-    use burn::tensor::TensorData;
+    use burn::tensor::{ElementConversion, TensorData};
 
     type B = burn_ndarray::NdArray<f32>;
 
@@ -101,16 +116,35 @@ mod tests {
             })
             .collect();
         let x = Tensor::<B, 2>::from_data(TensorData::new(pixels, [1, 784]), &device);
-        let mut seen = Vec::new();
-        let y = read(&config, x, |input| {
-            let v: Vec<f64> = input.clone().into_data().convert::<f64>().to_vec().unwrap();
-            assert_eq!(v.len(), 29);
-            seen.push(v[28]);
-            // outputs 0..10 = carry input; output 10 (the carry) = pixel 0 + carry input.
-            let c = input.clone().slice([0..1, 28..29]);
-            let p = input.slice([0..1, 0..1]);
-            Tensor::cat(vec![c.clone().repeat_dim(1, 10), p + c], 1)
-        });
+        let (mut seen, mut observed) = (Vec::new(), Vec::new());
+        let y = read_observed(
+            &config,
+            x,
+            |input: Tensor<B, 2>| {
+                let v: Vec<f64> = input.clone().into_data().convert::<f64>().to_vec().unwrap();
+                assert_eq!(v.len(), 29);
+                seen.push(v[28]);
+                // outputs 0..10 = carry input; output 10 (the carry) = pixel 0 + carry input.
+                let c = input.clone().slice([0..1, 28..29]);
+                let p = input.slice([0..1, 0..1]);
+                Tensor::cat(vec![c.clone().repeat_dim(1, 10), p + c], 1)
+            },
+            |state, cells| {
+                assert!(cells.is_none(), "plain neurons keep no cell state");
+                observed.push(state.clone().into_scalar().elem::<f64>());
+            },
+        );
+        // What the observer saw after step t is what the carry input reads at t + 1.
+        assert_eq!(observed.len(), 28);
+        for t in 0..27 {
+            assert!((observed[t] - seen[t + 1]).abs() < 1e-6, "step {t}");
+        }
+        let last = (0.1 * 27.0 + seen[27]).tanh();
+        assert!(
+            (observed[27] - last).abs() < 1e-6,
+            "{} against {last}",
+            observed[27]
+        );
         let mut s = 0.0f64;
         for (t, &got) in seen.iter().enumerate() {
             assert!(

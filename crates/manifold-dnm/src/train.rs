@@ -638,6 +638,17 @@ impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
         if let Some(snapshots) = self.snapshots.take() {
             snapshots.finish(&model, grid)?;
         }
+        // What a sequence task keeps over time, for test sequence 0.
+        if let (Some(dir), Some(_)) = (observer.output_dir(), config.sequence()) {
+            crate::state::write_state_picture(
+                dir,
+                &model.valid(),
+                config,
+                self.data,
+                0,
+                &self.device,
+            )?;
+        }
         // The trained network's structure (the last step's report saw D before its update).
         let reached = Structure::of(&model.cutoff(grid, None).d, grid);
         // The densest recorded step (every `record_every` steps, from the run's start).

@@ -236,6 +236,8 @@ fn run_data(files: &RunFiles) -> Result<Value, ReportError> {
                     "bytes": base64::engine::general_purpose::STANDARD.encode(bytes),
                     "shown": shown,
                     "recorded": snapshots.len(),
+                    // The last `carry` inputs and outputs are the carry neurons.
+                    "carry": files.config.get("carry").and_then(toml::Value::as_integer).unwrap_or(0),
                 })
             }
             Err(e) => {
@@ -397,6 +399,10 @@ mod tests {
         let shown = data();
         assert_eq!(shown["explorer"]["recorded"], 1);
         assert!(shown["explorer_note"].is_null());
+        assert_eq!(shown["explorer"]["carry"], 0, "no carry neurons");
+        // The explorer marks the last `carry` inputs and outputs as carry neurons.
+        std::fs::write(d.join("config.toml"), format!("{config}carry = 1\n")).unwrap();
+        assert_eq!(data()["explorer"]["carry"], 1);
     }
 
     #[test]

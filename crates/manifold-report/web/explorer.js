@@ -121,13 +121,28 @@ function closeness(g, s, r, j) {
   return sh.alpha[r] * gauss * (Math.pow(wave, sh.beta[r]) - sh.gamma[r]);
 }
 
+// The carry neurons of a sequence task: the last `g.carry` inputs and the last
+// `g.carry` outputs. Returns q for carry input or output q, −1 for any other neuron.
+function carryIndex(g, i) {
+  const k = g.carry || 0;
+  if (k && i >= g.inputs - k && i < g.inputs) return i - (g.inputs - k);
+  if (k && i >= g.neurons - k) return i - (g.neurons - k);
+  return -1;
+}
+
 function neuronName(g, i) {
+  const q = carryIndex(g, i);
+  if (q >= 0 && i < g.inputs) return "carry input " + q + " (neuron " + i + "): reads carry output " + q + " of the previous time step";
+  if (q >= 0) return "carry output " + q + " (neuron " + i + "): read by carry input " + q + " at the next time step";
   if (i < g.inputs) return g.inputs === 784 ? "input pixel (" + Math.floor(i / 28) + ", " + (i % 28) + ")" : "input " + i;
   if (i < g.inputs + g.comps) return "comp " + (i - g.inputs) + " (neuron " + i + ")";
   return "output " + (i - g.inputs - g.comps) + " (neuron " + i + ")";
 }
 
 // ---- the explorer --------------------------------------------------------------------
+
+// The colour of the carry neurons and of the recurrent edges.
+const CARRY = "#e6730f";
 
 function canvas(cls, w, h) {
   const c = el("canvas", { class: cls, width: w, height: h });
@@ -138,6 +153,7 @@ function canvas(cls, w, h) {
 
 function renderExplorer() {
   const { geometry: g, snapshots } = decodeSnapshots(DATA.explorer.bytes);
+  g.carry = DATA.explorer.carry || 0;
   if (!snapshots.length) {
     section("Manifold explorer", el("p", { text: "No snapshot of D was recorded." }));
     return;
@@ -171,7 +187,8 @@ function renderExplorer() {
   section("Manifold explorer",
     el("p", { class: "hint", text: "D of " + g.rows + " receiving × " + g.cols +
       " sending neurons (" + g.inputs + " inputs, " + g.comps + " comps, " + g.outputs +
-      " outputs)" + note + ". Drag the slider (or use the arrow keys) to move through training; " +
+      " outputs" + (g.carry ? ", of which " + g.carry + " inputs and " + g.carry + " outputs are carry neurons" : "") +
+      ")" + note + ". Drag the slider (or use the arrow keys) to move through training; " +
       "point at the heatmap or the network to inspect a neuron; scroll on the heatmap to zoom, drag to pan, double-click to reset. " +
       "A link can open a view: report.html#step=20000&neuron=900." }),
     el("div", { class: "slider-row" }, play, slider, shown),
@@ -398,12 +415,29 @@ function renderExplorer() {
       ctx.stroke();
     }
     ctx.lineWidth = 1;
-    // Neurons: inputs grey (dark when they send), comps by whether they are used, outputs black.
+    // The recurrent edges: carry output q feeds carry input q at the next time step.
+    if (g.carry) {
+      ctx.strokeStyle = CARRY;
+      ctx.setLineDash([4, 3]);
+      for (let q = 0; q < g.carry; q++) {
+        const from = g.neurons - g.carry + q, to = g.inputs - g.carry + q;
+        const x1 = positions[2 * from], y1 = positions[2 * from + 1];
+        const x0 = positions[2 * to], y0 = positions[2 * to + 1];
+        ctx.beginPath();
+        ctx.moveTo(x1, y1);
+        ctx.quadraticCurveTo((x0 + x1) / 2, dag.height - 14, x0, y0);
+        ctx.stroke();
+      }
+      ctx.setLineDash([]);
+    }
+    // Neurons: inputs grey (dark when they send), comps by whether they are used, outputs
+    // black, carry neurons orange.
     for (let i = 0; i < g.neurons; i++) {
       const x = positions[2 * i], y = positions[2 * i + 1];
       const isInput = i < g.inputs, isOutput = i >= g.inputs + g.comps;
       const used = st.indeg[i] + st.outdeg[i] > 0;
-      ctx.fillStyle = isOutput ? "#000" : isInput ? (used ? "#555" : "#ddd") : (used ? "#2ca02c" : "#ccc");
+      ctx.fillStyle = carryIndex(g, i) >= 0 ? CARRY
+        : isOutput ? "#000" : isInput ? (used ? "#555" : "#ddd") : (used ? "#2ca02c" : "#ccc");
       const rad = isInput && g.inputs === 784 ? 2.5 : 3.5;
       ctx.beginPath();
       ctx.arc(x, y, i === state.neuron ? rad + 3 : rad, 0, 2 * Math.PI);
@@ -417,6 +451,10 @@ function renderExplorer() {
     ctx.fillText("outputs", dag.width - 4, dag.height - 3);
     ctx.textAlign = "center";
     ctx.fillText("comps by depth 1…" + st.maxComp + " (edges: red > 0, blue < 0, darker = stronger)", dag.width / 2, dag.height - 3);
+    if (g.carry) {
+      ctx.fillStyle = CARRY;
+      ctx.fillText("orange: the " + g.carry + " carry inputs and outputs; dashed: the recurrent edges, carry output q → carry input q at the next time step", dag.width / 2, 11);
+    }
   }
 
   dag.addEventListener("mousemove", ev => {

@@ -330,6 +330,8 @@ fn default_plots(sweep: &Sweep, metrics: &[String]) -> Vec<Plot> {
             y: y.into(),
             log_x: false,
             title: None,
+            series: BTreeMap::new(),
+            lines: Vec::new(),
         })
         .collect()
 }
@@ -342,33 +344,38 @@ fn draw(
     axes: &[String],
 ) -> Result<Option<PathBuf>, TrainError> {
     let is_axis = axes.contains(&plot.x);
-    let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    // Per series: (x, mean y, sd of y) of each setting.
+    let mut series: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
     for (_, members) in settings {
         let done: Vec<&&Row> = members.iter().filter(|r| r.state == State::Done).collect();
         let Some(first) = done.first() else { continue };
-        let mean_of = |m: &str| {
+        let stats_of = |m: &str| {
             mean_sd(
                 &done
                     .iter()
                     .filter_map(|r| r.numbers.get(m).copied())
                     .collect::<Vec<_>>(),
             )
-            .0
         };
         let x = if is_axis {
             setting_number(&first.point, &plot.x)
         } else {
-            mean_of(&plot.x)
+            stats_of(&plot.x).0
         };
-        let (Some(x), Some(y)) = (x, mean_of(&plot.y)) else {
+        let (y, sd) = stats_of(&plot.y);
+        let (Some(x), Some(y)) = (x, y) else {
             continue;
         };
-        let name = if first.point.group.is_empty() {
-            first.point.model.clone()
-        } else {
-            first.point.group.clone()
+        let group = &first.point.group;
+        let name = match plot.series.get(group) {
+            Some(name) => name.clone(),
+            None if group.is_empty() => first.point.model.clone(),
+            None => group.clone(),
         };
-        series.entry(name).or_default().push((x, y));
+        series
+            .entry(name)
+            .or_default()
+            .push((x, y, sd.unwrap_or(0.0)));
     }
     if series.is_empty() {
         return Ok(None);
@@ -377,7 +384,14 @@ fn draw(
         .into_iter()
         .map(|(name, mut pts)| {
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Series::new(name, pts)
+            let line = plot.lines.contains(&name);
+            let sd = pts.iter().map(|p| p.2).collect();
+            let s = Series::new(name, pts.into_iter().map(|p| (p.0, p.1)).collect()).with_sd(sd);
+            if line {
+                s.as_line()
+            } else {
+                s
+            }
         })
         .collect();
     let path = root.join(format!("plot-{}-vs-{}.png", plot.y, plot.x));

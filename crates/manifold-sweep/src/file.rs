@@ -22,7 +22,12 @@
 //! x = "lambda_sparse"              # an axis, or a number of summary.json ("density")
 //! y = "test_accuracy"
 //! log_x = true
+//! series = { dnm = "DNM" }         # legend names by group (a shared name: one series)
+//! lines = ["DNM"]                  # series drawn as lines (the others as dots)
 //! ```
+//!
+//! Each point of a picture is the mean over a setting's finished seeds, with a bar of
+//! ± one standard deviation when it has more than one.
 //!
 //! A file without `[[group]]` is one group, made of its top-level `model`, `preset`,
 //! `config`, `set` and `axes`, whose points sit directly in the sweep's directory.
@@ -95,6 +100,13 @@ pub struct Plot {
     /// The picture's title (default: "y against x").
     #[serde(default)]
     pub title: Option<String>,
+    /// Legend names by group: groups given the same name share one series (one colour);
+    /// a group not named here is its own series, under its own name.
+    #[serde(default)]
+    pub series: BTreeMap<String, String>,
+    /// Series (legend names) drawn as a line through their points; the others are dots.
+    #[serde(default)]
+    pub lines: Vec<String>,
 }
 
 fn default_y() -> String {
@@ -297,6 +309,22 @@ impl Sweep {
                 Path::new("runs").join("sweeps").join(stem)
             }
         };
+        for plot in &raw.plot {
+            let names: BTreeSet<&String> = groups
+                .iter()
+                .map(|g| plot.series.get(&g.name).unwrap_or(&g.name))
+                .collect();
+            if let Some(g) = plot
+                .series
+                .keys()
+                .find(|g| !groups.iter().any(|h| &h.name == *g))
+            {
+                return Err(bad(format!("[[plot]] series: no group is named `{g}`")));
+            }
+            if let Some(l) = plot.lines.iter().find(|l| !names.contains(l)) {
+                return Err(bad(format!("[[plot]] lines: no series is named `{l}`")));
+            }
+        }
         Ok(Self {
             file: path.to_path_buf(),
             text: portable(text, base_dir).map_err(bad)?,
@@ -593,6 +621,37 @@ mod tests {
 
     fn parse(text: &str) -> Result<Sweep, TrainError> {
         Sweep::parse(Path::new("sweeps/t.toml"), text, None)
+    }
+
+    /// A plot's legend names must name groups, and its lines must name series.
+    #[test]
+    fn plot_series_and_lines_must_name_groups_and_series() {
+        let file = |plot: &str| {
+            format!(
+                "[[group]]\nname = \"d1\"\nmodel = \"mlp\"\n[[group]]\nname = \"d2\"\nmodel = \"mlp\"\n[[plot]]\nx = \"connections\"\n{plot}"
+            )
+        };
+        let ok = parse(&file(
+            "series = { d1 = \"dense\", d2 = \"dense\" }\nlines = [\"dense\"]\n",
+        ))
+        .unwrap();
+        assert_eq!(ok.plots[0].lines, ["dense"]);
+        assert_eq!(ok.plots[0].series["d2"], "dense");
+        let err = parse(&file("series = { d3 = \"dense\" }\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sweeps/t.toml") && err.contains("no group is named `d3`"),
+            "{err}"
+        );
+        let err = parse(&file("series = { d1 = \"dense\" }\nlines = [\"d1\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lines: no series is named `d1`"), "{err}");
+        assert!(
+            parse(&file("lines = [\"d2\"]\n")).is_ok(),
+            "an unnamed group is its own series"
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@ pub use chart::{line_chart, line_chart_log_x, scatter_chart, scatter_chart_log_x
 pub use figure::{
     labelled_bar_grid, labelled_heatmap, Axes, ColourBar, Figure, HeatmapLabels, Panel,
 };
-pub use raster::{bar_charts, bar_grid, heatmap, save_png, tile_grid, write_gif, RgbImage, Scale};
+pub use raster::{
+    bar_charts, bar_grid, heatmap, heatmap_cells, save_png, tile_grid, write_gif, RgbImage, Scale,
+};
 pub use terminal::terminal_image;
 
 /// An error drawing or writing a picture; names the file. Every picture is written

@@ -81,13 +81,25 @@ impl Scale {
 
 /// A `rows × cols` matrix (row-major) as an image, each cell `cell × cell` pixels.
 pub fn heatmap(values: &[f32], rows: usize, cols: usize, cell: u32, scale: Scale) -> RgbImage {
+    heatmap_cells(values, rows, cols, cell, cell, scale)
+}
+
+/// A `rows × cols` matrix (row-major) as an image, each cell `cell_w × cell_h` pixels.
+pub fn heatmap_cells(
+    values: &[f32],
+    rows: usize,
+    cols: usize,
+    cell_w: u32,
+    cell_h: u32,
+    scale: Scale,
+) -> RgbImage {
     assert_eq!(
         values.len(),
         rows * cols,
         "heatmap: values do not fill rows × cols"
     );
-    RgbImage::from_fn(cols as u32 * cell, rows as u32 * cell, |x, y| {
-        scale.colour(values[(y / cell) as usize * cols + (x / cell) as usize])
+    RgbImage::from_fn(cols as u32 * cell_w, rows as u32 * cell_h, |x, y| {
+        scale.colour(values[(y / cell_h) as usize * cols + (x / cell_w) as usize])
     })
 }
 
