@@ -146,6 +146,12 @@ pub struct DnmConfig {
     /// Time steps T of the adding problem's sequences (`task = "adding"`).
     #[config(default = 100)]
     pub adding_length: usize,
+    /// Truncated back-propagation through time (sequence tasks only): the carry and cell
+    /// states leave the autodiff graph after every `bptt_steps` time steps, so the
+    /// gradient reaches back at most that many steps from the loss. 0: through the whole
+    /// sequence.
+    #[config(default = 0)]
+    pub bptt_steps: usize,
     /// What a comp computes: `plain` (`leaky(w·s + b)`, the default) or `lstm` (an LSTM
     /// cell per comp, [`Neuron::Lstm`]). Inputs are plain either way.
     #[config(default = "Neuron::Plain")]
@@ -534,6 +540,12 @@ impl DnmConfig {
                     ),
                 ));
             }
+        }
+        if self.bptt_steps > 0 && self.sequence().is_none() {
+            return Err(TrainError::config(
+                "bptt_steps",
+                "truncates back-propagation through time: it needs a sequence task (task = \"row-mnist\" or \"adding\")",
+            ));
         }
         if self.carry > 0 && self.sequence().is_none() {
             return Err(TrainError::config(

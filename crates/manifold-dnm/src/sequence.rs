@@ -18,7 +18,9 @@
 //!
 //! `D` (or its kept cells) is computed once per step and every time step's pass reads it,
 //! so the gradient of a weight is the sum over time steps (back-propagation through
-//! time, by autodiff over the repeated fused pass).
+//! time, by autodiff over the repeated fused pass). With `bptt_steps = w > 0` the carry
+//! and cell states are detached after steps w, 2w, …: the gradient reaches back at most
+//! w steps from the loss (truncated BPTT).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -80,6 +82,11 @@ pub fn read_observed<B: Backend>(
         if k > 0 {
             state = out.clone().slice([0..n, classes..classes + k]).tanh();
         }
+        // Truncated back-propagation through time: the states leave the graph.
+        if config.bptt_steps > 0 && (t + 1) % config.bptt_steps == 0 {
+            state = state.detach();
+            cells = cells.map(Tensor::detach);
+        }
         observe(&state, cells.as_ref());
         last = Some(out);
     }
@@ -91,6 +98,7 @@ pub fn read_observed<B: Backend>(
 mod tests {
     use super::*;
     use crate::config::Task;
+    use burn::backend::Autodiff;
     use burn::tensor::{ElementConversion, TensorData};
 
     type B = burn_ndarray::NdArray<f32>;
@@ -156,5 +164,44 @@ mod tests {
         let y: Vec<f64> = y.into_data().convert::<f64>().to_vec().unwrap();
         assert_eq!(y.len(), 10);
         assert!((y[0] - seen[27]).abs() < 1e-6);
+    }
+
+    /// With the pass `carry ← pixel 0 + carry` (as above), the answer is a sum over all
+    /// 28 rows' first pixels, each squashed; its gradient reaches every row under full
+    /// BPTT and only the last `bptt_steps` rows when truncated.
+    #[test]
+    fn truncated_bptt_cuts_the_gradient_after_its_window() {
+        type A = Autodiff<B>;
+        let device = Default::default();
+        let reached = |bptt: usize| {
+            let config = DnmConfig::new()
+                .with_task(Task::RowMnist)
+                .with_carry(1)
+                .with_inputs(29)
+                .with_outputs(11)
+                .with_bptt_steps(bptt);
+            let x =
+                Tensor::<A, 2>::from_data(TensorData::new(vec![0.05f32; 784], [1, 784]), &device)
+                    .require_grad();
+            let y = read(&config, x.clone(), |input| {
+                let c = input.clone().slice([0..1, 28..29]);
+                let p = input.slice([0..1, 0..1]);
+                Tensor::cat(vec![c.clone().repeat_dim(1, 10), p + c], 1)
+            });
+            let grads = y.sum().backward();
+            let g: Vec<f32> = x.grad(&grads).unwrap().into_data().to_vec().unwrap();
+            // The rows whose first pixel the answer's gradient reaches.
+            (0..28).filter(|t| g[t * 28] != 0.0).collect::<Vec<usize>>()
+        };
+        // The answer reads the carry input of the last step: the state after row 26.
+        assert_eq!(reached(0), (0..27).collect::<Vec<_>>());
+        // Detached after rows 4, 9, …, 24 (0-based): rows 25 and 26 remain.
+        assert_eq!(reached(5), [25, 26]);
+        assert!(DnmConfig::seed_toy()
+            .with_bptt_steps(3)
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("bptt_steps"));
     }
 }

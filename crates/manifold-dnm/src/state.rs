@@ -55,32 +55,16 @@ pub fn trace<B: DnmBackend>(model: &Dnm<B>, config: &DnmConfig, x: Tensor<B, 2>)
         .sequence()
         .expect("a state trace needs a sequence task");
     let grid = Grid::<B>::of(config, &x.device());
-    let inputs: Vec<f32> = x.clone().into_data().convert::<f32>().to_vec().unwrap();
+    let inputs = values(&x);
     let pass = model.evaluator_pass(&grid);
     let (mut carry_state, mut cell_state) = (Vec::new(), Vec::new());
     let outputs = crate::sequence::read_observed(config, x, &pass, |s, c| {
-        carry_state.extend(
-            s.clone()
-                .into_data()
-                .convert::<f32>()
-                .to_vec::<f32>()
-                .unwrap(),
-        );
+        carry_state.extend(values(s));
         if let Some(c) = c {
-            cell_state.extend(
-                c.clone()
-                    .into_data()
-                    .convert::<f32>()
-                    .to_vec::<f32>()
-                    .unwrap(),
-            );
+            cell_state.extend(values(c));
         }
     });
-    let answer = head(outputs, config.head)
-        .into_data()
-        .convert::<f32>()
-        .to_vec()
-        .unwrap();
+    let answer = values(&head(outputs, config.head));
     StateTrace {
         steps,
         width,
@@ -95,6 +79,15 @@ pub fn trace<B: DnmBackend>(model: &Dnm<B>, config: &DnmConfig, x: Tensor<B, 2>)
         cell_state,
         answer,
     }
+}
+
+/// A tensor's values, read to the host.
+fn values<B: burn::tensor::backend::Backend>(t: &Tensor<B, 2>) -> Vec<f32> {
+    t.clone()
+        .into_data()
+        .convert::<f32>()
+        .to_vec()
+        .expect("f32 after the conversion")
 }
 
 /// Test sequence `index` of the config's task as `[T · width]` inputs, and what it
