@@ -15,7 +15,7 @@ use burn::tensor::{Tensor, TensorData};
 use manifold_train::TrainError;
 use manifold_viz::{heatmap_cells, Figure, Panel, Scale};
 
-use crate::config::{DnmConfig, Task};
+use crate::config::{DnmConfig, Neuron, Task};
 use crate::kernels::DnmBackend;
 use crate::model::{head, Dnm};
 use crate::train::Data;
@@ -71,10 +71,10 @@ pub fn trace<B: DnmBackend>(model: &Dnm<B>, config: &DnmConfig, x: Tensor<B, 2>)
         inputs,
         carry: config.carry,
         carry_state,
-        cells: if cell_state.is_empty() {
-            0
-        } else {
+        cells: if config.neuron == Neuron::Lstm {
             config.comps()
+        } else {
+            0
         },
         cell_state,
         answer,
@@ -111,16 +111,15 @@ pub fn test_sequence(
             if index >= m.test.len() {
                 return Err(out_of_range(m.test.len()));
             }
-            let order = config.pixel_order.order(m.test.rows(), m.test.cols());
-            let mut x = Vec::with_capacity(m.test.dim());
-            manifold_data::PixelOrder::apply(&order, m.test.image(index), &mut x);
-            Ok((x, m.test.labels()[index] as f32))
+            // Row-sequential MNIST reads its images in raster order (the config check
+            // refuses any other `pixel_order`).
+            Ok((m.test.image(index).to_vec(), m.test.labels()[index] as f32))
         }
         (Task::Adding, _) => {
-            let (x, y) = manifold_data::SequenceTask::Adding {
-                length: config.adding_length,
-            }
-            .adding_test_set();
+            let (x, y) = config
+                .sequence_task()
+                .expect("the adding task is a sequence task")
+                .adding_test_set();
             if index >= y.len() {
                 return Err(out_of_range(y.len()));
             }
@@ -256,7 +255,6 @@ pub fn write_state_picture<B: DnmBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Neuron;
 
     type B = burn_ndarray::NdArray<f32>;
 

@@ -109,9 +109,9 @@ pub fn train_batch<B: Backend>(
 
 /// The adding problem of `config`'s sequence length.
 fn adding_task(config: &DnmConfig) -> manifold_data::SequenceTask {
-    manifold_data::SequenceTask::Adding {
-        length: config.adding_length,
-    }
+    config
+        .sequence_task()
+        .expect("the adding data belongs to the adding task")
 }
 
 /// Adding-problem sequences (`[n · T · 2]`) and sums (`[n]`) as `[n, 2T]` inputs and
