@@ -10,7 +10,7 @@ use manifold_train::run::DIVERGE_FACTOR;
 use manifold_train::{
     layered_config, with_flags, Interrupter, ModelConfig, Run, RunLock, RunOptions, Summary,
 };
-use serde::{de::DeserializeOwned, Serialize};
+use serde::Serialize;
 
 /// Flags shared by the `train` commands.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -58,11 +58,7 @@ fn at_least_one(s: &str) -> Result<f64, String> {
 
 impl RunArgs {
     /// The config: the saved one when resuming, else `preset`; then `--config` and `--set`.
-    pub fn base_config<C: Serialize + DeserializeOwned>(
-        &self,
-        model: &str,
-        preset: C,
-    ) -> anyhow::Result<C> {
+    pub fn base_config<C: ModelConfig>(&self, model: &str, preset: C) -> anyhow::Result<C> {
         let base = match &self.resume {
             Some(dir) => {
                 let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());

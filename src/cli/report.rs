@@ -37,18 +37,7 @@ pub struct ReportArgs {
 /// The DNM config of a run: its `config.toml` over the defaults, so that a run made
 /// before a field existed reads with that field's default.
 fn run_config(path: &Path) -> anyhow::Result<DnmConfig> {
-    let bad = |e: &dyn std::fmt::Display| {
-        anyhow::anyhow!(
-            "{}: {}",
-            path.display(),
-            manifold_train::one_line(&e.to_string())
-        )
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(&e))?;
-    let file: toml::Table = text.parse().map_err(|e| bad(&e))?;
-    let mut table = toml::Table::try_from(DnmConfig::new()).map_err(|e| bad(&e))?;
-    table.extend(file);
-    table.try_into().map_err(|e| bad(&e))
+    Ok(manifold_train::read_toml_over(path, &DnmConfig::new())?)
 }
 
 /// Redraws `state-over-time.png` of the DNM run in `dir` for test sequence `index`.

@@ -754,6 +754,10 @@ impl ModelConfig for DnmConfig {
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
     }
+
+    fn defaults() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

@@ -235,6 +235,10 @@ impl ModelConfig for DreamCompConfig {
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
     }
+
+    fn defaults() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

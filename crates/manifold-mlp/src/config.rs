@@ -158,6 +158,10 @@ impl ModelConfig for MlpConfig {
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
     }
+
+    fn defaults() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

@@ -174,6 +174,10 @@ impl ModelConfig for RnnConfig {
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
     }
+
+    fn defaults() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

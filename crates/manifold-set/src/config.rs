@@ -320,6 +320,10 @@ impl ModelConfig for SetConfig {
     fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
     }
+
+    fn defaults() -> Self {
+        Self::new()
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,11 @@ pub trait ModelConfig: Serialize + DeserializeOwned + Clone {
 
     /// Sets the seed of initialisation and data order.
     fn set_seed(&mut self, seed: u64);
+
+    /// The config whose values fill the fields a saved `config.toml` lacks (a run made
+    /// before a field existed): every field's default, which keeps the behaviour from
+    /// before the field was added. See [`crate::read_toml_over`].
+    fn defaults() -> Self;
 }
 
 /// One field a resumed run changes: its name, the saved value and the new one (as TOML).
@@ -81,6 +86,12 @@ impl ModelConfig for Demo {
         Ok(())
     }
     fn set_seed(&mut self, _: u64) {}
+    fn defaults() -> Self {
+        Self {
+            epochs: 1,
+            hidden: vec![4],
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,20 @@ pub fn read_toml<C: DeserializeOwned>(path: &Path) -> Result<C, TrainError> {
     toml::from_str(&text).map_err(|e| TrainError::new(path, one_line(&e.to_string())))
 }
 
+/// Reads a TOML config over `defaults`: a field the file lacks takes its value from
+/// `defaults`, so that a run directory made before a config field existed still reads
+/// (and resumes as it ran). Errors name the file.
+pub fn read_toml_over<C: Serialize + DeserializeOwned>(
+    path: &Path,
+    defaults: &C,
+) -> Result<C, TrainError> {
+    let bad = |e: &dyn std::fmt::Display| TrainError::new(path, one_line(&e.to_string()));
+    let file: toml::Table = read_toml(path)?;
+    let mut table = toml::Table::try_from(defaults).map_err(|e| bad(&e))?;
+    table.extend(file);
+    table.try_into().map_err(|e| bad(&e))
+}
+
 /// Reads and parses a JSON file, naming the file in any error.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, "cannot read", e))?;

@@ -60,7 +60,8 @@ pub use config::{resume_changes, Change, ModelConfig};
 pub use error::TrainError;
 pub use eval::{accuracy, argmax_rows, batch_tensor, check_images, labels_tensor};
 pub use files::{
-    median, one_line, read_json, read_metrics, read_toml, write_atomic, write_json, Metrics,
+    median, one_line, read_json, read_metrics, read_toml, read_toml_over, write_atomic, write_json,
+    Metrics,
 };
 pub use interrupt::Interrupter;
 pub use learner::{

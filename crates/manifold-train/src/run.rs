@@ -24,12 +24,12 @@
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
 use crate::config::{resume_changes, Change, ModelConfig};
-use crate::files::{read_json, read_toml, write_atomic, write_json, MetricsLog};
+use crate::files::{read_json, read_toml_over, write_atomic, write_json, MetricsLog};
 use crate::lock::{RunLock, LOCK_FILE};
 use crate::observer::{Observer, Position, ResumePoint, SaveFiles};
 use crate::{progress_bar, Interrupter, Summary, TrainError};
@@ -281,16 +281,18 @@ impl Run {
     }
 
     /// The config saved in run directory `dir` (what `--resume DIR` starts from): the
-    /// one its checkpoint was made with, else `config.toml`; a directory made by another
-    /// model than `model` is refused.
-    pub fn saved_config<C: DeserializeOwned>(dir: &Path, model: &str) -> Result<C, TrainError> {
+    /// one its checkpoint was made with, else `config.toml`, read over
+    /// [`ModelConfig::defaults`] (a field added after the run was made takes its
+    /// default); a directory made by another model than `model` is refused.
+    pub fn saved_config<C: ModelConfig>(dir: &Path, model: &str) -> Result<C, TrainError> {
         check_model(dir, model)?;
         let with_checkpoint = dir.join(CHECKPOINT).join("config.toml");
-        if with_checkpoint.is_file() {
-            read_toml(&with_checkpoint)
+        let path = if with_checkpoint.is_file() {
+            with_checkpoint
         } else {
-            read_toml(&dir.join("config.toml"))
-        }
+            dir.join("config.toml")
+        };
+        read_toml_over(&path, &C::defaults())
     }
 
     fn new(
@@ -886,6 +888,53 @@ mod tests {
         assert_eq!(info.resumes[0].step, 10);
         assert_eq!(
             info.resumes[0].changes,
+            vec![Change {
+                field: "epochs".into(),
+                from: "3".into(),
+                to: "5".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_run_saved_before_a_field_existed_resumes_with_that_fields_default() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("r");
+        let mut run = Run::create(RunOptions::new("mlp").out(&dir), &config(3)).unwrap();
+        run.begin("mlp", &["epoch"], 3, &Position::default())
+            .unwrap();
+        run.checkpoint(&Position::default(), &mut |_: &Path| Ok(()))
+            .unwrap();
+        drop(run);
+        // The run's config files as an older version wrote them: no `hidden` field.
+        for file in [
+            dir.join("config.toml"),
+            dir.join(CHECKPOINT).join("config.toml"),
+        ] {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(text.contains("hidden"), "{text}");
+            let older: String = text
+                .lines()
+                .filter(|l| !l.starts_with("hidden"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&file, older).unwrap();
+        }
+        let saved: Demo = Run::saved_config(&dir, "mlp").unwrap();
+        assert_eq!(saved.hidden, Demo::defaults().hidden);
+        assert_eq!(saved.epochs, 3);
+
+        let wider = Demo {
+            hidden: vec![8],
+            ..config(5)
+        };
+        let err = Run::resume(&dir, RunOptions::new("mlp"), &wider)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("hidden"), "{err}");
+        let again = Run::resume(&dir, RunOptions::new("mlp"), &config(5)).unwrap();
+        assert_eq!(
+            again.changes,
             vec![Change {
                 field: "epochs".into(),
                 from: "3".into(),
