@@ -256,7 +256,9 @@ pub struct DnmConfig {
     /// its weight means the same at every size; `false` is the original `v²`.
     #[config(default = false)]
     pub flow_per_receiver: bool,
-    /// Init of κ (cutoff c = sigmoid(κ)).
+    /// Init of κ (cutoff c = sigmoid(κ)); lowered in steps of 0.5 where the random
+    /// closeness functions leave no input→output path at this value
+    /// ([`crate::train::with_a_path`]).
     #[config(default = -1.0)]
     pub kappa_init: f64,
     /// Init std of the per-sender weights w and biases b (mean 0).

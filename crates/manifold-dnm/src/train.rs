@@ -439,6 +439,36 @@ pub const METRICS: [&str; 11] = [
     "test_mse",
 ];
 
+/// How far [`with_a_path`] lowers κ: at most this many steps of [`KAPPA_STEP`].
+const KAPPA_STEPS: usize = 40;
+/// The step by which [`with_a_path`] lowers κ.
+const KAPPA_STEP: f64 = 0.5;
+
+/// `model` with its cutoff lowered until some input reaches some output: where the
+/// random closeness functions leave no input→output path at `kappa_init` (the first step
+/// would stop with the lobotomy error), κ steps down by [`KAPPA_STEP`], at most
+/// [`KAPPA_STEPS`] times, to the first value with a path. A network with a path at
+/// `kappa_init` is returned as it is, so such runs repeat as before; one with none even
+/// 20 below it too.
+pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Device) -> Dnm<B> {
+    let connected = |m: &Dnm<B>| Structure::of(&m.cutoff(grid, None).d, grid).connected;
+    if connected(&model) {
+        return model;
+    }
+    let start = model.kappa.val().into_scalar().elem::<f64>();
+    (1..=KAPPA_STEPS)
+        .map(|k| Dnm {
+            kappa: burn::module::Param::from_tensor(Tensor::full(
+                [1],
+                start - KAPPA_STEP * k as f64,
+                device,
+            )),
+            ..model.clone()
+        })
+        .find(connected)
+        .unwrap_or(model)
+}
+
 /// The DNM being trained, for [`manifold_train::fit`]: the model, Adam's state, the
 /// training grid, the last step's report and the snapshot recorder. [`train`] builds
 /// one and runs it; [`train_step`] is its step, for hand-written loops.
@@ -461,7 +491,7 @@ impl<'a, B: DnmAutodiffBackend> DnmLearner<'a, B> {
     pub fn new(config: &'a DnmConfig, data: &'a Data, device: &B::Device) -> Self {
         B::seed(device, config.seed);
         let grid = Grid::<B>::of(config, device);
-        let model = Dnm::<B>::new(config, device);
+        let model = with_a_path(Dnm::<B>::new(config, device), &grid, device);
         Self {
             config,
             data,
@@ -786,6 +816,65 @@ mod tests {
             .with_pixel_order(PixelOrder::Hilbert);
         let err = manifold_train::ModelConfig::validate(&toy).unwrap_err();
         assert!(err.to_string().contains("pixel_order"), "{err}");
+    }
+
+    /// `adding-t100` at seed 1 draws closeness functions that leave no input→output path
+    /// at its `kappa_init`: the learner starts from the first lower κ with a path, and its
+    /// first step trains. Seed 0 has a path and keeps `kappa_init` exactly.
+    #[test]
+    fn a_network_without_a_path_at_its_initial_cutoff_starts_from_a_lower_one() {
+        use crate::kernels::DnmAutodiffBackend;
+        use crate::{train_step, Data, Dnm, DnmConfig, DnmLearner, Grid, Structure};
+        use burn::tensor::backend::Backend;
+        use burn::tensor::ElementConversion;
+        type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+        fn kappa<B: DnmAutodiffBackend>(m: &Dnm<B>) -> f64 {
+            m.kappa.val().into_scalar().elem::<f64>()
+        }
+        let device = Default::default();
+        for (seed, path_at_init) in [(1, false), (0, true)] {
+            let config = DnmConfig::preset("adding-t100")
+                .expect("preset")
+                .with_seed(seed);
+            let grid = Grid::<B>::of(&config, &device);
+            B::seed(&device, seed);
+            let drawn = Dnm::<B>::new(&config, &device);
+            let at_init = Structure::of(&drawn.cutoff(&grid, None).d, &grid);
+            assert_eq!(at_init.connected, path_at_init, "seed {seed}");
+
+            let learner = DnmLearner::<B>::new(&config, &Data::Adding, &device);
+            let model = learner.model().clone();
+            let start = Structure::of(&model.cutoff(&grid, None).d, &grid);
+            assert!(start.connected, "seed {seed}");
+            let lowered = config.kappa_init - kappa(&model);
+            if path_at_init {
+                assert_eq!(lowered, 0.0, "seed {seed}");
+            } else {
+                assert!(lowered > 0.0 && lowered <= 20.0, "seed {seed}: {lowered}");
+                // One step higher still had no path: the first κ with one was taken.
+                let higher = Dnm {
+                    kappa: burn::module::Param::from_tensor(burn::tensor::Tensor::full(
+                        [1],
+                        kappa(&model) + super::KAPPA_STEP,
+                        &device,
+                    )),
+                    ..model.clone()
+                };
+                assert!(!Structure::of(&higher.cutoff(&grid, None).d, &grid).connected);
+            }
+            let mut optim = super::adam::<B>();
+            let step = train_step(
+                model,
+                &mut optim,
+                &config,
+                &grid,
+                &Data::Adding,
+                0,
+                0.0,
+                &device,
+            );
+            assert!(step.is_ok(), "seed {seed}: the first step trains");
+        }
     }
 }
 
