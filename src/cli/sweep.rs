@@ -58,6 +58,9 @@ pub struct RunArgs {
     /// Compute threads of each run (default: cores / jobs, at least 1).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     threads: Option<u64>,
+    /// Run only this group's points (repeatable; default: every group).
+    #[arg(long = "group", value_name = "NAME")]
+    groups: Vec<String>,
 }
 
 /// Flags of `sweep submit`.
@@ -182,7 +185,7 @@ fn check_point(p: &Point) -> anyhow::Result<()> {
 }
 
 fn run_here(a: RunArgs, device: Option<DeviceKind>) -> anyhow::Result<()> {
-    let sweep = a.file.sweep()?;
+    let sweep = a.file.sweep()?.only_groups(&a.groups)?;
     let launcher = a.file.launcher(&sweep, device)?;
     let jobs = a.jobs as usize;
     let threads = a

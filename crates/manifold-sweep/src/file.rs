@@ -243,6 +243,30 @@ impl Sweep {
         Self::parse(path, &text, out)
     }
 
+    /// The same sweep with only the points of the groups named (`sweep run --group`);
+    /// the points keep their numbers. A name that is not one of the file's groups is an
+    /// error naming the file and the groups it has.
+    pub fn only_groups(mut self, names: &[String]) -> Result<Self, TrainError> {
+        if names.is_empty() {
+            return Ok(self);
+        }
+        if let Some(unknown) = names
+            .iter()
+            .find(|n| !self.groups.iter().any(|g| &g.name == *n))
+        {
+            let known: Vec<&str> = self.groups.iter().map(|g| g.name.as_str()).collect();
+            return Err(TrainError::new(
+                &self.file,
+                format!(
+                    "--group {unknown}: no such group (the file's groups: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        self.points.retain(|p| names.contains(&p.group));
+        Ok(self)
+    }
+
     /// Checks the sweep file `path` whose text is `text`.
     pub fn parse(path: &Path, text: &str, out: Option<&Path>) -> Result<Self, TrainError> {
         let bad = |problem: String| TrainError::new(path, problem);
@@ -704,6 +728,47 @@ mod tests {
         assert_eq!(
             s.point(5).unwrap_err().to_string(),
             "sweeps/t.toml: --index 5: the sweep has 5 points (0–4)"
+        );
+    }
+
+    #[test]
+    fn only_groups_keeps_the_named_groups_points_and_refuses_an_unknown_name() {
+        let s = parse(
+            r#"
+            seeds = 2
+            [[group]]
+            name = "dense"
+            model = "mlp"
+            [[group]]
+            name = "dnm"
+            model = "dnm"
+            preset = "seed-toy"
+            [[group]]
+            name = "set"
+            model = "set"
+            "#,
+        )
+        .unwrap();
+        let kept = s
+            .clone()
+            .only_groups(&["set".into(), "dense".into()])
+            .unwrap();
+        let ids: Vec<(usize, String)> = kept.points.iter().map(|p| (p.index, p.id())).collect();
+        assert_eq!(
+            ids,
+            [
+                (0, "dense/seed=0".to_string()),
+                (1, "dense/seed=1".to_string()),
+                (4, "set/seed=0".to_string()),
+                (5, "set/seed=1".to_string()),
+            ]
+        );
+        assert_eq!(s.clone().only_groups(&[]).unwrap().points, s.points);
+        assert_eq!(
+            s.only_groups(&["dnm".into(), "rigl".into()])
+                .unwrap_err()
+                .to_string(),
+            "sweeps/t.toml: --group rigl: no such group (the file's groups: dense, dnm, set)"
         );
     }
 
