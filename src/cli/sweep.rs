@@ -95,6 +95,9 @@ pub struct SubmitArgs {
     /// Write the batch script and print it; submit nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Submit only this group's points (repeatable; default: every group).
+    #[arg(long = "group", value_name = "NAME")]
+    groups: Vec<String>,
 }
 
 /// Flags of `sweep task`.
@@ -241,7 +244,7 @@ fn run_here(a: RunArgs, device: Option<DeviceKind>) -> anyhow::Result<()> {
 }
 
 fn submit_to_slurm(a: SubmitArgs, device: Option<DeviceKind>) -> anyhow::Result<()> {
-    let sweep = a.file.sweep()?;
+    let sweep = a.file.sweep()?.only_groups(&a.groups)?;
     let launcher = a.file.launcher(&sweep, device)?;
     let resources = Resources {
         partition: a.partition,
