@@ -446,8 +446,8 @@ const KAPPA_STEP: f64 = 0.5;
 
 /// `model` with its cutoff lowered until some input reaches some output: where the
 /// random closeness functions leave no input→output path at `kappa_init` (the first step
-/// would stop with the lobotomy error), κ steps down by [`KAPPA_STEP`], at most
-/// [`KAPPA_STEPS`] times, to the first value with a path. A network with a path at
+/// would stop with the lobotomy error), κ steps down by 0.5, at most 40 times, to the
+/// first value with a path. A network with a path at
 /// `kappa_init` is returned as it is, so such runs repeat as before; one with none even
 /// 20 below it too.
 pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Device) -> Dnm<B> {
