@@ -111,14 +111,36 @@ pub fn run(
         handlers.push(id);
     }
     let bar = manifold_train::progress_bar(todo.len() as u64, "sweep");
-    let mut queue = todo.into_iter();
+    let mut queue = todo.into_iter().map(|(p, _)| p);
     let mut running: Vec<(&Point, Child, Instant)> = Vec::new();
     let result = (|| -> Result<(), TrainError> {
         loop {
             let stopping = stop.load(Ordering::SeqCst) != 0;
             while !stopping && running.len() < jobs {
-                let Some((p, state)) = queue.next() else {
+                let Some(p) = queue.next() else {
                     break;
+                };
+                // Read again now: another `sweep run` of this directory may have started,
+                // finished or resumed the point since the list was made (a stale `Started`
+                // would launch `--force` over its finished run).
+                let state = match State::of(&p.dir(root)) {
+                    State::Done => {
+                        outcome.skipped += 1;
+                        bar.inc(1);
+                        continue;
+                    }
+                    State::Diverged(_) => {
+                        outcome.skipped += 1;
+                        outcome.diverged += 1;
+                        bar.inc(1);
+                        continue;
+                    }
+                    State::Running => {
+                        outcome.busy += 1;
+                        bar.inc(1);
+                        continue;
+                    }
+                    state => state,
                 };
                 let Some(mut cmd) = launcher.command(p, &state, root, threads)? else {
                     continue;
@@ -171,6 +193,9 @@ pub fn run(
                         bar.println(format!("{}: diverged: {why}", p.id()));
                     }
                     _ if stopping => {}
+                    // Another process took the point between our look and our run's start
+                    // (ours was refused, touching nothing): it is that process's now.
+                    State::Running => outcome.busy += 1,
                     _ => {
                         let why = last_error(p, root).unwrap_or_else(|| match status.code() {
                             Some(c) => format!("exit status {c}"),
@@ -233,4 +258,60 @@ pub fn describe(states: &[State]) -> String {
 /// True when `dir` is a sweep's directory.
 pub fn is_sweep_dir(dir: &Path) -> bool {
     dir.join(SWEEP_FILE).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for the `manifold` binary: logs its arguments, leaves a finished run in
+    /// its `--out` directory and, as another `sweep run` of the same directory would,
+    /// finishes `other` too.
+    fn fake_manifold(dir: &Path, other: &Path) -> std::path::PathBuf {
+        let exe = dir.join("fake-manifold");
+        let finish = |d: &str| {
+            format!(
+                "mkdir -p \"{d}\"; echo '{{}}' > \"{d}/run.json\"; echo '{{\"interrupted\": false}}' > \"{d}/summary.json\"\n"
+            )
+        };
+        let script = format!(
+            "#!/bin/sh\necho \"$@\" >> \"{log}\"\nout=; prev=\nfor a in \"$@\"; do [ \"$prev\" = --out ] && out=$a; prev=$a; done\n{mine}{theirs}",
+            log = dir.join("calls.log").display(),
+            mine = finish("$out"),
+            theirs = finish(&other.display().to_string()),
+        );
+        std::fs::write(&exe, script).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        exe
+    }
+
+    /// A point another process finishes while this sweep runs an earlier one is skipped,
+    /// not launched on its stale state (for a point once `Started`, that launch would be
+    /// `--force` over the other process's finished run).
+    #[test]
+    fn a_point_finished_by_another_sweep_meanwhile_is_skipped_not_launched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let text = "seeds = 2\n[[group]]\nname = \"g\"\nmodel = \"mlp\"\n";
+        let out = tmp.path().join("sweep");
+        let sweep = Sweep::parse(&tmp.path().join("s.toml"), text, Some(&out)).unwrap();
+        prepare(&sweep).unwrap();
+        let second = sweep.points[1].dir(&out);
+        // The second point as a run stopped before its first checkpoint: `Started`.
+        std::fs::create_dir_all(&second).unwrap();
+        std::fs::write(second.join("run.json"), "{}").unwrap();
+        assert_eq!(State::of(&second), State::Started);
+        let launcher = Launcher {
+            exe: fake_manifold(tmp.path(), &second),
+            device: None,
+            data_dir: None,
+        };
+        let outcome = run(&sweep, &launcher, 1, 1).unwrap();
+        let calls = std::fs::read_to_string(tmp.path().join("calls.log")).unwrap();
+        assert_eq!(calls.lines().count(), 1, "{calls}");
+        assert!(calls.contains("seed=0"), "{calls}");
+        assert!(!calls.contains("--force"), "{calls}");
+        assert_eq!((outcome.finished, outcome.skipped), (1, 1));
+        assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
+    }
 }
