@@ -447,9 +447,9 @@ const KAPPA_STEP: f64 = 0.5;
 /// `model` with its cutoff lowered until some input reaches some output: where the
 /// random closeness functions leave no input→output path at `kappa_init` (the first step
 /// would stop with the lobotomy error), κ steps down by 0.5, at most 40 times, to the
-/// first value with a path. A network with a path at
-/// `kappa_init` is returned as it is, so such runs repeat as before; one with none even
-/// 20 below it too.
+/// first value with a path. A network with a path at `kappa_init` is returned as it is,
+/// so such runs repeat as before, and so is one with no path even 20 below it (its first
+/// step then stops with the lobotomy error).
 pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Device) -> Dnm<B> {
     let connected = |m: &Dnm<B>| Structure::of(&m.cutoff(grid, None).d, grid).connected;
     if connected(&model) {
