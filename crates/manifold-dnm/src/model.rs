@@ -109,6 +109,14 @@ impl<B: Backend> Dnm<B> {
         }
     }
 
+    /// The same network with the raw cutoff κ set to `kappa` (a fresh parameter).
+    pub fn with_kappa(self, kappa: f64, device: &B::Device) -> Self {
+        Self {
+            kappa: Param::from_tensor(Tensor::full([1], kappa, device)),
+            ..self
+        }
+    }
+
     /// The raw closeness parameters as tensors.
     pub fn raw(&self) -> RawShape<B> {
         RawShape {

@@ -457,13 +457,10 @@ pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Dev
     }
     let start = model.kappa.val().into_scalar().elem::<f64>();
     (1..=KAPPA_STEPS)
-        .map(|k| Dnm {
-            kappa: burn::module::Param::from_tensor(Tensor::full(
-                [1],
-                start - KAPPA_STEP * k as f64,
-                device,
-            )),
-            ..model.clone()
+        .map(|k| {
+            model
+                .clone()
+                .with_kappa(start - KAPPA_STEP * k as f64, device)
         })
         .find(connected)
         .unwrap_or(model)
@@ -852,14 +849,9 @@ mod tests {
             } else {
                 assert!(lowered > 0.0 && lowered <= 20.0, "seed {seed}: {lowered}");
                 // One step higher still had no path: the first κ with one was taken.
-                let higher = Dnm {
-                    kappa: burn::module::Param::from_tensor(burn::tensor::Tensor::full(
-                        [1],
-                        kappa(&model) + super::KAPPA_STEP,
-                        &device,
-                    )),
-                    ..model.clone()
-                };
+                let higher = model
+                    .clone()
+                    .with_kappa(kappa(&model) + super::KAPPA_STEP, &device);
                 assert!(!Structure::of(&higher.cutoff(&grid, None).d, &grid).connected);
             }
             let mut optim = super::adam::<B>();
