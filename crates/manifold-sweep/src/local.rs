@@ -81,7 +81,7 @@ pub fn run(
     prepare(sweep)?;
     let root = &sweep.out;
     let mut outcome = Outcome::default();
-    let mut todo: Vec<(&Point, State)> = Vec::new();
+    let mut todo: Vec<&Point> = Vec::new();
     for p in &sweep.points {
         match State::of(&p.dir(root)) {
             State::Done => outcome.skipped += 1,
@@ -90,7 +90,7 @@ pub fn run(
                 outcome.diverged += 1;
             }
             State::Running => outcome.busy += 1,
-            s => todo.push((p, s)),
+            _ => todo.push(p),
         }
     }
     let stop = Arc::new(AtomicUsize::new(0));
@@ -111,7 +111,7 @@ pub fn run(
         handlers.push(id);
     }
     let bar = manifold_train::progress_bar(todo.len() as u64, "sweep");
-    let mut queue = todo.into_iter().map(|(p, _)| p);
+    let mut queue = todo.into_iter();
     let mut running: Vec<(&Point, Child, Instant)> = Vec::new();
     let result = (|| -> Result<(), TrainError> {
         loop {
