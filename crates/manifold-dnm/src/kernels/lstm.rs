@@ -18,8 +18,8 @@
 //!
 //! One tensor in, one tensor out, so that the cell state is differentiated through time
 //! like any other value: `z = [x | c⁻]` (`[batch, n_in + n_comp]`) →
-//! `[y | c]` (`[batch, n_out + n_comp]`). The backward recomputes the gates from the
-//! saved input sums `s` and `c⁻`:
+//! `[y | c]` (`[batch, n_out + n_comp]`). The backward recomputes the gates once from the
+//! saved input sums `s` and `c⁻` (one pass over the comps, kept for the reverse pass):
 //!
 //! ```text
 //! h̄ = ā (comps) + ū (outputs)     ω̄ = h̄·tanh(c)     c̄ = c̄_out + h̄·ω·(1 − tanh²c)
@@ -79,8 +79,9 @@ impl Cell {
     }
 }
 
-/// The comps' `h` into rows `n_in..` of `u` and `a` (sender-major), from the input sums
-/// of comp `i` in `s_i` and the previous cell states `c_prev` (comp-major); returns `c`.
+/// Comp `i`'s `h` into rows `n_in..` of `u` and `a` (sender-major) and its cell states
+/// into `c` (comp-major), from its input sums `s_i` and the previous cell states `c_prev`
+/// (comp-major); hands each sample's [`Cell`] to `keep`, in sample order.
 #[allow(clippy::too_many_arguments)]
 fn comp(
     net: &Net,
@@ -91,6 +92,7 @@ fn comp(
     u: &mut [f64],
     a: &mut [f64],
     c: &mut [f64],
+    mut keep: impl FnMut(Cell),
 ) {
     let (bt, j) = (net.batch, net.n_in + i);
     let g = &gates[i * GATE_PARAMETERS..(i + 1) * GATE_PARAMETERS];
@@ -99,6 +101,7 @@ fn comp(
         c[i * bt + t] = cell.c;
         u[j * bt + t] = cell.h();
         a[j * bt + t] = cell.h();
+        keep(cell);
     }
 }
 
@@ -145,7 +148,7 @@ fn forward_part(
         for (j, v) in d.entries(i) {
             axpy(s_i, v, &a[j * bt..(j + 1) * bt]);
         }
-        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, &mut c);
+        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, &mut c, |_| ());
     }
     let mut y = vec![0.0; n_out * bt];
     for q in 0..n_out {
@@ -233,10 +236,13 @@ fn backward_part(
     let mut u = vec![0.0; cols * bt];
     let mut a = vec![0.0; cols * bt];
     net.inputs(x, &mut u, &mut a);
+    // Every comp's cells (comp-major), computed once here for the reverse pass below.
     let mut c = vec![0.0; n_comp * bt];
+    let mut cells = Vec::with_capacity(n_comp * bt);
     for i in 0..n_comp {
         let s_i = &s[i * bt..(i + 1) * bt];
-        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, &mut c);
+        let keep = |cell| cells.push(cell);
+        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, &mut c, keep);
     }
     let mut g_u = vec![0.0; cols * bt];
     let mut g_a = vec![0.0; cols * bt];
@@ -260,8 +266,7 @@ fn backward_part(
         let (mut sw, mut sb) = (0.0, 0.0);
         for (t, g_st) in g_s.iter_mut().enumerate() {
             let k = i * bt + t;
-            let (sv, cp) = (s[k], c_prev[k]);
-            let cell = Cell::of(p, net.w[j], net.b[j], sv, cp);
+            let (sv, cp, cell) = (s[k], c_prev[k], &cells[k]);
             let g_h = g_a[j * bt + t] + g_u[j * bt + t];
             let g_o = g_h * cell.tanh_c;
             let g_cell = g_c[k] + g_h * cell.o * (1.0 - cell.tanh_c * cell.tanh_c);
