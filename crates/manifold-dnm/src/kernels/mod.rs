@@ -239,6 +239,9 @@ pub trait DnmAutodiffBackend: AutodiffBackend<InnerBackend: DnmBackend> + DnmBac
 impl<B> DnmAutodiffBackend for B where B: AutodiffBackend<InnerBackend: DnmBackend> + DnmBackend {}
 
 /// The CPU backends: the host kernels of [`closeness`], [`forward`] and [`kept`].
+// Unused when no CPU backend feature is on: `for_each_host_backend!` then expands to
+// nothing.
+#[allow(unused_macros)]
 macro_rules! host_impl {
     ($backend:ty, $host:expr) => {
         impl DnmBackend for $backend {

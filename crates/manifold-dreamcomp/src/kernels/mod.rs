@@ -46,6 +46,9 @@ pub trait DreamCompBackend: Backend {
 
 /// The CPU backends: the host kernels where they measured faster than the backend's
 /// own matmul (ndarray, not flex).
+// Unused when no CPU backend feature is on: `for_each_host_backend!` then expands to
+// nothing.
+#[allow(unused_macros)]
 macro_rules! host_impl {
     ($backend:ty, $host:expr) => {
         impl DreamCompBackend for $backend {

@@ -66,6 +66,9 @@ pub trait SetAutodiffBackend: AutodiffBackend<InnerBackend: SetBackend> + SetBac
 impl<B> SetAutodiffBackend for B where B: AutodiffBackend<InnerBackend: SetBackend> + SetBackend {}
 
 /// The CPU backends: the host kernels of [`host`].
+// Unused when no CPU backend feature is on: `for_each_host_backend!` then expands to
+// nothing.
+#[allow(unused_macros)]
 macro_rules! host_impl {
     ($backend:ty, $host:expr) => {
         impl SetBackend for $backend {
