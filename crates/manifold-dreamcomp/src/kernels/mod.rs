@@ -16,7 +16,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn_autodiff::Autodiff;
-use manifold_kernels::backends::Host;
 
 pub mod rows;
 pub mod step;
@@ -53,7 +52,7 @@ macro_rules! host_impl {
     ($backend:ty, $host:expr) => {
         impl DreamCompBackend for $backend {
             fn sparse_rows_matmul_t(v: Tensor<Self, 2>, w: Tensor<Self, 2>) -> Tensor<Self, 2> {
-                if $host == Host::NdArray {
+                if $host == manifold_kernels::backends::Host::NdArray {
                     rows::sparse_rows_matmul_t(v, w)
                 } else {
                     v.matmul(w.transpose())
@@ -67,7 +66,7 @@ macro_rules! host_impl {
                 inv_zeta: Tensor<Self, 2>,
             ) -> Tensor<Self, 2> {
                 // Its scores are the rows product: only where that beat the matmul.
-                if $host == Host::NdArray {
+                if $host == manifold_kernels::backends::Host::NdArray {
                     step::step_tensor(w, v, xi, inv_zeta)
                 } else {
                     crate::rule::step_tensor_ops(w, v, xi, inv_zeta)
