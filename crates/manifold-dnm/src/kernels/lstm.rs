@@ -79,9 +79,9 @@ impl Cell {
     }
 }
 
-/// Comp `i`'s `h` into rows `n_in..` of `u` and `a` (sender-major) and its cell states
-/// into `c` (comp-major), from its input sums `s_i` and the previous cell states `c_prev`
-/// (comp-major); hands each sample's [`Cell`] to `keep`, in sample order.
+/// Comp `i`'s `h` into rows `n_in..` of `u` and `a` (sender-major), from its input sums
+/// `s_i` and the previous cell states `c_prev` (comp-major); hands each sample's [`Cell`]
+/// to `keep`, in sample order (so comps taken in order give a comp-major sequence).
 #[allow(clippy::too_many_arguments)]
 fn comp(
     net: &Net,
@@ -91,14 +91,12 @@ fn comp(
     c_prev: &[f64],
     u: &mut [f64],
     a: &mut [f64],
-    c: &mut [f64],
     mut keep: impl FnMut(Cell),
 ) {
     let (bt, j) = (net.batch, net.n_in + i);
     let g = &gates[i * GATE_PARAMETERS..(i + 1) * GATE_PARAMETERS];
     for t in 0..bt {
         let cell = Cell::of(g, net.w[j], net.b[j], s_i[t], c_prev[i * bt + t]);
-        c[i * bt + t] = cell.c;
         u[j * bt + t] = cell.h();
         a[j * bt + t] = cell.h();
         keep(cell);
@@ -142,13 +140,15 @@ fn forward_part(
     let mut a = vec![0.0; net.senders() * bt];
     net.inputs(x, &mut u, &mut a);
     let mut s = vec![0.0; n_comp * bt];
-    let mut c = vec![0.0; n_comp * bt];
+    let mut c = Vec::with_capacity(n_comp * bt);
     for i in 0..n_comp {
         let s_i = &mut s[i * bt..(i + 1) * bt];
         for (j, v) in d.entries(i) {
             axpy(s_i, v, &a[j * bt..(j + 1) * bt]);
         }
-        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, &mut c, |_| ());
+        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, |cell| {
+            c.push(cell.c)
+        });
     }
     let mut y = vec![0.0; n_out * bt];
     for q in 0..n_out {
@@ -237,12 +237,12 @@ fn backward_part(
     let mut a = vec![0.0; cols * bt];
     net.inputs(x, &mut u, &mut a);
     // Every comp's cells (comp-major), computed once here for the reverse pass below.
-    let mut c = vec![0.0; n_comp * bt];
     let mut cells = Vec::with_capacity(n_comp * bt);
     for i in 0..n_comp {
         let s_i = &s[i * bt..(i + 1) * bt];
-        let keep = |cell| cells.push(cell);
-        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, &mut c, keep);
+        comp(net, gates, i, s_i, &c_prev, &mut u, &mut a, |cell| {
+            cells.push(cell)
+        });
     }
     let mut g_u = vec![0.0; cols * bt];
     let mut g_a = vec![0.0; cols * bt];
