@@ -9,7 +9,7 @@ use burn::tensor::{Distribution, ElementConversion, Int, Tensor, TensorData};
 use manifold_dnm::kernels::DnmBackend;
 use manifold_dnm::{
     flow, flow_fast, flow_kept, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator,
-    Grid, Neuron, Structure, Target, Task,
+    Grid, Neuron, Structure, Target, Task, Window,
 };
 
 #[path = "common/dnm_fused.rs"]
@@ -210,6 +210,17 @@ fn autodiff_gradients_match_finite_differences_for_every_parameter_family() {
 #[test]
 fn fused_closeness_gradients_match_finite_differences_for_every_parameter_family() {
     gradients_match_finite_differences(Path::Fused);
+}
+
+/// The patch window ([`Window::Patch`]: an input's offset folded into image rows of
+/// `period` pixels) on the three paths, the kept-cell one being what a CPU training step
+/// runs.
+#[test]
+fn patch_window_gradients_match_finite_differences_for_every_parameter_family() {
+    let config = small_config().with_window(Window::Patch);
+    for path in [Path::Expression, Path::Fused, Path::Kept] {
+        check_against_finite_differences(&config, path, loss::<B>, loss::<Inner>);
+    }
 }
 
 /// Autodiff gradients of the total loss (fast evaluator, `D` and `s` built by `path`)

@@ -5,7 +5,7 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
 use manifold_dnm::kernels::DnmAutodiffBackend;
-use manifold_dnm::{DensityTerm, Dnm, DnmConfig, Grid, Head};
+use manifold_dnm::{DensityTerm, Dnm, DnmConfig, Grid, Head, Window};
 
 /// A 40-neuron network (6 inputs, 3 outputs) with shape parameters spread wide enough
 /// that κ can keep every cell, cut some or cut all; also the base of `dnm_gradients`.
@@ -45,11 +45,13 @@ fn shape_params<Bk: Backend>(m: &Dnm<Bk>) -> [(&'static str, Tensor<Bk, 1>); 8] 
 }
 
 /// [`fused_matches_expression`] on seeds 0–2 with every cell kept (κ −12), partly cut
-/// (κ −1, 0) and all cut (κ 30).
+/// (κ −1, 0) and all cut (κ 30), under the line and the patch window.
 pub fn fused_matches_expression_everywhere<Bk: DnmAutodiffBackend>(tol: f64) {
-    for seed in 0..3 {
-        for kappa in [-12.0, -1.0, 0.0, 30.0] {
-            fused_matches_expression::<Bk>(&config(), kappa, seed, tol);
+    for window in [Window::Line, Window::Patch] {
+        for seed in 0..3 {
+            for kappa in [-12.0, -1.0, 0.0, 30.0] {
+                fused_matches_expression::<Bk>(&config().with_window(window), kappa, seed, tol);
+            }
         }
     }
 }

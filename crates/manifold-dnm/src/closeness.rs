@@ -7,12 +7,16 @@
 //! ```text
 //! p_rj = (j − i) + d_r,          d = linspace(n_in, n_out, R)
 //! α' = 2σ(α) − 1   β' = β + 1   γ' = σ(γ)   θ' = softplus(θ)/ln 2   σ' = softplus(σ)
-//! f_rj = α'·exp(−(p − μ)²/(2σ'²)) · ((0.501 + 0.5·sin(2πp/(Pθ') + φ))^β' − γ')
+//! f_rj = α'·exp(−δ²/(2σ'²)) · ((0.501 + 0.5·sin(2πp/(Pθ') + φ))^β' − γ')
 //! c    = sigmoid(κ)
 //! D_rj = sign(f)·max(|f| − c, 0)/(1 − c)   on allowed cells, else 0
 //! ```
+//!
+//! where the gaussian's squared distance `δ²` is `(p − μ)²`, or under the patch window
+//! ([`Window::Patch`]) on input columns `z_x² + z_y²` with `z = p − μ` folded by `P` into
+//! image rows `z_y = ⌊z/P + ½⌋` and columns `z_x = z − P·z_y`.
 
-use crate::Geometry;
+use crate::{Geometry, Window};
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -33,6 +37,8 @@ pub struct Grid<B: Backend> {
     pub comps: usize,
     /// Period P.
     pub period: f64,
+    /// The form of the gaussian window over the inputs.
+    pub window: Window,
     device: B::Device,
     dense: std::cell::OnceCell<DenseGrid<B>>,
 }
@@ -43,10 +49,12 @@ struct DenseGrid<B: Backend> {
     p: Tensor<B, 2>,
     allowed: Tensor<B, 2>,
     flow_sign: Tensor<B, 2>,
+    pixels: Tensor<B, 2>,
 }
 
 impl<B: Backend> Grid<B> {
-    /// The grid of a network with `neurons` = N, `inputs` = n_in, `outputs` = n_out.
+    /// The grid of a network with `neurons` = N, `inputs` = n_in, `outputs` = n_out, with
+    /// the line window (the original; [`Grid::with_window`] sets another).
     pub fn new(
         neurons: usize,
         inputs: usize,
@@ -59,9 +67,15 @@ impl<B: Backend> Grid<B> {
             outputs,
             comps: neurons - inputs - outputs,
             period,
+            window: Window::Line,
             device: device.clone(),
             dense: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The same grid with the gaussian window `window` over the inputs.
+    pub fn with_window(self, window: Window) -> Self {
+        Self { window, ..self }
     }
 
     fn dense(&self) -> &DenseGrid<B> {
@@ -71,6 +85,7 @@ impl<B: Backend> Grid<B> {
             let mut p = Vec::with_capacity(rows * cols);
             let mut allowed = Vec::with_capacity(rows * cols);
             let mut flow_sign = Vec::with_capacity(rows * cols);
+            let mut pixels = Vec::with_capacity(rows * cols);
             for r in 0..rows {
                 let i = self.inputs + r;
                 let (d, (block, sign)) = (g.offset(r), g.flow_block(r));
@@ -78,6 +93,7 @@ impl<B: Backend> Grid<B> {
                     p.push(j as f64 - i as f64 + d);
                     allowed.push(if j < i { 1.0f32 } else { 0.0 });
                     flow_sign.push(if block.contains(&j) { sign as f32 } else { 0.0 });
+                    pixels.push(if j < self.inputs { 1.0f32 } else { 0.0 });
                 }
             }
             let tensor = |data: TensorData| Tensor::from_data(data, &self.device);
@@ -85,6 +101,7 @@ impl<B: Backend> Grid<B> {
                 p: tensor(TensorData::new(p, [rows, cols])),
                 allowed: tensor(TensorData::new(allowed, [rows, cols])),
                 flow_sign: tensor(TensorData::new(flow_sign, [rows, cols])),
+                pixels: tensor(TensorData::new(pixels, [rows, cols])),
             }
         })
     }
@@ -105,6 +122,20 @@ impl<B: Backend> Grid<B> {
         self.dense().flow_sign.clone()
     }
 
+    /// The squared distance `δ²` of the gaussian from `z = p − μ`, `[R, C]`: `z²`, or under
+    /// [`Window::Patch`] on input columns `z` folded by the period (module docs).
+    pub fn distance2(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self.window {
+            Window::Line => z.square(),
+            Window::Patch => {
+                let rows = z.clone().div_scalar(self.period).add_scalar(0.5).floor();
+                let rows = rows.detach() * self.dense().pixels.clone();
+                let z_x = z - rows.clone().mul_scalar(self.period);
+                z_x.square() + rows.square()
+            }
+        }
+    }
+
     /// The grid of a config.
     pub fn of(config: &DnmConfig, device: &B::Device) -> Self {
         Self::new(
@@ -114,6 +145,7 @@ impl<B: Backend> Grid<B> {
             config.period,
             device,
         )
+        .with_window(config.window)
     }
 
     /// Receiving neurons R.
@@ -138,6 +170,7 @@ impl<B: Backend> Grid<B> {
             comps: self.comps,
             outputs: self.outputs,
             period: self.period,
+            window: self.window,
         }
     }
 }
@@ -187,8 +220,8 @@ pub fn closeness_f<B: Backend>(raw: &RawShape<B>, grid: &Grid<B>) -> Tensor<B, 2
     let freq = column(theta.recip().mul_scalar(two_pi / grid.period));
     let width = softplus(raw.sigma.clone());
     let neg_inv_2s2 = column(width.square().recip().mul_scalar(-0.5));
-    let gauss = (grid.p() - column(raw.mu.clone()))
-        .square()
+    let gauss = grid
+        .distance2(grid.p() - column(raw.mu.clone()))
         .mul(neg_inv_2s2)
         .exp();
     let wave = reduced_phase(grid.p() * freq + column(raw.phi.clone()))

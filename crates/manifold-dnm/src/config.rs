@@ -4,6 +4,7 @@
 //! the sequence tasks' `seq-mnist`, `adding-t100`.
 
 use burn::config::Config;
+pub use crate::geometry::Window;
 pub use manifold_data::PixelOrder;
 
 /// Pixels of an MNIST row, and rows of an image: row-sequential MNIST's features per
@@ -252,6 +253,12 @@ pub struct DnmConfig {
     /// A fixed permutation of the pixels, the same for training and test images.
     #[config(default = "PixelOrder::Raster")]
     pub pixel_order: PixelOrder,
+    /// The form of the receivers' gaussian window over the input pixels: `line` (over
+    /// the sender index, the original: in raster order a band of image rows) or `patch`
+    /// (over the image plane: a round patch of radius ~σ' pixels, [`Window::Patch`]).
+    /// Comp senders are read through the line form either way.
+    #[config(default = "Window::Line")]
+    pub window: Window,
     /// Divide the flow sum by the receivers R before squaring (`flow = (v/R)²`), so that
     /// its weight means the same at every size; `false` is the original `v²`.
     #[config(default = false)]
@@ -454,6 +461,7 @@ impl DnmConfig {
             comps: self.comps(),
             outputs: self.outputs,
             period: self.period,
+            window: self.window,
         }
     }
 
@@ -560,6 +568,15 @@ impl DnmConfig {
                 "pixel_order",
                 "orders the pixels of a whole image: only the mnist task reads one (use raster)",
             ));
+        }
+        if self.window == Window::Patch {
+            let whole_rows = self.period.fract() == 0.0 && self.inputs as f64 % self.period == 0.0;
+            if self.task != Task::Mnist || self.pixel_order != PixelOrder::Raster || !whole_rows {
+                return Err(TrainError::config(
+                    "window",
+                    "\"patch\" folds the inputs into image rows of `period` pixels: it needs task = \"mnist\", pixel_order = \"raster\" and a period that divides the inputs",
+                ));
+            }
         }
         if self.placement == Placement::Layered && !(1..=self.comps()).contains(&self.comp_layers) {
             return Err(TrainError::config(

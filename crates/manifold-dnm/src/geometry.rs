@@ -1,10 +1,39 @@
-//! The DNM grid's four numbers: [`Geometry`].
+//! The DNM grid's sizes, period and window form: [`Geometry`], [`Window`].
 //!
 //! The model, its kernels, its configuration and the snapshot file `snapshots.bin`
-//! ([`crate::snapshots`], whose header records these four numbers) share it.
+//! ([`crate::snapshots`], whose header records them) share it.
+
+use serde::{Deserialize, Serialize};
+
+/// The form of a receiver's gaussian window over the input senders.
+///
+/// Row `r` centred at `μ` measures a sender `j` by its offset `z = p − μ = j − j*` from
+/// the centre sender `j* = i − d_r + μ`. Under [`Window::Line`] the gaussian reads `z²`:
+/// over raster-ordered pixels a window of consecutive inputs is a band of whole image
+/// rows. Under [`Window::Patch`] an input sender's offset is folded by the period `P`
+/// (the image width) into image rows and columns,
+///
+/// ```text
+/// z_y = ⌊z/P + ½⌋      z_x = z − P·z_y      G = exp(−(z_x² + z_y²)/(2σ'²))
+/// ```
+///
+/// so the window over the pixels is a round patch of radius ~σ' pixels around pixel
+/// `j*` (a patch at the image's left or right edge wraps to the other edge one row off,
+/// where MNIST's borders are blank). Comp senders keep the line form. `μ` moves the
+/// centre along the raster order (`∂z_x/∂μ = −1`, `z_y` is piecewise constant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Window {
+    /// The gaussian over the sender index (the original).
+    #[default]
+    Line,
+    /// The gaussian over the image plane for input senders (see the type's docs).
+    Patch,
+}
 
 /// The fixed shape of a DNM's grid: receivers `comps + outputs` (rows of `D`), senders
-/// `inputs + comps` (columns), and the period of the closeness functions' sine. The
+/// `inputs + comps` (columns), the period of the closeness functions' sine and the form
+/// of their gaussian window over the inputs. The
 /// model's grid ([`crate::Grid`]), its kernels, its configuration
 /// ([`crate::DnmConfig::geometry`]) and its snapshot file ([`crate::SnapshotLog`]) share it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,8 +44,10 @@ pub struct Geometry {
     pub comps: usize,
     /// Output neurons n_out.
     pub outputs: usize,
-    /// Period P of the sine.
+    /// Period P of the sine (and the image width a [`Window::Patch`] folds by).
     pub period: f64,
+    /// The form of the gaussian window over the input senders.
+    pub window: Window,
 }
 
 impl Geometry {
@@ -51,6 +82,20 @@ impl Geometry {
     /// (+1), outputs' comp columns `n_in..C` (−1); `flow = (Σ_r sign·Σ_block |D|)²`.
     pub fn flow_block(&self, r: usize) -> (std::ops::Range<usize>, f64) {
         flow_block(r, self.cols(), self.inputs, self.comps)
+    }
+
+    /// The gaussian's coordinate along which `μ` moves and its squared distance, at sender
+    /// `j` whose offset from the row's centre is `z = p − μ`: `(z, z²)`, or under
+    /// [`Window::Patch`] for an input sender `(z_x, z_x² + z_y²)` ([`Window`]).
+    #[inline]
+    pub fn distance(&self, j: usize, z: f64) -> (f64, f64) {
+        if self.window == Window::Patch && j < self.inputs {
+            let z_y = (z / self.period + 0.5).floor();
+            let z_x = z - self.period * z_y;
+            (z_x, z_x * z_x + z_y * z_y)
+        } else {
+            (z, z * z)
+        }
     }
 
     /// Columns of row `r` that are allowed (`j < i`): `0..allowed(r)`.

@@ -10,7 +10,7 @@
 //! runs the closeness, the forward pass and the flow as fused operations with
 //! hand-written backwards ([`kernels`]: [`kernels::kept`], the same maths), which is
 //! why the model's methods that build `D` ask for a [`kernels::DnmBackend`]. The grid's
-//! sizes and period are one [`Geometry`].
+//! sizes, period and window form are one [`Geometry`].
 //!
 //! Training the original's toy setting for 300 steps, silently, on the CPU:
 //!
@@ -49,7 +49,8 @@ pub mod train;
 pub use bench::{time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{
-    DensityTerm, DnmConfig, Evaluator, Head, Neuron, PixelOrder, Placement, Schedule, Task, PRESETS,
+    DensityTerm, DnmConfig, Evaluator, Head, Neuron, PixelOrder, Placement, Schedule, Task, Window,
+    PRESETS,
 };
 pub use geometry::Geometry;
 pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};

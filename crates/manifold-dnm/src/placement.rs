@@ -18,7 +18,7 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::config::{DnmConfig, Placement};
+use crate::config::{DnmConfig, Placement, Window};
 use crate::model::normal;
 
 /// Comps the outputs' sums are scaled for under [`Placement::Spread`] and
@@ -152,10 +152,17 @@ fn softplus_inverse(y: f64) -> f64 {
 
 /// Raw σ of every row under [`Placement::Spread`]: `sigma_init`'s mean for comps, the
 /// raw value whose softplus is `n_comp/4` for outputs; under [`Placement::Layered`] layer
-/// `ℓ + 1`'s σ' is the first's times `n_ℓ/n_in` and the outputs' `n_last/4`.
+/// `ℓ + 1`'s σ' is the first's times `n_ℓ/n_in` (times `P` under [`Window::Patch`], whose
+/// first-layer width is in image rows) and the outputs' `n_last/4`.
 pub fn spread_widths(config: &DnmConfig) -> Vec<f64> {
     let layers = layers(config);
-    let first = softplus(config.sigma_init.0);
+    // A patch's width is in image rows; along the sender index its window spans `P` times
+    // as many inputs, which the later layers' widths scale from.
+    let along = match config.window {
+        Window::Line => 1.0,
+        Window::Patch => config.period,
+    };
+    let first = softplus(config.sigma_init.0) * along;
     let mut widths = vec![config.sigma_init.0; layers[0]];
     for pair in layers.windows(2) {
         let raw = softplus_inverse(first * pair[0] as f64 / config.inputs as f64);

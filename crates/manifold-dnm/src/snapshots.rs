@@ -8,7 +8,7 @@
 //! closeness function. All numbers are little-endian.
 //!
 //! ```text
-//! header   "MFDSNAP1"  u32 inputs  u32 comps  u32 outputs  u32 0  f64 period
+//! header   "MFDSNAP1"  u32 inputs  u32 comps  u32 outputs  u32 window  f64 period
 //! record   u32 length of what follows
 //!          u32 step  f32 cutoff c  f32 max|D|
 //!          f32 × 7R  α' β' γ' θ' φ σ' μ, R values each (R = comps + outputs)
@@ -22,9 +22,10 @@
 //! without writing ([`SnapshotLog::check`]), then cuts it back to the records of its
 //! checkpoint's step and earlier ([`SnapshotLog::open_through`]); in files written before
 //! that cut existed, a step recorded again supersedes the records from that step on (see
-//! [`Snapshots::read`]). The fourth header number is reserved (0): any other value, a
-//! header cut short, a size of 0 or a period that is not a positive number make the
-//! file "damaged", for resumes and reports alike.
+//! [`Snapshots::read`]). The fourth header number is the gaussian window's form (0
+//! line, 1 patch: [`crate::Window`]): any other value, a header cut short, a size of 0 or
+//! a period that is not a positive number make the file "damaged", for resumes and
+//! reports alike.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use manifold_train::TrainError;
 
-use crate::Geometry;
+use crate::{Geometry, Window};
 
 const MAGIC: &[u8; 8] = b"MFDSNAP1";
 const HEADER_LEN: usize = 32;
@@ -40,11 +41,20 @@ const HEADER_LEN: usize = 32;
 /// DNM at N = 10 000 has 1.1 · 10⁸).
 const MAX_CELLS: usize = 1 << 28;
 
-/// The file's header: the magic, the grid's three sizes, the reserved 0 and the period.
+/// The header's code of a window form.
+fn window_code(window: Window) -> usize {
+    match window {
+        Window::Line => 0,
+        Window::Patch => 1,
+    }
+}
+
+/// The file's header: the magic, the grid's three sizes, the window's code and the period.
 fn header(geometry: &Geometry) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER_LEN);
     h.extend_from_slice(MAGIC);
-    for v in [geometry.inputs, geometry.comps, geometry.outputs, 0] {
+    let window = window_code(geometry.window);
+    for v in [geometry.inputs, geometry.comps, geometry.outputs, window] {
         h.extend_from_slice(&(v as u32).to_le_bytes());
     }
     h.extend_from_slice(&geometry.period.to_le_bytes());
@@ -334,6 +344,12 @@ fn mismatch(path: &Path, got: &Geometry, want: &Geometry) -> TrainError {
             got.period, want.period
         ));
     }
+    if got.window != want.window {
+        differ.push(format!(
+            "window = {:?} in the file, {:?} in this run",
+            got.window, want.window
+        ));
+    }
     TrainError::new(
         path,
         format!(
@@ -368,13 +384,16 @@ fn scan(path: &Path, bytes: &[u8], expect: Option<Geometry>) -> Result<Scan, Tra
     }
     let mut c = Cursor { bytes, at: 8 };
     let mut size = || c.u32().expect("a whole header") as usize;
-    let (inputs, comps, outputs, reserved) = (size(), size(), size(), size());
+    let (inputs, comps, outputs, code) = (size(), size(), size(), size());
     let period = f64::from_le_bytes(bytes[24..32].try_into().expect("8 header bytes"));
-    if reserved != 0 {
+    let Some(window) = [Window::Line, Window::Patch]
+        .into_iter()
+        .find(|&w| window_code(w) == code)
+    else {
         return Err(damaged(format!(
-            "its header's reserved field is {reserved}, not 0"
+            "its header's window field is {code}, not 0 (line) or 1 (patch)"
         )));
-    }
+    };
     if inputs == 0 || comps == 0 || outputs == 0 {
         return Err(damaged(format!(
             "its header declares {inputs} inputs, {comps} comps and {outputs} outputs \
@@ -391,6 +410,7 @@ fn scan(path: &Path, bytes: &[u8], expect: Option<Geometry>) -> Result<Scan, Tra
         comps,
         outputs,
         period,
+        window,
     };
     let cells = geometry.rows().checked_mul(geometry.cols());
     if cells.is_none_or(|c| c > MAX_CELLS) {
@@ -585,6 +605,7 @@ mod tests {
             comps: 2,
             outputs: 2,
             period: 5.0,
+            window: Window::Line,
         }
     }
 
@@ -724,9 +745,9 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), written, "nothing written");
         // The file alone is readable: its own grid.
         assert_eq!(Snapshots::read(&path).unwrap().geometry().period, 6.0);
-        // The reserved fourth number, a period that is no number, a size of 0: damaged.
+        // A window code other than 0 or 1, a period that is no number, a size of 0: damaged.
         for (at, bytes, named) in [
-            (20, 7u32.to_le_bytes().to_vec(), "reserved field is 7"),
+            (20, 7u32.to_le_bytes().to_vec(), "window field is 7"),
             (24, f64::NAN.to_le_bytes().to_vec(), "period is NaN"),
             (12, 0u32.to_le_bytes().to_vec(), "0 comps"),
         ] {

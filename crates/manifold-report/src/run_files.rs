@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::page::{page, Script};
 use crate::ReportError;
-use manifold_dnm::{Geometry, Snapshots};
+use manifold_dnm::{Geometry, Snapshots, Window};
 use manifold_train::files::Metrics;
 
 /// The report's file name inside a run directory.
@@ -277,11 +277,17 @@ fn snapshot_geometry(config: &toml::Table) -> Option<Geometry> {
         toml::Value::Integer(p) => *p as f64,
         _ => return None,
     };
+    let window = match config.get("window").map(toml::Value::as_str) {
+        None | Some(Some("line")) => Window::Line,
+        Some(Some("patch")) => Window::Patch,
+        Some(_) => return None,
+    };
     Some(Geometry {
         inputs,
         comps: neurons.checked_sub(inputs)?.checked_sub(outputs)?,
         outputs,
         period,
+        window,
     })
 }
 
@@ -364,6 +370,7 @@ mod tests {
                 comps: 2,
                 outputs: 2,
                 period,
+                window: Window::Line,
             };
             let shapes = NeuronShapes {
                 alpha: vec![0.5; 4],

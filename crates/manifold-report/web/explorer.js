@@ -18,6 +18,7 @@ function decodeSnapshots(base64) {
     comps: view.getUint32(12, true),
     outputs: view.getUint32(16, true),
     period: view.getFloat64(24, true),
+    patch: view.getUint32(20, true) === 1,
   };
   g.rows = g.comps + g.outputs;
   g.cols = g.inputs + g.comps;
@@ -116,7 +117,14 @@ function closeness(g, s, r, j) {
   const d = g.rows > 1 ? g.inputs + (g.outputs - g.inputs) * r / (g.rows - 1) : g.inputs;
   const p = (j - i) + d;
   const sh = s.shapes;
-  const gauss = Math.exp(-Math.pow(p - sh.mu[r], 2) / (2 * sh.sigma[r] * sh.sigma[r]));
+  // Under the patch window an input's offset is folded into image rows and columns.
+  let z = p - sh.mu[r], d2 = z * z;
+  if (g.patch && j < g.inputs) {
+    const zy = Math.floor(z / g.period + 0.5);
+    z -= g.period * zy;
+    d2 = z * z + zy * zy;
+  }
+  const gauss = Math.exp(-d2 / (2 * sh.sigma[r] * sh.sigma[r]));
   const wave = 0.501 + 0.5 * Math.sin(2 * Math.PI * p / (g.period * sh.theta[r]) + sh.phi[r]);
   return sh.alpha[r] * gauss * (Math.pow(wave, sh.beta[r]) - sh.gamma[r]);
 }

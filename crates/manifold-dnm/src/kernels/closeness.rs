@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use manifold_kernels::floats::{Floats, Real};
 
 use crate::geometry::flow_block;
-use crate::Geometry;
+use crate::{Geometry, Window};
 
 fn sigmoid(x: f64) -> f64 {
     if x >= 0.0 {
@@ -107,11 +107,19 @@ impl Row {
     /// exceed the cutoff `c`; every other cell is cut whatever the sine does.
     ///
     /// `|f| ≤ |α'|·G·m` with `m = max |W^β' − γ'|` over `W ∈ [0.001, 1.001]` (an end point,
-    /// since `W^β'` is monotone), so a cell is cut once `G < c/(|α'|·m)`, i.e. outside
-    /// `|p − μ| ≤ σ'·√(2·ln(|α'|·m/c))`. The bound is widened by a relative 1e-9 and one
-    /// column each side (the recurrences' rounding); when it is not finite the whole row
-    /// is visited.
-    fn reach(&self, c: f64, i: f64, allowed: usize) -> std::ops::Range<usize> {
+    /// since `W^β'` is monotone), so a cell is cut once `G < c/(|α'|·m)`, i.e. outside the
+    /// distance `h = σ'·√(2·ln(|α'|·m/c))` from the centre. Along the sender index that is
+    /// `|p − μ| ≤ stretch·h + pad` (`stretch` 1 and `pad` 0 for the line window; `P` and
+    /// `P/2` for a patch, whose rows lie `P` senders apart). The bound is widened by a
+    /// relative 1e-9 and one column each side (the recurrences' rounding); when it is not
+    /// finite the whole row is visited.
+    fn reach(
+        &self,
+        c: f64,
+        i: f64,
+        allowed: usize,
+        (stretch, pad): (f64, f64),
+    ) -> std::ops::Range<usize> {
         let ends = [0.001f64.powf(self.power), 1.001f64.powf(self.power)];
         let m = ends
             .iter()
@@ -121,7 +129,7 @@ impl Row {
         if log_ratio <= 0.0 {
             return 0..0;
         }
-        let half = self.width * (2.0 * log_ratio).sqrt();
+        let half = stretch * self.width * (2.0 * log_ratio).sqrt() + pad;
         let centre = self.mu + i - self.offset;
         let (lo, hi) = ((centre - half).floor() - 1.0, (centre + half).ceil() + 2.0);
         if !(lo.is_finite() && hi.is_finite()) {
@@ -135,7 +143,10 @@ impl Row {
 /// `f` at one cell and the pieces its derivatives need.
 struct Cell {
     p: f64,
+    /// The coordinate along which `μ` moves the gaussian ([`Geometry::distance`]).
     z: f64,
+    /// The gaussian's squared distance.
+    d2: f64,
     gauss: f64,
     wave: f64,
     ln_wave: f64,
@@ -144,16 +155,17 @@ struct Cell {
     f: f64,
 }
 
-/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ` and the gaussian.
+/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ`, the gaussian's coordinate
+/// and squared distance ([`Geometry::distance`]) and the gaussian.
 #[inline]
-fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), gauss: f64) -> Cell {
-    let z = p - row.mu;
+fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), (z, d2): (f64, f64), gauss: f64) -> Cell {
     let wave = 0.501 + 0.5 * sin;
     let ln_wave = wave.ln();
     let pow = (ln_wave * row.power).exp();
     Cell {
         p,
         z,
+        d2,
         gauss,
         wave,
         ln_wave,
@@ -220,6 +232,12 @@ impl Gauss {
     fn exact(&self, z: f64) -> f64 {
         (-z * z * self.h).exp()
     }
+
+    /// `G` at squared distance `d2` (a patch's input cells, where no recurrence runs).
+    #[inline]
+    fn of_squared(&self, d2: f64) -> f64 {
+        (-d2 * self.h).exp()
+    }
 }
 
 impl Phase {
@@ -275,19 +293,46 @@ impl Inputs {
         sigmoid(self.kappa)
     }
 
-    /// The columns of row `r` a pass visits: without a surrogate only [`Row::reach`] of
-    /// the cutoff (the rest of `D` stays 0); with one the reach of `c − TAIL/k`
-    /// ([`SURROGATE_TAIL`]), which is every allowed cell when that is ≤ 0.
-    fn visited(&self, row: &Row, r: usize, c: f64) -> std::ops::Range<usize> {
+    /// The columns of row `r` a pass visits, as two runs (each a recurrence of its own;
+    /// the first run of a patch holds its input columns, where the gaussian is computed
+    /// cell by cell): without a surrogate only [`Row::reach`] of the cutoff (the rest of
+    /// `D` stays 0); with one the reach of `c − TAIL/k` ([`SURROGATE_TAIL`]), which is
+    /// every allowed cell when that is ≤ 0. The line window visits one run.
+    fn visited(&self, row: &Row, r: usize, c: f64) -> [std::ops::Range<usize>; 2] {
         let g = &self.geometry;
+        let allowed = g.allowed(r);
         let threshold = match self.sharpness {
             Some(k) => c - SURROGATE_TAIL / k,
             None => c,
         };
-        if threshold <= 0.0 {
-            return 0..g.allowed(r);
+        let i = (g.inputs + r) as f64;
+        let pixels = allowed.min(g.inputs);
+        match g.window {
+            Window::Line if threshold <= 0.0 => [0..allowed, 0..0],
+            Window::Line => [row.reach(threshold, i, allowed, (1.0, 0.0)), 0..0],
+            Window::Patch if threshold <= 0.0 => [0..pixels, pixels..allowed],
+            Window::Patch => {
+                let fold = (g.period, g.period / 2.0);
+                let senders = row.reach(threshold, i, allowed, (1.0, 0.0));
+                [
+                    row.reach(threshold, i, pixels, fold),
+                    senders.start.max(pixels)..senders.end.max(pixels),
+                ]
+            }
         }
-        row.reach(threshold, (g.inputs + r) as f64, g.allowed(r))
+    }
+
+    /// Calls `each(k, j, folded)` for the `k`-th visited column `j` of row `r` within its
+    /// run ([`Inputs::visited`]), `folded` where the cell's gaussian is a patch's.
+    #[inline]
+    fn visit(&self, row: &Row, r: usize, c: f64, mut each: impl FnMut(usize, usize, bool)) {
+        let g = &self.geometry;
+        for run in self.visited(row, r, c) {
+            let folded = g.window == Window::Patch && run.start < g.inputs;
+            for (k, j) in run.enumerate() {
+                each(k, j, folded);
+            }
+        }
     }
 }
 
@@ -345,12 +390,15 @@ impl Inputs {
         let i = (g.inputs + r) as f64;
         let mut s = 0.0;
         let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
-        let visit = self.visited(&row, r, c);
-        for (k, j) in visit.enumerate() {
+        self.visit(&row, r, c, |k, j, folded| {
             let p = j as f64 - i + row.offset;
             let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
-            let gauss = gaussian.at(k, z).unwrap_or_else(|| gaussian.exact(z));
-            let f = cell(&row, p, sin_cos, gauss).f;
+            let distance = g.distance(j, z);
+            let gauss = match folded {
+                true => gaussian.of_squared(distance.1),
+                false => gaussian.at(k, z).unwrap_or_else(|| gaussian.exact(z)),
+            };
+            let f = cell(&row, p, sin_cos, distance, gauss).f;
             let over = f.abs() - c;
             if over > 0.0 {
                 kept(j, f.signum() * over * scale);
@@ -358,7 +406,7 @@ impl Inputs {
             if let Some(k) = self.sharpness {
                 s += sigmoid(k * over);
             }
-        }
+        });
         s
     }
 
@@ -387,18 +435,21 @@ impl Inputs {
         let mut g_c = 0.0;
         let mut acc = [0.0f64; 7];
         let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
-        let visit = self.visited(&row, r, c);
-        for (k, j) in visit.enumerate() {
+        self.visit(&row, r, c, |k, j, folded| {
             let p = j as f64 - i + row.offset;
             let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
-            let gauss = gaussian.at(k, z);
+            let gauss = if folded { None } else { gaussian.at(k, z) };
             let g_dij = match cell_grad(j) {
                 Some(g) => g,
-                None if self.sharpness.is_none() => continue,
+                None if self.sharpness.is_none() => return,
                 None => 0.0,
             };
-            let gauss = gauss.unwrap_or_else(|| gaussian.exact(z));
-            let x = cell(&row, p, sin_cos, gauss);
+            let distance = g.distance(j, z);
+            let gauss = match folded {
+                true => gaussian.of_squared(distance.1),
+                false => gauss.unwrap_or_else(|| gaussian.exact(z)),
+            };
+            let x = cell(&row, p, sin_cos, distance, gauss);
             let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
             let mut g_f = 0.0;
             if kept > 0.0 {
@@ -412,7 +463,7 @@ impl Inputs {
                 g_c -= t;
             }
             if g_f == 0.0 {
-                continue;
+                return;
             }
             let shaped = x.pow - row.shift;
             let amp_gauss = row.amp * x.gauss;
@@ -423,9 +474,9 @@ impl Inputs {
             acc[GAMMA] -= g_f * amp_gauss * row.d_shift;
             acc[THETA] += g_f * k_phi * x.p * row.d_freq;
             acc[PHI] += g_f * k_phi;
-            acc[SIGMA] += g_f * x.f * x.z * x.z / (w2 * row.width) * row.d_width;
+            acc[SIGMA] += g_f * x.f * x.d2 / (w2 * row.width) * row.d_width;
             acc[MU] += g_f * x.f * x.z / w2;
-        }
+        });
         g_row.copy_from_slice(&acc);
         g_c
     }
@@ -578,11 +629,20 @@ mod tests {
     /// gaussians; with a soft one (k = 4) it visits them all.
     #[test]
     fn a_sharp_surrogate_is_windowed_within_its_tail() {
+        for (window, width) in [(Window::Line, 20.0), (Window::Patch, 3.0)] {
+            surrogate_windowed_within_its_tail(window, width);
+        }
+    }
+
+    /// The surrogate's windowed sum against the cell-by-cell sum, for rows of gaussian
+    /// width ≈ `width` (raw σ; a patch's is in image rows).
+    fn surrogate_windowed_within_its_tail(window: Window, width: f64) {
         let geometry = Geometry {
             inputs: 300,
             comps: 200,
             outputs: 10,
             period: 14.0,
+            window,
         };
         let rows = geometry.rows();
         let mut rng = StdRng::seed_from_u64(3);
@@ -591,7 +651,7 @@ mod tests {
                 let x: f64 = rng.random_range(-1.0..1.0);
                 match k % 7 {
                     ALPHA => 4.0 + x,
-                    SIGMA => 20.0 + 5.0 * x,
+                    SIGMA => width * (1.0 + 0.25 * x),
                     MU => 30.0 * x,
                     _ => 0.3 * x,
                 }
@@ -608,23 +668,32 @@ mod tests {
             let (mut exact, mut visited, mut allowed) = (0.0, 0, 0);
             for r in 0..rows {
                 let row = inp.row(r);
-                visited += inp.visited(&row, r, c).len();
+                visited += inp
+                    .visited(&row, r, c)
+                    .map(|run| run.len())
+                    .iter()
+                    .sum::<usize>();
                 allowed += geometry.allowed(r);
                 for j in 0..geometry.allowed(r) {
                     let p = j as f64 - (geometry.inputs + r) as f64 + row.offset;
-                    let z = p - row.mu;
-                    let gauss = (-z * z / (2.0 * row.width * row.width)).exp();
-                    let f = cell(&row, p, (row.freq * p + row.phi).sin_cos(), gauss).f;
+                    let distance = geometry.distance(j, p - row.mu);
+                    let gauss = (-distance.1 / (2.0 * row.width * row.width)).exp();
+                    let sin_cos = (row.freq * p + row.phi).sin_cos();
+                    let f = cell(&row, p, sin_cos, distance, gauss).f;
                     exact += sigmoid(k * (f.abs() - c));
                 }
             }
             let exact = exact / geometry.max_cells() as f64;
             let s = forward::<f64>(&inp)[rows * geometry.cols()];
-            assert_eq!(visited < allowed, windowed, "k {k}: {visited} of {allowed}");
+            assert_eq!(
+                visited < allowed,
+                windowed,
+                "{window:?}, k {k}: {visited} of {allowed}"
+            );
             let tail = sigmoid(-SURROGATE_TAIL);
             assert!(
                 s <= exact + 1e-9 && s >= exact - tail,
-                "k {k}: windowed s {s}, exact {exact}"
+                "{window:?}, k {k}: windowed s {s}, exact {exact}"
             );
         }
     }
@@ -636,11 +705,17 @@ mod tests {
     /// different columns, so values agree to rounding, not bit for bit.)
     #[test]
     fn reach_holds_every_kept_cell() {
+        reach_holds_every_kept_cell_of(Window::Line);
+        reach_holds_every_kept_cell_of(Window::Patch);
+    }
+
+    fn reach_holds_every_kept_cell_of(window: Window) {
         let geometry = Geometry {
             inputs: 60,
             comps: 30,
             outputs: 5,
             period: 7.0,
+            window,
         };
         let rows = geometry.rows();
         let mut rng = StdRng::seed_from_u64(7);
@@ -670,21 +745,22 @@ mod tests {
             let (mut kept, mut visited, mut allowed) = (0, 0, 0);
             for r in 0..rows {
                 let row = inp.row(r);
-                visited += inp.visited(&row, r, inp.cutoff()).len();
+                let runs = inp.visited(&row, r, inp.cutoff());
+                visited += runs.map(|run| run.len()).iter().sum::<usize>();
                 allowed += geometry.allowed(r);
                 for j in 0..cols {
                     let (a, b) = (full[r * cols + j], trimmed[r * cols + j]);
                     kept += (a != 0.0) as usize;
                     assert!(
                         (a - b).abs() <= 1e-9 && (a == 0.0) == (b == 0.0),
-                        "κ {kappa}, D[{r}][{j}]: full pass {a}, trimmed pass {b}"
+                        "{window:?}, κ {kappa}, D[{r}][{j}]: full pass {a}, trimmed pass {b}"
                     );
                 }
             }
-            assert!(kept > 0, "κ {kappa}: nothing kept, the test says nothing");
+            assert!(kept > 0, "{window:?}, κ {kappa}: nothing kept");
             assert!(
                 visited < allowed,
-                "κ {kappa}: the trimmed pass visited all {allowed} cells"
+                "{window:?}, κ {kappa}: the trimmed pass visited all {allowed} cells"
             );
         }
     }

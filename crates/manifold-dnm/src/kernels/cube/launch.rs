@@ -11,7 +11,7 @@ use super::Cube;
 use crate::kernels::forward::TensorGrads;
 #[cfg(doc)]
 use crate::kernels::DnmBackend;
-use crate::Geometry;
+use crate::{Geometry, Window};
 use manifold_kernels::autodiff::float;
 
 /// The float tensors of a [`Cube`] backend.
@@ -85,6 +85,7 @@ pub fn closeness<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         geometry.period as f32,
         sharpness.unwrap_or(1.0) as f32,
         sharpness.is_some(),
+        geometry.window == Window::Patch,
     );
     if sharpness.is_some() {
         total_kernel::launch::<R>(
@@ -135,6 +136,7 @@ pub fn closeness_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         sharpness.unwrap_or(1.0) as f32,
         geometry.max_cells() as f32,
         sharpness.is_some(),
+        geometry.window == Window::Patch,
     );
     total_kernel::launch::<R>(
         &client,

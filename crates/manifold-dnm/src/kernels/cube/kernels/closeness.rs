@@ -58,12 +58,14 @@ fn row_params(
     }
 }
 
-/// `f` at one cell and what its derivatives need: `(p, z, gauss, wave, ln_wave, pow,
-/// cos, f)` as a struct.
+/// `f` at one cell and what its derivatives need: `(p, z, d2, gauss, wave, ln_wave,
+/// pow, cos, f)` as a struct (`z` the coordinate `μ` moves, `d2` the gaussian's squared
+/// distance: `crate::Geometry::distance`).
 #[derive(CubeType)]
 struct CellValue {
     p: f32,
     z: f32,
+    d2: f32,
     gauss: f32,
     wave: f32,
     ln_wave: f32,
@@ -73,10 +75,26 @@ struct CellValue {
 }
 
 #[cube]
-fn cell_value(row: &RowParams, j: usize, i: usize) -> CellValue {
+fn cell_value(
+    row: &RowParams,
+    j: usize,
+    i: usize,
+    inputs: usize,
+    period: f32,
+    #[comptime] patch: bool,
+) -> CellValue {
     let p = f32::cast_from(j) - f32::cast_from(i) + row.offset;
-    let z = p - row.mu;
-    let gauss = f32::exp(-z * z / (2.0 * row.width * row.width));
+    let mut z = p - row.mu;
+    let mut d2 = z * z;
+    if patch {
+        // A patch folds an input's offset into image rows and columns.
+        if j < inputs {
+            let z_y = f32::floor(z / period + 0.5);
+            z -= period * z_y;
+            d2 = z * z + z_y * z_y;
+        }
+    }
+    let gauss = f32::exp(-d2 / (2.0 * row.width * row.width));
     // Reduced to [0, 2π) first: GPU sines lose accuracy at the hundreds of radians
     // that large manifolds reach (the floor does not change any derivative).
     let tau = f32::new(core::f32::consts::TAU);
@@ -88,6 +106,7 @@ fn cell_value(row: &RowParams, j: usize, i: usize) -> CellValue {
     CellValue {
         p,
         z,
+        d2,
         gauss,
         wave,
         ln_wave,
@@ -139,6 +158,7 @@ pub fn closeness_kernel(
     period: f32,
     sharpness: f32,
     #[comptime] surrogate: bool,
+    #[comptime] patch: bool,
 ) {
     let r = CUBE_POS_X as usize;
     let t = UNIT_POS_X as usize;
@@ -155,7 +175,7 @@ pub fn closeness_kernel(
     while j < cols {
         let mut value = 0.0f32;
         if j < allowed {
-            let x = cell_value(&row, j, i);
+            let x = cell_value(&row, j, i, inputs, period, patch);
             let over = f32::abs(x.f) - c;
             if over > 0.0 {
                 value = sign_f(x.f) * over * scale;
@@ -195,6 +215,7 @@ pub fn closeness_backward_kernel(
     sharpness: f32,
     max_cells: f32,
     #[comptime] surrogate: bool,
+    #[comptime] patch: bool,
 ) {
     let r = CUBE_POS_X as usize;
     let t = UNIT_POS_X as usize;
@@ -219,7 +240,7 @@ pub fn closeness_backward_kernel(
     while j < allowed {
         let kept = out[r * cols + j] != 0.0;
         if kept || surrogate {
-            let x = cell_value(&row, j, i);
+            let x = cell_value(&row, j, i, inputs, period, patch);
             let sign = sign_f(x.f);
             let mut g_f = 0.0f32;
             if kept {
@@ -241,7 +262,7 @@ pub fn closeness_backward_kernel(
             acc[2] -= g_f * amp_gauss * row.d_shift;
             acc[3] += g_f * k_phi * x.p * row.d_freq;
             acc[4] += g_f * k_phi;
-            acc[5] += g_f * x.f * x.z * x.z / (w2 * row.width) * row.d_width;
+            acc[5] += g_f * x.f * x.d2 / (w2 * row.width) * row.d_width;
             acc[6] += g_f * x.f * x.z / w2;
         }
         j += BLOCK as usize;
