@@ -1,7 +1,8 @@
 //! The DNM on wgpu (lavapipe on CPUs) against ndarray: the same parameters give the
 //! same closeness matrix, outputs, loss and gradients of every parameter family, at the
 //! toy shape, the MNIST shape of the `seed-mnist` preset (784 inputs, 10 outputs; with and
-//! without the density surrogate) and a scaled `large-mnist` shape. ndarray runs the fused
+//! without the density surrogate), a scaled `large-mnist` shape and `patch-mnist`'s patch
+//! window. ndarray runs the fused
 //! CPU kernels, wgpu the CubeCL kernels (`manifold_dnm::kernels::cube`, registered in
 //! the fusion stream by `manifold_dnm::kernels::fusion`): this compares the two. Row-MNIST
 //! with carry neurons compares back-propagation through 28 passes; with LSTM neurons too,
@@ -15,7 +16,7 @@ use burn::tensor::{Tensor, TensorData};
 use manifold_dnm::sequence::read;
 use manifold_dnm::{
     flow_fast, head, objective, total_loss, DensityTerm, Dnm, DnmConfig, Grid, Neuron, Structure,
-    Target, Task,
+    Target, Task, Window,
 };
 
 type Nd = Autodiff<burn_ndarray::NdArray<f32>>;
@@ -223,6 +224,15 @@ fn wgpu_matches_ndarray_on_the_toy_network() {
 fn wgpu_matches_ndarray_on_a_scaled_network() {
     let config = DnmConfig::large_mnist().with_comps(600);
     compare("large-mnist, 600 comps", &config);
+}
+
+/// The patch window (`patch-mnist` at 300 comps, with its density surrogate): the CubeCL
+/// closeness kernels fold the inputs' offsets into image rows as the CPU kernels do.
+#[test]
+fn wgpu_matches_ndarray_under_the_patch_window() {
+    let config = DnmConfig::patch_mnist().with_comps(300);
+    assert_eq!(config.window, Window::Patch);
+    compare("patch-mnist, 300 comps", &config);
 }
 
 /// Row-sequential MNIST through carry neurons: 28 passes of the CubeCL forward pass and
