@@ -463,7 +463,7 @@ fn the_idx_and_checkpoint_readers_survive_thousands_of_mutated_files() {
 #[test]
 fn the_same_seed_gives_the_same_bits_on_ndarray() {
     let tmp = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 3] = [
+    let commands: [&[&str]; 4] = [
         &[
             "train",
             "mlp",
@@ -486,6 +486,18 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
             "500",
             "--record-every",
             "50",
+        ],
+        &[
+            "train",
+            "dnm",
+            "--preset",
+            "patch-mnist",
+            "--steps",
+            "100",
+            "--eval-every",
+            "100",
+            "--record-every",
+            "25",
         ],
     ];
     for (k, args) in commands.iter().enumerate() {

@@ -13,8 +13,9 @@
 //! ```
 //!
 //! where the gaussian's squared distance `δ²` is `(p − μ)²`, or under the patch window
-//! ([`Window::Patch`]) on input columns `z_x² + z_y²` with `z = p − μ` folded by `P` into
-//! image rows `z_y = ⌊z/P + ½⌋` and columns `z_x = z − P·z_y`.
+//! ([`Window::Patch`]) on input columns `z_x² + z_y² + e²` with `z = p − μ` folded by `P`
+//! into image rows `z_y = ⌊z/P + ½⌋` and columns `z_x = z − P·z_y`, and `e` how far the
+//! row's centre sender `j* = j − z` lies past the last input.
 
 use crate::{Geometry, Window};
 use burn::tensor::activation::relu;
@@ -123,15 +124,25 @@ impl<B: Backend> Grid<B> {
     }
 
     /// The squared distance `δ²` of the gaussian from `z = p − μ`, `[R, C]`: `z²`, or under
-    /// [`Window::Patch`] on input columns `z` folded by the period (module docs).
+    /// [`Window::Patch`] on input columns `z` folded by the period, plus how far the
+    /// centre lies past the inputs (module docs).
     pub fn distance2(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
         match self.window {
             Window::Line => z.square(),
             Window::Patch => {
+                let pixels = self.dense().pixels.clone();
                 let rows = z.clone().div_scalar(self.period).add_scalar(0.5).floor();
-                let rows = rows.detach() * self.dense().pixels.clone();
+                let rows = rows.detach() * pixels.clone();
+                let columns = Tensor::<B, 1, burn::tensor::Int>::arange(
+                    0..self.geometry().cols() as i64,
+                    &self.device,
+                )
+                .float()
+                .unsqueeze_dim::<2>(0);
+                let last = (self.inputs - 1) as f64;
+                let beyond = relu(columns - z.clone() - last) * pixels;
                 let z_x = z - rows.clone().mul_scalar(self.period);
-                z_x.square() + rows.square()
+                z_x.square() + rows.square() + beyond.square()
             }
         }
     }

@@ -391,13 +391,17 @@ impl DnmConfig {
 
     /// `layered-mnist` with the patch window ([`Window::Patch`]): the first layer's comps
     /// read round patches of the image (σ' = 2 pixels at the start, centres within a
-    /// pixel of the tiling: `mu_init` std 1) instead of bands of rows. Its results are in
-    /// the crate's README.
+    /// pixel of the tiling: `mu_init` std 1) instead of bands of rows. The surrogate's
+    /// sharpness is 100: this network settles at a cutoff c ≈ 0.15, below the tail of a
+    /// sharpness-50 surrogate (c − 10/k ≤ 0), where every closeness pass would visit
+    /// every allowed cell ([`crate::kernels::closeness::SURROGATE_TAIL`]). Its results are
+    /// in the crate's README.
     pub fn patch_mnist() -> Self {
         Self::layered_mnist()
             .with_window(Window::Patch)
             .with_sigma_init((PATCH_SIGMA_RAW, 0.3))
             .with_mu_init((0.0, 1.0))
+            .with_surrogate_sharpness(100.0)
     }
 
     /// Row-sequential MNIST (28 time steps of one image row) with 16 carry neurons and
@@ -812,6 +816,30 @@ mod tests {
         let refused = DnmConfig::preset("huge-mnist").unwrap_err().to_string();
         assert!(refused.contains("preset"), "{refused}");
         assert!(refused.contains("`huge-mnist`") && refused.contains("layered-mnist"));
+    }
+
+    /// The patch window folds MNIST's raster-ordered pixels into rows of `period`: it is
+    /// refused, naming `window`, on a sequence task, along a Hilbert curve and with a
+    /// period that does not divide the inputs.
+    #[test]
+    fn the_patch_window_needs_raster_mnist_and_whole_image_rows() {
+        let patch = DnmConfig::patch_mnist();
+        assert_eq!(patch.window, Window::Patch);
+        patch.validate().unwrap();
+        let refused = [
+            DnmConfig::seq_mnist().with_window(Window::Patch),
+            patch.clone().with_pixel_order(PixelOrder::Hilbert),
+            patch.clone().with_period(27.0),
+            patch.clone().with_period(28.5),
+        ];
+        for config in refused {
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("window") && err.contains("patch"), "{err}");
+        }
+        assert!(DnmConfig::layered_mnist()
+            .with_period(27.0)
+            .validate()
+            .is_ok());
     }
 
     /// The adding problem takes (value, marker) pairs and answers one sum: its inputs and

@@ -11,16 +11,19 @@ use serde::{Deserialize, Serialize};
 /// the centre sender `j* = i − d_r + μ`. Under [`Window::Line`] the gaussian reads `z²`:
 /// over raster-ordered pixels a window of consecutive inputs is a band of whole image
 /// rows. Under [`Window::Patch`] an input sender's offset is folded by the period `P`
-/// (the image width) into image rows and columns,
+/// (the image width) into image rows and columns, and a centre past the last input
+/// stays that far from every input:
 ///
 /// ```text
-/// z_y = ⌊z/P + ½⌋      z_x = z − P·z_y      G = exp(−(z_x² + z_y²)/(2σ'²))
+/// z_y = ⌊z/P + ½⌋    z_x = z − P·z_y    e = max(j* − (n_in − 1), 0)
+/// G = exp(−(z_x² + z_y² + e²)/(2σ'²))
 /// ```
 ///
-/// so the window over the pixels is a round patch of radius ~σ' pixels around pixel
-/// `j*` (a patch at the image's left or right edge wraps to the other edge one row off,
-/// where MNIST's borders are blank). Comp senders keep the line form. `μ` moves the
-/// centre along the raster order (`∂z_x/∂μ = −1`, `z_y` is piecewise constant).
+/// so a window centred on a pixel is a round patch of radius ~σ' pixels around it (a
+/// patch at the image's left or right edge wraps to the other edge one row off, where
+/// MNIST's borders are blank), and one centred on a comp reads the pixels as weakly as
+/// the line form would. Comp senders keep the line form. `μ` moves the centre along the
+/// raster order (`∂z_x/∂μ = −1`, `∂e/∂μ = 1` past the inputs, `z_y` piecewise constant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Window {
@@ -84,17 +87,27 @@ impl Geometry {
         flow_block(r, self.cols(), self.inputs, self.comps)
     }
 
-    /// The gaussian's coordinate along which `μ` moves and its squared distance, at sender
-    /// `j` whose offset from the row's centre is `z = p − μ`: `(z, z²)`, or under
-    /// [`Window::Patch`] for an input sender `(z_x, z_x² + z_y²)` ([`Window`]).
+    /// The gaussian's squared distance `δ²` at sender `j` whose offset from the row's
+    /// centre is `z = p − μ`, and `−½·∂δ²/∂μ`: `(z, z²)`, or under [`Window::Patch`] for an
+    /// input sender `(z_x − e, z_x² + z_y² + e²)` ([`Window`]).
     #[inline]
     pub fn distance(&self, j: usize, z: f64) -> (f64, f64) {
         if self.window == Window::Patch && j < self.inputs {
             let z_y = (z / self.period + 0.5).floor();
             let z_x = z - self.period * z_y;
-            (z_x, z_x * z_x + z_y * z_y)
+            let beyond = (j as f64 - z - (self.inputs - 1) as f64).max(0.0);
+            (z_x - beyond, z_x * z_x + z_y * z_y + beyond * beyond)
         } else {
             (z, z * z)
+        }
+    }
+
+    /// How far row `r`'s centre sender `j*` lies past the last input under
+    /// [`Window::Patch`] (`e` of [`Window`]; 0 on the inputs and under the line form).
+    pub fn beyond_inputs(&self, centre: f64) -> f64 {
+        match self.window {
+            Window::Line => 0.0,
+            Window::Patch => (centre - (self.inputs - 1) as f64).max(0.0),
         }
     }
 

@@ -117,12 +117,15 @@ function closeness(g, s, r, j) {
   const d = g.rows > 1 ? g.inputs + (g.outputs - g.inputs) * r / (g.rows - 1) : g.inputs;
   const p = (j - i) + d;
   const sh = s.shapes;
-  // Under the patch window an input's offset is folded into image rows and columns.
-  let z = p - sh.mu[r], d2 = z * z;
+  // Under the patch window an input's offset is folded into image rows and columns,
+  // and a centre past the last input stays that far from every input.
+  const z = p - sh.mu[r];
+  let d2 = z * z;
   if (g.patch && j < g.inputs) {
     const zy = Math.floor(z / g.period + 0.5);
-    z -= g.period * zy;
-    d2 = z * z + zy * zy;
+    const zx = z - g.period * zy;
+    const beyond = Math.max(j - z - (g.inputs - 1), 0);
+    d2 = zx * zx + zy * zy + beyond * beyond;
   }
   const gauss = Math.exp(-d2 / (2 * sh.sigma[r] * sh.sigma[r]));
   const wave = 0.501 + 0.5 * Math.sin(2 * Math.PI * p / (g.period * sh.theta[r]) + sh.phi[r]);

@@ -120,16 +120,10 @@ impl Row {
         allowed: usize,
         (stretch, pad): (f64, f64),
     ) -> std::ops::Range<usize> {
-        let ends = [0.001f64.powf(self.power), 1.001f64.powf(self.power)];
-        let m = ends
-            .iter()
-            .map(|e| (e - self.shift).abs())
-            .fold(0.0, f64::max);
-        let log_ratio = (self.amp.abs() * m * (1.0 + 1e-9) / c).ln();
-        if log_ratio <= 0.0 {
+        let Some(h) = self.half(c) else {
             return 0..0;
-        }
-        let half = stretch * self.width * (2.0 * log_ratio).sqrt() + pad;
+        };
+        let half = stretch * h + pad;
         let centre = self.mu + i - self.offset;
         let (lo, hi) = ((centre - half).floor() - 1.0, (centre + half).ceil() + 2.0);
         if !(lo.is_finite() && hi.is_finite()) {
@@ -138,12 +132,24 @@ impl Row {
         let clip = |x: f64| x.clamp(0.0, allowed as f64) as usize;
         clip(lo)..clip(hi)
     }
+
+    /// The distance `h` from the centre beyond which every cell is cut ([`Row::reach`]),
+    /// or `None` when every cell is.
+    fn half(&self, c: f64) -> Option<f64> {
+        let ends = [0.001f64.powf(self.power), 1.001f64.powf(self.power)];
+        let m = ends
+            .iter()
+            .map(|e| (e - self.shift).abs())
+            .fold(0.0, f64::max);
+        let log_ratio = (self.amp.abs() * m * (1.0 + 1e-9) / c).ln();
+        (log_ratio > 0.0).then(|| self.width * (2.0 * log_ratio).sqrt())
+    }
 }
 
 /// `f` at one cell and the pieces its derivatives need.
 struct Cell {
     p: f64,
-    /// The coordinate along which `μ` moves the gaussian ([`Geometry::distance`]).
+    /// `−½·∂δ²/∂μ` ([`Geometry::distance`]; `z` under the line window).
     z: f64,
     /// The gaussian's squared distance.
     d2: f64,
@@ -312,10 +318,18 @@ impl Inputs {
             Window::Line => [row.reach(threshold, i, allowed, (1.0, 0.0)), 0..0],
             Window::Patch if threshold <= 0.0 => [0..pixels, pixels..allowed],
             Window::Patch => {
+                // Every input lies at least `e` from a centre past the inputs.
+                let beyond = g.beyond_inputs(row.mu + i - row.offset);
+                let near = row
+                    .half(threshold)
+                    .is_some_and(|h| !(h * (1.0 + 1e-9) + 1e-9 < beyond));
                 let fold = (g.period, g.period / 2.0);
                 let senders = row.reach(threshold, i, allowed, (1.0, 0.0));
                 [
-                    row.reach(threshold, i, pixels, fold),
+                    match near {
+                        true => row.reach(threshold, i, pixels, fold),
+                        false => 0..0,
+                    },
                     senders.start.max(pixels)..senders.end.max(pixels),
                 ]
             }

@@ -59,8 +59,8 @@ fn row_params(
 }
 
 /// `f` at one cell and what its derivatives need: `(p, z, d2, gauss, wave, ln_wave,
-/// pow, cos, f)` as a struct (`z` the coordinate `μ` moves, `d2` the gaussian's squared
-/// distance: `crate::Geometry::distance`).
+/// pow, cos, f)` as a struct (`d2` the gaussian's squared distance, `z` = `−½·∂d2/∂μ`:
+/// `crate::Geometry::distance`).
 #[derive(CubeType)]
 struct CellValue {
     p: f32,
@@ -87,11 +87,14 @@ fn cell_value(
     let mut z = p - row.mu;
     let mut d2 = z * z;
     if patch {
-        // A patch folds an input's offset into image rows and columns.
+        // A patch folds an input's offset into image rows and columns, and keeps a
+        // centre past the last input that far from every input.
         if j < inputs {
+            let beyond = f32::max(f32::cast_from(j) - z - f32::cast_from(inputs - 1), 0.0);
             let z_y = f32::floor(z / period + 0.5);
-            z -= period * z_y;
-            d2 = z * z + z_y * z_y;
+            let z_x = z - period * z_y;
+            z = z_x - beyond;
+            d2 = z_x * z_x + z_y * z_y + beyond * beyond;
         }
     }
     let gauss = f32::exp(-d2 / (2.0 * row.width * row.width));
