@@ -322,7 +322,7 @@ impl Inputs {
                 let beyond = g.beyond_inputs(row.mu + i - row.offset);
                 let near = row
                     .half(threshold)
-                    .is_some_and(|h| !(h * (1.0 + 1e-9) + 1e-9 < beyond));
+                    .is_some_and(|h| h.is_nan() || h * (1.0 + 1e-9) + 1e-9 >= beyond);
                 let fold = (g.period, g.period / 2.0);
                 let senders = row.reach(threshold, i, allowed, (1.0, 0.0));
                 [
