@@ -50,6 +50,9 @@ struct DenseGrid<B: Backend> {
     p: Tensor<B, 2>,
     allowed: Tensor<B, 2>,
     flow_sign: Tensor<B, 2>,
+    /// The senders' indices `j`, `[1, C]`.
+    columns: Tensor<B, 2>,
+    /// 1 on input columns, 0 elsewhere, `[1, C]`.
     pixels: Tensor<B, 2>,
 }
 
@@ -86,7 +89,6 @@ impl<B: Backend> Grid<B> {
             let mut p = Vec::with_capacity(rows * cols);
             let mut allowed = Vec::with_capacity(rows * cols);
             let mut flow_sign = Vec::with_capacity(rows * cols);
-            let mut pixels = Vec::with_capacity(rows * cols);
             for r in 0..rows {
                 let i = self.inputs + r;
                 let (d, (block, sign)) = (g.offset(r), g.flow_block(r));
@@ -94,7 +96,6 @@ impl<B: Backend> Grid<B> {
                     p.push(j as f64 - i as f64 + d);
                     allowed.push(if j < i { 1.0f32 } else { 0.0 });
                     flow_sign.push(if block.contains(&j) { sign as f32 } else { 0.0 });
-                    pixels.push(if j < self.inputs { 1.0f32 } else { 0.0 });
                 }
             }
             let tensor = |data: TensorData| Tensor::from_data(data, &self.device);
@@ -102,7 +103,14 @@ impl<B: Backend> Grid<B> {
                 p: tensor(TensorData::new(p, [rows, cols])),
                 allowed: tensor(TensorData::new(allowed, [rows, cols])),
                 flow_sign: tensor(TensorData::new(flow_sign, [rows, cols])),
-                pixels: tensor(TensorData::new(pixels, [rows, cols])),
+                columns: tensor(TensorData::new(
+                    (0..cols).map(|j| j as f32).collect(),
+                    [1, cols],
+                )),
+                pixels: tensor(TensorData::new(
+                    (0..cols).map(|j| (j < self.inputs) as u8 as f32).collect(),
+                    [1, cols],
+                )),
             }
         })
     }
@@ -130,17 +138,13 @@ impl<B: Backend> Grid<B> {
         match self.window {
             Window::Line => z.square(),
             Window::Patch => {
-                let pixels = self.dense().pixels.clone();
+                let DenseGrid {
+                    columns, pixels, ..
+                } = self.dense();
                 let rows = z.clone().div_scalar(self.period).add_scalar(0.5).floor();
                 let rows = rows.detach() * pixels.clone();
-                let columns = Tensor::<B, 1, burn::tensor::Int>::arange(
-                    0..self.geometry().cols() as i64,
-                    &self.device,
-                )
-                .float()
-                .unsqueeze_dim::<2>(0);
                 let last = (self.inputs - 1) as f64;
-                let beyond = relu(columns - z.clone() - last) * pixels;
+                let beyond = relu(columns.clone() - z.clone() - last) * pixels.clone();
                 let z_x = z - rows.clone().mul_scalar(self.period);
                 z_x.square() + rows.square() + beyond.square()
             }

@@ -95,7 +95,7 @@ impl Geometry {
         if self.window == Window::Patch && j < self.inputs {
             let z_y = (z / self.period + 0.5).floor();
             let z_x = z - self.period * z_y;
-            let beyond = (j as f64 - z - (self.inputs - 1) as f64).max(0.0);
+            let beyond = self.beyond_inputs(j as f64 - z);
             (z_x - beyond, z_x * z_x + z_y * z_y + beyond * beyond)
         } else {
             (z, z * z)
