@@ -155,10 +155,12 @@ fn terms_magnitude(inputs: &Inputs, out: &[f64], grad: &[f64]) -> (Vec<f64>, f64
     (shape, kappa)
 }
 
-/// The step through `D`'s kept cells (`Dnm::kept`: memory ∝ kept connections) gives the
-/// dense step's loss and every parameter's gradient bit for bit, with and without the
-/// surrogate, on the small test network and on an MNIST-like shape (200 inputs, 90
-/// comps, 10 outputs) at a cutoff that keeps some cells and cuts most.
+/// The step through `D`'s kept cells (`Dnm::kept`: memory ∝ kept connections, its
+/// backward reading the exponentials its forward recorded) gives the dense step's loss
+/// and every parameter's gradient bit for bit (the dense backward computes them again),
+/// with and without the surrogate, on the small test network and on an MNIST-like shape
+/// (200 inputs, 90 comps, 10 outputs; and 196 inputs as 14 × 14 under the patch window)
+/// at a cutoff that keeps some cells and cuts most.
 #[test]
 fn kept_cell_step_is_the_dense_step_bit_for_bit() {
     use manifold_dnm::loss::{flow_fast, flow_kept};
@@ -170,10 +172,18 @@ fn kept_cell_step_is_the_dense_step_bit_for_bit() {
         .with_period(14.0)
         .with_sigma_init((30.0, 5.0))
         .with_mu_init((0.0, 10.0));
+    let patch_like = mnist_like
+        .clone()
+        .with_inputs(196)
+        .with_window(manifold_dnm::Window::Patch)
+        .with_sigma_init((2.0, 0.3))
+        .with_mu_init((0.0, 1.0));
     for (config, kappa) in [
         (config(), -3.0),
         (mnist_like.clone(), -3.0),
         (mnist_like, -1.5),
+        (patch_like.clone(), -3.0),
+        (patch_like, -1.5),
     ] {
         for k in [None, Some(config.surrogate_sharpness)] {
             let dev = Default::default();

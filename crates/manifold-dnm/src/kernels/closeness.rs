@@ -181,6 +181,35 @@ fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), (z, d2): (f64, f64), gauss: f
     }
 }
 
+/// The transcendental parts of one visited cell ([`Cell`]'s `ln W`, `W^β'` and `G`, and
+/// the surrogate's `sigmoid(k·(|f| − c))`, 0 without one), as the forward pass computed
+/// them: its backward reads them back instead of computing them again (the same values,
+/// so the same gradients bit for bit), and what is left per cell there is arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Visit {
+    ln_wave: f64,
+    pow: f64,
+    gauss: f64,
+    sigmoid: f64,
+}
+
+/// The [`Cell`] of a visited cell from the forward pass's [`Visit`]: the same arithmetic
+/// on the same values as [`cell`].
+#[inline]
+fn cell_of_visit(row: &Row, p: f64, (sin, cos): (f64, f64), (z, d2): (f64, f64), v: Visit) -> Cell {
+    Cell {
+        p,
+        z,
+        d2,
+        gauss: v.gauss,
+        wave: 0.501 + 0.5 * sin,
+        ln_wave: v.ln_wave,
+        pow: v.pow,
+        cos,
+        f: row.amp * v.gauss * (v.pow - row.shift),
+    }
+}
+
 /// Columns between exact evaluations of the phase's sine and cosine, and of the gaussian.
 const RESYNC: usize = 32;
 
@@ -360,7 +389,7 @@ pub fn forward<T: Real>(inp: &Inputs) -> Vec<T> {
     let surrogate = out[..rows * cols]
         .par_chunks_mut(cols)
         .enumerate()
-        .map(|(r, d_row)| inp.forward_row(r, |j, d| d_row[j] = T::of(d)))
+        .map(|(r, d_row)| inp.forward_row(r, |j, d| d_row[j] = T::of(d), None))
         .collect::<Vec<f64>>();
     if inp.sharpness.is_some() {
         out[rows * cols] = T::of(inp.surrogate(&surrogate));
@@ -386,7 +415,7 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
         .enumerate()
         .map(|(r, ((g_row, g_d), d_row))| {
             let cell_grad = |j: usize| (d_row[j].into() != 0.0).then(|| g_d[j].into());
-            inp.backward_row(r, g_s, cell_grad, g_row)
+            inp.backward_row(r, g_s, cell_grad, g_row, None)
         })
         .collect::<Vec<f64>>();
     (g_shape, inp.kappa_grad(&g_c))
@@ -394,8 +423,15 @@ pub fn backward<T: Real>(inp: &Inputs, out: &[T], grad: &[T]) -> (Vec<f64>, f64)
 
 impl Inputs {
     /// Row `r` of the forward pass: calls `kept(j, D_rj)` for every kept cell in column
-    /// order and returns the row's share of the surrogate's sum (0 without one).
-    pub(crate) fn forward_row(&self, r: usize, mut kept: impl FnMut(usize, f64)) -> f64 {
+    /// order and returns the row's share of the surrogate's sum (0 without one). With
+    /// `visits`, pushes each visited cell's [`Visit`] there, in visit order, for
+    /// [`Inputs::backward_row`].
+    pub(crate) fn forward_row(
+        &self,
+        r: usize,
+        mut kept: impl FnMut(usize, f64),
+        mut visits: Option<&mut Vec<Visit>>,
+    ) -> f64 {
         let g = self.geometry;
         let c = self.cutoff();
         // 1 − c as σ(−κ): no cancellation when c rounds to 1 (κ ≳ 37).
@@ -403,6 +439,9 @@ impl Inputs {
         let row = self.row(r);
         let i = (g.inputs + r) as f64;
         let mut s = 0.0;
+        if let Some(visits) = visits.as_deref_mut() {
+            visits.reserve(self.visited(&row, r, c).iter().map(|run| run.len()).sum());
+        }
         let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
         self.visit(&row, r, c, |k, j, folded| {
             let p = j as f64 - i + row.offset;
@@ -412,13 +451,20 @@ impl Inputs {
                 true => gaussian.of_squared(distance.1),
                 false => gaussian.at(k, z).unwrap_or_else(|| gaussian.exact(z)),
             };
-            let f = cell(&row, p, sin_cos, distance, gauss).f;
-            let over = f.abs() - c;
+            let x = cell(&row, p, sin_cos, distance, gauss);
+            let over = x.f.abs() - c;
             if over > 0.0 {
-                kept(j, f.signum() * over * scale);
+                kept(j, x.f.signum() * over * scale);
             }
-            if let Some(k) = self.sharpness {
-                s += sigmoid(k * over);
+            let sg = self.sharpness.map_or(0.0, |k| sigmoid(k * over));
+            s += sg;
+            if let Some(visits) = visits.as_deref_mut() {
+                visits.push(Visit {
+                    ln_wave: x.ln_wave,
+                    pow: x.pow,
+                    gauss,
+                    sigmoid: sg,
+                });
             }
         });
         s
@@ -432,13 +478,16 @@ impl Inputs {
     /// Row `r` of the backward pass: writes the gradient of the row's seven parameters to
     /// `g_row` and returns the row's share of the cutoff's gradient. `g_s` is the
     /// gradient of `s`; `cell_grad(j)` is the gradient of `D_rj` where the forward stored
-    /// a non-zero, `None` elsewhere (each visited column asked once, in order).
+    /// a non-zero, `None` elsewhere (each visited column asked once, in order). `visits`
+    /// is the row's [`Visit`]s from [`Inputs::forward_row`] of the same inputs, or `None`
+    /// to compute them again.
     pub(crate) fn backward_row(
         &self,
         r: usize,
         g_s: f64,
         mut cell_grad: impl FnMut(usize) -> Option<f64>,
         g_row: &mut [f64],
+        visits: Option<&[Visit]>,
     ) -> f64 {
         let g = self.geometry;
         let c = self.cutoff();
@@ -449,21 +498,32 @@ impl Inputs {
         let mut g_c = 0.0;
         let mut acc = [0.0f64; 7];
         let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
+        let mut visited = 0;
         self.visit(&row, r, c, |k, j, folded| {
             let p = j as f64 - i + row.offset;
             let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
-            let gauss = if folded { None } else { gaussian.at(k, z) };
+            let recorded = visits.map(|v| v[visited]);
+            visited += 1;
+            let gauss = match (folded, recorded) {
+                (false, None) => gaussian.at(k, z),
+                _ => None,
+            };
             let g_dij = match cell_grad(j) {
                 Some(g) => g,
                 None if self.sharpness.is_none() => return,
                 None => 0.0,
             };
             let distance = g.distance(j, z);
-            let gauss = match folded {
-                true => gaussian.of_squared(distance.1),
-                false => gauss.unwrap_or_else(|| gaussian.exact(z)),
+            let x = match recorded {
+                Some(v) => cell_of_visit(&row, p, sin_cos, distance, v),
+                None => {
+                    let gauss = match folded {
+                        true => gaussian.of_squared(distance.1),
+                        false => gauss.unwrap_or_else(|| gaussian.exact(z)),
+                    };
+                    cell(&row, p, sin_cos, distance, gauss)
+                }
             };
-            let x = cell(&row, p, sin_cos, distance, gauss);
             let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
             let mut g_f = 0.0;
             if kept > 0.0 {
@@ -471,7 +531,7 @@ impl Inputs {
                 g_c += g_dij * sign * (x.f.abs() - 1.0) * scale * scale;
             }
             if let Some(k) = self.sharpness {
-                let sg = sigmoid(k * kept);
+                let sg = recorded.map_or_else(|| sigmoid(k * kept), |v| v.sigmoid);
                 let t = g_s * k * sg * (1.0 - sg);
                 g_f += t * sign;
                 g_c -= t;
@@ -491,6 +551,7 @@ impl Inputs {
             acc[SIGMA] += g_f * x.f * x.d2 / (w2 * row.width) * row.d_width;
             acc[MU] += g_f * x.f * x.z / w2;
         });
+        debug_assert!(visits.is_none_or(|v| v.len() == visited));
         g_row.copy_from_slice(&acc);
         g_c
     }

@@ -24,7 +24,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
 use rayon::prelude::*;
 
-use super::closeness::inputs;
+use super::closeness::{inputs, Visit};
 use super::forward::{backward as forward_backward, forward as forward_pass, Layout, Net};
 use crate::Geometry;
 use manifold_kernels::floats::{Floats, Real};
@@ -39,6 +39,9 @@ pub struct Pattern {
     pub ptr: Vec<usize>,
     /// Columns of the kept cells, row by row.
     pub cols: Vec<u32>,
+    /// Per row, what the closeness pass computed at each cell it visited (kept or not),
+    /// for its backward ([`closeness_backward`]).
+    pub visits: Vec<Vec<Visit>>,
 }
 
 impl Pattern {
@@ -90,31 +93,37 @@ pub fn closeness<T: Real>(inp: &super::closeness::Inputs) -> (Pattern, Vec<T>) {
     let rows = (0..g.rows())
         .into_par_iter()
         .map(|r| {
-            let (mut cols, mut vals) = (Vec::new(), Vec::new());
-            let s = inp.forward_row(r, |j, d| {
-                let v = T::of(d);
-                if v.into() != 0.0 {
-                    cols.push(j as u32);
-                    vals.push(v);
-                }
-            });
-            (cols, vals, s)
+            let (mut cols, mut vals, mut visits) = (Vec::new(), Vec::new(), Vec::new());
+            let s = inp.forward_row(
+                r,
+                |j, d| {
+                    let v = T::of(d);
+                    if v.into() != 0.0 {
+                        cols.push(j as u32);
+                        vals.push(v);
+                    }
+                },
+                Some(&mut visits),
+            );
+            (cols, vals, visits, s)
         })
         .collect::<Vec<_>>();
-    let nnz = rows.iter().map(|(c, _, _)| c.len()).sum::<usize>();
+    let nnz = rows.iter().map(|(c, _, _, _)| c.len()).sum::<usize>();
     let extra = inp.sharpness.is_some() as usize;
     let mut pattern = Pattern {
         geometry: g,
         ptr: Vec::with_capacity(g.rows() + 1),
         cols: Vec::with_capacity(nnz),
+        visits: Vec::with_capacity(g.rows()),
     };
     let mut values = Vec::with_capacity(nnz + extra);
     let mut shares = Vec::with_capacity(g.rows());
     pattern.ptr.push(0);
-    for (cols, vals, s) in rows {
+    for (cols, vals, visits, s) in rows {
         pattern.cols.extend_from_slice(&cols);
         values.extend_from_slice(&vals);
         pattern.ptr.push(pattern.cols.len());
+        pattern.visits.push(visits);
         shares.push(s);
     }
     if inp.sharpness.is_some() {
@@ -124,7 +133,9 @@ pub fn closeness<T: Real>(inp: &super::closeness::Inputs) -> (Pattern, Vec<T>) {
 }
 
 /// Backward of [`closeness`]: the gradients of the packed parameters (`[R, 7]`) and `κ`
-/// from the gradient of the values (with a surrogate, the last one is `s̄`).
+/// from the gradient of the values (with a surrogate, the last one is `s̄`). `pattern`
+/// is what [`closeness`] gave for the same inputs: the backward reads its
+/// [`Pattern::visits`] instead of computing each visited cell's exponentials again.
 pub fn closeness_backward<T: Real>(
     inp: &super::closeness::Inputs,
     pattern: &Pattern,
@@ -148,7 +159,13 @@ pub fn closeness_backward<T: Real>(
                     grads[next - 1].into()
                 })
             };
-            inp.backward_row(r, g_s, cell_grad, g_row)
+            inp.backward_row(
+                r,
+                g_s,
+                cell_grad,
+                g_row,
+                pattern.visits.get(r).map(Vec::as_slice),
+            )
         })
         .collect::<Vec<f64>>();
     (g_shape, inp.kappa_grad(&g_c))
