@@ -26,7 +26,10 @@
 //! does in some forty autodiff ops (each a full pass over the grid, forward and backward).
 //! Everything is computed in f64, rows in parallel with rayon; along a row the sine and the
 //! gaussian advance by recurrences (`Phase`, `Gauss`), so a cell costs one `ln` and one
-//! `exp` (and one more `exp` for the surrogate's sigmoid).
+//! `exp` (and one more `exp` for the surrogate's sigmoid, and under the patch window one
+//! for an input cell's gaussian). The kept-cell pass ([`super::kept`]) records those
+//! values at every visited cell ([`Visit`], 32 bytes) and its backward reads them back,
+//! so there a backward cell costs arithmetic only.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
