@@ -498,7 +498,10 @@ mod tests {
         ] {
             assert_eq!(a.len(), b.len());
             for (p, q) in a.iter().zip(b) {
-                assert!((p - q).abs() <= 1e-12 * (1.0 + q.abs()), "{name}: {p} vs {q}");
+                assert!(
+                    (p - q).abs() <= 1e-12 * (1.0 + q.abs()),
+                    "{name}: {p} vs {q}"
+                );
             }
             assert!(a.iter().any(|v| *v != 0.0), "{name} is not all zero");
         }

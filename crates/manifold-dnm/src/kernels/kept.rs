@@ -15,8 +15,11 @@
 //!
 //! Only the closeness pass visits cells that are not kept: the columns each row's
 //! gaussian can lift over the cutoff (a window around μ), or with a surrogate over
-//! `c − TAIL/k` ([`super::closeness::SURROGATE_TAIL`]). Nothing of size `R × C` is
-//! allocated.
+//! `c − TAIL/k` ([`super::closeness::SURROGATE_TAIL`]). It records 32 bytes per visited
+//! cell for its backward ([`Pattern::visits`]); nothing else grows with the `R × C` grid,
+//! and that record only does when the window is the whole row (a surrogate whose tail
+//! reaches below 0: `c ≤ TAIL/k`). The run's memory estimate
+//! ([`crate::DnmConfig::memory_bytes`]: 128 bytes a cell) bounds it.
 
 use std::sync::Arc;
 
