@@ -184,7 +184,7 @@ fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), (z, d2): (f64, f64), gauss: f
     }
 }
 
-/// The transcendental parts of one visited cell ([`Cell`]'s `ln W`, `W^β'` and `G`, and
+/// The transcendental parts of one visited cell (`ln W`, `W^β'` and `G`, and
 /// the surrogate's `sigmoid(k·(|f| − c))`, 0 without one), as the forward pass computed
 /// them: its backward reads them back instead of computing them again (the same values,
 /// so the same gradients bit for bit), and what is left per cell there is arithmetic.
