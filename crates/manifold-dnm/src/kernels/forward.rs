@@ -235,7 +235,35 @@ pub fn backward<T: Real>(
     g_y: &[f64],
     layout: Layout,
 ) -> Grads<T> {
-    backward_cut(net.halves(), net, x, d, o, g_y, layout)
+    backward_cut(net.halves(), net, d, Samples { x, o, g_y }, layout)
+}
+
+/// The backward's per-sample inputs, batch-major: `x`, the comps' `o`, `ȳ`.
+#[derive(Clone, Copy)]
+struct Samples<'a> {
+    x: &'a [f64],
+    o: &'a [f64],
+    g_y: &'a [f64],
+}
+
+impl Samples<'_> {
+    /// The first `h` samples and the rest (`n_in` inputs, `n_comp` comps, `n_out` outputs
+    /// a sample).
+    fn split(self, h: usize, n_in: usize, n_comp: usize, n_out: usize) -> (Self, Self) {
+        let (x, o, g_y) = (h * n_in, h * n_comp, h * n_out);
+        (
+            Samples {
+                x: &self.x[..x],
+                o: &self.o[..o],
+                g_y: &self.g_y[..g_y],
+            },
+            Samples {
+                x: &self.x[x..],
+                o: &self.o[o..],
+                g_y: &self.g_y[g_y..],
+            },
+        )
+    }
 }
 
 /// [`backward_part`] of each part of `cut` (on two threads), the parts' sums added
@@ -243,26 +271,19 @@ pub fn backward<T: Real>(
 fn backward_cut<T: Real>(
     cut: Option<(Net, Net)>,
     net: &Net,
-    x: &[f64],
     d: &SparseRows<f64>,
-    o: &[f64],
-    g_y: &[f64],
+    samples: Samples<'_>,
     layout: Layout,
 ) -> Grads<T> {
     let Some((first, second)) = cut else {
+        let Samples { x, o, g_y } = samples;
         return backward_part(net, x, d, o, g_y, layout);
     };
-    let (h, n_comp, n_out) = (first.batch, net.comps(), d.len() - net.comps());
-    let (x_cut, o_cut, y_cut) = (h * net.n_in, h * n_comp, h * n_out);
+    let (n_comp, n_out) = (net.comps(), d.len() - net.comps());
+    let (p, q) = samples.split(first.batch, net.n_in, n_comp, n_out);
     let (a, b) = rayon::join(
-        || {
-            let (x, o, g_y) = (&x[..x_cut], &o[..o_cut], &g_y[..y_cut]);
-            backward_cut::<f64>(first.parts(), &first, x, d, o, g_y, layout)
-        },
-        || {
-            let (x, o, g_y) = (&x[x_cut..], &o[o_cut..], &g_y[y_cut..]);
-            backward_cut::<f64>(second.parts(), &second, x, d, o, g_y, layout)
-        },
+        || backward_cut::<f64>(first.parts(), &first, d, p, layout),
+        || backward_cut::<f64>(second.parts(), &second, d, q, layout),
     );
     let add = |p: Vec<f64>, q: Vec<f64>| p.into_iter().zip(q).map(|(p, q)| p + q);
     Grads {
