@@ -164,30 +164,11 @@ struct Cell {
     f: f64,
 }
 
-/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ`, the gaussian's coordinate
-/// and squared distance ([`Geometry::distance`]) and the gaussian.
-#[inline]
-fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), (z, d2): (f64, f64), gauss: f64) -> Cell {
-    let wave = 0.501 + 0.5 * sin;
-    let ln_wave = wave.ln();
-    let pow = (ln_wave * row.power).exp();
-    Cell {
-        p,
-        z,
-        d2,
-        gauss,
-        wave,
-        ln_wave,
-        pow,
-        cos,
-        f: row.amp * gauss * (pow - row.shift),
-    }
-}
-
 /// The transcendental parts of one visited cell (`ln W`, `W^β'` and `G`, and
-/// the surrogate's `sigmoid(k·(|f| − c))`, 0 without one), as the forward pass computed
-/// them: its backward reads them back instead of computing them again (the same values,
-/// so the same gradients bit for bit), and what is left per cell there is arithmetic.
+/// the surrogate's `sigmoid(k·(|f| − c))`, 0 without one). The kept-cell forward pass
+/// records them and its backward reads them back instead of computing them again (the
+/// same values, so the same gradients bit for bit); what is left per cell there is
+/// arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Visit {
     ln_wave: f64,
@@ -196,10 +177,25 @@ pub struct Visit {
     sigmoid: f64,
 }
 
-/// The [`Cell`] of a visited cell from the forward pass's [`Visit`]: the same arithmetic
-/// on the same values as [`cell`].
+impl Visit {
+    /// The parts at a cell whose wave argument has sine `sin`, with gaussian `gauss` (the
+    /// surrogate's sigmoid 0: it needs `f`, see [`cell`]).
+    #[inline]
+    fn of(row: &Row, sin: f64, gauss: f64) -> Self {
+        let ln_wave = (0.501 + 0.5 * sin).ln();
+        Visit {
+            ln_wave,
+            pow: (ln_wave * row.power).exp(),
+            gauss,
+            sigmoid: 0.0,
+        }
+    }
+}
+
+/// `f` at coordinate `p`, given `sin` and `cos` of `ω·p + φ`, the gaussian's coordinate
+/// and squared distance ([`Geometry::distance`]) and the cell's [`Visit`].
 #[inline]
-fn cell_of_visit(row: &Row, p: f64, (sin, cos): (f64, f64), (z, d2): (f64, f64), v: Visit) -> Cell {
+fn cell(row: &Row, p: f64, (sin, cos): (f64, f64), (z, d2): (f64, f64), v: Visit) -> Cell {
     Cell {
         p,
         z,
@@ -368,12 +364,12 @@ impl Inputs {
         }
     }
 
-    /// Calls `each(k, j, folded)` for the `k`-th visited column `j` of row `r` within its
-    /// run ([`Inputs::visited`]), `folded` where the cell's gaussian is a patch's.
+    /// Calls `each(k, j, folded)` for the `k`-th column `j` of each run of `runs` (a row's
+    /// [`Inputs::visited`]), `folded` where the cell's gaussian is a patch's.
     #[inline]
-    fn visit(&self, row: &Row, r: usize, c: f64, mut each: impl FnMut(usize, usize, bool)) {
+    fn visit(&self, runs: [std::ops::Range<usize>; 2], mut each: impl FnMut(usize, usize, bool)) {
         let g = &self.geometry;
-        for run in self.visited(row, r, c) {
+        for run in runs {
             let folded = g.window == Window::Patch && run.start < g.inputs;
             for (k, j) in run.enumerate() {
                 each(k, j, folded);
@@ -442,11 +438,12 @@ impl Inputs {
         let row = self.row(r);
         let i = (g.inputs + r) as f64;
         let mut s = 0.0;
+        let runs = self.visited(&row, r, c);
         if let Some(visits) = visits.as_deref_mut() {
-            visits.reserve(self.visited(&row, r, c).iter().map(|run| run.len()).sum());
+            visits.reserve(runs.iter().map(|run| run.len()).sum());
         }
         let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
-        self.visit(&row, r, c, |k, j, folded| {
+        self.visit(runs, |k, j, folded| {
             let p = j as f64 - i + row.offset;
             let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
             let distance = g.distance(j, z);
@@ -454,20 +451,16 @@ impl Inputs {
                 true => gaussian.of_squared(distance.1),
                 false => gaussian.at(k, z).unwrap_or_else(|| gaussian.exact(z)),
             };
-            let x = cell(&row, p, sin_cos, distance, gauss);
-            let over = x.f.abs() - c;
+            let mut v = Visit::of(&row, sin_cos.0, gauss);
+            let f = cell(&row, p, sin_cos, distance, v).f;
+            let over = f.abs() - c;
             if over > 0.0 {
-                kept(j, x.f.signum() * over * scale);
+                kept(j, f.signum() * over * scale);
             }
-            let sg = self.sharpness.map_or(0.0, |k| sigmoid(k * over));
-            s += sg;
+            v.sigmoid = self.sharpness.map_or(0.0, |k| sigmoid(k * over));
+            s += v.sigmoid;
             if let Some(visits) = visits.as_deref_mut() {
-                visits.push(Visit {
-                    ln_wave: x.ln_wave,
-                    pow: x.pow,
-                    gauss,
-                    sigmoid: sg,
-                });
+                visits.push(v);
             }
         });
         s
@@ -502,7 +495,7 @@ impl Inputs {
         let mut acc = [0.0f64; 7];
         let (mut phase, mut gaussian) = (Phase::new(&row), Gauss::new(&row));
         let mut visited = 0;
-        self.visit(&row, r, c, |k, j, folded| {
+        self.visit(self.visited(&row, r, c), |k, j, folded| {
             let p = j as f64 - i + row.offset;
             let (sin_cos, z) = (phase.at(&row, k, p), p - row.mu);
             let recorded = visits.map(|v| v[visited]);
@@ -517,16 +510,14 @@ impl Inputs {
                 None => 0.0,
             };
             let distance = g.distance(j, z);
-            let x = match recorded {
-                Some(v) => cell_of_visit(&row, p, sin_cos, distance, v),
-                None => {
-                    let gauss = match folded {
-                        true => gaussian.of_squared(distance.1),
-                        false => gauss.unwrap_or_else(|| gaussian.exact(z)),
-                    };
-                    cell(&row, p, sin_cos, distance, gauss)
-                }
-            };
+            let v = recorded.unwrap_or_else(|| {
+                let gauss = match folded {
+                    true => gaussian.of_squared(distance.1),
+                    false => gauss.unwrap_or_else(|| gaussian.exact(z)),
+                };
+                Visit::of(&row, sin_cos.0, gauss)
+            });
+            let x = cell(&row, p, sin_cos, distance, v);
             let (sign, kept) = (x.f.signum() * (x.f != 0.0) as u8 as f64, x.f.abs() - c);
             let mut g_f = 0.0;
             if kept > 0.0 {
@@ -757,7 +748,14 @@ mod tests {
                     let distance = geometry.distance(j, p - row.mu);
                     let gauss = (-distance.1 / (2.0 * row.width * row.width)).exp();
                     let sin_cos = (row.freq * p + row.phi).sin_cos();
-                    let f = cell(&row, p, sin_cos, distance, gauss).f;
+                    let f = cell(
+                        &row,
+                        p,
+                        sin_cos,
+                        distance,
+                        Visit::of(&row, sin_cos.0, gauss),
+                    )
+                    .f;
                     exact += sigmoid(k * (f.abs() - c));
                 }
             }

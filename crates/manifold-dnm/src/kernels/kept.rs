@@ -162,13 +162,7 @@ pub fn closeness_backward<T: Real>(
                     grads[next - 1].into()
                 })
             };
-            inp.backward_row(
-                r,
-                g_s,
-                cell_grad,
-                g_row,
-                pattern.visits.get(r).map(Vec::as_slice),
-            )
+            inp.backward_row(r, g_s, cell_grad, g_row, Some(&pattern.visits[r]))
         })
         .collect::<Vec<f64>>();
     (g_shape, inp.kappa_grad(&g_c))
