@@ -23,9 +23,9 @@
 //! parameter, so that part of the dense gradient is never used. Host arrays are
 //! sender-major (`[C][batch]`) f64. A batch of [`SPLIT`] samples or more is cut into two
 //! halves that run on two threads (the comps of one sample never wait on another's), and
-//! a half of more than [`PART`] samples into two again (the cache):
-//! outputs bit for bit the same, the batch sums of `D̄`, `w̄`, `b̄` added half by half
-//! (a fixed order, the same on every machine). One thread below that: each rayon
+//! a half of more than [`PART`] samples into two again (the cache): outputs bit for bit
+//! the same, the batch sums of `D̄`, `w̄`, `b̄` added part by part (a fixed order, the
+//! same on every machine). One thread below that: each rayon
 //! hand-off costs tens of µs on these machines.
 
 use burn::tensor::backend::Backend;
@@ -116,7 +116,7 @@ pub const SPLIT: usize = 16;
 /// A half of more than this many samples is cut in two again, and so on: each part's
 /// sender-major arrays (`[C][part]` f64, several of them) then stay small enough for the
 /// cache, where a half of 250 samples of a 1 794-neuron manifold spills it and costs
-/// about a fifth more per sample. Batches up to `2·PART` run as two halves, as before.
+/// about a fifth more per sample (two threads). Batches up to `2·PART` run as two halves.
 pub const PART: usize = 128;
 
 impl Net {
