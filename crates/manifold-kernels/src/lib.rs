@@ -9,7 +9,8 @@
 //! | `DnmBackend` | `manifold_dnm::kernels` | the DNM's closeness grid, forward pass and flow loss (dense and kept-cell), each with its backward; CubeCL kernels on the GPU |
 //!
 //! This crate holds what they share: host buffers of float tensors ([`floats`]), rows
-//! stored as their non-zeros ([`rows`]), the helpers of the `Autodiff<B>` glue
+//! stored as their non-zeros ([`rows`]), the run-time choice of the CPU's widest vector
+//! instructions ([`simd`]), the helpers of the `Autodiff<B>` glue
 //! ([`autodiff`]), and the macros that implement a model's trait for every backend
 //! compiled in ([`backends`]: [`for_each_host_backend!`], [`defaults_on_gpu_backends!`]).
 //!
@@ -39,3 +40,4 @@ pub mod autodiff;
 pub mod backends;
 pub mod floats;
 pub mod rows;
+pub mod simd;

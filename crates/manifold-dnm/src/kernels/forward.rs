@@ -26,13 +26,16 @@
 //! a half of more than [`PART`] samples into two again (the cache): outputs bit for bit
 //! the same, the batch sums of `D̄`, `w̄`, `b̄` added part by part (a fixed order, the
 //! same on every machine). One thread below that: each rayon
-//! hand-off costs tens of µs on these machines.
+//! hand-off costs tens of µs on these machines. Each part runs on the CPU's widest vectors
+//! ([`manifold_kernels::simd`]: AVX2 where the CPU has it, with the baseline copy's bits):
+//! the sender-major `axpy`s and dot products over the batch are most of the pass.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
 use manifold_kernels::floats::{dot, Floats, Real};
 use manifold_kernels::rows::{transpose, SparseRows};
+use manifold_kernels::widest;
 
 /// `leaky(u)` and its slope.
 #[inline]
@@ -86,6 +89,7 @@ impl Net {
 
     /// Row `j` of the sender-major `u` and `a` (`[C][batch]`): `u = w_j·z + b_j` and
     /// `a = leaky(u)` from the sender's input `z` over the batch (`x_j` or the comp's `o`).
+    #[inline]
     fn sender(&self, j: usize, z: impl Iterator<Item = f64>, u: &mut [f64], a: &mut [f64]) {
         let row = j * self.batch..(j + 1) * self.batch;
         let (w, b) = (self.w[j], self.b[j]);
@@ -96,6 +100,7 @@ impl Net {
     }
 
     /// Rows `0..n_in` of `u` and `a` from `x` (`[batch, n_in]`).
+    #[inline]
     pub(crate) fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
         for j in 0..self.n_in {
             let column = x.iter().skip(j).step_by(self.n_in).copied();
@@ -179,6 +184,8 @@ fn forward_cut(
     }
 }
 
+widest! {
+/// One part of the forward pass, on the CPU's widest vectors.
 fn forward_part(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>) {
     let (bt, n_in, n_comp) = (net.batch, net.n_in, net.comps());
     let n_out = d.len() - n_comp;
@@ -200,6 +207,7 @@ fn forward_part(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64
         }
     }
     (transpose(&y, n_out, bt), transpose(&o, n_comp, bt))
+}
 }
 
 /// How the backward lays out `D̄`.
@@ -294,6 +302,8 @@ fn backward_cut<T: Real>(
     }
 }
 
+widest! {
+/// One part of the backward pass, on the CPU's widest vectors.
 fn backward_part<T: Real>(
     net: &Net,
     x: &[f64],
@@ -366,9 +376,11 @@ fn backward_part<T: Real>(
         b: g_b,
     }
 }
+}
 
 /// Sender `j`'s last step backward: `ū_j += ā_j·leaky'(u_j)`, and `(w̄_j, b̄_j)` from the
 /// sender's own input `z` (`x_j` or `o_i`) at each sample.
+#[inline]
 pub(crate) fn close(
     j: usize,
     bt: usize,
@@ -463,12 +475,12 @@ pub fn outputs_backward_tensor<B: Backend>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A small random network (40 inputs, 30 comps, 5 outputs; each cell kept with
     /// probability 0.3, comps reading only earlier senders) and a batch of `batch`.
-    fn network(batch: usize) -> (Net, Vec<f64>, SparseRows<f64>) {
+    pub(crate) fn network(batch: usize) -> (Net, Vec<f64>, SparseRows<f64>) {
         let (n_in, n_comp, n_out) = (40, 30, 5);
         let cols = n_in + n_comp;
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -525,6 +537,28 @@ mod tests {
                 );
             }
             assert!(a.iter().any(|v| *v != 0.0), "{name} is not all zero");
+        }
+    }
+
+    /// The AVX2 copy of the passes ([`manifold_kernels::simd`]) gives the baseline copy's
+    /// bits: outputs, comp values and every gradient, over a batch in parts. (On a CPU
+    /// without AVX2 both runs take the baseline copy.)
+    #[test]
+    fn the_wide_passes_give_the_baseline_bits() {
+        let (net, x, d) = network(2 * PART + 7);
+        let run = |wide: bool| {
+            manifold_kernels::simd::set_wide(wide);
+            let (y, o) = forward(&net, &x, &d);
+            let g_y: Vec<f64> = y.iter().map(|v| v.cos()).collect();
+            let g = backward::<f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
+            manifold_kernels::simd::set_wide(true);
+            [y, o, g.x, g.d, g.w, g.b].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>())
+        };
+        let (wide, baseline) = (run(true), run(false));
+        let names = ["y", "o", "x̄", "D̄", "w̄", "b̄"];
+        for ((name, a), b) in names.iter().zip(&wide).zip(&baseline) {
+            assert_eq!(a, b, "{name}");
+            assert!(a.iter().any(|&v| v != 0), "{name} is not all zero");
         }
     }
 }

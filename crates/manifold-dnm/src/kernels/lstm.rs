@@ -30,7 +30,8 @@
 //!
 //! and `s̄` flows into `D̄` and the senders as in [`super::forward`]. Batches of
 //! [`super::forward::SPLIT`] samples or more run as two halves on two threads, sums added
-//! half by half (a fixed order).
+//! half by half (a fixed order), each on the CPU's widest vectors
+//! ([`manifold_kernels::simd`]).
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
@@ -39,6 +40,7 @@ use super::forward::{axpy, close, joined, Net};
 use super::kept::{host, Pattern};
 use manifold_kernels::floats::{dot, Floats};
 use manifold_kernels::rows::{transpose, SparseRows};
+use manifold_kernels::widest;
 
 /// Gate parameters per comp: `w_ι b_ι w_f b_f w_ω b_ω`.
 pub const GATE_PARAMETERS: usize = 6;
@@ -126,6 +128,8 @@ pub fn forward(
     }
 }
 
+widest! {
+/// One part of the forward pass, on the CPU's widest vectors.
 fn forward_part(
     net: &Net,
     gates: &[f64],
@@ -161,6 +165,7 @@ fn forward_part(
         transpose(&s, n_comp, bt),
         transpose(&c, n_comp, bt),
     )
+}
 }
 
 /// Gradients of `x` and `c⁻` (batch-major), the kept values of `D`, `w`, `b` and the gates.
@@ -218,6 +223,8 @@ pub fn backward(
     }
 }
 
+widest! {
+/// One part of the backward pass, on the CPU's widest vectors.
 #[allow(clippy::too_many_arguments)]
 fn backward_part(
     net: &Net,
@@ -306,6 +313,7 @@ fn backward_part(
         b: g_b,
         gates: g_gates,
     }
+}
 }
 
 /// Columns `0..left` and `left..` of a batch-major `[batch, left + right]`.
@@ -421,4 +429,38 @@ pub fn outputs_backward_tensor<B: Backend>(
             &device,
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The AVX2 copy of the LSTM passes ([`manifold_kernels::simd`]) gives the baseline
+    /// copy's bits: outputs, input sums, cell states and every gradient. (On a CPU without
+    /// AVX2 both runs take the baseline copy.)
+    #[test]
+    fn the_wide_passes_give_the_baseline_bits() {
+        let (net, x, d) = crate::kernels::forward::tests::network(37);
+        let (bt, n_comp) = (net.batch, net.comps());
+        let gates: Vec<f64> = (0..n_comp * GATE_PARAMETERS)
+            .map(|k| ((k * 7 % 13) as f64 - 6.0) / 5.0)
+            .collect();
+        let c_prev: Vec<f64> = (0..bt * n_comp).map(|k| (k as f64 * 0.37).sin()).collect();
+        let run = |wide: bool| {
+            manifold_kernels::simd::set_wide(wide);
+            let (y, s, c) = forward(&net, &gates, &x, &c_prev, &d);
+            let g_y: Vec<f64> = y.iter().map(|v| v.cos()).collect();
+            let g_c: Vec<f64> = c.iter().map(|v| 0.5 * v.sin()).collect();
+            let g = backward(&net, &gates, &x, &c_prev, &d, &s, &g_y, &g_c);
+            manifold_kernels::simd::set_wide(true);
+            [y, s, c, g.x, g.c_prev, g.d, g.w, g.b, g.gates]
+                .map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>())
+        };
+        let (wide, baseline) = (run(true), run(false));
+        let names = ["y", "s", "c", "x̄", "c̄⁻", "D̄", "w̄", "b̄", "gates̄"];
+        for ((name, a), b) in names.iter().zip(&wide).zip(&baseline) {
+            assert_eq!(a, b, "{name}");
+            assert!(a.iter().any(|&v| v != 0), "{name} is not all zero");
+        }
+    }
 }

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use manifold_kernels::floats::host_floats;
 use manifold_kernels::rows::{transpose, SparseRows};
+use manifold_kernels::widest;
 
 /// Rows of `W` per block of the host kernel.
 pub const BLOCK: usize = 256;
@@ -54,9 +55,10 @@ fn axpy(acc: &mut [f32], a: f32, row: &[f32]) {
 /// Columns of a block kept in registers at once (8 AVX registers of 8 floats).
 const LANES: usize = 64;
 
+widest! {
 /// One block: `out[b, j] = Σ_{p ∈ nz(b)} v_bp · wt[p, j]` for `j < width`, `LANES`
-/// columns at a time so that the partial sums stay in registers over all non-zeros.
-#[inline(always)]
+/// columns at a time so that the partial sums stay in registers over all non-zeros, on
+/// the CPU's widest vectors.
 fn block_product(rows: &SparseRows, wt: &[f32], width: usize, out: &mut [f32]) {
     for (b, dst) in out.chunks_exact_mut(width).enumerate() {
         let (nz, vals) = rows.row(b);
@@ -81,20 +83,6 @@ fn block_product(rows: &SparseRows, wt: &[f32], width: usize, out: &mut [f32]) {
         }
     }
 }
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn block_product_avx2(rows: &SparseRows, wt: &[f32], width: usize, out: &mut [f32]) {
-    block_product(rows, wt, width, out)
-}
-
-fn block_product_best(rows: &SparseRows, wt: &[f32], width: usize, out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { block_product_avx2(rows, wt, width, out) };
-    }
-    block_product(rows, wt, width, out)
 }
 
 /// The scores of block `blk` of `w` (`[k, d]`, neurons `k0..k1` with `k0 = blk·BLOCK`)
@@ -111,7 +99,7 @@ pub(crate) fn block_scores(
     let width = k1 - k0;
     let wt = transpose(&w[k0 * d..k1 * d], width, d);
     let mut out = vec![0f32; n * width];
-    block_product_best(rows, &wt, width, &mut out);
+    block_product(rows, &wt, width, &mut out);
     (k0, out)
 }
 
