@@ -3,7 +3,8 @@
 //! index), not through free weights. This example freezes a trained manifold, takes the
 //! values its outputs read (the pre-activations `u_j = w_j·o_j + b_j` of every sender an
 //! output keeps a cell to) on the whole training and test sets, and fits a dense softmax
-//! readout on them (Adam, 20 epochs): the simplest control for the readout's share.
+//! readout on them (Adam, 20 epochs): the simplest control for the readout's share. A
+//! second readout over every comp's value asks the same of all the features.
 //!
 //! ```sh
 //! cargo run --release -- train dnm --preset patch-mnist --out runs/patch
