@@ -84,7 +84,6 @@ impl SparseRows<f64> {
 
 /// `[r, c]` → `[c, r]`, row-major, in 8 × 8 tiles (a row-by-row transpose misses the
 /// cache on every write); full tiles have constant bounds, so the compiler unrolls them.
-#[inline]
 pub fn transpose<T: Copy + Default>(a: &[T], r: usize, c: usize) -> Vec<T> {
     const TILE: usize = 8;
     let mut t = vec![T::default(); r * c];
