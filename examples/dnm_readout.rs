@@ -23,7 +23,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use manifold::data::{ImageSet, Mnist};
 use manifold::dnm::kernels::forward::outputs_tensor;
-use manifold::dnm::{Data, Dnm, DnmConfig, Grid, PixelOrder, LEAK};
+use manifold::dnm::{head, Data, Dnm, DnmConfig, Grid, PixelOrder, LEAK};
 use manifold::train::{
     accuracy, argmax_rows, cross_entropy, labels_tensor, load_module, read_toml, Silent,
 };
@@ -74,17 +74,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for start in (0..set.len()).step_by(CHUNK) {
             let idx: Vec<usize> = (start..(start + CHUNK).min(set.len())).collect();
             let (x, _) = set.gather(&idx);
-            let x = Tensor::<B, 2>::from_data(TensorData::new(x, [idx.len(), n_in]), &device);
-            let (y, o) = outputs_tensor(
-                x.clone(),
-                d.clone(),
-                model.w.val(),
-                model.b.val(),
-                n_in,
-                LEAK,
-            );
-            predicted.extend(argmax_rows(y));
-            let (x, o) = (host(x), host(o));
+            let pixels =
+                Tensor::<B, 2>::from_data(TensorData::new(x.clone(), [idx.len(), n_in]), &device);
+            let (y, o) =
+                outputs_tensor(pixels, d.clone(), model.w.val(), model.b.val(), n_in, LEAK);
+            predicted.extend(argmax_rows(head(y, config.head)));
+            let o = host(o);
             for t in 0..idx.len() {
                 u.extend((0..cols).map(|j| match j < n_in {
                     true => w[j] * x[t * n_in + j] + b[j],

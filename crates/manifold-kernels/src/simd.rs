@@ -79,3 +79,22 @@ macro_rules! widest {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `set_wide(false)` keeps every call on the baseline copy, and `set_wide(true)` lets
+    /// the AVX2 copy run exactly where the CPU has it: the tests that compare the two
+    /// copies bit for bit do run both on an AVX2 machine.
+    #[test]
+    fn set_wide_chooses_the_copy() {
+        set_wide(false);
+        assert!(!avx2());
+        set_wide(true);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(avx2(), std::arch::is_x86_feature_detected!("avx2"));
+        #[cfg(not(target_arch = "x86_64"))]
+        assert!(!avx2());
+    }
+}
