@@ -327,12 +327,14 @@ impl Inputs {
         sigmoid(self.kappa)
     }
 
-    /// The columns of row `r` a pass visits, as two runs (each a recurrence of its own;
-    /// the first run of a patch holds its input columns, where the gaussian is computed
-    /// cell by cell): without a surrogate only [`Row::reach`] of the cutoff (the rest of
-    /// `D` stays 0); with one the reach of `c − TAIL/k` ([`SURROGATE_TAIL`]), which is
-    /// every allowed cell when that is ≤ 0. The line window visits one run.
-    fn visited(&self, row: &Row, r: usize, c: f64) -> [std::ops::Range<usize>; 2] {
+    /// The columns of row `r` a pass visits, as runs in column order (each a recurrence
+    /// of its own; a patch's runs over the input columns come first, and there the
+    /// gaussian is computed cell by cell): without a surrogate only the reach of the
+    /// cutoff ([`Row::reach`]; the rest of `D` stays 0); with one the reach of
+    /// `c − TAIL/k` ([`SURROGATE_TAIL`]), which is every allowed cell when that is ≤ 0.
+    /// The line window visits one run; a patch one run per image row it reaches
+    /// ([`Inputs::patch_runs`]) and one over the comps.
+    fn visited(&self, row: &Row, r: usize, c: f64) -> Vec<std::ops::Range<usize>> {
         let g = &self.geometry;
         let allowed = g.allowed(r);
         let threshold = match self.sharpness {
@@ -342,32 +344,68 @@ impl Inputs {
         let i = (g.inputs + r) as f64;
         let pixels = allowed.min(g.inputs);
         match g.window {
-            Window::Line if threshold <= 0.0 => [0..allowed, 0..0],
-            Window::Line => [row.reach(threshold, i, allowed, (1.0, 0.0)), 0..0],
-            Window::Patch if threshold <= 0.0 => [0..pixels, pixels..allowed],
+            Window::Line if threshold <= 0.0 => vec![0..allowed],
+            Window::Line => vec![row.reach(threshold, i, allowed, (1.0, 0.0))],
+            Window::Patch if threshold <= 0.0 => vec![0..pixels, pixels..allowed],
             Window::Patch => {
-                // Every input lies at least `e` from a centre past the inputs.
-                let beyond = g.beyond_inputs(row.mu + i - row.offset);
-                let near = row
-                    .half(threshold)
-                    .is_some_and(|h| h.is_nan() || h * (1.0 + 1e-9) + 1e-9 >= beyond);
-                let fold = (g.period, g.period / 2.0);
                 let senders = row.reach(threshold, i, allowed, (1.0, 0.0));
-                [
-                    match near {
-                        true => row.reach(threshold, i, pixels, fold),
-                        false => 0..0,
-                    },
-                    senders.start.max(pixels)..senders.end.max(pixels),
-                ]
+                let mut runs = self.patch_runs(row, i, pixels, threshold);
+                runs.push(senders.start.max(pixels)..senders.end.max(pixels));
+                runs
             }
         }
+    }
+
+    /// The input columns `0..pixels` of a patch row (receiver `i`) where `|f|` can reach
+    /// `threshold`: with `h` the gaussian's reach ([`Row::half`]) and the row's centre
+    /// sender `j*`, the cells within `h` of the centre in both image directions. A cell
+    /// in image row `z_y` and column `z_x` from the centre has `δ² ≥ z_x² + z_y²`, so
+    /// only the image rows `|z_y| ≤ h` are visited, each over `|z − P·z_y| ≤ h`: a
+    /// square of side `2h` where the band of [`Row::reach`] over whole image rows is
+    /// `P` wide. Each run is widened by one column before and two after (the phase
+    /// recurrence's rounding). When those squares' rows would touch (`2h + 6 ≥ P`), or
+    /// `h` is not finite, it is the whole band, one run; none when every input lies
+    /// beyond the reach (a centre `e` past the last input).
+    fn patch_runs(
+        &self,
+        row: &Row,
+        i: f64,
+        pixels: usize,
+        threshold: f64,
+    ) -> Vec<std::ops::Range<usize>> {
+        let g = &self.geometry;
+        let centre = row.mu + i - row.offset;
+        let beyond = g.beyond_inputs(centre);
+        let Some(h) = row.half(threshold) else {
+            return Vec::new();
+        };
+        if !h.is_nan() && h * (1.0 + 1e-9) + 1e-9 < beyond {
+            return Vec::new();
+        }
+        let band = row.reach(threshold, i, pixels, (g.period, g.period / 2.0));
+        if !(h.is_finite() && centre.is_finite()) || 2.0 * h + 6.0 >= g.period {
+            return vec![band];
+        }
+        let rows = (h * (1.0 + 1e-9) + 1e-9).floor();
+        let mut runs = Vec::with_capacity(2 * rows as usize + 2);
+        let mut start = 0;
+        for m in -(rows as i64)..=rows as i64 {
+            let at = centre + m as f64 * g.period;
+            let clip = |x: f64| x.clamp(0.0, pixels as f64) as usize;
+            let (lo, hi) = (clip((at - h).floor() - 1.0), clip((at + h).ceil() + 2.0));
+            let run = lo.max(start)..hi;
+            if !run.is_empty() {
+                start = run.end;
+                runs.push(run);
+            }
+        }
+        runs
     }
 
     /// Calls `each(k, j, folded)` for the `k`-th column `j` of each run of `runs` (a row's
     /// [`Inputs::visited`]), `folded` where the cell's gaussian is a patch's.
     #[inline]
-    fn visit(&self, runs: [std::ops::Range<usize>; 2], mut each: impl FnMut(usize, usize, bool)) {
+    fn visit(&self, runs: Vec<std::ops::Range<usize>>, mut each: impl FnMut(usize, usize, bool)) {
         let g = &self.geometry;
         for run in runs {
             let folded = g.window == Window::Patch && run.start < g.inputs;
@@ -698,7 +736,11 @@ mod tests {
     /// gaussians; with a soft one (k = 4) it visits them all.
     #[test]
     fn a_sharp_surrogate_is_windowed_within_its_tail() {
-        for (window, width) in [(Window::Line, 20.0), (Window::Patch, 3.0)] {
+        for (window, width) in [
+            (Window::Line, 20.0),
+            (Window::Patch, 3.0),
+            (Window::Patch, 1.0),
+        ] {
             surrogate_windowed_within_its_tail(window, width);
         }
     }
@@ -737,11 +779,7 @@ mod tests {
             let (mut exact, mut visited, mut allowed) = (0.0, 0, 0);
             for r in 0..rows {
                 let row = inp.row(r);
-                visited += inp
-                    .visited(&row, r, c)
-                    .map(|run| run.len())
-                    .iter()
-                    .sum::<usize>();
+                visited += cells(&inp.visited(&row, r, c));
                 allowed += geometry.allowed(r);
                 for j in 0..geometry.allowed(r) {
                     let p = j as f64 - (geometry.inputs + r) as f64 + row.offset;
@@ -781,18 +819,22 @@ mod tests {
     /// different columns, so values agree to rounding, not bit for bit.)
     #[test]
     fn reach_holds_every_kept_cell() {
-        reach_holds_every_kept_cell_of(Window::Line);
-        reach_holds_every_kept_cell_of(Window::Patch);
+        reach_holds_every_kept_cell_of(Window::Line, 7.0);
+        reach_holds_every_kept_cell_of(Window::Patch, 7.0);
+        reach_holds_every_kept_cell_of(Window::Patch, 20.0);
     }
 
-    fn reach_holds_every_kept_cell_of(window: Window) {
+    /// [`reach_holds_every_kept_cell`] at period `period`: at 20 the patch's narrow rows
+    /// visit squares of the image ([`Inputs::patch_runs`]), and the test checks some do.
+    fn reach_holds_every_kept_cell_of(window: Window, period: f64) {
         let geometry = Geometry {
             inputs: 60,
             comps: 30,
             outputs: 5,
-            period: 7.0,
+            period,
             window,
         };
+        let mut squares = 0;
         let rows = geometry.rows();
         let mut rng = StdRng::seed_from_u64(7);
         for kappa in [-6.0, -2.0, 0.0, 1.5] {
@@ -822,7 +864,8 @@ mod tests {
             for r in 0..rows {
                 let row = inp.row(r);
                 let runs = inp.visited(&row, r, inp.cutoff());
-                visited += runs.map(|run| run.len()).iter().sum::<usize>();
+                visited += cells(&runs);
+                squares += (runs.len() > 2) as usize;
                 allowed += geometry.allowed(r);
                 for j in 0..cols {
                     let (a, b) = (full[r * cols + j], trimmed[r * cols + j]);
@@ -839,5 +882,15 @@ mod tests {
                 "{window:?}, κ {kappa}: the trimmed pass visited all {allowed} cells"
             );
         }
+        assert_eq!(
+            squares > 0,
+            window == Window::Patch && period > 10.0,
+            "{window:?} at period {period}: {squares} rows visited squares"
+        );
+    }
+
+    /// Cells in a row's runs.
+    fn cells(runs: &[std::ops::Range<usize>]) -> usize {
+        runs.iter().map(|run| run.len()).sum()
     }
 }
