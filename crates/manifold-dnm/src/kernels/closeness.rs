@@ -358,12 +358,12 @@ impl Inputs {
 
     /// The input columns `0..pixels` of a patch row (receiver `i`) where `|f|` can reach
     /// `threshold`: with `h` the gaussian's reach ([`Row::half`]) and the row's centre
-    /// sender `j*`, the cells within `h` of the centre in both image directions. A cell
-    /// in image row `z_y` and column `z_x` from the centre has `δ² ≥ z_x² + z_y²`, so
-    /// only the image rows `|z_y| ≤ h` are visited, each over `|z − P·z_y| ≤ h`: a
-    /// square of side `2h` where the band of [`Row::reach`] over whole image rows is
-    /// `P` wide. Each run is widened by one column before and two after (the phase
-    /// recurrence's rounding). When those squares' rows would touch (`2h + 6 ≥ P`), or
+    /// sender `j*`, the cells within `h` of the centre on the image plane. A cell in
+    /// image row `z_y` and column `z_x` from the centre has `δ² ≥ z_x² + z_y²`, so only
+    /// the image rows `|z_y| ≤ h` are visited, each over `z_x² ≤ h² − z_y²`: a disc of
+    /// radius `h` where the band of [`Row::reach`] over whole image rows is `P` wide.
+    /// Each run is widened by one column before and two after (the phase recurrence's
+    /// rounding). When the runs of neighbouring image rows would touch (`2h + 6 ≥ P`), or
     /// `h` is not finite, it is the whole band, one run; none when every input lies
     /// beyond the reach (a centre `e` past the last input).
     fn patch_runs(
@@ -386,13 +386,18 @@ impl Inputs {
         if !(h.is_finite() && centre.is_finite()) || 2.0 * h + 6.0 >= g.period {
             return vec![band];
         }
-        let rows = (h * (1.0 + 1e-9) + 1e-9).floor();
+        let reach = h * (1.0 + 1e-9) + 1e-9;
+        let rows = reach.floor();
         let mut runs = Vec::with_capacity(2 * rows as usize + 2);
         let mut start = 0;
         for m in -(rows as i64)..=rows as i64 {
             let at = centre + m as f64 * g.period;
+            let half = (reach * reach - (m * m) as f64).max(0.0).sqrt();
             let clip = |x: f64| x.clamp(0.0, pixels as f64) as usize;
-            let (lo, hi) = (clip((at - h).floor() - 1.0), clip((at + h).ceil() + 2.0));
+            let (lo, hi) = (
+                clip((at - half).floor() - 1.0),
+                clip((at + half).ceil() + 2.0),
+            );
             let run = lo.max(start)..hi;
             if !run.is_empty() {
                 start = run.end;
@@ -825,7 +830,7 @@ mod tests {
     }
 
     /// [`reach_holds_every_kept_cell`] at period `period`: at 20 the patch's narrow rows
-    /// visit squares of the image ([`Inputs::patch_runs`]), and the test checks some do.
+    /// visit discs of the image ([`Inputs::patch_runs`]), and the test checks some do.
     fn reach_holds_every_kept_cell_of(window: Window, period: f64) {
         let geometry = Geometry {
             inputs: 60,
@@ -834,7 +839,7 @@ mod tests {
             period,
             window,
         };
-        let mut squares = 0;
+        let mut discs = 0;
         let rows = geometry.rows();
         let mut rng = StdRng::seed_from_u64(7);
         for kappa in [-6.0, -2.0, 0.0, 1.5] {
@@ -865,7 +870,7 @@ mod tests {
                 let row = inp.row(r);
                 let runs = inp.visited(&row, r, inp.cutoff());
                 visited += cells(&runs);
-                squares += (runs.len() > 2) as usize;
+                discs += (runs.len() > 2) as usize;
                 allowed += geometry.allowed(r);
                 for j in 0..cols {
                     let (a, b) = (full[r * cols + j], trimmed[r * cols + j]);
@@ -883,9 +888,9 @@ mod tests {
             );
         }
         assert_eq!(
-            squares > 0,
+            discs > 0,
             window == Window::Patch && period > 10.0,
-            "{window:?} at period {period}: {squares} rows visited squares"
+            "{window:?} at period {period}: {discs} rows visited discs"
         );
     }
 
