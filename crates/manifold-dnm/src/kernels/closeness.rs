@@ -113,9 +113,9 @@ impl Row {
     /// since `W^β'` is monotone), so a cell is cut once `G < c/(|α'|·m)`, i.e. outside the
     /// distance `h = σ'·√(2·ln(|α'|·m/c))` from the centre. Along the sender index that is
     /// `|p − μ| ≤ stretch·h + pad` (`stretch` 1 and `pad` 0 for the line window; `P` and
-    /// `P/2` for a patch, whose rows lie `P` senders apart). The bound is widened by a
-    /// relative 1e-9 and one column each side (the recurrences' rounding); when it is not
-    /// finite the whole row is visited.
+    /// `P/2` for a patch's band of whole image rows, which lie `P` senders apart). The
+    /// bound is widened by a relative 1e-9 and as [`span`] widens it (the recurrences'
+    /// rounding); when it is not finite the whole row is visited.
     fn reach(
         &self,
         c: f64,
@@ -126,14 +126,7 @@ impl Row {
         let Some(h) = self.half(c) else {
             return 0..0;
         };
-        let half = stretch * h + pad;
-        let centre = self.mu + i - self.offset;
-        let (lo, hi) = ((centre - half).floor() - 1.0, (centre + half).ceil() + 2.0);
-        if !(lo.is_finite() && hi.is_finite()) {
-            return 0..allowed;
-        }
-        let clip = |x: f64| x.clamp(0.0, allowed as f64) as usize;
-        clip(lo)..clip(hi)
+        span(self.mu + i - self.offset, stretch * h + pad, allowed)
     }
 
     /// The distance `h` from the centre beyond which every cell is cut ([`Row::reach`]),
@@ -147,6 +140,18 @@ impl Row {
         let log_ratio = (self.amp.abs() * m * (1.0 + 1e-9) / c).ln();
         (log_ratio > 0.0).then(|| self.width * (2.0 * log_ratio).sqrt())
     }
+}
+
+/// The columns `j` with `|j − centre| ≤ half`, widened by one column before and two
+/// after (the recurrences' rounding) and clipped to `0..limit`; all of `0..limit` when
+/// the bounds are not finite.
+fn span(centre: f64, half: f64, limit: usize) -> std::ops::Range<usize> {
+    let (lo, hi) = ((centre - half).floor() - 1.0, (centre + half).ceil() + 2.0);
+    if !(lo.is_finite() && hi.is_finite()) {
+        return 0..limit;
+    }
+    let clip = |x: f64| x.clamp(0.0, limit as f64) as usize;
+    clip(lo)..clip(hi)
 }
 
 /// `f` at one cell and the pieces its derivatives need.
@@ -362,10 +367,10 @@ impl Inputs {
     /// image row `z_y` and column `z_x` from the centre has `δ² ≥ z_x² + z_y²`, so only
     /// the image rows `|z_y| ≤ h` are visited, each over `z_x² ≤ h² − z_y²`: a disc of
     /// radius `h` where the band of [`Row::reach`] over whole image rows is `P` wide.
-    /// Each run is widened by one column before and two after (the phase recurrence's
-    /// rounding). When the runs of neighbouring image rows would touch (`2h + 6 ≥ P`), or
-    /// `h` is not finite, it is the whole band, one run; none when every input lies
-    /// beyond the reach (a centre `e` past the last input).
+    /// Each run is widened as [`span`] widens it (the phase recurrence's rounding). When
+    /// the runs of neighbouring image rows would touch (`2h + 6 ≥ P`), or `h` is not
+    /// finite, it is the whole band, one run; none when every input lies beyond the
+    /// reach (a centre `e` past the last input).
     fn patch_runs(
         &self,
         row: &Row,
@@ -393,12 +398,8 @@ impl Inputs {
         for m in -(rows as i64)..=rows as i64 {
             let at = centre + m as f64 * g.period;
             let half = (reach * reach - (m * m) as f64).max(0.0).sqrt();
-            let clip = |x: f64| x.clamp(0.0, pixels as f64) as usize;
-            let (lo, hi) = (
-                clip((at - half).floor() - 1.0),
-                clip((at + half).ceil() + 2.0),
-            );
-            let run = lo.max(start)..hi;
+            let run = span(at, half, pixels);
+            let run = run.start.max(start)..run.end;
             if !run.is_empty() {
                 start = run.end;
                 runs.push(run);
