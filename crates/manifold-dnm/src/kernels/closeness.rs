@@ -349,7 +349,7 @@ impl Inputs {
         let i = (g.inputs + r) as f64;
         let pixels = allowed.min(g.inputs);
         match g.window {
-            Window::Line if threshold <= 0.0 => vec![0..allowed],
+            Window::Line if threshold <= 0.0 => std::iter::once(0..allowed).collect(),
             Window::Line => vec![row.reach(threshold, i, allowed, (1.0, 0.0))],
             Window::Patch if threshold <= 0.0 => vec![0..pixels, pixels..allowed],
             Window::Patch => {
