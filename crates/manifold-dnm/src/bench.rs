@@ -12,7 +12,7 @@ use manifold_train::{median, ModelConfig, TrainError};
 use serde::Serialize;
 
 use crate::profile::{Phase, PhaseClock, PhaseTimes};
-use crate::{adam, train_step_timed, Data, Dnm, DnmConfig, Grid, StepReport};
+use crate::{adam, train_step_timed, Data, Dnm, DnmConfig, Evaluator, Grid, StepReport};
 
 /// The timings of one configuration.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +33,11 @@ pub struct StepTiming {
     pub density: f64,
     /// Kept connections at the last step (density × allowed cells).
     pub kept: usize,
+    /// Cells the closeness pass visits (kept or not) after the last step, where the fast
+    /// evaluator runs it over the kept cells ([`Dnm::kept`]); `None` where the whole grid
+    /// is computed (the reference evaluator, or a backend without those kernels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visited: Option<usize>,
     /// Every timed step, in milliseconds.
     pub step_ms: Vec<f64>,
     /// Their median.
@@ -94,6 +99,11 @@ pub fn time_steps<B: DnmAutodiffBackend>(
             .map(|(k, &p)| (p, median(&split.iter().map(|t| t[k]).collect::<Vec<_>>())))
             .collect()
     });
+    let visited = match config.evaluator {
+        Evaluator::Fast => model.kept(&grid, config.surrogate_needed()),
+        Evaluator::Reference => None,
+    }
+    .map(|kept| kept.pattern.visits.iter().map(Vec::len).sum());
     let comps = config.comps();
     Ok(StepTiming {
         neurons: config.neurons,
@@ -104,6 +114,7 @@ pub fn time_steps<B: DnmAutodiffBackend>(
         depth: last.depth,
         density: last.density,
         kept: (last.density * grid.max_cells() as f64).round() as usize,
+        visited,
         median_step_ms: median(&times),
         step_ms: times,
         peak_rss_bytes: peak_rss(),
@@ -115,5 +126,29 @@ fn failed(problem: impl ToString) -> TrainError {
     TrainError {
         where_: "dnm bench".into(),
         problem: problem.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+
+    /// The fast evaluator reports how many cells its closeness pass visits: every kept
+    /// cell, and under `best-toy`'s soft surrogate (its tail reaches below 0) every
+    /// allowed cell, `(N² − n_in² − n_out² − n_comp)/2` = 284 of the 20 × 21 grid; the
+    /// reference evaluator computes the whole grid and reports none.
+    #[test]
+    fn the_fast_evaluator_reports_the_cells_it_visits() {
+        let device = Default::default();
+        let config = DnmConfig::preset("best-toy").expect("preset");
+        let fast = time_steps::<B>(&config, &Data::Toy, 1, 0, false, &device).expect("steps");
+        assert_eq!(fast.grid_cells, 20 * 21);
+        assert_eq!(fast.visited, Some(284));
+        assert!(fast.kept > 0 && fast.kept < 284, "{} kept", fast.kept);
+        let reference = config.with_evaluator(Evaluator::Reference);
+        let slow = time_steps::<B>(&reference, &Data::Toy, 1, 0, false, &device).expect("steps");
+        assert_eq!(slow.visited, None);
     }
 }

@@ -77,8 +77,11 @@ fn run<B: TrainBackend>(
         };
         let (timing, error) = match time_steps::<B>(config, &data, steps, 3, phases, &device) {
             Ok(t) => {
+                let visited = t
+                    .visited
+                    .map_or(String::new(), |v| format!(", closeness visits {v}"));
                 eprintln!(
-                    "  {name} {size} {}: {:.2} ms/step (depth {}, {} kept of {} grid cells)",
+                    "  {name} {size} {}: {:.2} ms/step (depth {}, {} kept of {} grid cells{visited})",
                     t.evaluator, t.median_step_ms, t.depth, t.kept, t.grid_cells
                 );
                 (Some(t), None)
