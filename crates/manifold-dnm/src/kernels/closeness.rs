@@ -349,8 +349,10 @@ impl Inputs {
         let i = (g.inputs + r) as f64;
         let pixels = allowed.min(g.inputs);
         match g.window {
-            Window::Line if threshold <= 0.0 => std::iter::once(0..allowed).collect(),
-            Window::Line => vec![row.reach(threshold, i, allowed, (1.0, 0.0))],
+            Window::Line => vec![match threshold <= 0.0 {
+                true => 0..allowed,
+                false => row.reach(threshold, i, allowed, (1.0, 0.0)),
+            }],
             Window::Patch if threshold <= 0.0 => vec![0..pixels, pixels..allowed],
             Window::Patch => {
                 let senders = row.reach(threshold, i, allowed, (1.0, 0.0));
@@ -387,9 +389,8 @@ impl Inputs {
         if !h.is_nan() && h * (1.0 + 1e-9) + 1e-9 < beyond {
             return Vec::new();
         }
-        let band = row.reach(threshold, i, pixels, (g.period, g.period / 2.0));
         if !(h.is_finite() && centre.is_finite()) || 2.0 * h + 6.0 >= g.period {
-            return vec![band];
+            return vec![row.reach(threshold, i, pixels, (g.period, g.period / 2.0))];
         }
         let reach = h * (1.0 + 1e-9) + 1e-9;
         let rows = reach.floor();
