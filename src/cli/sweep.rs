@@ -119,6 +119,10 @@ pub struct CollectArgs {
     /// summary.json (the tuner's "best of seeds"; e.g. test_loss).
     #[arg(long, value_name = "NUMBER")]
     best_of: Option<String>,
+    /// A sweep.csv of an earlier collect (another machine's, or one whose runs are gone):
+    /// each point with no run directory here takes its row from it. Runs here win.
+    #[arg(long, value_name = "FILE")]
+    rows_from: Option<PathBuf>,
 }
 
 /// `manifold sweep`.
@@ -348,7 +352,11 @@ fn collect_dir(a: CollectArgs) -> anyhow::Result<()> {
         dir.display()
     );
     let sweep = Sweep::read(&dir.join(SWEEP_FILE), Some(dir))?;
-    let c = collect(&sweep, &Options { best_of: a.best_of })?;
+    let options = Options {
+        best_of: a.best_of,
+        rows_from: a.rows_from,
+    };
+    let c = collect(&sweep, &options)?;
     let finished = c.rows.iter().filter(|r| r.state.is_final()).count();
     let unfinished = c.unfinished();
     println!(

@@ -10,6 +10,10 @@
 //!   `manifold report --compare` draws them.
 //! - `plot-Y-vs-X.png`: the mean over seeds of Y against X, a curve per group, for each
 //!   `[[plot]]` of the file (default: test accuracy, or test MSE, against each axis).
+//!
+//! With [`Options::rows_from`], a point with no run directory here takes its row from a
+//! `sweep.csv` an earlier `collect` wrote (on another machine, or before the runs were
+//! deleted), so that a sweep run in parts, in several places, is collected into one table.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -25,6 +29,10 @@ use crate::point::{last_error, State};
 pub struct Options {
     /// Write `best.csv`: per setting, the seed with the lowest value of this number.
     pub best_of: Option<String>,
+    /// A `sweep.csv` of an earlier `collect`: each point with no run directory here takes
+    /// its state, numbers and reason from this file's row of the same `point`, if it has
+    /// one. A run directory here always wins; rows of points the sweep lacks are ignored.
+    pub rows_from: Option<PathBuf>,
 }
 
 /// A point's row: its state and the numbers of its `summary.json`.
@@ -38,6 +46,8 @@ pub struct Row {
     pub numbers: BTreeMap<String, f64>,
     /// Why it diverged or failed, or what it is waiting for.
     pub reason: String,
+    /// Read from [`Options::rows_from`], not from a run directory here.
+    pub from_file: bool,
 }
 
 /// What `collect` found and wrote.
@@ -74,15 +84,85 @@ fn numbers(dir: &Path) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// The finished points' rows of a `sweep.csv` written by [`collect`], by point:
+/// `(state, numbers, reason)`.
+type FileRows = BTreeMap<String, (State, BTreeMap<String, f64>, String)>;
+
+/// [`FileRows`] of the `sweep.csv` at `path`. Its numbers are the columns but `point`,
+/// `group`, `seed`, `state`, `reason` and the sweep's `axes` that hold only numbers (a
+/// column with text in any row is a setting). Unfinished points hold no numbers: left out.
+fn read_rows(path: &Path, axes: &[String]) -> Result<FileRows, TrainError> {
+    let bad = |e: &dyn std::fmt::Display| TrainError::new(path, format!("cannot read: {e}"));
+    let mut reader = csv::Reader::from_path(path).map_err(|e| bad(&e))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(&e))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let column = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            TrainError::new(
+                path,
+                format!("no `{name}` column: not a sweep.csv written by `sweep collect`"),
+            )
+        })
+    };
+    let (point, state, reason) = (column("point")?, column("state")?, column("reason")?);
+    let records = reader
+        .records()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(&e))?;
+    let fixed = ["point", "group", "seed", "state", "reason"];
+    let numeric: Vec<usize> = (0..header.len())
+        .filter(|&c| !fixed.contains(&header[c].as_str()) && !axes.contains(&header[c]))
+        .filter(|&c| {
+            records
+                .iter()
+                .all(|r| r[c].is_empty() || r[c].parse::<f64>().is_ok())
+        })
+        .collect();
+    let mut rows = FileRows::new();
+    for r in &records {
+        let why = r[reason].to_string();
+        let state = match &r[state] {
+            "done" => State::Done,
+            "diverged" => State::Diverged(why.clone()),
+            _ => continue,
+        };
+        let numbers = numeric
+            .iter()
+            .filter_map(|&c| Some((header[c].clone(), r[c].parse::<f64>().ok()?)))
+            .collect();
+        rows.insert(r[point].to_string(), (state, numbers, why));
+    }
+    Ok(rows)
+}
+
 /// Reads every point of `sweep` and writes the tables and pictures into its directory.
 pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError> {
-    let root = &sweep.out;
+    let (root, axes) = (&sweep.out, sweep.axis_names());
+    let mut earlier = match &options.rows_from {
+        Some(path) => read_rows(path, &axes)?,
+        None => FileRows::new(),
+    };
     let rows: Vec<Row> = sweep
         .points
         .iter()
         .map(|p| {
             let dir = p.dir(root);
             let state = State::of(&dir);
+            if state == State::New {
+                if let Some((state, numbers, reason)) = earlier.remove(&p.id()) {
+                    return Row {
+                        point: p.clone(),
+                        state,
+                        numbers,
+                        reason,
+                        from_file: true,
+                    };
+                }
+            }
             let reason = match &state {
                 State::Diverged(why) => why.clone(),
                 State::Done => String::new(),
@@ -107,10 +187,10 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
                 state,
                 numbers,
                 reason,
+                from_file: false,
             }
         })
         .collect();
-    let axes = sweep.axis_names();
     let metrics: Vec<String> = rows
         .iter()
         .flat_map(|r| r.numbers.keys().cloned())
@@ -222,10 +302,10 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
         files.push(path);
     }
 
-    // compare.html
+    // compare.html (of the runs here: rows read from a file have no metrics to draw)
     let done: Vec<PathBuf> = rows
         .iter()
-        .filter(|r| r.state == State::Done)
+        .filter(|r| r.state == State::Done && !r.from_file)
         .map(|r| r.point.dir(root))
         .collect();
     if !done.is_empty() {
@@ -420,5 +500,68 @@ mod tests {
         assert_eq!(mean_sd(&[2.0]), (Some(2.0), None));
         // mean 2, squared deviations 1 + 0 + 1 over n − 1 = 2: sd 1.
         assert_eq!(mean_sd(&[1.0, 2.0, 3.0]), (Some(2.0), Some(1.0)));
+    }
+
+    fn summary_column(root: &Path, setting: &str, column: &str) -> String {
+        let mut r = csv::Reader::from_path(root.join("summary.csv")).unwrap();
+        let at = r.headers().unwrap().iter().position(|h| h == column).unwrap();
+        let row = r.records().map(Result::unwrap).find(|r| &r[0] == setting);
+        row.unwrap()[at].to_string()
+    }
+
+    /// Points without a run here take their rows from an earlier sweep.csv (its settings
+    /// column skipped, its numbers averaged as if read from summary.json); a run here wins
+    /// over its row there; a file that is not a sweep.csv is refused naming it.
+    #[test]
+    fn rows_from_an_earlier_collect_fill_the_points_without_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let text = "seeds = 2\nmodel = \"mlp\"\naxes = { hidden = [[8], [16]] }\n";
+        let sweep = Sweep::parse(&t.join("s.toml"), text, Some(&t.join("out"))).unwrap();
+        let earlier = t.join("earlier.csv");
+        std::fs::write(
+            &earlier,
+            "point,group,seed,state,hidden,test_accuracy,epochs,reason\n\
+             \"hidden=8,seed=0\",,0,done,[8],0.5,3,\n\
+             \"hidden=8,seed=1\",,1,done,[8],0.75,3,\n\
+             \"hidden=16,seed=0\",,0,done,[16],0.875,3,\n\
+             \"hidden=16,seed=1\",,1,new,[16],,,not started\n\
+             \"other=1,seed=0\",,0,done,,0.25,3,\n",
+        )
+        .unwrap();
+        // A run here that diverged, where the file says the point finished.
+        let here = sweep.points[2].dir(&sweep.out);
+        std::fs::create_dir_all(&here).unwrap();
+        std::fs::write(here.join("run.json"), "{}").unwrap();
+        std::fs::write(here.join("summary.json"), r#"{"diverged": "NaN loss"}"#).unwrap();
+        let options = Options {
+            best_of: None,
+            rows_from: Some(earlier.clone()),
+        };
+        let c = collect(&sweep, &options).unwrap();
+        let states: Vec<(&str, bool)> =
+            c.rows.iter().map(|r| (r.state.word(), r.from_file)).collect();
+        assert_eq!(
+            states,
+            [("done", true), ("done", true), ("diverged", false), ("new", false)]
+        );
+        assert_eq!(c.rows[0].numbers.get("hidden"), None);
+        let root = &sweep.out;
+        assert_eq!(summary_column(root, "hidden=8", "finished"), "2");
+        assert_eq!(summary_column(root, "hidden=8", "test_accuracy"), "0.625");
+        // sd of 0.5 and 0.75: 0.25 / √2.
+        let sd: f64 = summary_column(root, "hidden=8", "test_accuracy_sd")
+            .parse()
+            .unwrap();
+        assert!((sd - 0.25 / 2f64.sqrt()).abs() < 1e-15, "{sd}");
+        assert_eq!(summary_column(root, "hidden=16", "finished"), "1");
+        assert_eq!(summary_column(root, "hidden=16", "test_accuracy"), "");
+
+        std::fs::write(&earlier, "a,b\n1,2\n").unwrap();
+        let e = collect(&sweep, &options).unwrap_err().to_string();
+        assert!(
+            e.contains("earlier.csv") && e.contains("no `point` column"),
+            "{e}"
+        );
     }
 }
