@@ -504,7 +504,12 @@ mod tests {
 
     fn summary_column(root: &Path, setting: &str, column: &str) -> String {
         let mut r = csv::Reader::from_path(root.join("summary.csv")).unwrap();
-        let at = r.headers().unwrap().iter().position(|h| h == column).unwrap();
+        let at = r
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == column)
+            .unwrap();
         let row = r.records().map(Result::unwrap).find(|r| &r[0] == setting);
         row.unwrap()[at].to_string()
     }
@@ -539,11 +544,19 @@ mod tests {
             rows_from: Some(earlier.clone()),
         };
         let c = collect(&sweep, &options).unwrap();
-        let states: Vec<(&str, bool)> =
-            c.rows.iter().map(|r| (r.state.word(), r.from_file)).collect();
+        let states: Vec<(&str, bool)> = c
+            .rows
+            .iter()
+            .map(|r| (r.state.word(), r.from_file))
+            .collect();
         assert_eq!(
             states,
-            [("done", true), ("done", true), ("diverged", false), ("new", false)]
+            [
+                ("done", true),
+                ("done", true),
+                ("diverged", false),
+                ("new", false)
+            ]
         );
         assert_eq!(c.rows[0].numbers.get("hidden"), None);
         let root = &sweep.out;
