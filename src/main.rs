@@ -58,6 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
@@ -70,3 +71,19 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Like other Unix tools, ends quietly (killed by SIGPIPE) when the reader of its output
+/// goes away (`manifold sweep list FILE | head`), where Rust's default (SIGPIPE ignored)
+/// makes `println!` panic. A run stopped so keeps its files: each is written atomically,
+/// and the run resumes from its last checkpoint.
+#[cfg(unix)]
+fn end_quietly_when_stdout_closes() {
+    // SAFETY: `signal` with `SIG_DFL` installs no handler; called first in `main`, before
+    // any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn end_quietly_when_stdout_closes() {}

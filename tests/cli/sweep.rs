@@ -172,6 +172,34 @@ fn a_sweep_runs_here_skips_what_finished_and_collects_mean_sd_and_best_seed() {
     }
 }
 
+/// `manifold sweep list FILE | head -1`: the reader goes away after a line, and the
+/// listing (more than a pipe holds) ends as other Unix tools end, killed by SIGPIPE,
+/// without a panic on standard error.
+#[test]
+fn a_listing_whose_reader_goes_away_ends_quietly() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    std::fs::write(t.join("many.toml"), "seeds = 5000\nmodel = \"mlp\"\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_manifold"))
+        .args(["sweep", "list", "many.toml"])
+        .current_dir(t)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("seed=0"), "{first}");
+    let o = child.wait_with_output().unwrap();
+    // SIGPIPE is signal 13 on Linux.
+    assert_eq!(o.status.signal(), Some(13), "{:?}", o.status);
+    assert_eq!(stderr(&o), "");
+}
+
 #[test]
 fn bad_sweeps_are_refused_in_one_line_and_touch_nothing() {
     let tmp = tempfile::tempdir().unwrap();
