@@ -412,6 +412,7 @@ fn default_plots(sweep: &Sweep, metrics: &[String]) -> Vec<Plot> {
             title: None,
             series: BTreeMap::new(),
             lines: Vec::new(),
+            groups: Vec::new(),
         })
         .collect()
 }
@@ -429,6 +430,9 @@ fn draw(
     for (_, members) in settings {
         let done: Vec<&&Row> = members.iter().filter(|r| r.state == State::Done).collect();
         let Some(first) = done.first() else { continue };
+        if !plot.draws(&first.point.group) {
+            continue;
+        }
         let stats_of = |m: &str| {
             mean_sd(
                 &done

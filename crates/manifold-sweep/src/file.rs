@@ -24,6 +24,7 @@
 //! log_x = true
 //! series = { dnm = "DNM" }         # legend names by group (a shared name: one series)
 //! lines = ["DNM"]                  # series drawn as lines (the others as dots)
+//! groups = ["dnm"]                 # the groups drawn (default: every group)
 //! ```
 //!
 //! Each point of a picture is the mean over a setting's finished seeds, with a bar of
@@ -107,6 +108,17 @@ pub struct Plot {
     /// Series (legend names) drawn as a line through their points; the others are dots.
     #[serde(default)]
     pub lines: Vec<String>,
+    /// The groups drawn (default: every group), e.g. to leave out one far below the
+    /// others, which would squeeze them together.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+impl Plot {
+    /// Whether the points of group `name` are drawn.
+    pub fn draws(&self, group: &str) -> bool {
+        self.groups.is_empty() || self.groups.iter().any(|g| g == group)
+    }
 }
 
 fn default_y() -> String {
@@ -336,14 +348,15 @@ impl Sweep {
         for plot in &raw.plot {
             let names: BTreeSet<&String> = groups
                 .iter()
+                .filter(|g| plot.draws(&g.name))
                 .map(|g| plot.series.get(&g.name).unwrap_or(&g.name))
                 .collect();
-            if let Some(g) = plot
-                .series
-                .keys()
+            let named = plot.series.keys().chain(&plot.groups);
+            if let Some(g) = named
+                .into_iter()
                 .find(|g| !groups.iter().any(|h| &h.name == *g))
             {
-                return Err(bad(format!("[[plot]] series: no group is named `{g}`")));
+                return Err(bad(format!("[[plot]]: no group is named `{g}`")));
             }
             if let Some(l) = plot.lines.iter().find(|l| !names.contains(l)) {
                 return Err(bad(format!("[[plot]] lines: no series is named `{l}`")));
@@ -647,7 +660,8 @@ mod tests {
         Sweep::parse(Path::new("sweeps/t.toml"), text, None)
     }
 
-    /// A plot's legend names must name groups, and its lines must name series.
+    /// A plot's legend names and drawn groups must name groups, and its lines must name
+    /// series that are drawn.
     #[test]
     fn plot_series_and_lines_must_name_groups_and_series() {
         let file = |plot: &str| {
@@ -668,6 +682,18 @@ mod tests {
             err.contains("sweeps/t.toml") && err.contains("no group is named `d3`"),
             "{err}"
         );
+        let err = parse(&file("groups = [\"d1\", \"d4\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[[plot]]: no group is named `d4`"), "{err}");
+        // A series whose groups are all left out cannot be a line.
+        let err = parse(&file("groups = [\"d1\"]\nlines = [\"d2\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lines: no series is named `d2`"), "{err}");
+        let only = parse(&file("groups = [\"d1\"]\n")).unwrap();
+        assert!(only.plots[0].draws("d1") && !only.plots[0].draws("d2"));
+        assert!(ok.plots[0].draws("d2"), "every group by default");
         let err = parse(&file("series = { d1 = \"dense\" }\nlines = [\"d1\"]\n"))
             .unwrap_err()
             .to_string();
