@@ -359,8 +359,15 @@ fn collect_dir(a: CollectArgs) -> anyhow::Result<()> {
     let c = collect(&sweep, &options)?;
     let finished = c.rows.iter().filter(|r| r.state.is_final()).count();
     let unfinished = c.unfinished();
+    let from_file = match (
+        &options.rows_from,
+        c.rows.iter().filter(|r| r.from_file).count(),
+    ) {
+        (Some(file), n) => format!(" ({n} from {})", file.display()),
+        (None, _) => String::new(),
+    };
     println!(
-        "collected {finished} of {} points of {}{}",
+        "collected {finished} of {} points of {}{from_file}{}",
         c.rows.len(),
         dir.display(),
         if unfinished.is_empty() {
