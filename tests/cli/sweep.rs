@@ -170,6 +170,27 @@ fn a_sweep_runs_here_skips_what_finished_and_collects_mean_sd_and_best_seed() {
     ] {
         assert!(root.join(f).is_file(), "{f} missing");
     }
+
+    // A run deleted after it was collected: its row comes back from the earlier table.
+    let summary_before = std::fs::read(root.join("summary.csv")).unwrap();
+    std::fs::copy(root.join("sweep.csv"), t.join("earlier.csv")).unwrap();
+    std::fs::remove_dir_all(root.join("dense/hidden=8,seed=1")).unwrap();
+    let o = succeeds(
+        &[
+            "sweep",
+            "collect",
+            "runs/sweeps/small",
+            "--rows-from",
+            "earlier.csv",
+        ],
+        t,
+    );
+    assert!(
+        out(&o).contains("collected 5 of 5 points of runs/sweeps/small (1 from earlier.csv)"),
+        "{}",
+        out(&o)
+    );
+    assert!(std::fs::read(root.join("summary.csv")).unwrap() == summary_before);
 }
 
 /// `manifold sweep list FILE | head -1`: the reader goes away after a line, and the
