@@ -115,7 +115,7 @@ pub struct Plot {
 }
 
 impl Plot {
-    /// Whether the points of group `name` are drawn.
+    /// Whether the points of group `group` are drawn.
     pub fn draws(&self, group: &str) -> bool {
         self.groups.is_empty() || self.groups.iter().any(|g| g == group)
     }
