@@ -12,7 +12,7 @@ use manifold_train::{median, ModelConfig, TrainError};
 use serde::Serialize;
 
 use crate::profile::{Phase, PhaseClock, PhaseTimes};
-use crate::{adam, train_step_timed, Data, Dnm, DnmConfig, Evaluator, Grid, StepReport};
+use crate::{adam, train_step_timed, Data, Dnm, DnmConfig, Grid, StepReport};
 
 /// The timings of one configuration.
 #[derive(Debug, Clone, Serialize)]
@@ -99,11 +99,9 @@ pub fn time_steps<B: DnmAutodiffBackend>(
             .map(|(k, &p)| (p, median(&split.iter().map(|t| t[k]).collect::<Vec<_>>())))
             .collect()
     });
-    let visited = match config.evaluator {
-        Evaluator::Fast => model.kept(&grid, config.surrogate_needed()),
-        Evaluator::Reference => None,
-    }
-    .map(|kept| kept.pattern.visits.iter().map(Vec::len).sum());
+    let visited = model
+        .kept_for(&grid, config)
+        .map(|kept| kept.pattern.visits.iter().map(Vec::len).sum());
     let comps = config.comps();
     Ok(StepTiming {
         neurons: config.neurons,
@@ -132,6 +130,7 @@ fn failed(problem: impl ToString) -> TrainError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Evaluator;
 
     type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
 

@@ -379,6 +379,16 @@ pub struct Kept<B: Backend> {
 }
 
 impl<B: DnmBackend> Dnm<B> {
+    /// The kept cells a training step under `config` uses: [`Dnm::kept`] with the
+    /// config's surrogate sharpness under the fast evaluator; `None` under the reference
+    /// evaluator (it computes the whole grid) or where the backend lacks the kernels.
+    pub fn kept_for(&self, grid: &Grid<B>, config: &DnmConfig) -> Option<Kept<B>> {
+        match config.evaluator {
+            Evaluator::Fast => self.kept(grid, config.surrogate_needed()),
+            Evaluator::Reference => None,
+        }
+    }
+
     /// `D` as its kept cells (and `s` with a sharpness `k`), where the backend has the
     /// kernels; `None` elsewhere (then [`Dnm::cutoff`] gives the dense `D`). The same
     /// values as [`Dnm::cutoff`], bit for bit.

@@ -284,10 +284,7 @@ pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     let (x, target) = train_batch::<B>(config, data, step, device);
     clock.mark(Phase::Batch);
     let sharpness = config.surrogate_needed();
-    let kept = match config.evaluator {
-        Evaluator::Fast => model.kept(grid, sharpness),
-        Evaluator::Reference => None,
-    };
+    let kept = model.kept_for(grid, config);
     // The kept cells where the backend has their kernels, else the dense `D`: the same
     // values either way.
     let (structure, outputs, flow, surrogate) = match kept {

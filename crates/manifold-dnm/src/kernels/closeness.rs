@@ -349,9 +349,10 @@ impl Inputs {
         let i = (g.inputs + r) as f64;
         let pixels = allowed.min(g.inputs);
         match g.window {
-            Window::Line => vec![match threshold <= 0.0 {
-                true => 0..allowed,
-                false => row.reach(threshold, i, allowed, (1.0, 0.0)),
+            Window::Line => vec![if threshold <= 0.0 {
+                0..allowed
+            } else {
+                row.reach(threshold, i, allowed, (1.0, 0.0))
             }],
             Window::Patch if threshold <= 0.0 => vec![0..pixels, pixels..allowed],
             Window::Patch => {
