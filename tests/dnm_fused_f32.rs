@@ -218,7 +218,7 @@ fn kept_cell_step_is_the_dense_step_bit_for_bit() {
             let cut = model.cutoff(&grid, k);
             let structure = Structure::of(&cut.d, &grid);
             let dense_loss = loss(
-                model.outputs_fast(&cut.d, &grid, x, structure.depth),
+                model.outputs_fast(&cut.d, &grid, x, || structure.depth),
                 flow_fast(&cut.d, &grid),
                 cut.surrogate.clone(),
             );

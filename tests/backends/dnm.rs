@@ -105,7 +105,7 @@ fn numbers<Bk: manifold_dnm::kernels::DnmAutodiffBackend>(
     let outputs = match model.kept(&grid, None).filter(|_| model.gates.is_some()) {
         Some(kept) => read(config, x, |x| model.kept_outputs(&kept, x)),
         None => read(config, x, |x| {
-            model.outputs_fast(&cut.d, &grid, x, structure.depth)
+            model.outputs_fast(&cut.d, &grid, x, || structure.depth)
         }),
     };
     let obj = objective(head(outputs.clone(), config.head), &target);

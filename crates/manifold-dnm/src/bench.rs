@@ -80,8 +80,10 @@ pub fn time_steps<B: DnmAutodiffBackend>(
         } else {
             PhaseClock::off()
         };
+        // As in training: the structure read afresh at the first and the last step.
+        let earlier = (step > 0 && step + 1 < warmup + steps).then(|| last.structure());
         let (m, r) = train_step_timed(
-            model, &mut optim, config, &grid, data, step, 0.0, device, &mut clock,
+            model, &mut optim, config, &grid, data, step, 0.0, earlier, device, &mut clock,
         )
         .map_err(|(_, e)| failed(e))?;
         B::sync(device).map_err(|e| failed(format!("the device failed: {e:?}")))?;

@@ -329,10 +329,7 @@ impl<B: DnmBackend> Dnm<B> {
     ) -> Tensor<B, 2> {
         match evaluator {
             Evaluator::Reference => self.outputs_reference(d, grid, x),
-            Evaluator::Fast => {
-                let sweeps = Structure::of(d, grid).depth;
-                self.outputs_fast(d, grid, x, sweeps)
-            }
+            Evaluator::Fast => self.outputs_fast(d, grid, x, || Structure::of(d, grid).depth),
         }
     }
 
@@ -341,16 +338,17 @@ impl<B: DnmBackend> Dnm<B> {
     /// one pass over the non-zeros of `D` with the comps in index order (exact, no levels;
     /// the input block and the outputs as sparse products). Elsewhere the input block and
     /// the outputs are matmuls and the comp block is `sweeps` sweeps
-    /// ([`Dnm::outputs_sweeps`]).
+    /// ([`Dnm::outputs_sweeps`]); `sweeps` is asked for their number only there, so a
+    /// caller that must read `D` back to the host for the depth does so only when needed.
     pub fn outputs_fast(
         &self,
         d: &Tensor<B, 2>,
         grid: &Grid<B>,
         x: Tensor<B, 2>,
-        sweeps: usize,
+        sweeps: impl Fn() -> usize,
     ) -> Tensor<B, 2> {
         if self.gates.is_some() {
-            return self.outputs_sweeps(d, grid, x, sweeps);
+            return self.outputs_sweeps(d, grid, x, sweeps());
         }
         match B::dnm_outputs(
             x.clone(),
@@ -361,7 +359,7 @@ impl<B: DnmBackend> Dnm<B> {
             LEAK,
         ) {
             Some((y, _)) => y,
-            None => self.outputs_sweeps(d, grid, x, sweeps),
+            None => self.outputs_sweeps(d, grid, x, sweeps()),
         }
     }
 }
@@ -455,15 +453,14 @@ impl<B: DnmBackend> Dnm<B> {
     ) -> impl Fn(Tensor<B, 2>) -> Tensor<B, 2> + 'a {
         let d = match self.kept(grid, None) {
             Some(kept) => Ok(kept),
-            None => {
-                let d = self.cutoff(grid, None).d;
-                let sweeps = Structure::of(&d, grid).depth;
-                Err((d, sweeps))
-            }
+            // The depth is read from `D` on the host the first time a pass needs it.
+            None => Err((self.cutoff(grid, None).d, std::cell::OnceCell::new())),
         };
         move |x| match &d {
             Ok(kept) => self.kept_outputs(kept, x),
-            Err((d, sweeps)) => self.outputs_fast(d, grid, x, *sweeps),
+            Err((d, depth)) => self.outputs_fast(d, grid, x, || {
+                *depth.get_or_init(|| Structure::of(d, grid).depth)
+            }),
         }
     }
 

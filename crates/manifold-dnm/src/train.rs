@@ -200,6 +200,17 @@ pub struct StepReport {
     pub seconds: f64,
 }
 
+impl StepReport {
+    /// The structure the step saw (connected: the step succeeded).
+    pub(crate) fn structure(&self) -> Structure {
+        Structure {
+            depth: self.depth,
+            density: self.density,
+            connected: true,
+        }
+    }
+}
+
 /// Why training had to stop.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepFailure {
@@ -262,12 +273,20 @@ pub fn train_step<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
         data,
         step,
         last_step_ms,
+        None,
         device,
         &mut clock,
     )
 }
 
-/// [`train_step`], marking each [`Phase`] on `clock` as it ends.
+/// [`train_step`], marking each [`Phase`] on `clock` as it ends, and reporting `earlier`
+/// (a structure measured at an earlier step) where it would have to read the dense `D`
+/// back to the host for its [`Structure`] and the forward pass does not need the depth.
+/// On backends with the kept-cell kernels (ndarray, flex) the structure comes from the
+/// kept cells, on the host already, and `earlier` is not used; elsewhere (wgpu) a step
+/// given `earlier` reads nothing of `D` back (its density enters the loss only as the
+/// count term's constant, so the update is the same), and a network that lost its last
+/// input→output path is caught at the next step that reads.
 #[allow(clippy::too_many_arguments, clippy::result_large_err)]
 pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     model: Dnm<B>,
@@ -277,6 +296,7 @@ pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     data: &Data,
     step: usize,
     last_step_ms: f64,
+    earlier: Option<Structure>,
     device: &B::Device,
     clock: &mut PhaseClock<'_, B>,
 ) -> Result<(Dnm<B>, StepReport), (Dnm<B>, StepFailure)> {
@@ -299,13 +319,17 @@ pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
         None => {
             let cut = model.cutoff(grid, sharpness);
             clock.mark(Phase::Closeness);
-            let structure = Structure::of(&cut.d, grid);
-            clock.mark(Phase::Structure);
+            // `D` goes to the host at most once, when the sweeps need the depth or no
+            // earlier structure was given.
+            let read = std::cell::OnceCell::new();
+            let structure = || *read.get_or_init(|| Structure::of(&cut.d, grid));
             let outputs = crate::sequence::read(config, x, |x| match config.evaluator {
                 Evaluator::Reference => model.outputs_reference(&cut.d, grid, x),
-                Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, structure.depth),
+                Evaluator::Fast => model.outputs_fast(&cut.d, grid, x, || structure().depth),
             });
             clock.mark(Phase::Forward);
+            let structure = read.get().copied().or(earlier).unwrap_or_else(structure);
+            clock.mark(Phase::Structure);
             (structure, outputs, flow_fast(&cut.d, grid), cut.surrogate)
         }
     };
@@ -476,6 +500,10 @@ pub struct DnmLearner<'a, B: DnmAutodiffBackend> {
     optim: DnmAdam<B>,
     /// What the last step measured.
     report: StepReport,
+    /// The structure the last step saw, reported by the steps whose rows are not
+    /// recorded instead of reading `D` back ([`train_step_timed`]); `None` before the
+    /// first step of this process.
+    structure: Option<Structure>,
     /// `snapshots.bin`, once the run has begun.
     snapshots: Option<crate::pictures::SnapshotRecorder>,
 }
@@ -494,6 +522,7 @@ impl<'a, B: DnmAutodiffBackend> DnmLearner<'a, B> {
             model: Some(model),
             optim: adam::<B>(),
             report: StepReport::default(),
+            structure: None,
             snapshots: None,
         }
     }
@@ -568,7 +597,14 @@ impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
             .expect("the model is put back after every step");
         let (config, grid) = (self.config, &self.grid);
         let last_ms = at.last_step_ms;
-        match train_step(
+        // A step whose row is recorded measures its structure afresh.
+        let ends_at = Position {
+            step: at.step + 1,
+            ..*at
+        };
+        let recorded = self.schedule().due(&ends_at).1;
+        let earlier = self.structure.filter(|_| !recorded);
+        match train_step_timed(
             model,
             &mut self.optim,
             config,
@@ -576,11 +612,14 @@ impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
             self.data,
             at.step,
             last_ms,
+            earlier,
             &self.device,
+            &mut PhaseClock::off(),
         ) {
             Ok((model, report)) => {
                 self.model = Some(model);
                 self.report = report;
+                self.structure = Some(report.structure());
                 Ok(())
             }
             Err((model, failure)) => {
@@ -864,6 +903,78 @@ mod tests {
             );
             assert!(step.is_ok(), "seed {seed}: the first step trains");
         }
+    }
+    /// Where a step would read the dense `D` back to the host for its structure (the
+    /// reference evaluator here, as wgpu does in training), the learner reads it only for
+    /// the steps whose rows are recorded: their rows hold the structure of that step's
+    /// `D`, the steps between report the last one read, and the parameters end bit for
+    /// bit where a learner that reads at every step leaves them.
+    #[test]
+    fn a_learner_reads_the_structure_only_for_the_rows_it_records() {
+        use crate::config::Evaluator;
+        use crate::{Data, Dnm, DnmConfig, DnmLearner, Grid, Structure};
+        use manifold_train::{Learner, Position};
+        type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+        let device = Default::default();
+        // A large rate, so that the graph changes between steps.
+        let config = |record_every| {
+            DnmConfig::seed_toy()
+                .with_evaluator(Evaluator::Reference)
+                .with_lr(0.05)
+                .with_steps(40)
+                .with_record_every(record_every)
+        };
+        let (sparse, every) = (config(7), config(1));
+        let mut reading = DnmLearner::<B>::new(&sparse, &Data::Toy, &device);
+        let mut reference = DnmLearner::<B>::new(&every, &Data::Toy, &device);
+        let grid = Grid::<B>::of(&sparse, &device);
+        let (mut stale, mut recorded_rows) = (0, 0);
+        for step in 0..sparse.steps {
+            let fresh = Structure::of(&reading.model().cutoff(&grid, None).d, &grid);
+            let before = reading.report;
+            let at = Position {
+                step,
+                ..Position::default()
+            };
+            reading.step(&at).unwrap();
+            reference.step(&at).unwrap();
+            let seen = reading.report.structure();
+            let ends = Position {
+                step: step + 1,
+                ..at
+            };
+            if reading.schedule().due(&ends).1 {
+                recorded_rows += 1;
+                assert_eq!(
+                    (seen.depth, seen.density),
+                    (fresh.depth, fresh.density),
+                    "step {}",
+                    step + 1
+                );
+            } else {
+                assert_eq!(seen, before.structure(), "step {}", step + 1);
+                stale += usize::from(seen.density != fresh.density);
+            }
+            assert_eq!(
+                reading.report.objective,
+                reference.report.objective,
+                "step {}",
+                step + 1
+            );
+        }
+        assert_eq!(recorded_rows, 7, "steps 1, 7, 14, …, 35 and the last");
+        assert!(stale > 0, "the graph changed between two reads");
+        let values = |m: &Dnm<B>| {
+            let mut all = Vec::new();
+            for p in [
+                &m.alpha, &m.beta, &m.gamma, &m.theta, &m.phi, &m.sigma, &m.mu, &m.kappa, &m.w,
+                &m.b,
+            ] {
+                all.extend(p.val().into_data().to_vec::<f32>().unwrap());
+            }
+            all
+        };
+        assert_eq!(values(reading.model()), values(reference.model()));
     }
 }
 

@@ -142,7 +142,7 @@ impl Schedule {
     }
 
     /// After a step ending at `at`: `(evaluate, record)`.
-    fn due(&self, at: &Position) -> (bool, bool) {
+    pub fn due(&self, at: &Position) -> (bool, bool) {
         match *self {
             Schedule::Epochs { batches, .. } => {
                 let end = at.batch >= batches;
