@@ -904,6 +904,7 @@ mod tests {
             assert!(step.is_ok(), "seed {seed}: the first step trains");
         }
     }
+
     /// Where a step would read the dense `D` back to the host for its structure (the
     /// reference evaluator here, as wgpu does in training), the learner reads it only for
     /// the steps whose rows are recorded: their rows hold the structure of that step's
