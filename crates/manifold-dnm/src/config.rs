@@ -407,7 +407,7 @@ impl DnmConfig {
     /// Row-sequential MNIST (28 time steps of one image row) with 16 carry neurons and
     /// 200 LSTM comps ([`Neuron::Lstm`]; N = 28 + 16 inputs + 200 + 10 + 16 outputs =
     /// 270), `best-mnist`'s training settings but lr 1e-2 (its cosine schedule from there),
-    /// 20 000 steps of 50 sequences. Its results are in the crate's README.
+    /// 40 000 steps of 50 sequences. Its results are in the crate's README.
     pub fn seq_mnist() -> Self {
         Self::best_mnist()
             .with_lr(1e-2)
@@ -417,7 +417,7 @@ impl DnmConfig {
             .with_inputs(ROW + 16)
             .with_outputs(10 + 16)
             .with_neurons(270)
-            .with_steps(20_000)
+            .with_steps(40_000)
             .with_eval_every(2000)
     }
 
