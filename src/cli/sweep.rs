@@ -359,13 +359,10 @@ fn collect_dir(a: CollectArgs) -> anyhow::Result<()> {
     let c = collect(&sweep, &options)?;
     let finished = c.rows.iter().filter(|r| r.state.is_final()).count();
     let unfinished = c.unfinished();
-    let from_file = match (
-        &options.rows_from,
-        c.rows.iter().filter(|r| r.from_file).count(),
-    ) {
-        (Some(file), n) => format!(" ({n} from {})", file.display()),
-        (None, _) => String::new(),
-    };
+    let from_file = options.rows_from.as_ref().map_or(String::new(), |file| {
+        let n = c.rows.iter().filter(|r| r.from_file).count();
+        format!(" ({n} from {})", file.display())
+    });
     println!(
         "collected {finished} of {} points of {}{from_file}{}",
         c.rows.len(),
