@@ -22,7 +22,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::config::DnmConfig;
+use crate::config::{DnmConfig, Precision};
 
 /// The fixed geometry of the grid: the sizes, and (built on first use) the coordinates
 /// `p`, the allowed-cell mask and the flow signs as `[R, C]` tensors. The fused kernels
@@ -40,6 +40,8 @@ pub struct Grid<B: Backend> {
     pub period: f64,
     /// The form of the gaussian window over the inputs.
     pub window: Window,
+    /// The float the CPU passes over the kept cells compute in.
+    pub precision: Precision,
     device: B::Device,
     dense: std::cell::OnceCell<DenseGrid<B>>,
 }
@@ -72,6 +74,7 @@ impl<B: Backend> Grid<B> {
             comps: neurons - inputs - outputs,
             period,
             window: Window::Line,
+            precision: Precision::F64,
             device: device.clone(),
             dense: std::cell::OnceCell::new(),
         }
@@ -80,6 +83,11 @@ impl<B: Backend> Grid<B> {
     /// The same grid with the gaussian window `window` over the inputs.
     pub fn with_window(self, window: Window) -> Self {
         Self { window, ..self }
+    }
+
+    /// The same grid with the CPU passes over the kept cells computed in `precision`.
+    pub fn with_precision(self, precision: Precision) -> Self {
+        Self { precision, ..self }
     }
 
     fn dense(&self) -> &DenseGrid<B> {
@@ -161,6 +169,7 @@ impl<B: Backend> Grid<B> {
             device,
         )
         .with_window(config.window)
+        .with_precision(config.precision)
     }
 
     /// Receiving neurons R.

@@ -47,6 +47,19 @@ pub enum Neuron {
     Lstm,
 }
 
+/// The float the CPU passes over the kept cells ([`crate::kernels::forward`]) compute
+/// in. Everything else (the closeness, the loss, the optimiser) is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// f64 (the default, every preset).
+    F64,
+    /// f32: twice the lanes a vector and half the bytes a pass moves; the batch sums of
+    /// the gradients are still added in f64 across the batch's parts. Plain neurons only
+    /// (LSTM neurons compute in f64); other backends (wgpu) compute in their own float.
+    F32,
+}
+
 /// How output neurons become predictions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -161,6 +174,10 @@ pub struct DnmConfig {
     /// cell per comp, [`Neuron::Lstm`]). Inputs are plain either way.
     #[config(default = "Neuron::Plain")]
     pub neuron: Neuron,
+    /// The float the CPU forward and backward passes over the kept cells compute in:
+    /// `f64` (the default) or `f32` ([`Precision`]; plain neurons only).
+    #[config(default = "Precision::F64")]
+    pub precision: Precision,
     /// Init of the LSTM neurons' forget bias `b_f` (their gate weights start at 0): the
     /// forget gate starts at `σ(b_f)`, and a cell state decays as `σ(b_f)^t` until the
     /// gates learn.
@@ -582,6 +599,12 @@ impl DnmConfig {
             return Err(TrainError::config(
                 "carry",
                 "carry neurons need a sequence task (task = \"row-mnist\" or \"adding\")",
+            ));
+        }
+        if self.precision == Precision::F32 && self.neuron == Neuron::Lstm {
+            return Err(TrainError::config(
+                "precision",
+                "f32 passes are for plain neurons; LSTM neurons compute in f64 (precision = \"f64\")",
             ));
         }
         if self.task != Task::Mnist && self.pixel_order != PixelOrder::Raster {

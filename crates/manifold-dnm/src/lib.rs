@@ -49,8 +49,8 @@ pub mod train;
 pub use bench::{time_steps, StepTiming};
 pub use closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
 pub use config::{
-    DensityTerm, DnmConfig, Evaluator, Head, Neuron, PixelOrder, Placement, Schedule, Task, Window,
-    PRESETS,
+    DensityTerm, DnmConfig, Evaluator, Head, Neuron, PixelOrder, Placement, Precision, Schedule,
+    Task, Window, PRESETS,
 };
 pub use geometry::Geometry;
 pub use loss::{flow, flow_fast, flow_kept, objective, total_loss, LossTerms, Target};

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use manifold_kernels::floats::Floats;
 
 use crate::closeness::{closeness, density_surrogate, Closeness, Grid, RawShape};
-use crate::config::{DnmConfig, Evaluator, Head, Neuron};
+use crate::config::{DnmConfig, Evaluator, Head, Neuron, Precision};
 use crate::kernels::{DnmBackend, Pattern};
 use crate::placement::{gaussians, sender_init};
 
@@ -374,6 +374,8 @@ pub struct Kept<B: Backend> {
     pub pattern: Arc<Pattern>,
     /// The density surrogate `s`, `[1]`; `Some` exactly when a sharpness was given.
     pub surrogate: Option<Tensor<B, 1>>,
+    /// The float the passes over them compute in (the grid's).
+    pub precision: Precision,
 }
 
 impl<B: DnmBackend> Dnm<B> {
@@ -403,11 +405,13 @@ impl<B: DnmBackend> Dnm<B> {
                 values,
                 pattern,
                 surrogate: None,
+                precision: grid.precision,
             },
             Some(_) => Kept {
                 values: values.clone().narrow(0, 0, nnz),
                 pattern,
                 surrogate: Some(values.narrow(0, nnz, 1)),
+                precision: grid.precision,
             },
         })
     }
@@ -439,6 +443,7 @@ impl<B: DnmBackend> Dnm<B> {
             self.w.val(),
             self.b.val(),
             LEAK,
+            kept.precision,
         )
         .expect("a backend with the kept-cell closeness has the kept-cell forward pass")
         .0

@@ -4,10 +4,34 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Element, Tensor};
 
-/// A float element the kernels read and write (they compute in f64).
+/// A float element the kernels read and write (they compute in f64 unless a kernel
+/// takes a [`Compute`] type).
 pub trait Real: Element + Copy + Send + Sync + Into<f64> {
     /// `v` rounded to this precision.
     fn of(v: f64) -> Self;
+}
+
+/// A float a kernel computes in: f64, or f32 (twice the lanes a vector and half the
+/// bytes a pass moves, with a relative rounding of about 6e-8 instead of 1e-16). With
+/// f64 every expression is the f64 code's, bit for bit ([`Real::of`] is the identity).
+pub trait Compute:
+    Real
+    + Default
+    + PartialOrd
+    + std::ops::Add<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::iter::Sum
+{
+}
+
+impl<T> Compute for T where
+    T: Real
+        + Default
+        + PartialOrd
+        + std::ops::Add<Output = T>
+        + std::ops::Mul<Output = T>
+        + std::iter::Sum
+{
 }
 
 impl Real for f32 {

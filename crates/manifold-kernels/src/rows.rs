@@ -82,18 +82,40 @@ impl SparseRows<f64> {
     }
 }
 
+impl<V: Copy> SparseRows<V> {
+    /// The same rows with every value mapped by `f` (another precision).
+    pub fn map<W>(&self, f: impl Fn(V) -> W) -> SparseRows<W> {
+        SparseRows {
+            ptr: self.ptr.clone(),
+            idx: self.idx.clone(),
+            val: self.val.iter().map(|&v| f(v)).collect(),
+        }
+    }
+}
+
 /// `[r, c]` → `[c, r]`, row-major, in 8 × 8 tiles (a row-by-row transpose misses the
 /// cache on every write); full tiles have constant bounds, so the compiler unrolls them.
 pub fn transpose<T: Copy + Default>(a: &[T], r: usize, c: usize) -> Vec<T> {
+    transpose_as(a, r, c, |v| v)
+}
+
+/// [`transpose`] with every value converted by `f` on the way (another precision).
+#[inline]
+pub fn transpose_as<T: Copy, U: Copy + Default>(
+    a: &[T],
+    r: usize,
+    c: usize,
+    f: impl Fn(T) -> U,
+) -> Vec<U> {
     const TILE: usize = 8;
-    let mut t = vec![T::default(); r * c];
+    let mut t = vec![U::default(); r * c];
     let (full_r, full_c) = (r - r % TILE, c - c % TILE);
     for i0 in (0..full_r).step_by(TILE) {
         for j0 in (0..full_c).step_by(TILE) {
             for j in 0..TILE {
                 let dst = &mut t[(j0 + j) * r + i0..(j0 + j) * r + i0 + TILE];
                 for (i, out) in dst.iter_mut().enumerate() {
-                    *out = a[(i0 + i) * c + j0 + j];
+                    *out = f(a[(i0 + i) * c + j0 + j]);
                 }
             }
         }
@@ -102,7 +124,7 @@ pub fn transpose<T: Copy + Default>(a: &[T], r: usize, c: usize) -> Vec<T> {
     for i in 0..r {
         let from = if i < full_r { full_c } else { 0 };
         for j in from..c {
-            t[j * r + i] = a[i * c + j];
+            t[j * r + i] = f(a[i * c + j]);
         }
     }
     t

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use manifold_data::Mnist;
 use manifold_dnm::{time_steps, Data, DnmConfig, Evaluator, StepTiming, Task};
-use manifold_train::write_json;
+use manifold_train::{layered_config, write_json};
 use serde::Serialize;
 
 use super::{threads, Common};
@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// The DNM preset --comps scales (large-mnist: size-aware; seed-mnist: the original's).
     #[arg(long, requires = "comps", default_value = "large-mnist")]
     preset: String,
+    /// Override one field of --preset: `--set field=value` (TOML syntax for the value;
+    /// repeatable), e.g. `--set precision='"f32"'`.
+    #[arg(long = "set", value_name = "FIELD=VALUE", requires = "comps")]
+    set: Vec<String>,
     /// Also split each step into its phases (closeness, structure, forward, loss,
     /// backward, optimiser; the device waited for after each) and report their medians.
     #[arg(long)]
@@ -123,7 +127,7 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
             }
         }
     } else {
-        let base = DnmConfig::preset(&args.preset)?;
+        let base = layered_config(&DnmConfig::preset(&args.preset)?, None, &args.set)?;
         configs.extend(
             args.comps
                 .iter()

@@ -14,7 +14,7 @@ use burn_autodiff::Autodiff;
 use manifold_kernels::autodiff::{float, prim, register};
 
 use super::{DnmBackend, KeptGrads, Pattern};
-use crate::Geometry;
+use crate::{Geometry, Precision};
 
 #[derive(Debug)]
 struct ClosenessBackward;
@@ -158,19 +158,20 @@ impl<B: DnmBackend> Backward<B, 1> for KeptFlowBackward {
 struct KeptOutputsBackward;
 
 impl<B: DnmBackend> Backward<B, 4> for KeptOutputsBackward {
-    /// `x`, the values, `w`, `b`, the kept cells, the leak, the comps' values `o`.
+    /// `x`, the values, `w`, `b`, the kept cells, the leak and precision, the comps'
+    /// values `o`.
     type State = (
         FloatTensor<B>,
         FloatTensor<B>,
         FloatTensor<B>,
         FloatTensor<B>,
         Arc<Pattern>,
-        f64,
+        (f64, Precision),
         FloatTensor<B>,
     );
 
     fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (x, values, w, b, pattern, leak, o) = ops.state;
+        let (x, values, w, b, pattern, (leak, precision), o) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
         let (g_x, g_v, g_w, g_b) = crate::profile::backward_span::<B, _>(
             crate::profile::Phase::ForwardBackward,
@@ -183,6 +184,7 @@ impl<B: DnmBackend> Backward<B, 4> for KeptOutputsBackward {
                     float(w),
                     float(b),
                     leak,
+                    precision,
                     float(o),
                     float(grad),
                 )
@@ -416,6 +418,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
         w: Tensor<Self, 1>,
         b: Tensor<Self, 1>,
         leak: f64,
+        precision: Precision,
     ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
         let (x, values, w, b) = (prim(x), prim(values), prim(w), prim(b));
         let (y, o) = B::dnm_kept_outputs(
@@ -425,6 +428,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
             float(w.primitive.clone()),
             float(b.primitive.clone()),
             leak,
+            precision,
         )?;
         let o = prim(o);
         let y = match KeptOutputsBackward
@@ -444,7 +448,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
                     w.primitive,
                     b.primitive,
                     pattern.clone(),
-                    leak,
+                    (leak, precision),
                     o.clone(),
                 ),
                 prim(y),
@@ -465,6 +469,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
         w: Tensor<Self, 1>,
         b: Tensor<Self, 1>,
         leak: f64,
+        precision: Precision,
         o: Tensor<Self, 2>,
         grad: Tensor<Self, 2>,
     ) -> Option<KeptGrads<Self>> {
@@ -475,6 +480,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
             w.inner(),
             b.inner(),
             leak,
+            precision,
             o.inner(),
             grad.inner(),
         )?;

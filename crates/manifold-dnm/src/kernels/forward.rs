@@ -29,25 +29,32 @@
 //! hand-off costs tens of µs on these machines. Each part runs on the CPU's widest vectors
 //! ([`manifold_kernels::simd`]: AVX2 where the CPU has it, with the baseline copy's bits):
 //! the sender-major `axpy`s and dot products over the batch are most of the pass.
+//!
+//! The passes compute in the network's [`Precision`]: f64 (the default) or f32, whose
+//! vectors hold twice the lanes and whose arrays move half the bytes; with f32 the batch
+//! sums of the parts are still added in f64. They read `x`, `o` and `ȳ` and write `y` and
+//! `o` in the tensors' own precision (a [`Real`]), with no conversion pass of their own.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use manifold_kernels::floats::{dot, Floats, Real};
-use manifold_kernels::rows::{transpose, SparseRows};
+use crate::Precision;
+use manifold_kernels::floats::{dot, Compute, Floats, Real};
+use manifold_kernels::rows::{transpose_as, SparseRows};
 use manifold_kernels::widest;
 
 /// `leaky(u)` and its slope.
 #[inline]
-fn leaky(u: f64, leak: f64) -> (f64, f64) {
-    if u > 0.0 {
-        (u, 1.0)
+fn leaky<F: Compute>(u: F, leak: F) -> (F, F) {
+    if u > F::default() {
+        (u, F::of(1.0))
     } else {
         (u * leak, leak)
     }
 }
 
 /// The shape of one pass and the per-sender parameters.
+#[derive(Debug, Clone)]
 pub struct Net {
     /// Input neurons n_in (senders `0..n_in`).
     pub n_in: usize,
@@ -59,6 +66,8 @@ pub struct Net {
     pub b: Vec<f64>,
     /// Negative-side slope of the leaky ReLU.
     pub leak: f64,
+    /// The float the passes compute in.
+    pub precision: Precision,
 }
 
 impl Net {
@@ -76,7 +85,13 @@ impl Net {
             w: Floats::f64_of(w),
             b: Floats::f64_of(b),
             leak,
+            precision: Precision::F64,
         }
+    }
+
+    /// The same network, its passes computed in `precision`.
+    pub fn with_precision(self, precision: Precision) -> Self {
+        Net { precision, ..self }
     }
 
     pub(crate) fn senders(&self) -> usize {
@@ -89,30 +104,51 @@ impl Net {
 
     /// Row `j` of the sender-major `u` and `a` (`[C][batch]`): `u = w_j·z + b_j` and
     /// `a = leaky(u)` from the sender's input `z` over the batch (`x_j` or the comp's `o`).
+    /// Appended to `u` and `a`, which hold rows `0..j`: written once, never zeroed first.
     #[inline]
-    fn sender(&self, j: usize, z: impl Iterator<Item = f64>, u: &mut [f64], a: &mut [f64]) {
+    fn sender<F: Compute>(
+        &self,
+        j: usize,
+        z: impl Iterator<Item = F>,
+        u: &mut Vec<F>,
+        a: &mut Vec<F>,
+    ) {
         let row = j * self.batch..(j + 1) * self.batch;
-        let (w, b) = (self.w[j], self.b[j]);
-        for ((u, a), z) in u[row.clone()].iter_mut().zip(&mut a[row]).zip(z) {
-            *u = w * z + b;
-            *a = leaky(*u, self.leak).0;
-        }
+        debug_assert_eq!((u.len(), a.len()), (row.start, row.start));
+        let (w, b, leak) = (F::of(self.w[j]), F::of(self.b[j]), F::of(self.leak));
+        u.extend(z.map(|z| w * z + b));
+        a.extend(u[row].iter().map(|&u| leaky(u, leak).0));
     }
 
-    /// Rows `0..n_in` of `u` and `a` from `x` (`[batch, n_in]`).
+    /// Room for the sender-major `u` and `a` of every sender, empty.
+    pub(crate) fn rows<F>(&self) -> (Vec<F>, Vec<F>) {
+        let n = self.senders() * self.batch;
+        (Vec::with_capacity(n), Vec::with_capacity(n))
+    }
+
+    /// Rows `0..n_in` of `u` and `a` from `x` (`[batch, n_in]`); returns `x` sender-major
+    /// (`[n_in][batch]`, transposed in tiles: reading a column of `x` in place misses the
+    /// cache at every sample).
     #[inline]
-    pub(crate) fn inputs(&self, x: &[f64], u: &mut [f64], a: &mut [f64]) {
+    pub(crate) fn inputs<F: Compute, X: Real>(
+        &self,
+        x: &[X],
+        u: &mut Vec<F>,
+        a: &mut Vec<F>,
+    ) -> Vec<F> {
+        let bt = self.batch;
+        let x = transpose_as(x, bt, self.n_in, |v| F::of(v.into()));
         for j in 0..self.n_in {
-            let column = x.iter().skip(j).step_by(self.n_in).copied();
-            self.sender(j, column, u, a);
+            self.sender(j, x[j * bt..(j + 1) * bt].iter().copied(), u, a);
         }
+        x
     }
 }
 
 /// `acc += v · src` over a batch.
 #[inline]
-pub(crate) fn axpy(acc: &mut [f64], v: f64, src: &[f64]) {
-    acc.iter_mut().zip(src).for_each(|(y, x)| *y += v * x);
+pub(crate) fn axpy<F: Compute>(acc: &mut [F], v: F, src: &[F]) {
+    acc.iter_mut().zip(src).for_each(|(y, &x)| *y = *y + v * x);
 }
 
 /// Batches of this many samples or more run as two halves on two threads.
@@ -133,6 +169,7 @@ impl Net {
             w: self.w.clone(),
             b: self.b.clone(),
             leak: self.leak,
+            precision: self.precision,
         }
     }
 
@@ -153,24 +190,28 @@ impl Net {
 }
 
 /// `a` then `b`, both batch-major.
-pub(crate) fn joined(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+pub(crate) fn joined<T>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
     a.extend(b);
     a
 }
 
 /// Forward: `y` (`[batch, n_out]`) and the comps' `o` (`[batch, n_comp]`), batch-major,
-/// from `x` (`[batch, n_in]`) and the kept cells of `D` (`R = n_comp + n_out` rows).
-pub fn forward(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>) {
-    forward_cut(net.halves(), net, x, d)
+/// from `x` (`[batch, n_in]`) and the kept cells of `D` (`R = n_comp + n_out` rows), in
+/// `x`'s precision.
+pub fn forward<X: Real>(net: &Net, x: &[X], d: &SparseRows<f64>) -> (Vec<X>, Vec<X>) {
+    match net.precision {
+        Precision::F64 => forward_cut(net.halves(), net, x, d),
+        Precision::F32 => forward_cut(net.halves(), net, x, &d.map(|v| v as f32)),
+    }
 }
 
 /// [`forward_part`] of each part of `cut` (on two threads), else of the whole.
-fn forward_cut(
+fn forward_cut<F: Compute, X: Real>(
     cut: Option<(Net, Net)>,
     net: &Net,
-    x: &[f64],
-    d: &SparseRows<f64>,
-) -> (Vec<f64>, Vec<f64>) {
+    x: &[X],
+    d: &SparseRows<F>,
+) -> (Vec<X>, Vec<X>) {
     match cut {
         None => forward_part(net, x, d),
         Some((first, second)) => {
@@ -186,13 +227,12 @@ fn forward_cut(
 
 widest! {
 /// One part of the forward pass, on the CPU's widest vectors.
-fn forward_part(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64>) {
+fn forward_part<F: Compute, X: Real>(net: &Net, x: &[X], d: &SparseRows<F>) -> (Vec<X>, Vec<X>) {
     let (bt, n_in, n_comp) = (net.batch, net.n_in, net.comps());
     let n_out = d.len() - n_comp;
-    let mut u = vec![0.0; net.senders() * bt];
-    let mut a = vec![0.0; net.senders() * bt];
+    let (mut u, mut a) = net.rows();
     net.inputs(x, &mut u, &mut a);
-    let mut o = vec![0.0; n_comp * bt];
+    let mut o = vec![F::default(); n_comp * bt];
     for i in 0..n_comp {
         let o_i = &mut o[i * bt..(i + 1) * bt];
         for (j, v) in d.entries(i) {
@@ -200,13 +240,16 @@ fn forward_part(net: &Net, x: &[f64], d: &SparseRows<f64>) -> (Vec<f64>, Vec<f64
         }
         net.sender(n_in + i, o_i.iter().copied(), &mut u, &mut a);
     }
-    let mut y = vec![0.0; n_out * bt];
+    let mut y = vec![F::default(); n_out * bt];
     for q in 0..n_out {
         for (j, v) in d.entries(n_comp + q) {
             axpy(&mut y[q * bt..(q + 1) * bt], v, &u[j * bt..(j + 1) * bt]);
         }
     }
-    (transpose(&y, n_out, bt), transpose(&o, n_comp, bt))
+    (
+        transpose_as(&y, n_out, bt, |v| X::of(v.into())),
+        transpose_as(&o, n_comp, bt, |v| X::of(v.into())),
+    )
 }
 }
 
@@ -234,27 +277,42 @@ pub struct Grads<T> {
 }
 
 /// Backward (see the module docs) from `x`, the forward's `o` (`[batch, n_comp]`) and the
-/// gradient `ȳ` of `y` (`[batch, n_out]`), with `D̄` laid out as `layout` says.
-pub fn backward<T: Real>(
+/// gradient `ȳ` of `y` (`[batch, n_out]`), all in one precision `X`, with `D̄` laid out as
+/// `layout` says.
+pub fn backward<X: Real, T: Real>(
     net: &Net,
-    x: &[f64],
+    x: &[X],
     d: &SparseRows<f64>,
-    o: &[f64],
-    g_y: &[f64],
+    o: &[X],
+    g_y: &[X],
     layout: Layout,
 ) -> Grads<T> {
-    backward_cut(net.halves(), net, d, Samples { x, o, g_y }, layout)
+    let samples = Samples { x, o, g_y };
+    match net.precision {
+        Precision::F64 => backward_cut::<f64, T, X>(net.halves(), net, d, samples, layout),
+        Precision::F32 => {
+            let d = d.map(|v| v as f32);
+            backward_cut::<f32, T, X>(net.halves(), net, &d, samples, layout)
+        }
+    }
 }
 
 /// The backward's per-sample inputs, batch-major: `x`, the comps' `o`, `ȳ`.
-#[derive(Clone, Copy)]
-struct Samples<'a> {
-    x: &'a [f64],
-    o: &'a [f64],
-    g_y: &'a [f64],
+struct Samples<'a, X> {
+    x: &'a [X],
+    o: &'a [X],
+    g_y: &'a [X],
 }
 
-impl Samples<'_> {
+impl<X> Clone for Samples<'_, X> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<X> Copy for Samples<'_, X> {}
+
+impl<X> Samples<'_, X> {
     /// The first `h` samples and the rest (`n_in` inputs, `n_comp` comps, `n_out` outputs
     /// a sample).
     fn split(self, h: usize, n_in: usize, n_comp: usize, n_out: usize) -> (Self, Self) {
@@ -276,22 +334,22 @@ impl Samples<'_> {
 
 /// [`backward_part`] of each part of `cut` (on two threads), the parts' sums added
 /// first part first; else of the whole.
-fn backward_cut<T: Real>(
+fn backward_cut<F: Compute, T: Real, X: Real>(
     cut: Option<(Net, Net)>,
     net: &Net,
-    d: &SparseRows<f64>,
-    samples: Samples<'_>,
+    d: &SparseRows<F>,
+    samples: Samples<'_, X>,
     layout: Layout,
 ) -> Grads<T> {
     let Some((first, second)) = cut else {
         let Samples { x, o, g_y } = samples;
-        return backward_part(net, x, d, o, g_y, layout);
+        return backward_part::<F, T, X>(net, x, d, o, g_y, layout);
     };
     let (n_comp, n_out) = (net.comps(), d.len() - net.comps());
     let (p, q) = samples.split(first.batch, net.n_in, n_comp, n_out);
     let (a, b) = rayon::join(
-        || backward_cut::<f64>(first.parts(), &first, d, p, layout),
-        || backward_cut::<f64>(second.parts(), &second, d, q, layout),
+        || backward_cut::<F, f64, X>(first.parts(), &first, d, p, layout),
+        || backward_cut::<F, f64, X>(second.parts(), &second, d, q, layout),
     );
     let add = |p: Vec<f64>, q: Vec<f64>| p.into_iter().zip(q).map(|(p, q)| p + q);
     Grads {
@@ -304,20 +362,20 @@ fn backward_cut<T: Real>(
 
 widest! {
 /// One part of the backward pass, on the CPU's widest vectors.
-fn backward_part<T: Real>(
+fn backward_part<F: Compute, T: Real, X: Real>(
     net: &Net,
-    x: &[f64],
-    d: &SparseRows<f64>,
-    o: &[f64],
-    g_y: &[f64],
+    x: &[X],
+    d: &SparseRows<F>,
+    o: &[X],
+    g_y: &[X],
     layout: Layout,
 ) -> Grads<T> {
     let (bt, n_in, n_comp, cols) = (net.batch, net.n_in, net.comps(), net.senders());
     let n_out = d.len() - n_comp;
-    let (o, g_y) = (transpose(o, bt, n_comp), transpose(g_y, bt, n_out));
-    let mut u = vec![0.0; cols * bt];
-    let mut a = vec![0.0; cols * bt];
-    net.inputs(x, &mut u, &mut a);
+    let o = transpose_as(o, bt, n_comp, |v| F::of(v.into()));
+    let g_y = transpose_as(g_y, bt, n_out, |v| F::of(v.into()));
+    let (mut u, mut a) = net.rows();
+    let x = net.inputs(x, &mut u, &mut a);
     for i in 0..n_comp {
         net.sender(
             n_in + i,
@@ -326,8 +384,8 @@ fn backward_part<T: Real>(
             &mut a,
         );
     }
-    let mut g_u = vec![0.0; cols * bt];
-    let mut g_a = vec![0.0; cols * bt];
+    let mut g_u = vec![F::default(); cols * bt];
+    let mut g_a = vec![F::default(); cols * bt];
     let mut g_d = vec![
         T::of(0.0);
         match layout {
@@ -345,32 +403,36 @@ fn backward_part<T: Real>(
         for (k, (j, v)) in d.entries(r).enumerate() {
             let span = j * bt..(j + 1) * bt;
             axpy(&mut g_u[span.clone()], v, g_yq);
-            g_d[slot(r, j, k)] = T::of(dot(g_yq, &u[span]));
+            g_d[slot(r, j, k)] = T::of(dot(g_yq, &u[span]).into());
         }
     }
     let (mut g_w, mut g_b) = (vec![0.0; cols], vec![0.0; cols]);
-    let mut g_o = vec![0.0; bt];
+    let mut g_o = vec![F::default(); bt];
     for i in (0..n_comp).rev() {
         let c = n_in + i;
-        (g_w[c], g_b[c]) = close(c, bt, net, &u, &g_a, &mut g_u, |t| o[i * bt + t]);
+        let (sw, sb) = close(c, bt, net, &u, &g_a, &mut g_u, |t| o[i * bt + t]);
+        (g_w[c], g_b[c]) = (sw.into(), sb.into());
+        let w_c = F::of(net.w[c]);
         for (t, g) in g_o.iter_mut().enumerate() {
-            *g = net.w[c] * g_u[c * bt + t];
+            *g = w_c * g_u[c * bt + t];
         }
         for (k, (j, v)) in d.entries(i).enumerate() {
             let span = j * bt..(j + 1) * bt;
             axpy(&mut g_a[span.clone()], v, &g_o);
-            g_d[slot(i, j, k)] = T::of(dot(&g_o, &a[span]));
+            g_d[slot(i, j, k)] = T::of(dot(&g_o, &a[span]).into());
         }
     }
-    let mut g_x = vec![0.0; bt * n_in];
+    let mut g_x = vec![F::default(); n_in * bt];
     for j in 0..n_in {
-        (g_w[j], g_b[j]) = close(j, bt, net, &u, &g_a, &mut g_u, |t| x[t * n_in + j]);
+        let (sw, sb) = close(j, bt, net, &u, &g_a, &mut g_u, |t| x[j * bt + t]);
+        (g_w[j], g_b[j]) = (sw.into(), sb.into());
+        let w_j = F::of(net.w[j]);
         for t in 0..bt {
-            g_x[t * n_in + j] = net.w[j] * g_u[j * bt + t];
+            g_x[j * bt + t] = w_j * g_u[j * bt + t];
         }
     }
     Grads {
-        x: g_x,
+        x: transpose_as(&g_x, n_in, bt, Into::into),
         d: g_d,
         w: g_w,
         b: g_b,
@@ -381,21 +443,21 @@ fn backward_part<T: Real>(
 /// Sender `j`'s last step backward: `ū_j += ā_j·leaky'(u_j)`, and `(w̄_j, b̄_j)` from the
 /// sender's own input `z` (`x_j` or `o_i`) at each sample.
 #[inline]
-pub(crate) fn close(
+pub(crate) fn close<F: Compute>(
     j: usize,
     bt: usize,
     net: &Net,
-    u: &[f64],
-    g_a: &[f64],
-    g_u: &mut [f64],
-    z: impl Fn(usize) -> f64,
-) -> (f64, f64) {
-    let (mut sw, mut sb) = (0.0, 0.0);
+    u: &[F],
+    g_a: &[F],
+    g_u: &mut [F],
+    z: impl Fn(usize) -> F,
+) -> (F, F) {
+    let (mut sw, mut sb, leak) = (F::default(), F::default(), F::of(net.leak));
     for t in 0..bt {
         let k = j * bt + t;
-        g_u[k] += g_a[k] * leaky(u[k], net.leak).1;
-        sw += g_u[k] * z(t);
-        sb += g_u[k];
+        g_u[k] = g_u[k] + g_a[k] * leaky(u[k], leak).1;
+        sw = sw + g_u[k] * z(t);
+        sb = sb + g_u[k];
     }
     (sw, sb)
 }
@@ -460,10 +522,10 @@ pub fn outputs_backward_tensor<B: Backend>(
     let (net, x, d) = host(x, d, w, b, n_in, leak);
     let (o, g_y) = (Floats::f64_of(o), Floats::f64_of(grad));
     let (g_x, g_d, g_w, g_b) = if f32_d {
-        let g = backward::<f32>(&net, &x, &d, &o, &g_y, Layout::Dense);
+        let g = backward::<f64, f32>(&net, &x, &d, &o, &g_y, Layout::Dense);
         (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
     } else {
-        let g = backward::<f64>(&net, &x, &d, &o, &g_y, Layout::Dense);
+        let g = backward::<f64, f64>(&net, &x, &d, &o, &g_y, Layout::Dense);
         (g.x, TensorData::new(g.d, [rows, cols]), g.w, g.b)
     };
     (
@@ -505,6 +567,7 @@ pub(crate) mod tests {
             w: (0..cols).map(|_| 2.0 * uniform() - 1.0).collect(),
             b: (0..cols).map(|_| uniform() - 0.5).collect(),
             leak: 0.2,
+            precision: Precision::F64,
         };
         let x = (0..batch * n_in).map(|_| uniform()).collect();
         (net, x, SparseRows::kept(&d, cols))
@@ -518,11 +581,11 @@ pub(crate) mod tests {
         let batch = 4 * PART + 3;
         let (net, x, d) = network(batch);
         let (y, o) = forward(&net, &x, &d);
-        let (y_one, o_one) = forward_part(&net, &x, &d);
+        let (y_one, o_one) = forward_part::<f64, f64>(&net, &x, &d);
         assert_eq!((&y, &o), (&y_one, &o_one));
         let g_y: Vec<f64> = y.iter().map(|v| v.sin()).collect();
-        let parts = backward::<f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
-        let one = backward_part::<f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
+        let parts = backward::<f64, f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
+        let one = backward_part::<f64, f64, f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
         assert_eq!(parts.x, one.x, "x̄");
         for (name, a, b) in [
             ("D̄", &parts.d, &one.d),
@@ -540,25 +603,76 @@ pub(crate) mod tests {
         }
     }
 
+    /// `y`, `o` and every gradient of a pass in `precision` over a batch in parts, with `x`
+    /// given as f32 (what an f32 tensor hands the kernels) when `f32_x`.
+    fn pass(net: &Net, x: &[f64], d: &SparseRows<f64>, f32_x: bool) -> [Vec<f64>; 6] {
+        let widen = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<_>>();
+        let (y, o) = match f32_x {
+            false => forward(net, x, d),
+            true => {
+                let x: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                let (y, o) = forward(net, &x, d);
+                (widen(y), widen(o))
+            }
+        };
+        let g_y: Vec<f64> = y.iter().map(|v| v.cos()).collect();
+        let g = match f32_x {
+            false => backward::<f64, f64>(net, x, d, &o, &g_y, Layout::Kept),
+            true => {
+                let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
+                let (x, o, g_y) = (narrow(x), narrow(&o), narrow(&g_y));
+                backward::<f32, f64>(net, &x, d, &o, &g_y, Layout::Kept)
+            }
+        };
+        [y, o, g.x, g.d, g.w, g.b]
+    }
+
     /// The AVX2 copy of the passes ([`manifold_kernels::simd`]) gives the baseline copy's
-    /// bits: outputs, comp values and every gradient, over a batch in parts. (On a CPU
-    /// without AVX2 both runs take the baseline copy.)
+    /// bits: outputs, comp values and every gradient, over a batch in parts, in both
+    /// precisions. (On a CPU without AVX2 both runs take the baseline copy.)
     #[test]
     fn the_wide_passes_give_the_baseline_bits() {
         let (net, x, d) = network(2 * PART + 7);
-        let run = |wide: bool| {
-            manifold_kernels::simd::set_wide(wide);
-            let (y, o) = forward(&net, &x, &d);
-            let g_y: Vec<f64> = y.iter().map(|v| v.cos()).collect();
-            let g = backward::<f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
-            manifold_kernels::simd::set_wide(true);
-            [y, o, g.x, g.d, g.w, g.b].map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>())
-        };
-        let (wide, baseline) = (run(true), run(false));
+        for precision in [Precision::F64, Precision::F32] {
+            let net = net.clone().with_precision(precision);
+            let f32_x = precision == Precision::F32;
+            let run = |wide: bool| {
+                manifold_kernels::simd::set_wide(wide);
+                let out = pass(&net, &x, &d, f32_x);
+                manifold_kernels::simd::set_wide(true);
+                out.map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>())
+            };
+            let (wide, baseline) = (run(true), run(false));
+            let names = ["y", "o", "x̄", "D̄", "w̄", "b̄"];
+            for ((name, a), b) in names.iter().zip(&wide).zip(&baseline) {
+                assert_eq!(a, b, "{precision:?} {name}");
+                assert!(a.iter().any(|&v| v != 0), "{name} is not all zero");
+            }
+        }
+    }
+
+    /// The f32 passes give the f64 passes' outputs and gradients to f32's rounding (a
+    /// relative 1e-5 of each array's largest value, over ~30 kept cells a row and a batch
+    /// in parts), and are not the f64 passes (they differ in the last bits somewhere).
+    #[test]
+    fn the_f32_passes_match_the_f64_passes_to_rounding() {
+        let (net, x, d) = network(2 * PART + 7);
+        let f64s = pass(&net, &x, &d, false);
+        let f32s = pass(&net.clone().with_precision(Precision::F32), &x, &d, true);
         let names = ["y", "o", "x̄", "D̄", "w̄", "b̄"];
-        for ((name, a), b) in names.iter().zip(&wide).zip(&baseline) {
-            assert_eq!(a, b, "{name}");
-            assert!(a.iter().any(|&v| v != 0), "{name} is not all zero");
+        for ((name, a), b) in names.iter().zip(&f32s).zip(&f64s) {
+            let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(scale > 0.0, "{name} is not all zero");
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                worst <= 1e-5 * scale,
+                "{name}: off by {worst:e} at scale {scale:e}"
+            );
+            assert!(a != b, "{name}: the f32 passes gave the f64 bits");
         }
     }
 }

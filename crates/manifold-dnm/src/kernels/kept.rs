@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 use super::closeness::{inputs, Visit};
 use super::forward::{backward as forward_backward, forward as forward_pass, Layout, Net};
-use crate::Geometry;
+use crate::{Geometry, Precision};
 use manifold_kernels::floats::{Floats, Real};
 use manifold_kernels::rows::SparseRows;
 
@@ -290,14 +290,15 @@ pub(crate) fn host<B: Backend>(
     w: Tensor<B, 1>,
     b: Tensor<B, 1>,
     leak: f64,
-) -> (Net, Vec<f64>, SparseRows<f64>) {
+    precision: Precision,
+) -> (Net, Floats, SparseRows<f64>) {
     let batch = x.dims()[0];
     let support = match Floats::of(values) {
         Floats::F32(v) => pattern.sparse_rows(&v),
         Floats::F64(v) => pattern.sparse_rows(&v),
     };
-    let net = Net::of(pattern.geometry.inputs, batch, w, b, leak);
-    (net, Floats::f64_of(x), support)
+    let net = Net::of(pattern.geometry.inputs, batch, w, b, leak).with_precision(precision);
+    (net, Floats::of(x), support)
 }
 
 /// The forward pass over the kept cells ([`super::forward::forward`]): `y`
@@ -309,15 +310,28 @@ pub fn outputs_tensor<B: Backend>(
     w: Tensor<B, 1>,
     b: Tensor<B, 1>,
     leak: f64,
+    precision: Precision,
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
     let (batch, device) = (x.dims()[0], x.device());
     let g = pattern.geometry;
-    let (net, x, d) = host(x, values, pattern, w, b, leak);
-    let (y, o) = forward_pass(&net, &x, &d);
-    (
-        Tensor::from_data(TensorData::new(y, [batch, g.outputs]), &device),
-        Tensor::from_data(TensorData::new(o, [batch, g.comps]), &device),
-    )
+    let (net, x, d) = host(x, values, pattern, w, b, leak, precision);
+    let (y, o) = match x {
+        Floats::F32(x) => {
+            let (y, o) = forward_pass(&net, &x, &d);
+            (
+                TensorData::new(y, [batch, g.outputs]),
+                TensorData::new(o, [batch, g.comps]),
+            )
+        }
+        Floats::F64(x) => {
+            let (y, o) = forward_pass(&net, &x, &d);
+            (
+                TensorData::new(y, [batch, g.outputs]),
+                TensorData::new(o, [batch, g.comps]),
+            )
+        }
+    };
+    (Tensor::from_data(y, &device), Tensor::from_data(o, &device))
 }
 
 /// The backward of [`outputs_tensor`]: the gradients of `x`, the values (`[len]`, the
@@ -330,15 +344,24 @@ pub fn outputs_backward_tensor<B: Backend>(
     w: Tensor<B, 1>,
     b: Tensor<B, 1>,
     leak: f64,
+    precision: Precision,
     o: Tensor<B, 2>,
     grad: Tensor<B, 2>,
 ) -> (Tensor<B, 2>, Tensor<B, 1>, Tensor<B, 1>, Tensor<B, 1>) {
     let ([batch, n_in], device) = (x.dims(), x.device());
     let (len, cols) = (values.dims()[0], pattern.geometry.cols());
     let f32_values = values.dtype() == DType::F32;
-    let (net, x, d) = host(x, values, pattern, w, b, leak);
-    let (o, g_y) = (Floats::f64_of(o), Floats::f64_of(grad));
-    let g = forward_backward::<f64>(&net, &x, &d, &o, &g_y, Layout::Kept);
+    let (net, x, d) = host(x, values, pattern, w, b, leak, precision);
+    // x, o and ȳ in their own precision when all three are f32, else as f64.
+    let g = match (x, Floats::of(o), Floats::of(grad)) {
+        (Floats::F32(x), Floats::F32(o), Floats::F32(g_y)) => {
+            forward_backward::<f32, f64>(&net, &x, &d, &o, &g_y, Layout::Kept)
+        }
+        (x, o, g_y) => {
+            let (x, o, g_y) = (x.into_f64(), o.into_f64(), g_y.into_f64());
+            forward_backward::<f64, f64>(&net, &x, &d, &o, &g_y, Layout::Kept)
+        }
+    };
     let mut g_values = g.d;
     g_values.resize(len, 0.0);
     let g_values = if f32_values {

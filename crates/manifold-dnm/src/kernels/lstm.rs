@@ -38,6 +38,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 
 use super::forward::{axpy, close, joined, Net};
 use super::kept::{host, Pattern};
+use crate::Precision;
 use manifold_kernels::floats::{dot, Floats};
 use manifold_kernels::rows::{transpose, SparseRows};
 use manifold_kernels::widest;
@@ -81,9 +82,10 @@ impl Cell {
     }
 }
 
-/// Comp `i`'s `h` into rows `n_in..` of `u` and `a` (sender-major), from its input sums
-/// `s_i` and the previous cell states `c_prev` (comp-major); hands each sample's [`Cell`]
-/// to `keep`, in sample order (so comps taken in order give a comp-major sequence).
+/// Comp `i`'s `h` appended to `u` and `a` (sender-major, holding rows `0..n_in + i`), from
+/// its input sums `s_i` and the previous cell states `c_prev` (comp-major); hands each
+/// sample's [`Cell`] to `keep`, in sample order (so comps taken in order give a
+/// comp-major sequence).
 #[allow(clippy::too_many_arguments)]
 fn comp(
     net: &Net,
@@ -91,16 +93,16 @@ fn comp(
     i: usize,
     s_i: &[f64],
     c_prev: &[f64],
-    u: &mut [f64],
-    a: &mut [f64],
+    u: &mut Vec<f64>,
+    a: &mut Vec<f64>,
     mut keep: impl FnMut(Cell),
 ) {
     let (bt, j) = (net.batch, net.n_in + i);
     let g = &gates[i * GATE_PARAMETERS..(i + 1) * GATE_PARAMETERS];
     for t in 0..bt {
         let cell = Cell::of(g, net.w[j], net.b[j], s_i[t], c_prev[i * bt + t]);
-        u[j * bt + t] = cell.h();
-        a[j * bt + t] = cell.h();
+        u.push(cell.h());
+        a.push(cell.h());
         keep(cell);
     }
 }
@@ -140,8 +142,7 @@ fn forward_part(
     let (bt, n_comp) = (net.batch, net.comps());
     let n_out = d.len() - n_comp;
     let c_prev = transpose(c_prev, bt, n_comp);
-    let mut u = vec![0.0; net.senders() * bt];
-    let mut a = vec![0.0; net.senders() * bt];
+    let (mut u, mut a) = net.rows();
     net.inputs(x, &mut u, &mut a);
     let mut s = vec![0.0; n_comp * bt];
     let mut c = Vec::with_capacity(n_comp * bt);
@@ -240,9 +241,8 @@ fn backward_part(
     let n_out = d.len() - n_comp;
     let (c_prev, s) = (transpose(c_prev, bt, n_comp), transpose(s, bt, n_comp));
     let (g_y, g_c) = (transpose(g_y, bt, n_out), transpose(g_c, bt, n_comp));
-    let mut u = vec![0.0; cols * bt];
-    let mut a = vec![0.0; cols * bt];
-    net.inputs(x, &mut u, &mut a);
+    let (mut u, mut a) = net.rows();
+    let x = net.inputs(x, &mut u, &mut a);
     // Every comp's cells (comp-major), computed once here for the reverse pass below.
     let mut cells = Vec::with_capacity(n_comp * bt);
     for i in 0..n_comp {
@@ -298,15 +298,15 @@ fn backward_part(
             g_d[d.start(i) + k] = dot(&g_s, &a[span]);
         }
     }
-    let mut g_x = vec![0.0; bt * n_in];
+    let mut g_x = vec![0.0; n_in * bt];
     for j in 0..n_in {
-        (g_w[j], g_b[j]) = close(j, bt, net, &u, &g_a, &mut g_u, |t| x[t * n_in + j]);
+        (g_w[j], g_b[j]) = close(j, bt, net, &u, &g_a, &mut g_u, |t| x[j * bt + t]);
         for t in 0..bt {
-            g_x[t * n_in + j] = net.w[j] * g_u[j * bt + t];
+            g_x[j * bt + t] = net.w[j] * g_u[j * bt + t];
         }
     }
     Grads {
-        x: g_x,
+        x: transpose(&g_x, n_in, bt),
         c_prev: transpose(&g_c_prev, n_comp, bt),
         d: g_d,
         w: g_w,
@@ -364,7 +364,8 @@ pub fn outputs_tensor<B: Backend>(
     let z = Floats::f64_of(z);
     let (x, c_prev) = split(&z, batch, g.inputs);
     let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, g.inputs]), &device);
-    let (net, x, d) = host(x, values, pattern, w, b, leak);
+    let (net, x, d) = host(x, values, pattern, w, b, leak, Precision::F64);
+    let x = x.into_f64();
     let (y, s, c) = forward(&net, &Floats::f64_of(gates), &x, &c_prev, &d);
     let out = beside(batch, &y, &c);
     (
@@ -402,7 +403,8 @@ pub fn outputs_backward_tensor<B: Backend>(
     let z = Floats::f64_of(z);
     let (x, c_prev) = split(&z, batch, g.inputs);
     let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, g.inputs]), &device);
-    let (net, x, d) = host(x, values, pattern, w, b, leak);
+    let (net, x, d) = host(x, values, pattern, w, b, leak, Precision::F64);
+    let x = x.into_f64();
     let grad = Floats::f64_of(grad);
     let (g_y, g_c) = split(&grad, batch, g.outputs);
     let gates = Floats::f64_of(gates);

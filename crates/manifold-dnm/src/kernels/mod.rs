@@ -25,7 +25,7 @@ use std::sync::Arc;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 
-use crate::Geometry;
+use crate::{Geometry, Precision};
 pub use kept::Pattern;
 
 pub mod autodiff;
@@ -157,6 +157,7 @@ pub trait DnmBackend: Backend {
         _w: Tensor<Self, 1>,
         _b: Tensor<Self, 1>,
         _leak: f64,
+        _precision: Precision,
     ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
         None
     }
@@ -171,6 +172,7 @@ pub trait DnmBackend: Backend {
         _w: Tensor<Self, 1>,
         _b: Tensor<Self, 1>,
         _leak: f64,
+        _precision: Precision,
         _o: Tensor<Self, 2>,
         _grad: Tensor<Self, 2>,
     ) -> Option<KeptGrads<Self>> {
@@ -339,8 +341,11 @@ macro_rules! host_impl {
                 w: Tensor<Self, 1>,
                 b: Tensor<Self, 1>,
                 leak: f64,
+                precision: Precision,
             ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
-                Some(kept::outputs_tensor(x, values, pattern, w, b, leak))
+                Some(kept::outputs_tensor(
+                    x, values, pattern, w, b, leak, precision,
+                ))
             }
 
             fn dnm_kept_outputs_backward(
@@ -350,11 +355,12 @@ macro_rules! host_impl {
                 w: Tensor<Self, 1>,
                 b: Tensor<Self, 1>,
                 leak: f64,
+                precision: Precision,
                 o: Tensor<Self, 2>,
                 grad: Tensor<Self, 2>,
             ) -> Option<KeptGrads<Self>> {
                 Some(kept::outputs_backward_tensor(
-                    x, values, pattern, w, b, leak, o, grad,
+                    x, values, pattern, w, b, leak, precision, o, grad,
                 ))
             }
 
