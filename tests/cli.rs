@@ -200,6 +200,45 @@ fn bench_writes_json() {
     assert!(b["median_epoch_seconds"].as_f64().unwrap() > 0.0);
 }
 
+/// `bench dnm --set` overrides a field of its preset (recorded in the JSON), and a value
+/// the field cannot take is refused with the field's name, before any file is written.
+#[test]
+fn bench_dnm_overrides_its_preset_and_refuses_a_bad_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("b.json");
+    let run = |value: &str| {
+        manifold(
+            &[
+                "bench",
+                "dnm",
+                "--only-device",
+                "--comps",
+                "20",
+                "--preset",
+                "patch-mnist",
+                "--set",
+                value,
+                "--steps",
+                "1",
+                "--json",
+                out.to_str().unwrap(),
+            ],
+            tmp.path(),
+        )
+    };
+    let bad = run("precision=\"f16\"");
+    assert!(!bad.status.success());
+    let message = stderr(&bad);
+    assert!(message.contains("precision"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    assert!(!out.exists(), "a refused bench wrote its JSON");
+    let good = run("precision=\"f32\"");
+    assert!(good.status.success(), "{}", stderr(&good));
+    let b = json(&out);
+    assert_eq!(b["set"][0], "precision=\"f32\"");
+    assert!(b["cases"][0]["median_step_ms"].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn a_backend_not_compiled_in_names_its_feature() {
     use manifold::backend::{not_compiled_message, DeviceKind};

@@ -463,7 +463,7 @@ fn the_idx_and_checkpoint_readers_survive_thousands_of_mutated_files() {
 #[test]
 fn the_same_seed_gives_the_same_bits_on_ndarray() {
     let tmp = tempfile::tempdir().unwrap();
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 5] = [
         &[
             "train",
             "mlp",
@@ -492,6 +492,20 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
             "dnm",
             "--preset",
             "patch-mnist",
+            "--steps",
+            "100",
+            "--eval-every",
+            "100",
+            "--record-every",
+            "25",
+        ],
+        &[
+            "train",
+            "dnm",
+            "--preset",
+            "patch-mnist",
+            "--set",
+            "precision=\"f32\"",
             "--steps",
             "100",
             "--eval-every",

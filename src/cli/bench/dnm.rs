@@ -58,6 +58,8 @@ struct Case {
 struct Report {
     benchmark: &'static str,
     threads: usize,
+    /// The `--set` overrides of the preset, as given.
+    set: Vec<String>,
     cases: Vec<Case>,
     /// Median fast/reference speed-up per device at the MNIST size.
     mnist_speedup: Vec<(String, f64)>,
@@ -162,6 +164,7 @@ pub fn bench(args: BenchArgs, device: DeviceKind) -> anyhow::Result<()> {
         benchmark:
             "dnm training step (closeness, forward, backward, Adam), median ms; peak host memory",
         threads: threads(),
+        set: args.set.clone(),
         cases,
         mnist_speedup,
     };
