@@ -463,6 +463,19 @@ fn the_idx_and_checkpoint_readers_survive_thousands_of_mutated_files() {
 #[test]
 fn the_same_seed_gives_the_same_bits_on_ndarray() {
     let tmp = tempfile::tempdir().unwrap();
+    let patch = [
+        "train",
+        "dnm",
+        "--preset",
+        "patch-mnist",
+        "--steps",
+        "100",
+        "--eval-every",
+        "100",
+        "--record-every",
+        "25",
+    ];
+    let patch_f32 = [&patch[..], &["--set", "precision=\"f32\""]].concat();
     let commands: [&[&str]; 5] = [
         &[
             "train",
@@ -487,32 +500,8 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
             "--record-every",
             "50",
         ],
-        &[
-            "train",
-            "dnm",
-            "--preset",
-            "patch-mnist",
-            "--steps",
-            "100",
-            "--eval-every",
-            "100",
-            "--record-every",
-            "25",
-        ],
-        &[
-            "train",
-            "dnm",
-            "--preset",
-            "patch-mnist",
-            "--set",
-            "precision=\"f32\"",
-            "--steps",
-            "100",
-            "--eval-every",
-            "100",
-            "--record-every",
-            "25",
-        ],
+        &patch,
+        &patch_f32,
     ];
     for (k, args) in commands.iter().enumerate() {
         let runs: Vec<Vec<String>> = (0..2)
