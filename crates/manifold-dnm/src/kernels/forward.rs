@@ -21,9 +21,10 @@
 //! matmuls. `D̄` is computed on the support of `D` (kept cells) and is 0 elsewhere: `D` is
 //! the cutoff matrix, whose cut cells have zero derivative with respect to every
 //! parameter, so that part of the dense gradient is never used. Host arrays are
-//! sender-major (`[C][batch]`) f64. A batch of [`SPLIT`] samples or more is cut into two
-//! halves that run on two threads (the comps of one sample never wait on another's), and
-//! a half of more than [`PART`] samples into two again (the cache): outputs bit for bit
+//! sender-major (`[C][batch]`), in the network's [`Precision`]. A batch of [`SPLIT`]
+//! samples or more is cut into two halves that run on two threads (the comps of one
+//! sample never wait on another's), and a half of more than [`PART`] samples into two
+//! again (the cache): outputs bit for bit
 //! the same, the batch sums of `D̄`, `w̄`, `b̄` added part by part (a fixed order, the
 //! same on every machine). One thread below that: each rayon
 //! hand-off costs tens of µs on these machines. Each part runs on the CPU's widest vectors
@@ -155,7 +156,7 @@ pub(crate) fn axpy<F: Compute>(acc: &mut [F], v: F, src: &[F]) {
 pub const SPLIT: usize = 16;
 
 /// A half of more than this many samples is cut in two again, and so on: each part's
-/// sender-major arrays (`[C][part]` f64, several of them) then stay small enough for the
+/// sender-major arrays (`[C][part]`, several of them) then stay small enough for the
 /// cache, where a half of 250 samples of a 1 794-neuron manifold spills it and costs
 /// about a fifth more per sample (two threads). Batches up to `2·PART` run as two halves.
 pub const PART: usize = 128;
@@ -164,12 +165,8 @@ impl Net {
     /// The same network for a batch of `batch` samples.
     fn for_batch(&self, batch: usize) -> Net {
         Net {
-            n_in: self.n_in,
             batch,
-            w: self.w.clone(),
-            b: self.b.clone(),
-            leak: self.leak,
-            precision: self.precision,
+            ..self.clone()
         }
     }
 
