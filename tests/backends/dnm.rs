@@ -1,8 +1,8 @@
 //! The DNM on wgpu (lavapipe on CPUs) against ndarray: the same parameters give the
 //! same closeness matrix, outputs, loss and gradients of every parameter family, at the
 //! toy shape, the MNIST shape of the `seed-mnist` preset (784 inputs, 10 outputs; with and
-//! without the density surrogate), a scaled `large-mnist` shape and `patch-mnist`'s patch
-//! window. ndarray runs the fused
+//! without the density surrogate), a scaled `large-mnist` shape, `patch-mnist`'s patch
+//! window and a small `layered-mnist` with near-zero widths. ndarray runs the fused
 //! CPU kernels, wgpu the CubeCL kernels (`manifold_dnm::kernels::cube`, registered in
 //! the fusion stream by `manifold_dnm::kernels::fusion`): this compares the two. Row-MNIST
 //! with carry neurons compares back-propagation through 28 passes; with LSTM neurons too,
@@ -208,6 +208,17 @@ fn wgpu_matches_ndarray_with_the_density_surrogate() {
         .with_surrogate_sharpness(10.0);
     assert_eq!(config.surrogate_needed(), Some(10.0));
     compare("seed-mnist + surrogate", &config);
+}
+
+/// `layered-mnist` at 50 comps: layer 2's σ' (raw around 2.5, std 9.8) puts rows at raw
+/// −18 … −25, σ' ≈ 1e-8 … 1e-11, whose far cells' gaussian underflows in f32 while the
+/// surrogate asks for every allowed cell's gradient. Their σ and μ terms are 0 there
+/// (f = 0), not 0·∞ = NaN as an unguarded d²/σ'³ gives.
+#[test]
+fn wgpu_matches_ndarray_on_a_small_layered_network_with_narrow_rows() {
+    let config = DnmConfig::layered_mnist().with_comps(50);
+    assert!(config.surrogate_needed().is_some());
+    compare("layered-mnist, 50 comps", &config);
 }
 
 /// The toy task (MSE, identity head, soft surrogate): every comp a few cells wide.

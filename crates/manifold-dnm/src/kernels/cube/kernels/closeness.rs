@@ -265,8 +265,16 @@ pub fn closeness_backward_kernel(
             acc[2] -= g_f * amp_gauss * row.d_shift;
             acc[3] += g_f * k_phi * x.p * row.d_freq;
             acc[4] += g_f * k_phi;
-            acc[5] += g_f * x.f * x.d2 / (w2 * row.width) * row.d_width;
-            acc[6] += g_f * x.f * x.z / w2;
+            // Where the gaussian underflowed to 0 (a narrow σ' far from the centre) f is 0
+            // and so are these two terms; in f32 their factors d²/σ'³ and z/σ'² can
+            // overflow there, and 0·∞ would be NaN.
+            let far = x.f == 0.0;
+            acc[5] += select(
+                far,
+                0.0f32,
+                g_f * x.f * x.d2 / (w2 * row.width) * row.d_width,
+            );
+            acc[6] += select(far, 0.0f32, g_f * x.f * x.z / w2);
         }
         j += BLOCK as usize;
     }
