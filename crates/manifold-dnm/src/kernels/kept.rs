@@ -312,24 +312,20 @@ pub fn outputs_tensor<B: Backend>(
     leak: f64,
     precision: Precision,
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
-    let (batch, device) = (x.dims()[0], x.device());
+    let device = x.device();
     let g = pattern.geometry;
     let (net, x, d) = host(x, values, pattern, w, b, leak, precision);
-    let (y, o) = match x {
-        Floats::F32(x) => {
-            let (y, o) = forward_pass(&net, &x, &d);
-            (
-                TensorData::new(y, [batch, g.outputs]),
-                TensorData::new(o, [batch, g.comps]),
-            )
-        }
-        Floats::F64(x) => {
-            let (y, o) = forward_pass(&net, &x, &d);
-            (
-                TensorData::new(y, [batch, g.outputs]),
-                TensorData::new(o, [batch, g.comps]),
-            )
-        }
+    // `y` and `o` in `x`'s precision.
+    fn pass<X: Real>(net: &Net, x: &[X], d: &SparseRows<f64>, g: Geometry) -> [TensorData; 2] {
+        let (y, o) = forward_pass(net, x, d);
+        [
+            TensorData::new(y, [net.batch, g.outputs]),
+            TensorData::new(o, [net.batch, g.comps]),
+        ]
+    }
+    let [y, o] = match x {
+        Floats::F32(x) => pass(&net, &x, &d, g),
+        Floats::F64(x) => pass(&net, &x, &d, g),
     };
     (Tensor::from_data(y, &device), Tensor::from_data(o, &device))
 }
