@@ -200,8 +200,9 @@ fn bench_writes_json() {
     assert!(b["median_epoch_seconds"].as_f64().unwrap() > 0.0);
 }
 
-/// `bench dnm --set` overrides a field of its preset (recorded in the JSON), and a value
-/// the field cannot take is refused with the field's name, before any file is written.
+/// `bench dnm --set` overrides a field of its preset (recorded in the JSON, and applied:
+/// a lower initial cutoff keeps more cells), and a value the field cannot take is
+/// refused with the field's name, before any file is written.
 #[test]
 fn bench_dnm_overrides_its_preset_and_refuses_a_bad_value() {
     let tmp = tempfile::tempdir().unwrap();
@@ -237,6 +238,15 @@ fn bench_dnm_overrides_its_preset_and_refuses_a_bad_value() {
     let b = json(&out);
     assert_eq!(b["set"][0], "precision=\"f32\"");
     assert!(b["cases"][0]["median_step_ms"].as_f64().unwrap() > 0.0);
+    let kept = |b: &serde_json::Value| b["cases"][0]["kept"].as_u64().unwrap();
+    let preset_kept = kept(&b);
+    let lower = run("kappa_init=-8.0");
+    assert!(lower.status.success(), "{}", stderr(&lower));
+    let lowered_kept = kept(&json(&out));
+    assert!(
+        lowered_kept > preset_kept,
+        "{lowered_kept} cells kept under kappa_init = -8, {preset_kept} under the preset's"
+    );
 }
 
 #[test]

@@ -400,19 +400,18 @@ impl<B: DnmBackend> Dnm<B> {
             sharpness,
         )?;
         let nnz = pattern.nnz();
-        Some(match sharpness {
-            None => Kept {
-                values,
-                pattern,
-                surrogate: None,
-                precision: grid.precision,
-            },
-            Some(_) => Kept {
-                values: values.clone().narrow(0, 0, nnz),
-                pattern,
-                surrogate: Some(values.narrow(0, nnz, 1)),
-                precision: grid.precision,
-            },
+        let (values, surrogate) = match sharpness {
+            None => (values, None),
+            Some(_) => (
+                values.clone().narrow(0, 0, nnz),
+                Some(values.narrow(0, nnz, 1)),
+            ),
+        };
+        Some(Kept {
+            values,
+            pattern,
+            surrogate,
+            precision: grid.precision,
         })
     }
 

@@ -295,19 +295,12 @@ pub fn backward<X: Real, T: Real>(
 }
 
 /// The backward's per-sample inputs, batch-major: `x`, the comps' `o`, `ȳ`.
+#[derive(Clone, Copy)]
 struct Samples<'a, X> {
     x: &'a [X],
     o: &'a [X],
     g_y: &'a [X],
 }
-
-impl<X> Clone for Samples<'_, X> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<X> Copy for Samples<'_, X> {}
 
 impl<X> Samples<'_, X> {
     /// The first `h` samples and the rest (`n_in` inputs, `n_comp` comps, `n_out` outputs
