@@ -56,8 +56,10 @@ pub enum Precision {
     /// f64 (the default, every preset).
     F64,
     /// f32: twice the lanes a vector and half the bytes a pass moves; the batch sums of
-    /// the gradients are still added in f64 across the batch's parts. Plain neurons only
-    /// (LSTM neurons compute in f64); other backends (wgpu) compute in their own float.
+    /// the gradients are still added in f64 across the batch's parts. LSTM neurons keep
+    /// f64 sums and cell states and compute their gates' `σ` and `tanh` to f32 accuracy,
+    /// on vectors ([`crate::kernels::lstm`]). Other backends (wgpu) compute in their own
+    /// float.
     F32,
 }
 
@@ -177,7 +179,7 @@ pub struct DnmConfig {
     #[config(default = "Neuron::Plain")]
     pub neuron: Neuron,
     /// The float the CPU forward and backward passes over the kept cells compute in:
-    /// `f64` (the default) or `f32` ([`Precision`]; plain neurons only).
+    /// `f64` (the default) or `f32` ([`Precision`]).
     #[config(default = "Precision::F64")]
     pub precision: Precision,
     /// Init of the LSTM neurons' forget bias `b_f` (their gate weights start at 0): the
@@ -618,12 +620,6 @@ impl DnmConfig {
             return Err(TrainError::config(
                 "carry",
                 "carry neurons need a sequence task (task = \"row-mnist\" or \"adding\")",
-            ));
-        }
-        if self.precision == Precision::F32 && self.neuron == Neuron::Lstm {
-            return Err(TrainError::config(
-                "precision",
-                "f32 passes are for plain neurons; LSTM neurons compute in f64 (precision = \"f64\")",
             ));
         }
         if self.task != Task::Mnist && self.pixel_order != PixelOrder::Raster {

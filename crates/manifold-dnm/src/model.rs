@@ -431,6 +431,7 @@ impl<B: DnmBackend> Dnm<B> {
                 self.b.val(),
                 gates.val(),
                 LEAK,
+                kept.precision,
             )
             .expect("a backend with the kept-cell closeness has the LSTM-neuron pass")
             .0;

@@ -203,7 +203,8 @@ impl<B: DnmBackend> Backward<B, 4> for KeptOutputsBackward {
 struct LstmOutputsBackward;
 
 impl<B: DnmBackend> Backward<B, 5> for LstmOutputsBackward {
-    /// `z`, the values, `w`, `b`, the gates, the kept cells, the leak, the input sums.
+    /// `z`, the values, `w`, `b`, the gates, the kept cells, the leak and precision, the
+    /// input sums.
     type State = (
         FloatTensor<B>,
         FloatTensor<B>,
@@ -211,12 +212,12 @@ impl<B: DnmBackend> Backward<B, 5> for LstmOutputsBackward {
         FloatTensor<B>,
         FloatTensor<B>,
         Arc<Pattern>,
-        f64,
+        (f64, Precision),
         FloatTensor<B>,
     );
 
     fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let (z, values, w, b, gates, pattern, leak, s) = ops.state;
+        let (z, values, w, b, gates, pattern, (leak, precision), s) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
         let (g_z, g_v, g_w, g_b, g_gates) = crate::profile::backward_span::<B, _>(
             crate::profile::Phase::ForwardBackward,
@@ -230,6 +231,7 @@ impl<B: DnmBackend> Backward<B, 5> for LstmOutputsBackward {
                     float(b),
                     float(gates),
                     leak,
+                    precision,
                     float(s),
                     float(grad),
                 )
@@ -255,6 +257,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
         b: Tensor<Self, 1>,
         gates: Tensor<Self, 2>,
         leak: f64,
+        precision: Precision,
     ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
         let (z, values, w, b, gates) = (prim(z), prim(values), prim(w), prim(b), prim(gates));
         let (out, s) = B::dnm_lstm_outputs(
@@ -265,6 +268,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
             float(b.primitive.clone()),
             float(gates.primitive.clone()),
             leak,
+            precision,
         )?;
         let s = prim(s);
         let out = match LstmOutputsBackward
@@ -286,7 +290,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
                     b.primitive,
                     gates.primitive,
                     pattern.clone(),
-                    leak,
+                    (leak, precision),
                     s.clone(),
                 ),
                 prim(out),
@@ -308,6 +312,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
         b: Tensor<Self, 1>,
         gates: Tensor<Self, 2>,
         leak: f64,
+        precision: Precision,
         s: Tensor<Self, 2>,
         grad: Tensor<Self, 2>,
     ) -> Option<super::lstm::LstmGrads<Self>> {
@@ -319,6 +324,7 @@ impl<B: DnmBackend, C: CheckpointStrategy> DnmBackend for Autodiff<B, C> {
             b.inner(),
             gates.inner(),
             leak,
+            precision,
             s.inner(),
             grad.inner(),
         )?;

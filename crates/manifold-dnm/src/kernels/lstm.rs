@@ -28,7 +28,13 @@
 //! w̄_x += z̄_x·s   b̄_x += z̄_x      s̄ = w_ι z̄_ι + w_f z̄_f + w_ω z̄_ω + w_j z̄_g
 //! ```
 //!
-//! and `s̄` flows into `D̄` and the senders as in [`super::forward`]. Batches of
+//! and `s̄` flows into `D̄` and the senders as in [`super::forward`].
+//!
+//! With f64 passes (the default) the gates' `σ` and `tanh` are the C library's, one
+//! sample at a time. With f32 passes ([`Precision::F32`]) they are computed
+//! [`LANES`] samples at a time from [`exp_approx`], which the compiler turns into vector
+//! instructions: `σ(z) = 1/(1 + e^{−z})`, `tanh(z) = 1 − 2/(1 + e^{2z})`, each within
+//! 5e-10 of the library's (the sums, cell states and gradients stay f64). Batches of
 //! [`super::forward::SPLIT`] samples or more run as two halves on two threads, sums added
 //! half by half (a fixed order), each on the CPU's widest vectors
 //! ([`manifold_kernels::simd`]).
@@ -82,11 +88,84 @@ impl Cell {
     }
 }
 
+/// Samples a vector of the approximate gates takes ([`Precision::F32`]).
+pub const LANES: usize = 8;
+
+/// `e^x` within 5e-10 of it (relative), without a branch or a table, so that a loop of it
+/// becomes vector instructions: `x = k·ln 2 + r` with `k` rounded to an integer by adding
+/// 1.5·2⁵² and `|r| ≤ ln 2 / 2`, `e^r` by its Taylor polynomial of degree 8, `2^k` built
+/// in the exponent bits. `x` is clamped to ±700 (`e^±700` is finite in f64).
+#[inline(always)]
+pub fn exp_approx(x: f64) -> f64 {
+    const ROUND: f64 = 6_755_399_441_055_744.0;
+    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    let x = x.clamp(-700.0, 700.0);
+    let m = x * std::f64::consts::LOG2_E + ROUND;
+    let k = m - ROUND;
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let mut p = 1.0 / 40320.0;
+    for c in [5040.0, 720.0, 120.0, 24.0, 6.0, 2.0, 1.0, 1.0] {
+        p = p * r + 1.0 / c;
+    }
+    let k = m.to_bits().wrapping_sub(ROUND.to_bits());
+    p * f64::from_bits(k.wrapping_add(1023) << 52)
+}
+
+/// `σ(z)` from [`exp_approx`].
+#[inline(always)]
+fn sigmoid_approx(z: f64) -> f64 {
+    1.0 / (1.0 + exp_approx(-z))
+}
+
+/// `tanh(z)` from [`exp_approx`] (within 5e-10 of it, absolute).
+#[inline(always)]
+fn tanh_approx(z: f64) -> f64 {
+    1.0 - 2.0 / (1.0 + exp_approx(2.0 * z))
+}
+
+/// The cells of [`LANES`] samples from the approximate gates: every step a loop over
+/// fixed-size arrays.
+#[inline(always)]
+fn cells_approx(
+    p: &[f64],
+    w: f64,
+    b: f64,
+    s: &[f64; LANES],
+    c_prev: &[f64; LANES],
+) -> [Cell; LANES] {
+    let (mut i, mut f, mut o, mut g, mut c, mut tanh_c) = (
+        [0.0; LANES],
+        [0.0; LANES],
+        [0.0; LANES],
+        [0.0; LANES],
+        [0.0; LANES],
+        [0.0; LANES],
+    );
+    for k in 0..LANES {
+        i[k] = sigmoid_approx(p[0] * s[k] + p[1]);
+        f[k] = sigmoid_approx(p[2] * s[k] + p[3]);
+        o[k] = sigmoid_approx(p[4] * s[k] + p[5]);
+        g[k] = tanh_approx(w * s[k] + b);
+        c[k] = f[k] * c_prev[k] + i[k] * g[k];
+        tanh_c[k] = tanh_approx(c[k]);
+    }
+    std::array::from_fn(|k| Cell {
+        i: i[k],
+        f: f[k],
+        o: o[k],
+        g: g[k],
+        c: c[k],
+        tanh_c: tanh_c[k],
+    })
+}
+
 /// Comp `i`'s `h` appended to `u` and `a` (sender-major, holding rows `0..n_in + i`), from
 /// its input sums `s_i` and the previous cell states `c_prev` (comp-major); hands each
 /// sample's [`Cell`] to `keep`, in sample order (so comps taken in order give a
 /// comp-major sequence).
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn comp(
     net: &Net,
     gates: &[f64],
@@ -99,11 +178,27 @@ fn comp(
 ) {
     let (bt, j) = (net.batch, net.n_in + i);
     let g = &gates[i * GATE_PARAMETERS..(i + 1) * GATE_PARAMETERS];
-    for t in 0..bt {
-        let cell = Cell::of(g, net.w[j], net.b[j], s_i[t], c_prev[i * bt + t]);
+    let c_prev = &c_prev[i * bt..(i + 1) * bt];
+    let mut emit = |cell: Cell| {
         u.push(cell.h());
         a.push(cell.h());
         keep(cell);
+    };
+    match net.precision {
+        Precision::F64 => {
+            for (&s, &c) in s_i.iter().zip(c_prev) {
+                emit(Cell::of(g, net.w[j], net.b[j], s, c));
+            }
+        }
+        Precision::F32 => {
+            for (s, c) in s_i.chunks(LANES).zip(c_prev.chunks(LANES)) {
+                let (mut s_k, mut c_k) = ([0.0; LANES], [0.0; LANES]);
+                s_k[..s.len()].copy_from_slice(s);
+                c_k[..c.len()].copy_from_slice(c);
+                let cells = cells_approx(g, net.w[j], net.b[j], &s_k, &c_k);
+                cells.into_iter().take(s.len()).for_each(&mut emit);
+            }
+        }
     }
 }
 
@@ -349,7 +444,8 @@ fn data_like(v: Vec<f64>, shape: Vec<usize>, f32: bool) -> TensorData {
 
 /// The LSTM-neuron pass over the kept cells on a CPU backend: `[y | c]`
 /// (`[batch, n_out + n_comp]`) and the comps' input sums `s` (`[batch, n_comp]`, for the
-/// backward) from `z = [x | c⁻]` (`[batch, n_in + n_comp]`).
+/// backward) from `z = [x | c⁻]` (`[batch, n_in + n_comp]`), the gates computed in
+/// `precision` (see the module docs).
 pub fn outputs_tensor<B: Backend>(
     z: Tensor<B, 2>,
     values: Tensor<B, 1>,
@@ -358,13 +454,14 @@ pub fn outputs_tensor<B: Backend>(
     b: Tensor<B, 1>,
     gates: Tensor<B, 2>,
     leak: f64,
+    precision: Precision,
 ) -> (Tensor<B, 2>, Tensor<B, 2>) {
     let ([batch, _], device) = (z.dims(), z.device());
     let g = pattern.geometry;
     let z = Floats::f64_of(z);
     let (x, c_prev) = split(&z, batch, g.inputs);
     let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, g.inputs]), &device);
-    let (net, x, d) = host(x, values, pattern, w, b, leak, Precision::F64);
+    let (net, x, d) = host(x, values, pattern, w, b, leak, precision);
     let x = x.into_f64();
     let (y, s, c) = forward(&net, &Floats::f64_of(gates), &x, &c_prev, &d);
     let out = beside(batch, &y, &c);
@@ -393,6 +490,7 @@ pub fn outputs_backward_tensor<B: Backend>(
     b: Tensor<B, 1>,
     gates: Tensor<B, 2>,
     leak: f64,
+    precision: Precision,
     s: Tensor<B, 2>,
     grad: Tensor<B, 2>,
 ) -> LstmGrads<B> {
@@ -403,7 +501,7 @@ pub fn outputs_backward_tensor<B: Backend>(
     let z = Floats::f64_of(z);
     let (x, c_prev) = split(&z, batch, g.inputs);
     let x = Tensor::<B, 2>::from_data(TensorData::new(x, [batch, g.inputs]), &device);
-    let (net, x, d) = host(x, values, pattern, w, b, leak, Precision::F64);
+    let (net, x, d) = host(x, values, pattern, w, b, leak, precision);
     let x = x.into_f64();
     let grad = Floats::f64_of(grad);
     let (g_y, g_c) = split(&grad, batch, g.outputs);
@@ -437,32 +535,82 @@ pub fn outputs_backward_tensor<B: Backend>(
 mod tests {
     use super::*;
 
-    /// The AVX2 copy of the LSTM passes ([`manifold_kernels::simd`]) gives the baseline
-    /// copy's bits: outputs, input sums, cell states and every gradient. (On a CPU without
-    /// AVX2 both runs take the baseline copy.)
-    #[test]
-    fn the_wide_passes_give_the_baseline_bits() {
+    /// The passes' outputs and gradients in `precision`: `y s c x̄ c̄⁻ D̄ w̄ b̄ gates̄`.
+    fn passes(precision: Precision) -> [Vec<f64>; 9] {
         let (net, x, d) = crate::kernels::forward::tests::network(37);
+        let net = net.with_precision(precision);
         let (bt, n_comp) = (net.batch, net.comps());
         let gates: Vec<f64> = (0..n_comp * GATE_PARAMETERS)
             .map(|k| ((k * 7 % 13) as f64 - 6.0) / 5.0)
             .collect();
         let c_prev: Vec<f64> = (0..bt * n_comp).map(|k| (k as f64 * 0.37).sin()).collect();
-        let run = |wide: bool| {
-            manifold_kernels::simd::set_wide(wide);
-            let (y, s, c) = forward(&net, &gates, &x, &c_prev, &d);
-            let g_y: Vec<f64> = y.iter().map(|v| v.cos()).collect();
-            let g_c: Vec<f64> = c.iter().map(|v| 0.5 * v.sin()).collect();
-            let g = backward(&net, &gates, &x, &c_prev, &d, &s, &g_y, &g_c);
-            manifold_kernels::simd::set_wide(true);
-            [y, s, c, g.x, g.c_prev, g.d, g.w, g.b, g.gates]
-                .map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>())
-        };
-        let (wide, baseline) = (run(true), run(false));
-        let names = ["y", "s", "c", "x̄", "c̄⁻", "D̄", "w̄", "b̄", "gates̄"];
-        for ((name, a), b) in names.iter().zip(&wide).zip(&baseline) {
-            assert_eq!(a, b, "{name}");
-            assert!(a.iter().any(|&v| v != 0), "{name} is not all zero");
+        let (y, s, c) = forward(&net, &gates, &x, &c_prev, &d);
+        let g_y: Vec<f64> = y.iter().map(|v| v.cos()).collect();
+        let g_c: Vec<f64> = c.iter().map(|v| 0.5 * v.sin()).collect();
+        let g = backward(&net, &gates, &x, &c_prev, &d, &s, &g_y, &g_c);
+        [y, s, c, g.x, g.c_prev, g.d, g.w, g.b, g.gates]
+    }
+
+    const NAMES: [&str; 9] = ["y", "s", "c", "x̄", "c̄⁻", "D̄", "w̄", "b̄", "gates̄"];
+
+    /// The AVX2 copy of the LSTM passes ([`manifold_kernels::simd`]) gives the baseline
+    /// copy's bits, the approximate gates' too: outputs, input sums, cell states and every
+    /// gradient. (On a CPU without AVX2 both runs take the baseline copy.)
+    #[test]
+    fn the_wide_passes_give_the_baseline_bits() {
+        for precision in [Precision::F64, Precision::F32] {
+            let run = |wide: bool| {
+                manifold_kernels::simd::set_wide(wide);
+                let out = passes(precision);
+                manifold_kernels::simd::set_wide(true);
+                out.map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>())
+            };
+            let (wide, baseline) = (run(true), run(false));
+            for ((name, a), b) in NAMES.iter().zip(&wide).zip(&baseline) {
+                assert_eq!(a, b, "{precision:?} {name}");
+                assert!(a.iter().any(|&v| v != 0), "{name} is not all zero");
+            }
         }
+    }
+
+    /// `exp_approx` against the library's `exp` over the gates' range and past the
+    /// clamp, and the approximate σ and tanh against theirs.
+    #[test]
+    fn the_approximate_exp_is_within_5e_10_of_the_library() {
+        for k in -40_000..=40_000 {
+            let x = k as f64 * 1e-3 + 1.234_567e-5;
+            let (got, want) = (exp_approx(x), x.exp());
+            assert!(
+                (got - want).abs() <= 5e-10 * want,
+                "exp({x}): {got} against {want}"
+            );
+            let sigmoid = 1.0 / (1.0 + (-x).exp());
+            assert!((sigmoid_approx(x) - sigmoid).abs() <= 5e-10, "σ({x})");
+            assert!((tanh_approx(x) - x.tanh()).abs() <= 5e-10, "tanh({x})");
+        }
+        assert_eq!(exp_approx(0.0), 1.0);
+        assert!(exp_approx(-1e4) > 0.0 && exp_approx(-1e4) < 1e-300);
+        assert!(exp_approx(1e4).is_finite() && exp_approx(1e4) > 1e300);
+        assert_eq!((tanh_approx(1e4), tanh_approx(-1e4)), (1.0, -1.0));
+    }
+
+    /// The passes with the approximate gates ([`Precision::F32`]) give every output and
+    /// gradient within 1e-7 of the library gates' (relative to the array's largest), and
+    /// not their bits.
+    #[test]
+    fn the_approximate_gates_match_the_library_gates() {
+        let (approx, exact) = (passes(Precision::F32), passes(Precision::F64));
+        for ((name, a), e) in NAMES.iter().zip(&approx).zip(&exact) {
+            let scale = e.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            let worst = a
+                .iter()
+                .zip(e)
+                .fold(0.0_f64, |m, (a, e)| m.max((a - e).abs()));
+            assert!(worst <= 1e-7 * scale, "{name}: {worst} at scale {scale}");
+        }
+        assert_ne!(
+            approx[0], exact[0],
+            "the approximate gates give the library's bits"
+        );
     }
 }

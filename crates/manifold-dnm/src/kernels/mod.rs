@@ -210,6 +210,7 @@ pub trait DnmBackend: Backend {
         _b: Tensor<Self, 1>,
         _gates: Tensor<Self, 2>,
         _leak: f64,
+        _precision: Precision,
     ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
         None
     }
@@ -225,6 +226,7 @@ pub trait DnmBackend: Backend {
         _b: Tensor<Self, 1>,
         _gates: Tensor<Self, 2>,
         _leak: f64,
+        _precision: Precision,
         _s: Tensor<Self, 2>,
         _grad: Tensor<Self, 2>,
     ) -> Option<lstm::LstmGrads<Self>> {
@@ -388,8 +390,11 @@ macro_rules! host_impl {
                 b: Tensor<Self, 1>,
                 gates: Tensor<Self, 2>,
                 leak: f64,
+                precision: Precision,
             ) -> Option<(Tensor<Self, 2>, Tensor<Self, 2>)> {
-                Some(lstm::outputs_tensor(z, values, pattern, w, b, gates, leak))
+                Some(lstm::outputs_tensor(
+                    z, values, pattern, w, b, gates, leak, precision,
+                ))
             }
 
             fn dnm_lstm_outputs_backward(
@@ -400,11 +405,12 @@ macro_rules! host_impl {
                 b: Tensor<Self, 1>,
                 gates: Tensor<Self, 2>,
                 leak: f64,
+                precision: Precision,
                 s: Tensor<Self, 2>,
                 grad: Tensor<Self, 2>,
             ) -> Option<lstm::LstmGrads<Self>> {
                 Some(lstm::outputs_backward_tensor(
-                    z, values, pattern, w, b, gates, leak, s, grad,
+                    z, values, pattern, w, b, gates, leak, precision, s, grad,
                 ))
             }
         }
