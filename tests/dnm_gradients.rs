@@ -9,7 +9,7 @@ use burn::tensor::{Distribution, ElementConversion, Int, Tensor, TensorData};
 use manifold_dnm::kernels::DnmBackend;
 use manifold_dnm::{
     flow, flow_fast, flow_kept, head, objective, total_loss, Cutoff, Dnm, DnmConfig, Evaluator,
-    Grid, Neuron, Structure, Target, Task, Window,
+    Grid, Neuron, Precision, Structure, Target, Task, Window,
 };
 
 #[path = "common/dnm_fused.rs"]
@@ -254,8 +254,10 @@ fn bptt_through_carry_neurons_matches_finite_differences_for_every_parameter_fam
 /// The same through LSTM neurons ([`Neuron::Lstm`]: a cell state per comp across the 28
 /// time steps, gates fed by the comp's input sum): the kept-cell kernels' autodiff
 /// gradients (`kernels::lstm`'s hand-written backward through time) against central
-/// differences of the reference evaluator, the LSTM maths as Burn ops one comp at a time.
-/// The gates start away from their initial constants so that every gate weight matters.
+/// differences of the reference evaluator, the LSTM maths as Burn ops one comp at a time,
+/// with the library's gates (`precision = "f64"`) and the approximate ones (`"f32"`), which
+/// give another loss in the last bits. The gates start away from their initial constants
+/// so that every gate weight matters.
 #[test]
 fn bptt_through_lstm_neurons_matches_finite_differences_for_every_parameter_family() {
     let carry = 2;
@@ -277,23 +279,32 @@ fn bptt_through_lstm_neurons_matches_finite_differences_for_every_parameter_fami
         "gates",
         Tensor::from_data(TensorData::new(moved, [n]), &Default::default()),
     );
-    // The kernels and the reference evaluator compute the same loss.
-    let kept = sequence_loss::<Inner>(&inner, &config, Evaluator::Fast, Path::Kept)
-        .into_scalar()
-        .elem::<f64>();
     let reference = sequence_loss::<Inner>(&inner, &config, Evaluator::Reference, Path::Expression)
         .into_scalar()
         .elem::<f64>();
-    assert!(
-        (kept - reference).abs() < 1e-9 * reference.abs().max(1.0),
-        "kept-cell LSTM pass {kept} against the reference {reference}"
-    );
-    check_model_against_finite_differences(
-        inner,
-        &config,
-        Path::Kept,
-        sequence_loss::<B>,
-        sequence_loss::<Inner>,
+    let mut losses = Vec::new();
+    for precision in [Precision::F64, Precision::F32] {
+        let config = config.clone().with_precision(precision);
+        // The kernels and the reference evaluator compute the same loss.
+        let kept = sequence_loss::<Inner>(&inner, &config, Evaluator::Fast, Path::Kept)
+            .into_scalar()
+            .elem::<f64>();
+        assert!(
+            (kept - reference).abs() < 1e-9 * reference.abs().max(1.0),
+            "{precision:?}: kept-cell LSTM pass {kept} against the reference {reference}"
+        );
+        losses.push(kept);
+        check_model_against_finite_differences(
+            inner.clone(),
+            &config,
+            Path::Kept,
+            sequence_loss::<B>,
+            sequence_loss::<Inner>,
+        );
+    }
+    assert_ne!(
+        losses[0], losses[1],
+        "the f32 passes used the library's gates"
     );
 }
 
