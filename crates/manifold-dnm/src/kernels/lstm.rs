@@ -98,7 +98,7 @@ pub const LANES: usize = 8;
 #[inline(always)]
 pub fn exp_approx(x: f64) -> f64 {
     const ROUND: f64 = 6_755_399_441_055_744.0;
-    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let x = x.clamp(-700.0, 700.0);
     let m = x * std::f64::consts::LOG2_E + ROUND;
@@ -446,6 +446,7 @@ fn data_like(v: Vec<f64>, shape: Vec<usize>, f32: bool) -> TensorData {
 /// (`[batch, n_out + n_comp]`) and the comps' input sums `s` (`[batch, n_comp]`, for the
 /// backward) from `z = [x | c⁻]` (`[batch, n_in + n_comp]`), the gates computed in
 /// `precision` (see the module docs).
+#[allow(clippy::too_many_arguments)]
 pub fn outputs_tensor<B: Backend>(
     z: Tensor<B, 2>,
     values: Tensor<B, 1>,
