@@ -57,9 +57,9 @@ pub enum Precision {
     F64,
     /// f32: twice the lanes a vector and half the bytes a pass moves; the batch sums of
     /// the gradients are still added in f64 across the batch's parts. LSTM neurons keep
-    /// f64 sums and cell states and compute their gates' `σ` and `tanh` to f32 accuracy,
-    /// on vectors ([`crate::kernels::lstm`]). Other backends (wgpu) compute in their own
-    /// float.
+    /// f64 sums and cell states and compute their gates' `σ` and `tanh` on vectors, within
+    /// 5e-10 of the C library's ([`crate::kernels::lstm`]). Other backends (wgpu) compute
+    /// in their own float.
     F32,
 }
 
