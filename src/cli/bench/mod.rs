@@ -61,9 +61,8 @@ impl Common {
     }
 }
 
-/// The number of threads the machine offers.
+/// The threads of the rayon pool the CPU backends and kernels run on: `RAYON_NUM_THREADS`
+/// where set, else one per core.
 fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    rayon::current_num_threads()
 }
