@@ -462,8 +462,8 @@ impl DnmConfig {
     /// ([`Neuron::Lstm`], their cell states the only memory: no carry neurons; N = 2 + 40 +
     /// 1 = 43) with forget bias 3 at the start (σ(3)^50 ≈ 0.09 of a state survives half a
     /// sequence, against 1e-7 at bias 1), `large-mnist`'s size-aware placement, lr 1e-2
-    /// with a cosine schedule, 5 000 steps of 50 sequences. Its results are in the crate's
-    /// README.
+    /// with a cosine schedule, 5 000 steps of 200 sequences, the gates on vectors
+    /// ([`Precision::F32`]). Its results are in the crate's README.
     pub fn adding_t100() -> Self {
         Self::large_mnist()
             .with_task(Task::Adding)
@@ -474,6 +474,8 @@ impl DnmConfig {
             .with_outputs(1)
             .with_neurons(43)
             .with_lr(1e-2)
+            .with_batch_size(200)
+            .with_precision(Precision::F32)
             .with_steps(5000)
             .with_eval_every(1000)
     }

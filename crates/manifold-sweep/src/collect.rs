@@ -8,8 +8,9 @@
 //!   of a number (the tuner's "best of seeds", by test loss by default).
 //! - `compare.html` (with `compare.csv` and `compare.png`): the runs on one page, as
 //!   `manifold report --compare` draws them.
-//! - `plot-Y-vs-X.png`: the mean over seeds of Y against X, a curve per group, for each
-//!   `[[plot]]` of the file (default: test accuracy, or test MSE, against each axis).
+//! - `plot-Y-vs-X.png`: the mean over seeds of Y against X (or every seed's Y, with
+//!   `seeds = true`), a curve per group, for each `[[plot]]` of the file (default: test
+//!   accuracy, or test MSE, against each axis).
 //!
 //! With [`Options::rows_from`], a point with no run directory here takes its row from a
 //! `sweep.csv` an earlier `collect` wrote (on another machine, or before the runs were
@@ -409,6 +410,7 @@ fn default_plots(sweep: &Sweep, metrics: &[String]) -> Vec<Plot> {
             x,
             y: y.into(),
             log_x: false,
+            seeds: false,
             title: None,
             series: BTreeMap::new(),
             lines: Vec::new(),
@@ -417,15 +419,15 @@ fn default_plots(sweep: &Sweep, metrics: &[String]) -> Vec<Plot> {
         .collect()
 }
 
-/// One picture: per group, the mean over finished seeds of `y` against `x`.
-fn draw(
-    root: &Path,
+/// The points of `plot` by series (legend name): per setting, `(x, mean y, sd of y)` over
+/// its finished seeds, or with [`Plot::seeds`] one `(x, y, 0)` per finished seed; x is
+/// the setting's axis value where `plot.x` is an axis (`is_axis`), else the mean of that
+/// number over the seeds.
+fn plot_points(
     plot: &Plot,
     settings: &[(String, Vec<&Row>)],
-    axes: &[String],
-) -> Result<Option<PathBuf>, TrainError> {
-    let is_axis = axes.contains(&plot.x);
-    // Per series: (x, mean y, sd of y) of each setting.
+    is_axis: bool,
+) -> BTreeMap<String, Vec<(f64, f64, f64)>> {
     let mut series: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
     for (_, members) in settings {
         let done: Vec<&&Row> = members.iter().filter(|r| r.state == State::Done).collect();
@@ -433,23 +435,28 @@ fn draw(
         if !plot.draws(&first.point.group) {
             continue;
         }
-        let stats_of = |m: &str| {
-            mean_sd(
-                &done
-                    .iter()
-                    .filter_map(|r| r.numbers.get(m).copied())
-                    .collect::<Vec<_>>(),
-            )
+        let values = |m: &str| -> Vec<f64> {
+            done.iter()
+                .filter_map(|r| r.numbers.get(m).copied())
+                .collect()
         };
         let x = if is_axis {
             setting_number(&first.point, &plot.x)
         } else {
-            stats_of(&plot.x).0
+            mean_sd(&values(&plot.x)).0
         };
-        let (y, sd) = stats_of(&plot.y);
-        let (Some(x), Some(y)) = (x, y) else {
+        let Some(x) = x else { continue };
+        let ys: Vec<(f64, f64)> = if plot.seeds {
+            values(&plot.y).into_iter().map(|y| (y, 0.0)).collect()
+        } else {
+            match mean_sd(&values(&plot.y)) {
+                (Some(y), sd) => vec![(y, sd.unwrap_or(0.0))],
+                (None, _) => Vec::new(),
+            }
+        };
+        if ys.is_empty() {
             continue;
-        };
+        }
         let group = &first.point.group;
         let name = match plot.series.get(group) {
             Some(name) => name.clone(),
@@ -459,8 +466,21 @@ fn draw(
         series
             .entry(name)
             .or_default()
-            .push((x, y, sd.unwrap_or(0.0)));
+            .extend(ys.into_iter().map(|(y, sd)| (x, y, sd)));
     }
+    series
+}
+
+/// One picture: per group, the mean over finished seeds of `y` against `x` (every
+/// seed's `y` with [`Plot::seeds`]).
+fn draw(
+    root: &Path,
+    plot: &Plot,
+    settings: &[(String, Vec<&Row>)],
+    axes: &[String],
+) -> Result<Option<PathBuf>, TrainError> {
+    let is_axis = axes.contains(&plot.x);
+    let series = plot_points(plot, settings, is_axis);
     if series.is_empty() {
         return Ok(None);
     }
@@ -468,7 +488,7 @@ fn draw(
         .into_iter()
         .map(|(name, mut pts)| {
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let line = plot.lines.contains(&name);
+            let line = plot.lines.contains(&name) && !plot.seeds;
             let sd = pts.iter().map(|p| p.2).collect();
             let s = Series::new(name, pts.into_iter().map(|p| (p.0, p.1)).collect()).with_sd(sd);
             if line {
@@ -480,11 +500,16 @@ fn draw(
         .collect();
     let path = root.join(format!("plot-{}-vs-{}.png", plot.y, plot.x));
     let x_label = plot.x.clone();
-    let title = plot
-        .title
-        .clone()
-        .unwrap_or_else(|| format!("{} against {} (mean over seeds)", plot.y, plot.x));
-    let drawn = match (is_axis, plot.log_x) {
+    let title = plot.title.clone().unwrap_or_else(|| {
+        let over = if plot.seeds {
+            "every seed"
+        } else {
+            "mean over seeds"
+        };
+        format!("{} against {} ({over})", plot.y, plot.x)
+    });
+    // A line through every seed's dot would zigzag between seeds: dots only.
+    let drawn = match (is_axis && !plot.seeds, plot.log_x) {
         (true, false) => line_chart(&path, &title, &x_label, &plot.y, &series),
         (true, true) => line_chart_log_x(&path, &title, &x_label, &plot.y, &series),
         (false, false) => scatter_chart(&path, &title, &x_label, &plot.y, &series),
@@ -516,6 +541,70 @@ mod tests {
             .unwrap();
         let row = r.records().map(Result::unwrap).find(|r| &r[0] == setting);
         row.unwrap()[at].to_string()
+    }
+
+    /// A plot's points: the mean ± sample sd over a setting's finished seeds, or with
+    /// `seeds = true` each finished seed's value at the setting's x; a seed not finished
+    /// is in neither.
+    #[test]
+    fn a_plot_draws_the_mean_over_seeds_or_every_seed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let text = "seeds = 3\nmodel = \"mlp\"\naxes = { epochs = [2, 4] }\n";
+        let sweep = Sweep::parse(&t.join("s.toml"), text, Some(&t.join("out"))).unwrap();
+        let earlier = t.join("earlier.csv");
+        std::fs::write(
+            &earlier,
+            "point,group,seed,state,epochs,test_mse,reason\n\
+             \"epochs=2,seed=0\",,0,done,2,0.5,\n\
+             \"epochs=2,seed=1\",,1,done,2,0.25,\n\
+             \"epochs=2,seed=2\",,2,new,2,,not started\n\
+             \"epochs=4,seed=0\",,0,done,4,0.001,\n\
+             \"epochs=4,seed=1\",,1,done,4,0.002,\n\
+             \"epochs=4,seed=2\",,2,done,4,0.003,\n",
+        )
+        .unwrap();
+        let options = Options {
+            best_of: None,
+            rows_from: Some(earlier),
+        };
+        std::fs::create_dir_all(&sweep.out).unwrap();
+        let c = collect(&sweep, &options).unwrap();
+        let settings = settings(&c.rows);
+        let mut plot = Plot {
+            x: "epochs".into(),
+            y: "test_mse".into(),
+            log_x: false,
+            seeds: false,
+            title: None,
+            series: BTreeMap::new(),
+            lines: Vec::new(),
+            groups: Vec::new(),
+        };
+        let means = plot_points(&plot, &settings, true);
+        let points = &means["mlp"];
+        assert_eq!(points.len(), 2, "{points:?}");
+        // 0.5 and 0.25: mean 0.375, sd 0.25 / √2; 1e-3, 2e-3, 3e-3: mean 2e-3, sd 1e-3.
+        assert_eq!((points[0].0, points[0].1), (2.0, 0.375));
+        assert!(
+            (points[0].2 - 0.25 / 2f64.sqrt()).abs() < 1e-15,
+            "{points:?}"
+        );
+        assert_eq!(points[1].0, 4.0);
+        assert!((points[1].1 - 0.002).abs() < 1e-15 && (points[1].2 - 0.001).abs() < 1e-15);
+
+        plot.seeds = true;
+        let every = plot_points(&plot, &settings, true);
+        assert_eq!(
+            every["mlp"],
+            [
+                (2.0, 0.5, 0.0),
+                (2.0, 0.25, 0.0),
+                (4.0, 0.001, 0.0),
+                (4.0, 0.002, 0.0),
+                (4.0, 0.003, 0.0)
+            ]
+        );
     }
 
     /// Points without a run here take their rows from an earlier sweep.csv (its settings

@@ -22,13 +22,15 @@
 //! x = "lambda_sparse"              # an axis, or a number of summary.json ("density")
 //! y = "test_accuracy"
 //! log_x = true
+//! seeds = false                    # true: every seed's dot, not the mean ± sd
 //! series = { dnm = "DNM" }         # legend names by group (a shared name: one series)
 //! lines = ["DNM"]                  # series drawn as lines (the others as dots)
 //! groups = ["dnm"]                 # the groups drawn (default: every group)
 //! ```
 //!
 //! Each point of a picture is the mean over a setting's finished seeds, with a bar of
-//! ± one standard deviation when it has more than one.
+//! ± one standard deviation when it has more than one; with `seeds = true`, one dot per
+//! finished seed.
 //!
 //! A file without `[[group]]` is one group, made of its top-level `model`, `preset`,
 //! `config`, `set` and `axes`, whose points sit directly in the sweep's directory.
@@ -86,7 +88,8 @@ pub struct Group {
     pub seeds: Vec<u64>,
 }
 
-/// A picture of `collect`: the mean over seeds of `y` against `x`, a series per group.
+/// A picture of `collect`: the mean over seeds of `y` against `x` (or every seed's, with
+/// [`Plot::seeds`]), a series per group.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plot {
@@ -98,6 +101,11 @@ pub struct Plot {
     /// A logarithmic x axis.
     #[serde(default)]
     pub log_x: bool,
+    /// Every finished seed's `y` as its own dot, in place of the mean ± sd over seeds:
+    /// for outcomes that split between seeds (a task solved on some seeds and not on
+    /// others), where a mean and its sd describe no run.
+    #[serde(default)]
+    pub seeds: bool,
     /// The picture's title (default: "y against x").
     #[serde(default)]
     pub title: Option<String>,
