@@ -406,16 +406,7 @@ fn default_plots(sweep: &Sweep, metrics: &[String]) -> Vec<Plot> {
         .axis_names()
         .into_iter()
         .filter(|a| sweep.points.iter().any(|p| setting_number(p, a).is_some()))
-        .map(|x| Plot {
-            x,
-            y: y.into(),
-            log_x: false,
-            seeds: false,
-            title: None,
-            series: BTreeMap::new(),
-            lines: Vec::new(),
-            groups: Vec::new(),
-        })
+        .map(|x| Plot::of(x, y))
         .collect()
 }
 
@@ -543,18 +534,25 @@ mod tests {
         row.unwrap()[at].to_string()
     }
 
+    /// A sweep parsed from `text` (its directory `out` made) in a fresh temporary folder,
+    /// and `rows` written there as an earlier `sweep.csv`, `earlier.csv`.
+    fn with_earlier_rows(text: &str, rows: &str) -> (tempfile::TempDir, Sweep, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        let sweep = Sweep::parse(&t.join("s.toml"), text, Some(&t.join("out"))).unwrap();
+        std::fs::create_dir_all(&sweep.out).unwrap();
+        let earlier = t.join("earlier.csv");
+        std::fs::write(&earlier, rows).unwrap();
+        (tmp, sweep, earlier)
+    }
+
     /// A plot's points: the mean ± sample sd over a setting's finished seeds, or with
     /// `seeds = true` each finished seed's value at the setting's x; a seed not finished
     /// is in neither.
     #[test]
     fn a_plot_draws_the_mean_over_seeds_or_every_seed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path();
-        let text = "seeds = 3\nmodel = \"mlp\"\naxes = { epochs = [2, 4] }\n";
-        let sweep = Sweep::parse(&t.join("s.toml"), text, Some(&t.join("out"))).unwrap();
-        let earlier = t.join("earlier.csv");
-        std::fs::write(
-            &earlier,
+        let (_tmp, sweep, earlier) = with_earlier_rows(
+            "seeds = 3\nmodel = \"mlp\"\naxes = { epochs = [2, 4] }\n",
             "point,group,seed,state,epochs,test_mse,reason\n\
              \"epochs=2,seed=0\",,0,done,2,0.5,\n\
              \"epochs=2,seed=1\",,1,done,2,0.25,\n\
@@ -562,25 +560,14 @@ mod tests {
              \"epochs=4,seed=0\",,0,done,4,0.001,\n\
              \"epochs=4,seed=1\",,1,done,4,0.002,\n\
              \"epochs=4,seed=2\",,2,done,4,0.003,\n",
-        )
-        .unwrap();
+        );
         let options = Options {
             best_of: None,
             rows_from: Some(earlier),
         };
-        std::fs::create_dir_all(&sweep.out).unwrap();
         let c = collect(&sweep, &options).unwrap();
         let settings = settings(&c.rows);
-        let mut plot = Plot {
-            x: "epochs".into(),
-            y: "test_mse".into(),
-            log_x: false,
-            seeds: false,
-            title: None,
-            series: BTreeMap::new(),
-            lines: Vec::new(),
-            groups: Vec::new(),
-        };
+        let mut plot = Plot::of("epochs", "test_mse");
         let means = plot_points(&plot, &settings, true);
         let points = &means["mlp"];
         assert_eq!(points.len(), 2, "{points:?}");
@@ -612,21 +599,15 @@ mod tests {
     /// over its row there; a file that is not a sweep.csv is refused naming it.
     #[test]
     fn rows_from_an_earlier_collect_fill_the_points_without_runs() {
-        let tmp = tempfile::tempdir().unwrap();
-        let t = tmp.path();
-        let text = "seeds = 2\nmodel = \"mlp\"\naxes = { hidden = [[8], [16]] }\n";
-        let sweep = Sweep::parse(&t.join("s.toml"), text, Some(&t.join("out"))).unwrap();
-        let earlier = t.join("earlier.csv");
-        std::fs::write(
-            &earlier,
+        let (_tmp, sweep, earlier) = with_earlier_rows(
+            "seeds = 2\nmodel = \"mlp\"\naxes = { hidden = [[8], [16]] }\n",
             "point,group,seed,state,hidden,test_accuracy,epochs,reason\n\
              \"hidden=8,seed=0\",,0,done,[8],0.5,3,\n\
              \"hidden=8,seed=1\",,1,done,[8],0.75,3,\n\
              \"hidden=16,seed=0\",,0,done,[16],0.875,3,\n\
              \"hidden=16,seed=1\",,1,new,[16],,,not started\n\
              \"other=1,seed=0\",,0,done,,0.25,3,\n",
-        )
-        .unwrap();
+        );
         // A run here that diverged, where the file says the point finished.
         let here = sweep.points[2].dir(&sweep.out);
         std::fs::create_dir_all(&here).unwrap();

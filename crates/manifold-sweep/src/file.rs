@@ -123,6 +123,21 @@ pub struct Plot {
 }
 
 impl Plot {
+    /// `y` against `x` with every other field at its default: every group's mean over
+    /// seeds on linear axes, under the default title.
+    pub fn of(x: impl Into<String>, y: impl Into<String>) -> Self {
+        Self {
+            x: x.into(),
+            y: y.into(),
+            log_x: false,
+            seeds: false,
+            title: None,
+            series: BTreeMap::new(),
+            lines: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
     /// Whether the points of group `group` are drawn.
     pub fn draws(&self, group: &str) -> bool {
         self.groups.is_empty() || self.groups.iter().any(|g| g == group)
