@@ -9,7 +9,7 @@
 //! - `compare.html` (with `compare.csv` and `compare.png`): the runs on one page, as
 //!   `manifold report --compare` draws them.
 //! - `plot-Y-vs-X.png`: the mean over seeds of Y against X (or every seed's Y, with
-//!   `seeds = true`), a curve per group, for each `[[plot]]` of the file (default: test
+//!   `seeds = true`), a series per group, for each `[[plot]]` of the file (default: test
 //!   accuracy, or test MSE, against each axis).
 //!
 //! With [`Options::rows_from`], a point with no run directory here takes its row from a
