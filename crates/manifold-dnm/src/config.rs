@@ -289,10 +289,15 @@ pub struct DnmConfig {
     #[config(default = false)]
     pub flow_per_receiver: bool,
     /// Init of κ (cutoff c = sigmoid(κ)); lowered in steps of 0.5 where the random
-    /// closeness functions leave no input→output path at this value
-    /// ([`crate::train::with_a_path`]).
+    /// closeness functions leave no input→output path at this value (after
+    /// `init_draws` draws, [`crate::train::initial_network`]).
     #[config(default = -1.0)]
     pub kappa_init: f64,
+    /// Draws of the initial closeness functions tried for an input→output path at
+    /// `kappa_init` before the cutoff is lowered instead
+    /// ([`crate::train::initial_network`]); 1: the first draw, always.
+    #[config(default = 1)]
+    pub init_draws: usize,
     /// Init std of the per-sender weights w and biases b (mean 0).
     #[config(default = 1.0)]
     pub wb_init_std: f64,
@@ -694,6 +699,9 @@ impl DnmConfig {
         }
         if !self.kappa_init.is_finite() {
             return Err(TrainError::config("kappa_init", "must be finite"));
+        }
+        if self.init_draws == 0 {
+            return Err(TrainError::config("init_draws", "must be at least 1"));
         }
         Ok(())
     }

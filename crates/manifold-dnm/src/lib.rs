@@ -60,6 +60,7 @@ pub use profile::{Phase, PhaseClock, PhaseTimes};
 pub use snapshots::{NeuronShapes, Snapshot, SnapshotLog, Snapshots};
 pub use state::{trace, write_state_picture, StateTrace, STATE_PICTURE};
 pub use train::{
-    adam, evaluate, input_outflow, mnist_indices, predict, train, train_batch, train_step,
-    train_step_timed, with_a_path, Data, DnmAdam, DnmLearner, StepFailure, StepReport, METRICS,
+    adam, evaluate, initial_network, input_outflow, mnist_indices, predict, train, train_batch,
+    train_step, train_step_timed, with_a_path, Data, DnmAdam, DnmLearner, StepFailure, StepReport,
+    METRICS,
 };

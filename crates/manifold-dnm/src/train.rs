@@ -238,6 +238,14 @@ impl std::fmt::Display for StepFailure {
                 "step {step}: the loss is not finite (objective {}, flow {}, total {})",
                 report.objective, report.flow, report.total
             ),
+            StepFailure::Lobotomy { step: 0, report } => write!(
+                f,
+                "step 0: the initial network has no input→output path, even with its cutoff \
+                 lowered by {} (density {:.4}%): draw it again with `--set init_draws=10` \
+                 or take another seed",
+                KAPPA_STEP * KAPPA_STEPS as f64,
+                100.0 * report.density
+            ),
             StepFailure::Lobotomy { step, report } => write!(
                 f,
                 "step {step}: the network lost every input→output path (density {:.4}%)",
@@ -497,6 +505,28 @@ pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Dev
         .unwrap_or(model)
 }
 
+/// The network a run starts from: the first of at most `config.init_draws` draws of
+/// [`Dnm::new`] (one stream of the backend's seeded generator) that has an input→output
+/// path at `kappa_init`; where none has, the first draw with its cutoff lowered
+/// ([`with_a_path`]). With one draw (the default) every run starts as before; a network
+/// whose closeness functions leave no path starts denser from the lowered cutoff, which
+/// a fresh draw avoids.
+pub fn initial_network<B: DnmBackend>(
+    config: &DnmConfig,
+    grid: &Grid<B>,
+    device: &B::Device,
+) -> Dnm<B> {
+    let connected = |m: &Dnm<B>| Structure::of(&m.cutoff(grid, None).d, grid).connected;
+    let first = Dnm::<B>::new(config, device);
+    if connected(&first) {
+        return first;
+    }
+    (1..config.init_draws)
+        .map(|_| Dnm::<B>::new(config, device))
+        .find(connected)
+        .unwrap_or_else(|| with_a_path(first, grid, device))
+}
+
 /// The DNM being trained, for [`manifold_train::fit`]: the model, Adam's state, the
 /// training grid, the last step's report and the snapshot recorder. [`train`] builds
 /// one and runs it; [`train_step`] is its step, for hand-written loops.
@@ -523,7 +553,7 @@ impl<'a, B: DnmAutodiffBackend> DnmLearner<'a, B> {
     pub fn new(config: &'a DnmConfig, data: &'a Data, device: &B::Device) -> Self {
         B::seed(device, config.seed);
         let grid = Grid::<B>::of(config, device);
-        let model = with_a_path(Dnm::<B>::new(config, device), &grid, device);
+        let model = initial_network(config, &grid, device);
         Self {
             config,
             data,
@@ -862,10 +892,12 @@ mod tests {
     }
 
     /// `adding-t100` at seed 1 draws closeness functions that leave no input→output path
-    /// at its `kappa_init`: the learner starts from the first lower κ with a path, and its
-    /// first step trains. Seed 0 has a path and keeps `kappa_init` exactly.
+    /// at its `kappa_init`. With one draw the learner starts from the first lower κ with a
+    /// path; with ten it starts from a later draw at `kappa_init` exactly. Seed 0 has a
+    /// path and keeps its first draw either way. Seed 3 has no path even 20 below: with one
+    /// draw its first step stops with an error that names `init_draws`, with ten it trains.
     #[test]
-    fn a_network_without_a_path_at_its_initial_cutoff_starts_from_a_lower_one() {
+    fn a_network_without_a_path_is_drawn_again_or_starts_from_a_lower_cutoff() {
         use crate::kernels::DnmAutodiffBackend;
         use crate::{train_step, Data, Dnm, DnmConfig, DnmLearner, Grid, Structure};
         use burn::tensor::backend::Backend;
@@ -874,44 +906,65 @@ mod tests {
         fn kappa<B: DnmAutodiffBackend>(m: &Dnm<B>) -> f64 {
             m.kappa.val().into_scalar().elem::<f64>()
         }
+        fn alpha<B: DnmAutodiffBackend>(m: &Dnm<B>) -> Vec<f32> {
+            m.alpha.val().into_data().convert::<f32>().to_vec().unwrap()
+        }
         let device = Default::default();
-        for (seed, path_at_init) in [(1, false), (0, true)] {
-            let config = DnmConfig::preset("adding-t100")
-                .expect("preset")
-                .with_seed(seed);
-            let grid = Grid::<B>::of(&config, &device);
-            B::seed(&device, seed);
-            let drawn = Dnm::<B>::new(&config, &device);
-            let at_init = Structure::of(&drawn.cutoff(&grid, None).d, &grid);
-            assert_eq!(at_init.connected, path_at_init, "seed {seed}");
+        for (seed, path_at_init) in [(1, false), (0, true), (3, false)] {
+            for draws in [1, 10] {
+                let config = DnmConfig::preset("adding-t100")
+                    .expect("preset")
+                    .with_seed(seed)
+                    .with_init_draws(draws);
+                let grid = Grid::<B>::of(&config, &device);
+                B::seed(&device, seed);
+                let drawn = Dnm::<B>::new(&config, &device);
+                let at_init = Structure::of(&drawn.cutoff(&grid, None).d, &grid);
+                assert_eq!(at_init.connected, path_at_init, "seed {seed}");
 
-            let learner = DnmLearner::<B>::new(&config, &Data::Adding, &device);
-            let model = learner.model().clone();
-            let start = Structure::of(&model.cutoff(&grid, None).d, &grid);
-            assert!(start.connected, "seed {seed}");
-            let lowered = config.kappa_init - kappa(&model);
-            if path_at_init {
-                assert_eq!(lowered, 0.0, "seed {seed}");
-            } else {
-                assert!(lowered > 0.0 && lowered <= 20.0, "seed {seed}: {lowered}");
-                // One step higher still had no path: the first κ with one was taken.
-                let higher = model
-                    .clone()
-                    .with_kappa(kappa(&model) + super::KAPPA_STEP, &device);
-                assert!(!Structure::of(&higher.cutoff(&grid, None).d, &grid).connected);
+                let learner = DnmLearner::<B>::new(&config, &Data::Adding, &device);
+                let model = learner.model().clone();
+                let start = Structure::of(&model.cutoff(&grid, None).d, &grid);
+                let lowered = config.kappa_init - kappa(&model);
+                let first_draw = alpha(&model) == alpha(&drawn);
+                let case = format!("seed {seed}, {draws} draws");
+                match (path_at_init, draws) {
+                    (true, _) => {
+                        assert!(start.connected && first_draw && lowered == 0.0, "{case}")
+                    }
+                    (false, 10) => {
+                        assert!(start.connected && !first_draw && lowered == 0.0, "{case}")
+                    }
+                    _ => assert!(first_draw, "{case}"),
+                }
+                if !path_at_init && draws == 1 && start.connected {
+                    assert!(lowered > 0.0 && lowered <= 20.0, "{case}: {lowered}");
+                    // One step higher still had no path: the first κ with one was taken.
+                    let higher = model
+                        .clone()
+                        .with_kappa(kappa(&model) + super::KAPPA_STEP, &device);
+                    assert!(!Structure::of(&higher.cutoff(&grid, None).d, &grid).connected);
+                }
+                let mut optim = super::adam::<B>();
+                let step = train_step(
+                    model,
+                    &mut optim,
+                    &config,
+                    &grid,
+                    &Data::Adding,
+                    0,
+                    0.0,
+                    &device,
+                );
+                match step {
+                    Ok(_) => assert!(start.connected, "{case}"),
+                    Err((_, failure)) => {
+                        assert!(!start.connected && seed == 3 && draws == 1, "{case}");
+                        let message = failure.to_string();
+                        assert!(message.contains("init_draws"), "{message}");
+                    }
+                }
             }
-            let mut optim = super::adam::<B>();
-            let step = train_step(
-                model,
-                &mut optim,
-                &config,
-                &grid,
-                &Data::Adding,
-                0,
-                0.0,
-                &device,
-            );
-            assert!(step.is_ok(), "seed {seed}: the first step trains");
         }
     }
 
