@@ -240,10 +240,9 @@ impl std::fmt::Display for StepFailure {
             ),
             StepFailure::Lobotomy { step: 0, report } => write!(
                 f,
-                "step 0: the initial network has no input→output path, even with its cutoff \
-                 lowered by {} (density {:.4}%): draw it again with `--set init_draws=10` \
-                 or take another seed",
-                KAPPA_STEP * KAPPA_STEPS as f64,
+                "step 0: the network starts with no input→output path (density {:.4}%): \
+                 draw its closeness functions again (`--set init_draws=10`) or take another \
+                 seed",
                 100.0 * report.density
             ),
             StepFailure::Lobotomy { step, report } => write!(
