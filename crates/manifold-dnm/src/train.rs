@@ -489,10 +489,19 @@ const KAPPA_STEP: f64 = 0.5;
 /// so such runs repeat as before, and so is one with no path even 20 below it (its first
 /// step then stops with the lobotomy error).
 pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Device) -> Dnm<B> {
-    let connected = |m: &Dnm<B>| Structure::of(&m.cutoff(grid, None).d, grid).connected;
-    if connected(&model) {
+    if connected(&model, grid) {
         return model;
     }
+    lowered_to_a_path(model, grid, device)
+}
+
+/// Whether some input of `model` reaches some output (one read of the dense `D`).
+fn connected<B: DnmBackend>(model: &Dnm<B>, grid: &Grid<B>) -> bool {
+    Structure::of(&model.cutoff(grid, None).d, grid).connected
+}
+
+/// [`with_a_path`] for a `model` known to have no path at its cutoff.
+fn lowered_to_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Device) -> Dnm<B> {
     let start = model.kappa.val().into_scalar().elem::<f64>();
     (1..=KAPPA_STEPS)
         .map(|k| {
@@ -500,30 +509,28 @@ pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Dev
                 .clone()
                 .with_kappa(start - KAPPA_STEP * k as f64, device)
         })
-        .find(connected)
+        .find(|m| connected(m, grid))
         .unwrap_or(model)
 }
 
 /// The network a run starts from: the first of at most `config.init_draws` draws of
 /// [`Dnm::new`] (one stream of the backend's seeded generator) that has an input→output
 /// path at `kappa_init`; where none has, the first draw with its cutoff lowered
-/// ([`with_a_path`]). With one draw (the default) every run starts as before; a network
-/// whose closeness functions leave no path starts denser from the lowered cutoff, which
-/// a fresh draw avoids.
+/// ([`with_a_path`]). With one draw (the default) every run starts as before; some
+/// draws have no path even with the cutoff lowered by 20, and a later draw has one.
 pub fn initial_network<B: DnmBackend>(
     config: &DnmConfig,
     grid: &Grid<B>,
     device: &B::Device,
 ) -> Dnm<B> {
-    let connected = |m: &Dnm<B>| Structure::of(&m.cutoff(grid, None).d, grid).connected;
     let first = Dnm::<B>::new(config, device);
-    if connected(&first) {
+    if connected(&first, grid) {
         return first;
     }
     (1..config.init_draws)
         .map(|_| Dnm::<B>::new(config, device))
-        .find(connected)
-        .unwrap_or_else(|| with_a_path(first, grid, device))
+        .find(|m| connected(m, grid))
+        .unwrap_or_else(|| lowered_to_a_path(first, grid, device))
 }
 
 /// The DNM being trained, for [`manifold_train::fit`]: the model, Adam's state, the
