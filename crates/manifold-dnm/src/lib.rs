@@ -61,6 +61,5 @@ pub use snapshots::{NeuronShapes, Snapshot, SnapshotLog, Snapshots};
 pub use state::{trace, write_state_picture, StateTrace, STATE_PICTURE};
 pub use train::{
     adam, evaluate, initial_network, input_outflow, mnist_indices, predict, train, train_batch,
-    train_step, train_step_timed, with_a_path, Data, DnmAdam, DnmLearner, StepFailure, StepReport,
-    METRICS,
+    train_step, train_step_timed, Data, DnmAdam, DnmLearner, StepFailure, StepReport, METRICS,
 };

@@ -477,47 +477,27 @@ pub const METRICS: [&str; 11] = [
     "test_mse",
 ];
 
-/// How far [`with_a_path`] lowers κ: at most this many steps of [`KAPPA_STEP`].
+/// How far [`initial_network`] lowers κ: at most this many steps of [`KAPPA_STEP`].
 const KAPPA_STEPS: usize = 40;
-/// The step by which [`with_a_path`] lowers κ.
+/// The step by which [`initial_network`] lowers κ.
 const KAPPA_STEP: f64 = 0.5;
-
-/// `model` with its cutoff lowered until some input reaches some output: where the
-/// random closeness functions leave no input→output path at `kappa_init` (the first step
-/// would stop with the lobotomy error), κ steps down by 0.5, at most 40 times, to the
-/// first value with a path. A network with a path at `kappa_init` is returned as it is,
-/// so such runs repeat as before, and so is one with no path even 20 below it (its first
-/// step then stops with the lobotomy error).
-pub fn with_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Device) -> Dnm<B> {
-    if connected(&model, grid) {
-        return model;
-    }
-    lowered_to_a_path(model, grid, device)
-}
 
 /// Whether some input of `model` reaches some output (one read of the dense `D`).
 fn connected<B: DnmBackend>(model: &Dnm<B>, grid: &Grid<B>) -> bool {
     Structure::of(&model.cutoff(grid, None).d, grid).connected
 }
 
-/// [`with_a_path`] for a `model` known to have no path at its cutoff.
-fn lowered_to_a_path<B: DnmBackend>(model: Dnm<B>, grid: &Grid<B>, device: &B::Device) -> Dnm<B> {
-    let start = model.kappa.val().into_scalar().elem::<f64>();
-    (1..=KAPPA_STEPS)
-        .map(|k| {
-            model
-                .clone()
-                .with_kappa(start - KAPPA_STEP * k as f64, device)
-        })
-        .find(|m| connected(m, grid))
-        .unwrap_or(model)
-}
-
-/// The network a run starts from: the first of at most `config.init_draws` draws of
-/// [`Dnm::new`] (one stream of the backend's seeded generator) that has an input→output
-/// path at `kappa_init`; where none has, the first draw with its cutoff lowered
-/// ([`with_a_path`]). With one draw (the default) every run starts as before; some
-/// draws have no path even with the cutoff lowered by 20, and a later draw has one.
+/// The network a run starts from, with an input→output path where one can be found (a
+/// network without one stops its first step with the lobotomy error):
+///
+/// 1. the first of at most `config.init_draws` draws of [`Dnm::new`] (one stream of the
+///    backend's seeded generator) with a path at `kappa_init`;
+/// 2. where none has one, the first draw with κ stepped down by 0.5, at most 40 times, to
+///    the first value with a path;
+/// 3. where none has one even 20 below, the first draw as it is.
+///
+/// With one draw (the default) a network with a path at `kappa_init` starts there, so such
+/// runs repeat as before; some draws have no path even 20 below, and a later draw has one.
 pub fn initial_network<B: DnmBackend>(
     config: &DnmConfig,
     grid: &Grid<B>,
@@ -527,10 +507,21 @@ pub fn initial_network<B: DnmBackend>(
     if connected(&first, grid) {
         return first;
     }
-    (1..config.init_draws)
+    if let Some(later) = (1..config.init_draws)
         .map(|_| Dnm::<B>::new(config, device))
         .find(|m| connected(m, grid))
-        .unwrap_or_else(|| lowered_to_a_path(first, grid, device))
+    {
+        return later;
+    }
+    let start = first.kappa.val().into_scalar().elem::<f64>();
+    (1..=KAPPA_STEPS)
+        .map(|k| {
+            first
+                .clone()
+                .with_kappa(start - KAPPA_STEP * k as f64, device)
+        })
+        .find(|m| connected(m, grid))
+        .unwrap_or(first)
 }
 
 /// The DNM being trained, for [`manifold_train::fit`]: the model, Adam's state, the
@@ -915,60 +906,76 @@ mod tests {
         fn alpha<B: DnmAutodiffBackend>(m: &Dnm<B>) -> Vec<f32> {
             m.alpha.val().into_data().convert::<f32>().to_vec().unwrap()
         }
+        /// Where the learner's network comes from.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum Start {
+            /// The first draw at `kappa_init`.
+            FirstDraw,
+            /// The first draw at the first lower κ with a path.
+            Lowered,
+            /// A later draw at `kappa_init`.
+            LaterDraw,
+            /// The first draw at `kappa_init`, without a path.
+            NoPath,
+        }
         let device = Default::default();
-        for (seed, path_at_init) in [(1, false), (0, true), (3, false)] {
-            for draws in [1, 10] {
-                let config = DnmConfig::preset("adding-t100")
-                    .expect("preset")
-                    .with_seed(seed)
-                    .with_init_draws(draws);
-                let grid = Grid::<B>::of(&config, &device);
-                B::seed(&device, seed);
-                let drawn = Dnm::<B>::new(&config, &device);
-                let at_init = Structure::of(&drawn.cutoff(&grid, None).d, &grid);
-                assert_eq!(at_init.connected, path_at_init, "seed {seed}");
+        for (seed, draws, expected) in [
+            (0, 1, Start::FirstDraw),
+            (0, 10, Start::FirstDraw),
+            (1, 1, Start::Lowered),
+            (1, 10, Start::LaterDraw),
+            (3, 1, Start::NoPath),
+            (3, 10, Start::LaterDraw),
+        ] {
+            let case = format!("seed {seed}, {draws} draws");
+            let config = DnmConfig::preset("adding-t100")
+                .expect("preset")
+                .with_seed(seed)
+                .with_init_draws(draws);
+            let grid = Grid::<B>::of(&config, &device);
+            B::seed(&device, seed);
+            let drawn = Dnm::<B>::new(&config, &device);
+            let at_init = Structure::of(&drawn.cutoff(&grid, None).d, &grid);
+            assert_eq!(at_init.connected, seed == 0, "{case}");
 
-                let learner = DnmLearner::<B>::new(&config, &Data::Adding, &device);
-                let model = learner.model().clone();
-                let start = Structure::of(&model.cutoff(&grid, None).d, &grid);
-                let lowered = config.kappa_init - kappa(&model);
-                let first_draw = alpha(&model) == alpha(&drawn);
-                let case = format!("seed {seed}, {draws} draws");
-                match (path_at_init, draws) {
-                    (true, _) => {
-                        assert!(start.connected && first_draw && lowered == 0.0, "{case}")
-                    }
-                    (false, 10) => {
-                        assert!(start.connected && !first_draw && lowered == 0.0, "{case}")
-                    }
-                    _ => assert!(first_draw, "{case}"),
-                }
-                if !path_at_init && draws == 1 && start.connected {
-                    assert!(lowered > 0.0 && lowered <= 20.0, "{case}: {lowered}");
-                    // One step higher still had no path: the first κ with one was taken.
-                    let higher = model
-                        .clone()
-                        .with_kappa(kappa(&model) + super::KAPPA_STEP, &device);
-                    assert!(!Structure::of(&higher.cutoff(&grid, None).d, &grid).connected);
-                }
-                let mut optim = super::adam::<B>();
-                let step = train_step(
-                    model,
-                    &mut optim,
-                    &config,
-                    &grid,
-                    &Data::Adding,
-                    0,
-                    0.0,
-                    &device,
-                );
-                match step {
-                    Ok(_) => assert!(start.connected, "{case}"),
-                    Err((_, failure)) => {
-                        assert!(!start.connected && seed == 3 && draws == 1, "{case}");
-                        let message = failure.to_string();
-                        assert!(message.contains("init_draws"), "{message}");
-                    }
+            let learner = DnmLearner::<B>::new(&config, &Data::Adding, &device);
+            let model = learner.model().clone();
+            let start = Structure::of(&model.cutoff(&grid, None).d, &grid);
+            let lowered = config.kappa_init - kappa(&model);
+            let first_draw = alpha(&model) == alpha(&drawn);
+            let got = match (first_draw, lowered > 0.0, start.connected) {
+                (true, false, true) => Start::FirstDraw,
+                (true, true, true) => Start::Lowered,
+                (false, false, true) => Start::LaterDraw,
+                (true, false, false) => Start::NoPath,
+                other => panic!("{case}: first draw, lowered, connected = {other:?}"),
+            };
+            assert_eq!(got, expected, "{case}");
+            if got == Start::Lowered {
+                assert!(lowered <= 20.0, "{case}: {lowered}");
+                // One step higher still had no path: the first κ with one was taken.
+                let higher = model
+                    .clone()
+                    .with_kappa(kappa(&model) + super::KAPPA_STEP, &device);
+                assert!(!Structure::of(&higher.cutoff(&grid, None).d, &grid).connected);
+            }
+            let mut optim = super::adam::<B>();
+            let step = train_step(
+                model,
+                &mut optim,
+                &config,
+                &grid,
+                &Data::Adding,
+                0,
+                0.0,
+                &device,
+            );
+            match step {
+                Ok(_) => assert!(start.connected, "{case}"),
+                Err((_, failure)) => {
+                    assert_eq!(got, Start::NoPath, "{case}");
+                    let message = failure.to_string();
+                    assert!(message.contains("init_draws"), "{message}");
                 }
             }
         }
