@@ -44,6 +44,31 @@ pub fn adding_batch<R: Rng>(rng: &mut R, n: usize, length: usize) -> (Vec<f32>, 
     (x, y)
 }
 
+/// The length of the training sequences at training step `step` under a length
+/// curriculum: `start` time steps at step 0, growing linearly to `length` at step `ramp`
+/// and `length` from there on,
+///
+/// ```text
+/// T(step) = start + ⌊(length − start) · step / ramp⌋   (step < ramp)
+/// ```
+///
+/// `ramp = 0` (no curriculum) or `start ≥ length`: always `length`.
+///
+/// ```
+/// use manifold_data::curriculum_length;
+///
+/// assert_eq!(curriculum_length(10, 100, 1000, 0), 10);
+/// assert_eq!(curriculum_length(10, 100, 1000, 500), 55);
+/// assert_eq!(curriculum_length(10, 100, 1000, 1000), 100);
+/// assert_eq!(curriculum_length(10, 100, 0, 0), 100);
+/// ```
+pub fn curriculum_length(start: usize, length: usize, ramp: usize, step: usize) -> usize {
+    if ramp == 0 || start >= length || step >= ramp {
+        return length;
+    }
+    start + (length - start) * step / ramp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +102,19 @@ mod tests {
         let (_, y) = adding_batch(&mut rng, 100_000, 10);
         let mse = y.iter().map(|&v| (v as f64 - 1.0).powi(2)).sum::<f64>() / y.len() as f64;
         assert!((mse - ADDING_CONSTANT_MSE).abs() < 0.003, "{mse}");
+    }
+
+    /// The curriculum starts at `start`, never shrinks from one step to the next, reaches
+    /// `length` exactly at `ramp` and stays there.
+    #[test]
+    fn the_curriculum_grows_from_its_start_to_the_length() {
+        let lengths: Vec<usize> = (0..1200)
+            .map(|s| curriculum_length(2, 50, 1000, s))
+            .collect();
+        assert_eq!(lengths[0], 2);
+        assert_eq!(lengths[999], 49);
+        assert!(lengths[1000..].iter().all(|&t| t == 50));
+        assert!(lengths.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(curriculum_length(60, 50, 1000, 0), 50);
     }
 }

@@ -11,7 +11,7 @@ pub mod pixel_order;
 pub mod sequence;
 pub mod toy;
 
-pub use adding::{adding_batch, ADDING_CONSTANT_MSE, ADDING_FEATURES};
+pub use adding::{adding_batch, curriculum_length, ADDING_CONSTANT_MSE, ADDING_FEATURES};
 pub use burn_dataset::Dataset;
 pub use idx::DataError;
 pub use mnist::{

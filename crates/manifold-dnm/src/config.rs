@@ -139,7 +139,7 @@ const PATCH_SIGMA_RAW: f64 = 1.854_586_542_131_141_8;
 const MNIST_TRAIN_IMAGES: usize = 60_000;
 
 /// The names [`DnmConfig::preset`] knows.
-pub const PRESETS: [&str; 11] = [
+pub const PRESETS: [&str; 12] = [
     "seed-toy",
     "seed-mnist",
     "best-toy",
@@ -151,6 +151,7 @@ pub const PRESETS: [&str; 11] = [
     "seq-mnist",
     "seq-mnist-large",
     "adding-t100",
+    "adding-t100-curriculum",
 ];
 
 /// The DNM's configuration (see the crate docs for the maths).
@@ -169,6 +170,16 @@ pub struct DnmConfig {
     /// Time steps T of the adding problem's sequences (`task = "adding"`).
     #[config(default = 100)]
     pub adding_length: usize,
+    /// A length curriculum for the adding problem: over the first `curriculum_steps`
+    /// training steps its training sequences grow linearly from `curriculum_start` time
+    /// steps to `adding_length` ([`manifold_data::curriculum_length`]); the test
+    /// sequences are always `adding_length` long. 0: no curriculum.
+    #[config(default = 0)]
+    pub curriculum_steps: usize,
+    /// The adding problem's first training length under a curriculum
+    /// (`curriculum_steps` > 0), 2 …= `adding_length`.
+    #[config(default = 10)]
+    pub curriculum_start: usize,
     /// Truncated back-propagation through time (sequence tasks only): the carry and cell
     /// states leave the autodiff graph after every `bptt_steps` time steps, so the
     /// gradient reaches back at most that many steps from the loss. 0: through the whole
@@ -499,6 +510,21 @@ impl DnmConfig {
             .with_eval_every(1000)
     }
 
+    /// `adding-t100` under a length curriculum: its training sequences grow from 10 time
+    /// steps to 100 over the first 2 500 of its 5 000 steps (`curriculum_steps`,
+    /// `curriculum_start`), at lr 5e-2 (cosine), the closeness functions drawn up to ten
+    /// times for a first network with an input→output path (`init_draws`). At T = 10 the
+    /// higher rate leaves the constant answer's plateau on most draws where lr 1e-2
+    /// leaves it on half; the curriculum carries the solution to T = 100. Its results
+    /// are in the crate's README.
+    pub fn adding_t100_curriculum() -> Self {
+        Self::adding_t100()
+            .with_curriculum_steps(2500)
+            .with_curriculum_start(10)
+            .with_lr(5e-2)
+            .with_init_draws(10)
+    }
+
     /// The same settings with `comps` computing neurons (N = n_in + comps + n_out).
     pub fn with_comps(self, comps: usize) -> Self {
         let neurons = self.inputs + comps + self.outputs;
@@ -519,6 +545,7 @@ impl DnmConfig {
             "seq-mnist" => Ok(Self::seq_mnist()),
             "seq-mnist-large" => Ok(Self::seq_mnist_large()),
             "adding-t100" => Ok(Self::adding_t100()),
+            "adding-t100-curriculum" => Ok(Self::adding_t100_curriculum()),
             other => Err(TrainError::config(
                 "preset",
                 format!("unknown preset `{other}` ({})", PRESETS.join(", ")),
@@ -628,6 +655,23 @@ impl DnmConfig {
                     "inputs",
                     format!(
                         "{name} needs inputs = {features} + carry = {inputs} and outputs = {answers} + carry = {outputs}"
+                    ),
+                ));
+            }
+        }
+        if self.curriculum_steps > 0 {
+            if self.task != Task::Adding {
+                return Err(TrainError::config(
+                    "curriculum_steps",
+                    "grows the adding problem's sequences: it needs task = \"adding\"",
+                ));
+            }
+            if !(2..=self.adding_length).contains(&self.curriculum_start) {
+                return Err(TrainError::config(
+                    "curriculum_start",
+                    format!(
+                        "must lie in 2 ..= adding_length = {} (got {})",
+                        self.adding_length, self.curriculum_start
                     ),
                 ));
             }
@@ -804,6 +848,17 @@ impl DnmConfig {
         }
     }
 
+    /// The time steps of the adding problem's training sequences at training `step`:
+    /// `adding_length`, or less during a curriculum (`curriculum_steps`).
+    pub fn adding_train_length(&self, step: usize) -> usize {
+        manifold_data::curriculum_length(
+            self.curriculum_start,
+            self.adding_length,
+            self.curriculum_steps,
+            step,
+        )
+    }
+
     /// `(time steps, inputs per step)` of a sequence task; `None` for the one-shot tasks.
     pub fn sequence(&self) -> Option<(usize, usize)> {
         self.sequence_task().map(|task| {
@@ -897,6 +952,26 @@ mod tests {
         };
         assert_eq!(large, measured);
         assert_eq!(large.neurons - large.inputs - large.outputs, 400);
+    }
+
+    /// `adding-t100-curriculum` is `adding-t100` with exactly the four settings its README
+    /// rows were measured with (`curriculum_steps = 2500, curriculum_start = 10,
+    /// lr = 0.05, init_draws = 10`), nothing else changed; its first training batch is 10
+    /// time steps long, from step 2 500 on 100.
+    #[test]
+    fn adding_t100_curriculum_is_adding_t100_with_the_measured_four_settings() {
+        let curriculum = DnmConfig::preset("adding-t100-curriculum").unwrap();
+        let measured = DnmConfig {
+            curriculum_steps: 2500,
+            curriculum_start: 10,
+            lr: 0.05,
+            init_draws: 10,
+            ..DnmConfig::adding_t100()
+        };
+        assert_eq!(curriculum, measured);
+        let lengths = [0, 1250, 2499, 2500, 4999].map(|s| curriculum.adding_train_length(s));
+        assert_eq!(lengths, [10, 55, 99, 100, 100]);
+        assert_eq!(curriculum.time_steps(), 100);
     }
 
     /// The patch window folds MNIST's raster-ordered pixels into rows of `period`: it is

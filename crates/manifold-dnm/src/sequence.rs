@@ -10,7 +10,8 @@
 //! ```
 //!
 //! Row-MNIST reads an image row per step (T = 28, 28 pixels); the adding problem one
-//! (value, marker) pair per step (T = `adding_length`).
+//! (value, marker) pair per step (T = `adding_length`, or the input's own length: the
+//! training sequences of a curriculum are shorter).
 //!
 //! With LSTM neurons ([`crate::Neuron::Lstm`]) every pass also reads and writes the comps'
 //! cell states: the pass maps `[input | c_{t−1}]` to `[outputs | c_t]`, `c_0 = 0`; a
@@ -65,11 +66,14 @@ pub fn read_observed<B: Backend>(
     };
     let (k, classes) = (config.carry, config.classes());
     let mut state = Tensor::<B, 2>::zeros([n, k], &device);
-    let Some((steps, width)) = config.sequence() else {
+    let Some((_, width)) = config.sequence() else {
         let out = step(x, &mut cells);
         observe(&state, cells.as_ref());
         return out;
     };
+    // The input's own length: a curriculum's training sequences are shorter than the
+    // task's.
+    let steps = x.dims()[1] / width;
     let mut last = None;
     for t in 0..steps {
         let row = x.clone().slice([0..n, t * width..(t + 1) * width]);

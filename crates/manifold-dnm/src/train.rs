@@ -35,7 +35,8 @@ pub enum Data {
     /// MNIST (training images possibly limited by `train_limit`).
     Mnist(Mnist),
     /// Fresh adding-problem sequences every step (`manifold_data::SequenceTask::Adding`,
-    /// of the config's `adding_length`), tested on its fixed 10 000 sequences.
+    /// of the config's `adding_length`, shorter during a curriculum), tested on its
+    /// fixed 10 000 sequences of `adding_length`.
     Adding,
 }
 
@@ -100,8 +101,12 @@ pub fn train_batch<B: Backend>(
             image_tensors(&m.train, &idx, config.pixel_order, device)
         }
         Data::Adding => {
-            let (x, y) =
-                adding_task(config).adding_train_batch(config.seed, step, config.batch_size);
+            let length = config.adding_train_length(step);
+            let (x, y) = manifold_data::SequenceTask::Adding { length }.adding_train_batch(
+                config.seed,
+                step,
+                config.batch_size,
+            );
             adding_tensors(x, y, device)
         }
     }
@@ -979,6 +984,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Under a curriculum a training step reads the shorter sequences of its length: its
+    /// batch is `T(step)` time steps wide, and its loss is the loss of the same network
+    /// on the task of that length at the same step; from the ramp's end on it is the
+    /// task's own. A curriculum on another task is refused, naming the field.
+    #[test]
+    fn a_curriculum_step_trains_on_the_sequences_of_its_length() {
+        use crate::{train_batch, train_step, Data, Dnm, DnmConfig, Grid};
+        use burn::tensor::backend::Backend;
+        type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+        let device = Default::default();
+        let config = DnmConfig::preset("adding-t100")
+            .expect("preset")
+            .with_adding_length(20)
+            .with_curriculum_steps(4)
+            .with_curriculum_start(4);
+        config.validate().unwrap();
+        let grid = Grid::<B>::of(&config, &device);
+        B::seed(&device, 0);
+        let model = Dnm::<B>::new(&config, &device);
+        for (step, length) in [(0, 4), (2, 12), (4, 20), (9, 20)] {
+            assert_eq!(config.adding_train_length(step), length);
+            let (x, _) = train_batch::<B>(&config, &Data::Adding, step, &device);
+            assert_eq!(x.dims(), [config.batch_size, 2 * length], "step {step}");
+            let plain = config
+                .clone()
+                .with_adding_length(length)
+                .with_curriculum_steps(0);
+            let loss = |config: &DnmConfig| {
+                let mut optim = super::adam::<B>();
+                let run = train_step(
+                    model.clone(),
+                    &mut optim,
+                    config,
+                    &grid,
+                    &Data::Adding,
+                    step,
+                    0.0,
+                    &device,
+                );
+                run.map_err(|(_, failure)| failure.to_string())
+                    .unwrap()
+                    .1
+                    .objective
+            };
+            let (curriculum, task) = (loss(&config), loss(&plain));
+            assert!(curriculum.is_finite(), "step {step}");
+            assert_eq!(curriculum, task, "step {step}");
+        }
+        let refused = DnmConfig::seed_toy()
+            .with_curriculum_steps(10)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("curriculum_steps"), "{refused}");
+        let refused = config.with_curriculum_start(21).validate().unwrap_err();
+        assert!(
+            refused.to_string().contains("curriculum_start"),
+            "{refused}"
+        );
     }
 
     /// Where a step would read the dense `D` back to the host for its structure (the

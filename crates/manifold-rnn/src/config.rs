@@ -67,6 +67,16 @@ pub struct RnnConfig {
     /// Row-MNIST: use only the first N training images (0 = all).
     #[config(default = 0)]
     pub train_limit: usize,
+    /// A length curriculum for the adding problem: over the first `curriculum_steps`
+    /// minibatches its training sequences grow linearly from `curriculum_start` time steps
+    /// to the task's length ([`manifold_data::curriculum_length`]); the test sequences
+    /// keep the task's length. 0: no curriculum.
+    #[config(default = 0)]
+    pub curriculum_steps: usize,
+    /// The adding problem's first training length under a curriculum
+    /// (`curriculum_steps` > 0), 2 …= the task's length.
+    #[config(default = 10)]
+    pub curriculum_start: usize,
 }
 
 impl RnnConfig {
@@ -87,6 +97,13 @@ impl RnnConfig {
     /// `(steps, features, outputs)` of the task.
     pub fn shape(&self) -> (usize, usize, usize) {
         self.task.shape()
+    }
+
+    /// The time steps of the adding problem's training sequences at minibatch `step`:
+    /// the task's length, or less during a curriculum (`curriculum_steps`). Row-MNIST: 28.
+    pub fn adding_train_length(&self, step: usize) -> usize {
+        let (length, _, _) = self.shape();
+        manifold_data::curriculum_length(self.curriculum_start, length, self.curriculum_steps, step)
     }
 
     /// Training sequences per epoch: the (limited) MNIST training images, or
@@ -153,6 +170,23 @@ impl ModelConfig for RnnConfig {
                 return Err(TrainError::config(
                     "task",
                     format!("the adding problem needs length ≥ 2 (got {length})"),
+                ));
+            }
+        }
+        if self.curriculum_steps > 0 {
+            let SequenceTask::Adding { length } = self.task else {
+                return Err(TrainError::config(
+                    "curriculum_steps",
+                    "grows the adding problem's sequences: it needs task = { adding = { length = T } }",
+                ));
+            };
+            if !(2..=length).contains(&self.curriculum_start) {
+                return Err(TrainError::config(
+                    "curriculum_start",
+                    format!(
+                        "must lie in 2 ..= the task's length {length} (got {})",
+                        self.curriculum_start
+                    ),
                 ));
             }
         }

@@ -73,8 +73,14 @@ fn tensors<B: Backend>(
     target: Result<Vec<u8>, Vec<f32>>,
     device: &B::Device,
 ) -> (Tensor<B, 3>, Target<B>) {
-    let (steps, features, _) = config.shape();
-    let n = x.len() / (steps * features);
+    let (_, features, _) = config.shape();
+    let n = match &target {
+        Ok(labels) => labels.len(),
+        Err(y) => y.len(),
+    };
+    // The batch's own length: a curriculum's training sequences are shorter than the
+    // task's.
+    let steps = x.len() / (n.max(1) * features);
     let x = Tensor::from_data(TensorData::new(x, [n, steps, features]), device);
     let target = match target {
         Ok(labels) => Target::Labels(labels_tensor::<B>(&labels, device)),
@@ -212,10 +218,12 @@ impl<B: AutodiffBackend> Learner for RnnLearner<'_, B> {
                 (x, Ok(y))
             }
             None => {
-                let (x, y) =
-                    config
-                        .task
-                        .adding_train_batch(config.seed, at.step, config.batch_size);
+                let length = config.adding_train_length(at.step);
+                let (x, y) = SequenceTask::Adding { length }.adding_train_batch(
+                    config.seed,
+                    at.step,
+                    config.batch_size,
+                );
                 (x, Err(y))
             }
         };
@@ -330,6 +338,35 @@ mod tests {
         let mse = trained.evaluation.mse.unwrap();
         assert!(mse < 0.02, "test MSE {mse}");
         assert_eq!(trained.summary.steps, Some(500));
+    }
+
+    /// Under a curriculum a minibatch holds the sequences of its step's length, read as
+    /// `[n, T(step), 2]`, and the test set keeps the task's length; a curriculum on
+    /// row-MNIST or with a start past the length is refused, naming the field.
+    #[test]
+    fn a_curriculum_minibatch_has_its_steps_length() {
+        let config = RnnConfig::new()
+            .with_task(SequenceTask::Adding { length: 10 })
+            .with_curriculum_steps(8)
+            .with_curriculum_start(2);
+        manifold_train::ModelConfig::validate(&config).unwrap();
+        let device = Default::default();
+        for (step, length) in [(0, 2), (4, 6), (8, 10), (20, 10)] {
+            assert_eq!(config.adding_train_length(step), length);
+            let (x, y) = SequenceTask::Adding { length }.adding_train_batch(0, step, 3);
+            let (x, _) = tensors::<B>(&config, x, Err(y), &device);
+            assert_eq!(x.dims(), [3, length, 2], "step {step}");
+        }
+        let (x, y) = config.task.adding_test_set();
+        let (x, _) = tensors::<B>(&config, x[..4 * 20].to_vec(), Err(y[..4].to_vec()), &device);
+        assert_eq!(x.dims(), [4, 10, 2]);
+        let refused = |c: RnnConfig| manifold_train::ModelConfig::validate(&c).unwrap_err();
+        let row_mnist = RnnConfig::new().with_curriculum_steps(8);
+        assert!(refused(row_mnist)
+            .to_string()
+            .contains("`curriculum_steps`"));
+        let too_long = config.with_curriculum_start(11);
+        assert!(refused(too_long).to_string().contains("`curriculum_start`"));
     }
 
     /// A seed repeats its run bit for bit (the initial weights come from the seeded

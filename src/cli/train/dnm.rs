@@ -22,7 +22,8 @@ pub struct Flags {
     /// patch window: comps read round patches of the image), fast-mnist (layered-mnist in
     /// batches of 1 000 with f32 passes, 20 000 steps), seq-mnist (row-sequential MNIST,
     /// 16 carry neurons, 200 LSTM comps), seq-mnist-large (400 LSTM comps, batch 100),
-    /// adding-t100 (the adding problem, T = 100, 40 LSTM comps).
+    /// adding-t100 (the adding problem, T = 100, 40 LSTM comps), adding-t100-curriculum
+    /// (the same, its training sequences growing from 10 to 100 time steps).
     #[arg(long, default_value = PRESET)]
     #[serde(skip)]
     preset: String,
