@@ -173,7 +173,9 @@ pub struct DnmConfig {
     /// A length curriculum for the adding problem: over the first `curriculum_steps`
     /// training steps its training sequences grow linearly from `curriculum_start` time
     /// steps to `adding_length` ([`manifold_data::curriculum_length`]); the test
-    /// sequences are always `adding_length` long. 0: no curriculum.
+    /// sequences are always `adding_length` long. 0: no curriculum. The activation
+    /// memory ([`DnmConfig::activation_mib`], `λ_memory`) counts `adding_length` time
+    /// steps throughout: an upper bound while the sequences are shorter.
     #[config(default = 0)]
     pub curriculum_steps: usize,
     /// The adding problem's first training length under a curriculum
