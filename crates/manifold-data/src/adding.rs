@@ -69,6 +69,18 @@ pub fn curriculum_length(start: usize, length: usize, ramp: usize, step: usize) 
     start + (length - start) * step / ramp
 }
 
+/// Checks a curriculum's first length against the task's `length`: it must lie in
+/// `2 ..= length`. The error is the message for the config field that holds `start`.
+pub fn check_curriculum_start(start: usize, length: usize) -> Result<(), String> {
+    if (2..=length).contains(&start) {
+        Ok(())
+    } else {
+        Err(format!(
+            "must lie in 2 ..= the adding problem's length {length} (got {start})"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +128,12 @@ mod tests {
         assert!(lengths[1000..].iter().all(|&t| t == 50));
         assert!(lengths.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(curriculum_length(60, 50, 1000, 0), 50);
+        assert!(check_curriculum_start(2, 50).is_ok() && check_curriculum_start(50, 50).is_ok());
+        let refused = check_curriculum_start(51, 50).unwrap_err();
+        assert!(
+            refused.contains("50") && refused.contains("51"),
+            "{refused}"
+        );
+        assert!(check_curriculum_start(1, 50).is_err());
     }
 }

@@ -11,7 +11,9 @@ pub mod pixel_order;
 pub mod sequence;
 pub mod toy;
 
-pub use adding::{adding_batch, curriculum_length, ADDING_CONSTANT_MSE, ADDING_FEATURES};
+pub use adding::{
+    adding_batch, check_curriculum_start, curriculum_length, ADDING_CONSTANT_MSE, ADDING_FEATURES,
+};
 pub use burn_dataset::Dataset;
 pub use idx::DataError;
 pub use mnist::{

@@ -668,15 +668,8 @@ impl DnmConfig {
                     "grows the adding problem's sequences: it needs task = \"adding\"",
                 ));
             }
-            if !(2..=self.adding_length).contains(&self.curriculum_start) {
-                return Err(TrainError::config(
-                    "curriculum_start",
-                    format!(
-                        "must lie in 2 ..= adding_length = {} (got {})",
-                        self.adding_length, self.curriculum_start
-                    ),
-                ));
-            }
+            manifold_data::check_curriculum_start(self.curriculum_start, self.adding_length)
+                .map_err(|message| TrainError::config("curriculum_start", message))?;
         }
         if self.bptt_steps > 0 && self.sequence().is_none() {
             return Err(TrainError::config(

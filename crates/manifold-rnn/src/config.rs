@@ -180,15 +180,8 @@ impl ModelConfig for RnnConfig {
                     "grows the adding problem's sequences: it needs task = { adding = { length = T } }",
                 ));
             };
-            if !(2..=length).contains(&self.curriculum_start) {
-                return Err(TrainError::config(
-                    "curriculum_start",
-                    format!(
-                        "must lie in 2 ..= the task's length {length} (got {})",
-                        self.curriculum_start
-                    ),
-                ));
-            }
+            manifold_data::check_curriculum_start(self.curriculum_start, length)
+                .map_err(|message| TrainError::config("curriculum_start", message))?;
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(TrainError::config(
