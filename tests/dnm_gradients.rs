@@ -531,28 +531,39 @@ fn fast_and_reference_evaluators_agree_on_dense_sparse_and_cut_networks() {
 }
 
 #[test]
-#[ignore = "depth − 1 sweeps agree with the reference on this dense network (the deepest path's contribution is below tolerance); needs a sparse network with a short deep chain"]
 fn too_few_sweeps_give_a_different_answer() {
-    let mut config = small_config()
-        .with_neurons(40)
-        .with_inputs(6)
-        .with_outputs(3);
-    config.sigma_init = (20.0, 1.0);
+    // A hand-made chain: input 0 → comp 0 → comp 1 → … → comp 6 → both outputs, so the
+    // deepest path has 6 comp-to-comp edges and needs 6 sweeps.
+    let config = small_config();
+    let (n_in, n_comp) = (N_IN, N - N_IN - N_OUT);
+    let (rows, cols) = (N - N_IN, N - N_OUT);
+    let mut cells = vec![0.0; rows * cols];
+    cells[0] = 0.9;
+    for k in 1..n_comp {
+        cells[k * cols + n_in + k - 1] = 0.9;
+    }
+    for r in n_comp..rows {
+        cells[r * cols + n_in + n_comp - 1] = 0.9;
+    }
     let dev = Default::default();
     <B as Backend>::seed(&dev, 3);
     let model = Dnm::<B>::new(&config, &dev);
     let grid = Grid::<B>::of(&config, &dev);
-    let d = model.closeness(&grid).d;
-    let depth = Structure::of(&d, &grid).depth;
-    assert!(depth >= 2);
+    let d = Tensor::<B, 2>::from_data(TensorData::new(cells, [rows, cols]), &dev);
+    let structure = Structure::of(&d, &grid);
+    assert_eq!(structure.depth, n_comp - 1);
+    assert!(structure.connected);
     let (x, _) = batch::<B>(&dev, &config);
     let exact = values(model.outputs_reference(&d, &grid, x.clone()));
-    let short = values(model.outputs_sweeps(&d, &grid, x.clone(), depth - 1));
-    let full = values(model.outputs_sweeps(&d, &grid, x, depth));
+    let full = values(model.outputs_sweeps(&d, &grid, x.clone(), structure.depth));
+    let short = values(model.outputs_sweeps(&d, &grid, x, structure.depth - 1));
     assert_close(&exact, &full, "depth sweeps");
     assert!(
-        exact.iter().zip(&short).any(|(a, b)| (a - b).abs() > 1e-6),
-        "depth−1 sweeps should not be exact"
+        exact
+            .iter()
+            .zip(&short)
+            .any(|(a, b)| (a - b).abs() > 1e-6 * (1.0 + a.abs())),
+        "depth − 1 sweeps should miss the deepest path: {exact:?} vs {short:?}"
     );
 }
 
