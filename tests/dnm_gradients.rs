@@ -535,8 +535,9 @@ fn too_few_sweeps_give_a_different_answer() {
     // A hand-made chain: input 0 → comp 0 → comp 1 → … → comp 6 → both outputs, so the
     // deepest path has 6 comp-to-comp edges and needs 6 sweeps.
     let config = small_config();
-    let (n_in, n_comp) = (N_IN, N - N_IN - N_OUT);
-    let (rows, cols) = (N - N_IN, N - N_OUT);
+    let dev = Default::default();
+    let grid = Grid::<B>::of(&config, &dev);
+    let (n_in, n_comp, rows, cols) = (grid.inputs, grid.comps, grid.rows(), grid.cols());
     let mut cells = vec![0.0; rows * cols];
     cells[0] = 0.9;
     for k in 1..n_comp {
@@ -545,10 +546,8 @@ fn too_few_sweeps_give_a_different_answer() {
     for r in n_comp..rows {
         cells[r * cols + n_in + n_comp - 1] = 0.9;
     }
-    let dev = Default::default();
     <B as Backend>::seed(&dev, 3);
     let model = Dnm::<B>::new(&config, &dev);
-    let grid = Grid::<B>::of(&config, &dev);
     let d = Tensor::<B, 2>::from_data(TensorData::new(cells, [rows, cols]), &dev);
     let structure = Structure::of(&d, &grid);
     assert_eq!(structure.depth, n_comp - 1);
