@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The model, its fixed geometry (which cells may connect) and Adam.
     let grid = Grid::<B>::of(&config, &device);
     let mut model = Dnm::<B>::new(&config, &device);
-    let mut optim = adam::<B>();
+    let mut optim = adam::<B>(&config);
 
     let (mut best, mut since_best, mut last_ms) = (f64::INFINITY, 0, 0.0);
     for step in 0..1_500 {

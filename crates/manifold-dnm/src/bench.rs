@@ -69,7 +69,7 @@ pub fn time_steps<B: DnmAutodiffBackend>(
     B::seed(device, 0);
     let grid = Grid::<B>::of(config, device);
     let mut model = Dnm::<B>::new(config, device);
-    let mut optim = adam::<B>();
+    let mut optim = adam::<B>(config);
     let mut times = Vec::with_capacity(steps);
     let mut split: Vec<PhaseTimes> = Vec::with_capacity(steps);
     let mut last = StepReport::default();

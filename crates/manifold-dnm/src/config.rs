@@ -234,6 +234,10 @@ pub struct DnmConfig {
     /// Final learning rate as a share of `lr` (cosine schedule).
     #[config(default = 0.01)]
     pub lr_final_ratio: f64,
+    /// Largest L2 norm of each parameter tensor's gradient before the Adam update
+    /// (Burn's norm clipping, as `manifold-rnn`'s `clip_norm`); 0 = no clipping.
+    #[config(default = 0.0)]
+    pub clip_norm: f64,
     /// λ_obj.
     #[config(default = 1e3)]
     pub lambda_obj: f64,
@@ -730,6 +734,7 @@ impl DnmConfig {
             ("lambda_time", self.lambda_time),
             ("lambda_memory", self.lambda_memory),
             ("wb_init_std", self.wb_init_std),
+            ("clip_norm", self.clip_norm),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(TrainError::config(name, "must be a number ≥ 0"));

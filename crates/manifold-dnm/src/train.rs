@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::kernels::{DnmAutodiffBackend, DnmBackend};
+use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
@@ -50,9 +51,14 @@ pub const EVAL_BATCH: usize = 2000;
 /// Burn's Adam over the DNM's parameters.
 pub type DnmAdam<B> = OptimizerAdaptor<Adam, Dnm<B>, B>;
 
-/// The Adam optimiser (its moments persist across steps).
-pub fn adam<B: AutodiffBackend>() -> DnmAdam<B> {
-    AdamConfig::new().init::<B, Dnm<B>>()
+/// The Adam optimiser (its moments persist across steps), with the config's gradient
+/// clipping (per parameter tensor, by L2 norm; none when `clip_norm` is 0).
+pub fn adam<B: AutodiffBackend>(config: &DnmConfig) -> DnmAdam<B> {
+    let clipping =
+        (config.clip_norm > 0.0).then_some(GradientClippingConfig::Norm(config.clip_norm as f32));
+    AdamConfig::new()
+        .with_grad_clipping(clipping)
+        .init::<B, Dnm<B>>()
 }
 
 /// The MNIST sample indices of minibatch `step`: the epochs of
@@ -562,7 +568,7 @@ impl<'a, B: DnmAutodiffBackend> DnmLearner<'a, B> {
             device: device.clone(),
             grid,
             model: Some(model),
-            optim: adam::<B>(),
+            optim: adam::<B>(config),
             report: StepReport::default(),
             structure: None,
             snapshots: None,
@@ -603,7 +609,7 @@ impl<B: DnmAutodiffBackend> Learner for DnmLearner<'_, B> {
             .expect("the model is put back after every step");
         self.model = Some(load_module(model, &dir.join("model"), &self.device)?);
         let record = load_record::<B, _>(&dir.join("optim"), &self.device)?;
-        self.optim = std::mem::replace(&mut self.optim, adam::<B>()).load_record(record);
+        self.optim = std::mem::replace(&mut self.optim, adam::<B>(self.config)).load_record(record);
         Ok(())
     }
 
@@ -964,7 +970,7 @@ mod tests {
                     .with_kappa(kappa(&model) + super::KAPPA_STEP, &device);
                 assert!(!Structure::of(&higher.cutoff(&grid, None).d, &grid).connected);
             }
-            let mut optim = super::adam::<B>();
+            let mut optim = super::adam::<B>(&config);
             let step = train_step(
                 model,
                 &mut optim,
@@ -1014,7 +1020,7 @@ mod tests {
                 .with_adding_length(length)
                 .with_curriculum_steps(0);
             let loss = |config: &DnmConfig| {
-                let mut optim = super::adam::<B>();
+                let mut optim = super::adam::<B>(config);
                 let run = train_step(
                     model.clone(),
                     &mut optim,
@@ -1045,6 +1051,62 @@ mod tests {
             refused.to_string().contains("curriculum_start"),
             "{refused}"
         );
+    }
+
+    /// `clip_norm` reaches the optimiser: Adam's first update is `lr·g/(|g| + ε)` per
+    /// entry (ε = 1e-5), about `lr` wherever the gradient is not tiny, so without
+    /// clipping the per-sender weights `w` move by up to `lr`; with every gradient
+    /// clipped to norm 1e-9 the update is `lr·1e-9/(1e-9 + 1e-5)` at most, below
+    /// `lr·1e-3`. A negative norm is refused, naming the field.
+    #[test]
+    fn clip_norm_bounds_the_gradient_the_optimiser_applies() {
+        use crate::{train_step, Data, Dnm, DnmConfig, Grid};
+        use burn::tensor::backend::Backend;
+        type B = burn::backend::Autodiff<burn_ndarray::NdArray<f32>>;
+        let device = Default::default();
+        let base = DnmConfig::seed_toy();
+        let grid = Grid::<B>::of(&base, &device);
+        B::seed(&device, 0);
+        let model = Dnm::<B>::new(&base, &device);
+        let w0: Vec<f32> = model.w.val().into_data().to_vec().unwrap();
+        let largest_move = |config: &DnmConfig| {
+            let mut optim = super::adam::<B>(config);
+            let (stepped, _) = train_step(
+                model.clone(),
+                &mut optim,
+                config,
+                &grid,
+                &Data::Toy,
+                0,
+                0.0,
+                &device,
+            )
+            .map_err(|(_, failure)| failure.to_string())
+            .unwrap();
+            let w1: Vec<f32> = stepped.w.val().into_data().to_vec().unwrap();
+            w0.iter()
+                .zip(&w1)
+                .map(|(a, b)| (a - b).abs() as f64)
+                .fold(0.0, f64::max)
+        };
+        let free = largest_move(&base);
+        let clipped = largest_move(&base.clone().with_clip_norm(1e-9));
+        assert!(
+            free > 0.5 * base.lr,
+            "unclipped: largest move {free}, lr {}",
+            base.lr
+        );
+        assert!(
+            clipped < 1e-3 * base.lr,
+            "clipped: largest move {clipped}, lr {}",
+            base.lr
+        );
+        let refused = base
+            .with_clip_norm(-1.0)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("clip_norm"), "{refused}");
     }
 
     /// Where a step would read the dense `D` back to the host for its structure (the
