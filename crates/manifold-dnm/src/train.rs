@@ -7,10 +7,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::kernels::{DnmAutodiffBackend, DnmBackend};
-use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{Adam, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use manifold_data::{toy_batch, ImageSet, Mnist, TOY_INPUTS, TOY_OUTPUTS};
@@ -54,11 +53,7 @@ pub type DnmAdam<B> = OptimizerAdaptor<Adam, Dnm<B>, B>;
 /// The Adam optimiser (its moments persist across steps), with the config's gradient
 /// clipping (per parameter tensor, by L2 norm; none when `clip_norm` is 0).
 pub fn adam<B: AutodiffBackend>(config: &DnmConfig) -> DnmAdam<B> {
-    let clipping =
-        (config.clip_norm > 0.0).then_some(GradientClippingConfig::Norm(config.clip_norm as f32));
-    AdamConfig::new()
-        .with_grad_clipping(clipping)
-        .init::<B, Dnm<B>>()
+    manifold_train::optim::clipped_adam::<B, Dnm<B>>(config.clip_norm)
 }
 
 /// The MNIST sample indices of minibatch `step`: the epochs of

@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
-use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{Adam, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use manifold_data::{row_sequences, ImageSet, Mnist, SequenceTask};
@@ -40,11 +39,7 @@ pub type RnnAdam<B> = OptimizerAdaptor<Adam, Rnn<B>, B>;
 
 /// Adam with the config's gradient clipping (per parameter, by L2 norm).
 pub fn adam<B: AutodiffBackend>(config: &RnnConfig) -> RnnAdam<B> {
-    let clipping =
-        (config.clip_norm > 0.0).then_some(GradientClippingConfig::Norm(config.clip_norm as f32));
-    AdamConfig::new()
-        .with_grad_clipping(clipping)
-        .init::<B, Rnn<B>>()
+    manifold_train::optim::clipped_adam::<B, Rnn<B>>(config.clip_norm)
 }
 
 /// What a batch is scored against.

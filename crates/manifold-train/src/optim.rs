@@ -13,8 +13,10 @@
 //! The moments persist across minibatches and epochs (and across `--resume`, through
 //! [`FusedAdam::to_record`]).
 
+use burn::grad_clipping::GradientClippingConfig;
 use burn::module::{AutodiffModule, ModuleMapper, ModuleVisitor, Param};
-use burn::optim::GradientsParams;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams};
 use burn::record::Record;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
@@ -170,6 +172,18 @@ impl<B: AutodiffBackend> FusedAdam<B> {
         self.t = record.t;
         self
     }
+}
+
+/// Burn's Adam (per parameter tensor, its default hyperparameters) with each tensor's
+/// gradient clipped to L2 norm `clip_norm` before the update; no clipping when
+/// `clip_norm` is 0. The models whose configs have a `clip_norm` field train with it.
+pub fn clipped_adam<B: AutodiffBackend, M: AutodiffModule<B>>(
+    clip_norm: f64,
+) -> OptimizerAdaptor<Adam, M, B> {
+    let clipping = (clip_norm > 0.0).then_some(GradientClippingConfig::Norm(clip_norm as f32));
+    AdamConfig::new()
+        .with_grad_clipping(clipping)
+        .init::<B, M>()
 }
 
 #[cfg(test)]
