@@ -199,9 +199,10 @@ fn run_here(a: RunArgs, device: Option<DeviceKind>) -> anyhow::Result<()> {
         .threads
         .map_or_else(|| threads_per_run(jobs), |t| t as usize);
     eprintln!(
-        "sweep {}: {} points ({}); {jobs} at a time, {threads} thread{} each",
+        "sweep {}: {} point{} ({}); {jobs} at a time, {threads} thread{} each",
         sweep.out.display(),
         sweep.points.len(),
+        if sweep.points.len() == 1 { "" } else { "s" },
         describe(&states(&sweep)),
         if threads == 1 { "" } else { "s" }
     );

@@ -899,14 +899,9 @@ impl ModelConfig for DnmConfig {
     /// evaluation's fixed-size batches are the larger part of it).
     fn validate(&self) -> Result<(), TrainError> {
         DnmConfig::validate(self)?;
-        let (grid, batch) = self.memory_bytes();
+        let (grid, _) = self.memory_bytes();
         let (step, evaluation) = self.batch_bytes();
-        let field = if batch > grid && step >= evaluation {
-            "batch_size"
-        } else {
-            "neurons"
-        };
-        manifold_train::memory::check_fits(field, grid + batch)
+        manifold_train::memory::check_model_and_batch_fit("neurons", grid, step, evaluation)
     }
 
     fn set_seed(&mut self, seed: u64) {

@@ -222,14 +222,9 @@ impl ModelConfig for DreamCompConfig {
     /// do not depend on `batch_size`, is the larger part of it).
     fn validate(&self) -> Result<(), TrainError> {
         DreamCompConfig::validate(self)?;
-        let (synapses, batch) = self.memory_bytes();
+        let (synapses, _) = self.memory_bytes();
         let (step, evaluation) = self.batch_bytes();
-        let field = if batch > synapses && step >= evaluation {
-            "batch_size"
-        } else {
-            "neurons"
-        };
-        manifold_train::memory::check_fits(field, synapses + batch)
+        manifold_train::memory::check_model_and_batch_fit("neurons", synapses, step, evaluation)
     }
 
     fn set_seed(&mut self, seed: u64) {

@@ -145,14 +145,9 @@ impl ModelConfig for MlpConfig {
     /// when the evaluation's fixed-size batches are the larger part of it).
     fn validate(&self) -> Result<(), TrainError> {
         MlpConfig::validate(self)?;
-        let (weights, batch) = self.memory_bytes();
+        let (weights, _) = self.memory_bytes();
         let (step, evaluation) = self.batch_bytes();
-        let field = if batch > weights && step >= evaluation {
-            "batch_size"
-        } else {
-            "hidden"
-        };
-        manifold_train::memory::check_fits(field, weights + batch)
+        manifold_train::memory::check_model_and_batch_fit("hidden", weights, step, evaluation)
     }
 
     fn set_seed(&mut self, seed: u64) {

@@ -307,14 +307,9 @@ impl ModelConfig for SetConfig {
     /// when the evaluation's fixed-size batches are the larger part of it).
     fn validate(&self) -> Result<(), TrainError> {
         SetConfig::validate(self)?;
-        let (layers, batch) = self.memory_bytes();
+        let (layers, _) = self.memory_bytes();
         let (step, evaluation) = self.batch_bytes();
-        let field = if batch > layers && step >= evaluation {
-            "batch_size"
-        } else {
-            "hidden"
-        };
-        manifold_train::memory::check_fits(field, layers + batch)
+        manifold_train::memory::check_model_and_batch_fit("hidden", layers, step, evaluation)
     }
 
     fn set_seed(&mut self, seed: u64) {
