@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use manifold_train::TrainError;
-use manifold_viz::{line_chart, line_chart_log_x, scatter_chart, scatter_chart_log_x, Series};
+use manifold_viz::{chart, ChartStyle, Series};
 
 use crate::file::{Plot, Point, Sweep};
 use crate::point::{last_error, State};
@@ -500,13 +500,13 @@ fn draw(
         format!("{} against {} ({over})", plot.y, plot.x)
     });
     // A line through every seed's dot would zigzag between seeds: dots only.
-    let drawn = match (is_axis && !plot.seeds, plot.log_x) {
-        (true, false) => line_chart(&path, &title, &x_label, &plot.y, &series),
-        (true, true) => line_chart_log_x(&path, &title, &x_label, &plot.y, &series),
-        (false, false) => scatter_chart(&path, &title, &x_label, &plot.y, &series),
-        (false, true) => scatter_chart_log_x(&path, &title, &x_label, &plot.y, &series),
+    let style = ChartStyle {
+        lines: is_axis && !plot.seeds,
+        log_x: plot.log_x,
+        log_y: plot.log_y,
     };
-    drawn.map_err(|e| TrainError::new(&path, e.to_string()))?;
+    chart(&path, &title, &x_label, &plot.y, &series, style)
+        .map_err(|e| TrainError::new(&path, e.to_string()))?;
     Ok(Some(path))
 }
 

@@ -22,6 +22,7 @@
 //! x = "lambda_sparse"              # an axis, or a number of summary.json ("density")
 //! y = "test_accuracy"
 //! log_x = true
+//! log_y = false                    # true: a logarithmic y axis (a loss over decades)
 //! seeds = false                    # true: every seed's dot, not the mean ± sd
 //! series = { dnm = "DNM" }         # legend names by group (a shared name: one series)
 //! lines = ["DNM"]                  # series drawn as lines (the others as dots)
@@ -101,6 +102,9 @@ pub struct Plot {
     /// A logarithmic x axis.
     #[serde(default)]
     pub log_x: bool,
+    /// A logarithmic y axis (a loss that spans decades); values ≤ 0 are left out.
+    #[serde(default)]
+    pub log_y: bool,
     /// Every finished seed's `y` as its own dot, in place of the mean ± sd over seeds:
     /// for outcomes that split between seeds (a task solved on some seeds and not on
     /// others), where a mean and its sd describe no run.
@@ -130,6 +134,7 @@ impl Plot {
             x: x.into(),
             y: y.into(),
             log_x: false,
+            log_y: false,
             seeds: false,
             title: None,
             series: BTreeMap::new(),

@@ -209,43 +209,75 @@ pub(crate) fn tick_label(v: f64) -> String {
     }
 }
 
-/// Draws `series` (lines or dots) on one chart; with `log_x`, x is drawn on a
-/// logarithmic scale (points with x ≤ 0 left out) with [`log_ticks`] labelled by
-/// [`tick_label`].
-fn draw(
+/// How a chart draws its series: lines or dots, and which axes are logarithmic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChartStyle {
+    /// Every series as a line (a line chart); otherwise dots, a series marked
+    /// [`Series::as_line`] as a line through its dots.
+    pub lines: bool,
+    /// A logarithmic x axis: points with x ≤ 0 are left out.
+    pub log_x: bool,
+    /// A logarithmic y axis: points with y ≤ 0 are left out, and an error bar reaching
+    /// 0 or below stops at the bottom of the chart.
+    pub log_y: bool,
+}
+
+/// Draws `series` on one PNG chart (800×500) as `style` says, written atomically like
+/// [`save_png`](crate::save_png). A logarithmic axis has at most eight ticks at round
+/// values labelled `10k`, `30k`, `1M`, `0.001` (the values as they are, not their
+/// logarithms).
+pub fn chart(
     path: &Path,
     title: &str,
     x_label: &str,
     y_label: &str,
     series: &[Series],
-    lines: bool,
-    log_x: bool,
+    style: ChartStyle,
 ) -> Result<(), VizError> {
     ensure_font();
     let err = |e: &dyn std::fmt::Display| VizError::new(path, e);
-    // On a log axis the chart's coordinate is log10(x).
-    let series: Vec<Series> = if log_x {
-        series
-            .iter()
-            .map(|s| {
-                let kept: Vec<(f64, f64, f64)> = s.with_bars().filter(|p| p.0 > 0.0).collect();
-                Series {
-                    name: s.name.clone(),
-                    points: kept.iter().map(|p| (p.0.log10(), p.1)).collect(),
-                    sd: kept.iter().map(|p| p.2).collect(),
-                    line: s.line,
-                }
-            })
-            .collect()
-    } else {
-        series.to_vec()
+    // On a log axis the chart's coordinate is log10 of the value. Error bars are kept as
+    // their two ends in chart coordinates, since y ± sd is not symmetric on a log axis.
+    let fx = |x: f64| if style.log_x { x.log10() } else { x };
+    let fy = |y: f64| {
+        if !style.log_y {
+            y
+        } else if y > 0.0 {
+            y.log10()
+        } else {
+            f64::NEG_INFINITY
+        }
     };
+    let shown = |p: &(f64, f64, f64)| (!style.log_x || p.0 > 0.0) && (!style.log_y || p.1 > 0.0);
+    let bars: Vec<Vec<(f64, f64, f64)>> = series
+        .iter()
+        .map(|s| {
+            s.with_bars()
+                .filter(|p| shown(p) && p.2 > 0.0)
+                .map(|(x, y, sd)| (fx(x), fy(y - sd), fy(y + sd)))
+                .collect()
+        })
+        .collect();
+    let series: Vec<Series> = series
+        .iter()
+        .map(|s| Series {
+            name: s.name.clone(),
+            points: s
+                .with_bars()
+                .filter(shown)
+                .map(|(x, y, _)| (fx(x), fy(y)))
+                .collect(),
+            sd: Vec::new(),
+            line: s.line,
+        })
+        .collect();
     let series = &series[..];
     let (x0, x1) = finite_range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let (y0, y1) = finite_range(
         series
             .iter()
-            .flat_map(|s| s.with_bars().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .chain(bars.iter().flatten().flat_map(|b| [b.1, b.2])),
     );
     // Drawn in memory, then encoded and written atomically by `save_png`: a failed write
     // never leaves a truncated chart behind.
@@ -265,26 +297,45 @@ fn draw(
         mesh.x_desc(x_label)
             .y_desc(y_label)
             .label_style(("sans-serif", 14));
-        if log_x {
+        if style.log_x {
             mesh.x_labels(0);
         }
+        if style.log_y {
+            mesh.y_labels(0);
+        }
         mesh.draw().map_err(|e| err(&e))?;
-        if log_x {
-            let ticks = log_ticks(10f64.powf(x0), 10f64.powf(x1));
-            let grid = RGBColor(220, 220, 220);
-            for &t in &ticks {
+        let grid = RGBColor(220, 220, 220);
+        if style.log_x {
+            for t in log_ticks(10f64.powf(x0), 10f64.powf(x1)) {
                 let at = t.log10();
                 chart
                     .draw_series(LineSeries::new([(at, y0), (at, y1)], grid))
                     .map_err(|e| err(&e))?;
                 let (px, py) = chart.backend_coord(&(at, y0));
-                let style = ("sans-serif", 14)
+                let font = ("sans-serif", 14)
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Center, VPos::Top));
                 root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], BLACK))
                     .map_err(|e| err(&e))?;
-                root.draw(&Text::new(tick_label(t), (px, py + 7), style))
+                root.draw(&Text::new(tick_label(t), (px, py + 7), font))
+                    .map_err(|e| err(&e))?;
+            }
+        }
+        if style.log_y {
+            for t in log_ticks(10f64.powf(y0), 10f64.powf(y1)) {
+                let at = t.log10();
+                chart
+                    .draw_series(LineSeries::new([(x0, at), (x1, at)], grid))
+                    .map_err(|e| err(&e))?;
+                let (px, py) = chart.backend_coord(&(x0, at));
+                let font = ("sans-serif", 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Right, VPos::Center));
+                root.draw(&PathElement::new(vec![(px - 5, py), (px, py)], BLACK))
+                    .map_err(|e| err(&e))?;
+                root.draw(&Text::new(tick_label(t), (px - 7, py), font))
                     .map_err(|e| err(&e))?;
             }
         }
@@ -296,12 +347,12 @@ fn draw(
                 .copied()
                 .filter(|p| p.0.is_finite() && p.1.is_finite());
             // Error bars: a vertical stroke over y ± sd with short caps.
-            let bars = s
-                .with_bars()
-                .filter(|p| p.0.is_finite() && p.1.is_finite() && p.2 > 0.0);
-            for (x, y, sd) in bars {
-                let (px, top) = chart.backend_coord(&(x, y + sd));
-                let (_, bottom) = chart.backend_coord(&(x, y - sd));
+            for &(x, lo, hi) in bars[k]
+                .iter()
+                .filter(|b| b.0.is_finite() && b.2.is_finite())
+            {
+                let (px, top) = chart.backend_coord(&(x, hi));
+                let (_, bottom) = chart.backend_coord(&(x, lo.max(y0)));
                 for path in [
                     vec![(px, top), (px, bottom)],
                     vec![(px - 4, top), (px + 4, top)],
@@ -311,7 +362,7 @@ fn draw(
                         .map_err(|e| err(&e))?;
                 }
             }
-            if lines {
+            if style.lines {
                 chart
                     .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
                     .map_err(|e| err(&e))?
@@ -342,7 +393,7 @@ fn draw(
             let area = (f64::from(width), f64::from(height));
             chart
                 .configure_series_labels()
-                .position(legend_place(series, (x0, x1), (y0, y1), area, lines))
+                .position(legend_place(series, (x0, x1), (y0, y1), area, style.lines))
                 .background_style(WHITE.mix(0.8))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 14))
@@ -364,7 +415,12 @@ pub fn line_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), VizError> {
-    draw(path, title, x_label, y_label, series, true, false)
+    let style = ChartStyle {
+        lines: true,
+        log_x: false,
+        log_y: false,
+    };
+    chart(path, title, x_label, y_label, series, style)
 }
 
 /// Draws `series` as dots on one PNG chart (800×500), written atomically like
@@ -376,7 +432,12 @@ pub fn scatter_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), VizError> {
-    draw(path, title, x_label, y_label, series, false, false)
+    let style = ChartStyle {
+        lines: false,
+        log_x: false,
+        log_y: false,
+    };
+    chart(path, title, x_label, y_label, series, style)
 }
 
 /// [`line_chart`] with a logarithmic x axis, at most eight ticks at round values labelled
@@ -388,7 +449,12 @@ pub fn line_chart_log_x(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), VizError> {
-    draw(path, title, x_label, y_label, series, true, true)
+    let style = ChartStyle {
+        lines: true,
+        log_x: true,
+        log_y: false,
+    };
+    chart(path, title, x_label, y_label, series, style)
 }
 
 /// [`scatter_chart`] with a logarithmic x axis, as [`line_chart_log_x`] draws it.
@@ -399,7 +465,12 @@ pub fn scatter_chart_log_x(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), VizError> {
-    draw(path, title, x_label, y_label, series, false, true)
+    let style = ChartStyle {
+        lines: false,
+        log_x: true,
+        log_y: false,
+    };
+    chart(path, title, x_label, y_label, series, style)
 }
 
 #[cfg(test)]
@@ -484,6 +555,41 @@ mod tests {
         let s = [Series::new("a", vec![(1e4, 0.9), (1e5, 0.95), (0.0, 0.1)])];
         scatter_chart_log_x(&path, "t", "connections", "accuracy", &s).unwrap();
         assert!(path.is_file());
+    }
+
+    /// On a log y axis 1e-4, 1e-2 and 1 are equally spaced (on a linear one the first
+    /// two would nearly touch); a bar reaching below 0 stops at the chart's bottom.
+    #[test]
+    fn a_log_y_axis_spaces_decades_evenly() {
+        let dir = tempfile::tempdir().unwrap();
+        let style = ChartStyle {
+            log_y: true,
+            ..ChartStyle::default()
+        };
+        let barred = [Series::new("a", vec![(0.0, 1e-3), (1.0, 0.1)]).with_sd(vec![0.01, 0.0])];
+        chart(&dir.path().join("bar.png"), "t", "x", "mse", &barred, style).unwrap();
+        let path = dir.path().join("log-y.png");
+        let s = [Series::new("a", vec![(0.0, 1e-4), (1.0, 1e-2), (2.0, 1.0)])];
+        chart(&path, "t", "x", "mse", &s, style).unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        let c = PALETTE[0];
+        // The dots' mean row, by thirds of the image's width.
+        let rows = |third: u32| {
+            let (lo, hi) = (third * img.width() / 3, (third + 1) * img.width() / 3);
+            let ys: Vec<f64> = img
+                .enumerate_pixels()
+                .filter(|(x, _, p)| (lo..hi).contains(x) && p.0 == [c.0, c.1, c.2])
+                .map(|(_, y, _)| f64::from(y))
+                .collect();
+            assert!(!ys.is_empty(), "no dot in third {third}");
+            ys.iter().sum::<f64>() / ys.len() as f64
+        };
+        let (low, middle, high) = (rows(0), rows(1), rows(2));
+        let halfway = (low + high) / 2.0;
+        assert!(
+            (middle - halfway).abs() < 0.1 * (low - high),
+            "rows {low} / {middle} / {high}: the middle decade is not halfway"
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ mod figure;
 mod raster;
 mod terminal;
 
-pub use chart::{line_chart, line_chart_log_x, scatter_chart, scatter_chart_log_x, Series};
+pub use chart::{
+    chart, line_chart, line_chart_log_x, scatter_chart, scatter_chart_log_x, ChartStyle, Series,
+};
 pub use figure::{
     labelled_bar_grid, labelled_heatmap, Axes, ColourBar, Figure, HeatmapLabels, Panel,
 };
