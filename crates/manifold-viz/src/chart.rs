@@ -172,7 +172,8 @@ pub(crate) fn legend_place(
 }
 
 /// The ticks of a logarithmic axis over `lo … hi` (values, not logarithms): the finest
-/// of 1 … 9, then 1, 2, 3, 5, then 1, 3, then 1 × 10^k that gives at most eight.
+/// of 1 … 9, then 1, 2, 3, 5, then 1, 3, then 1 × 10^k that gives at most nine (so
+/// 50 … 400 keeps every digit: 50, 60 … 100, 200, 300, 400).
 pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
         return Vec::new();
@@ -187,25 +188,26 @@ pub(crate) fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let every: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
     for mantissas in [&every[..], &[1.0, 2.0, 3.0, 5.0], &[1.0, 3.0], &[1.0]] {
         let ticks = within(mantissas);
-        if ticks.len() <= 8 {
+        if ticks.len() <= 9 {
             return ticks;
         }
     }
     within(&[1.0]).into_iter().step_by(2).collect()
 }
 
-/// A count or size as a tick label: `300`, `3k`, `30k`, `1.5M`, `0.02`.
+/// A count or size as a tick label: `300`, `3k`, `30k`, `1.5M`, `0.02`, `0.0003` (below 1:
+/// three significant digits, so that 3 × 10⁻⁴ does not print as `0.00030000000000000003`).
 pub(crate) fn tick_label(v: f64) -> String {
-    let trim = |x: f64| {
-        let s = format!("{x:.2}");
+    let trim = |x: f64, decimals: usize| {
+        let s = format!("{x:.decimals$}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     };
     match v.abs() {
-        a if a >= 1e9 => format!("{}G", trim(v / 1e9)),
-        a if a >= 1e6 => format!("{}M", trim(v / 1e6)),
-        a if a >= 1e3 => format!("{}k", trim(v / 1e3)),
-        a if a >= 1.0 || a == 0.0 => trim(v),
-        _ => format!("{v}"),
+        a if a >= 1e9 => format!("{}G", trim(v / 1e9, 2)),
+        a if a >= 1e6 => format!("{}M", trim(v / 1e6, 2)),
+        a if a >= 1e3 => format!("{}k", trim(v / 1e3, 2)),
+        a if a >= 1.0 || a == 0.0 => trim(v, 2),
+        a => trim(v, (2.0 - a.log10().floor()) as usize),
     }
 }
 
@@ -223,7 +225,7 @@ pub struct ChartStyle {
 }
 
 /// Draws `series` on one PNG chart (800×500) as `style` says, written atomically like
-/// [`save_png`](crate::save_png). A logarithmic axis has at most eight ticks at round
+/// [`save_png`](crate::save_png). A logarithmic axis has at most nine ticks at round
 /// values labelled `10k`, `30k`, `1M`, `0.001` (the values as they are, not their
 /// logarithms).
 pub fn chart(
@@ -440,7 +442,7 @@ pub fn scatter_chart(
     chart(path, title, x_label, y_label, series, style)
 }
 
-/// [`line_chart`] with a logarithmic x axis, at most eight ticks at round values labelled
+/// [`line_chart`] with a logarithmic x axis, at most nine ticks at round values labelled
 /// `10k`, `30k`, `1M` (x values as they are, not their logarithms; x ≤ 0 is left out).
 pub fn line_chart_log_x(
     path: &Path,
@@ -545,11 +547,28 @@ mod tests {
             "a narrow range: every digit"
         );
         assert_eq!(log_ticks(0.0, 1.0), Vec::<f64>::new());
-        let labels: Vec<String> = [300.0, 3e3, 3e4, 1.5e6, 0.02, 1.0]
+        assert_eq!(
+            log_ticks(45.0, 443.0),
+            [50.0, 60.0, 70.0, 80.0, 90.0, 100.0, 200.0, 300.0, 400.0],
+            "nine ticks: every digit"
+        );
+        let labels: Vec<String> = [300.0, 3e3, 3e4, 1.5e6, 0.02, 1.0, 3e-4, 1.25e-5]
             .iter()
             .map(|v| tick_label(*v))
             .collect();
-        assert_eq!(labels, ["300", "3k", "30k", "1.5M", "0.02", "1"]);
+        assert_eq!(
+            labels,
+            [
+                "300",
+                "3k",
+                "30k",
+                "1.5M",
+                "0.02",
+                "1",
+                "0.0003",
+                "0.0000125"
+            ]
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.png");
         let s = [Series::new("a", vec![(1e4, 0.9), (1e5, 0.95), (0.0, 0.1)])];
