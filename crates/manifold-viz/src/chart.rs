@@ -307,37 +307,42 @@ pub fn chart(
         }
         mesh.draw().map_err(|e| err(&e))?;
         let grid = RGBColor(220, 220, 220);
-        if style.log_x {
-            for t in log_ticks(10f64.powf(x0), 10f64.powf(x1)) {
-                let at = t.log10();
-                chart
-                    .draw_series(LineSeries::new([(at, y0), (at, y1)], grid))
-                    .map_err(|e| err(&e))?;
-                let (px, py) = chart.backend_coord(&(at, y0));
-                let font = ("sans-serif", 14)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Center, VPos::Top));
-                root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], BLACK))
-                    .map_err(|e| err(&e))?;
-                root.draw(&Text::new(tick_label(t), (px, py + 7), font))
-                    .map_err(|e| err(&e))?;
+        // A logarithmic axis: a grid line, a tick mark and a label at each round value.
+        for (log, (lo, hi), is_x) in [
+            (style.log_x, (x0, x1), true),
+            (style.log_y, (y0, y1), false),
+        ] {
+            if !log {
+                continue;
             }
-        }
-        if style.log_y {
-            for t in log_ticks(10f64.powf(y0), 10f64.powf(y1)) {
+            for t in log_ticks(10f64.powf(lo), 10f64.powf(hi)) {
                 let at = t.log10();
+                let (from, to) = if is_x {
+                    ((at, y0), (at, y1))
+                } else {
+                    ((x0, at), (x1, at))
+                };
                 chart
-                    .draw_series(LineSeries::new([(x0, at), (x1, at)], grid))
+                    .draw_series(LineSeries::new([from, to], grid))
                     .map_err(|e| err(&e))?;
-                let (px, py) = chart.backend_coord(&(x0, at));
-                let font = ("sans-serif", 14)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Right, VPos::Center));
-                root.draw(&PathElement::new(vec![(px - 5, py), (px, py)], BLACK))
+                let (px, py) = chart.backend_coord(&from);
+                let (mark, text, pos) = if is_x {
+                    (
+                        (px, py + 5),
+                        (px, py + 7),
+                        Pos::new(HPos::Center, VPos::Top),
+                    )
+                } else {
+                    (
+                        (px - 5, py),
+                        (px - 7, py),
+                        Pos::new(HPos::Right, VPos::Center),
+                    )
+                };
+                let font = ("sans-serif", 14).into_font().color(&BLACK).pos(pos);
+                root.draw(&PathElement::new(vec![(px, py), mark], BLACK))
                     .map_err(|e| err(&e))?;
-                root.draw(&Text::new(tick_label(t), (px - 7, py), font))
+                root.draw(&Text::new(tick_label(t), text, font))
                     .map_err(|e| err(&e))?;
             }
         }
