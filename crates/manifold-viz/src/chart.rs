@@ -111,7 +111,8 @@ const LEGEND_PLACES: [(SeriesLabelPosition, (f64, f64)); 8] = [
 
 /// Where the legend hides the fewest data: the first of [`LEGEND_PLACES`] whose box (the
 /// legend's estimated size in a plotting area of `area` pixels: 20 px a row, 8 px a
-/// character plus the marker) covers the fewest points. `lines` also counts points along
+/// character plus the marker) covers the fewest points, or where each of them covers
+/// some, the position of a grid of 11 × 11 across the plot that covers fewer. `lines` also counts points along
 /// each segment (closer together than half the box's smaller side), so that a line
 /// crossing the box counts even between its samples. `x` and `y` are the chart's ranges.
 pub(crate) fn legend_place(
@@ -164,11 +165,29 @@ pub(crate) fn legend_place(
             .filter(|p| across.contains(&p.0) && up.contains(&p.1))
             .count()
     };
-    LEGEND_PLACES
+    let (place, sides) = LEGEND_PLACES
         .iter()
         .min_by_key(|(_, sides)| covered(*sides))
-        .map(|(place, _)| place.clone())
-        .unwrap_or(SeriesLabelPosition::MiddleRight)
+        .expect("eight places");
+    if covered(*sides) == 0 {
+        return place.clone();
+    }
+    // Every named place hides some data: the box at any of 11 × 11 positions across the
+    // plot, top right first, at its top-left corner in the plotting area's pixels.
+    let grid = (0..=10)
+        .rev()
+        .flat_map(|j| (0..=10).rev().map(move |i| (i, j)));
+    let (i, j) = grid
+        .min_by_key(|&(i, j)| covered((f64::from(i) / 10.0, f64::from(j) / 10.0)))
+        .expect("121 positions");
+    let (sx, sy) = (f64::from(i) / 10.0, f64::from(j) / 10.0);
+    if covered((sx, sy)) >= covered(*sides) {
+        return place.clone();
+    }
+    SeriesLabelPosition::Coordinate(
+        (sx * (1.0 - w) * area.0).round() as i32,
+        ((1.0 - sy) * (1.0 - h) * area.1).round() as i32,
+    )
 }
 
 /// The ticks of a logarithmic axis over `lo … hi` (values, not logarithms): the finest
@@ -633,6 +652,33 @@ mod tests {
         let b = Series::new("b", vec![(0.97, 0.97)]);
         let place = legend_place(&[a, b], x, y, area, false);
         assert!(matches!(place, SeriesLabelPosition::LowerRight));
+    }
+
+    /// Dots in every corner and every middle of the edges leave no named place free; the
+    /// box goes to a free position inside, top right first.
+    #[test]
+    fn legend_finds_a_free_spot_when_every_named_place_hides_dots() {
+        let (x, y, area) = unit_ranges();
+        let edges: Vec<(f64, f64)> = [0.02, 0.5, 0.98]
+            .iter()
+            .flat_map(|&a| [0.02, 0.5, 0.98].map(move |b| (a, b)))
+            .filter(|&p| p != (0.5, 0.5))
+            .collect();
+        let s = Series::new("a", edges.clone());
+        let place = legend_place(&[s.clone(), s], x, y, area, false);
+        let SeriesLabelPosition::Coordinate(px, py) = place else {
+            panic!("a named place, each of which hides a dot")
+        };
+        // The box (48 × 50 px, estimated) at (px, py) from the top left holds no dot.
+        let inside = |p: &(f64, f64)| {
+            let (dx, dy) = (p.0 * area.0, (1.0 - p.1) * area.1);
+            (f64::from(px)..=f64::from(px) + 48.0).contains(&dx)
+                && (f64::from(py)..=f64::from(py) + 50.0).contains(&dy)
+        };
+        assert!(
+            !edges.iter().any(inside),
+            "the box at ({px}, {py}) hides a dot"
+        );
     }
 
     #[test]
