@@ -111,10 +111,11 @@ const LEGEND_PLACES: [(SeriesLabelPosition, (f64, f64)); 8] = [
 
 /// Where the legend hides the fewest data: the first of [`LEGEND_PLACES`] whose box (the
 /// legend's estimated size in a plotting area of `area` pixels: 20 px a row, 8 px a
-/// character plus the marker) covers the fewest points, or where each of them covers
-/// some, the position of a grid of 11 × 11 across the plot that covers fewer. `lines` also counts points along
-/// each segment (closer together than half the box's smaller side), so that a line
-/// crossing the box counts even between its samples. `x` and `y` are the chart's ranges.
+/// character plus the marker) covers the fewest points, or, where each of them covers
+/// some, the position of an 11 × 11 grid across the plot that covers fewer. `lines` also
+/// counts points along each segment (closer together than half the box's smaller side),
+/// so that a line crossing the box counts even between its samples. `x` and `y` are the
+/// chart's ranges.
 pub(crate) fn legend_place(
     series: &[Series],
     x: (f64, f64),
@@ -443,8 +444,7 @@ pub fn line_chart(
 ) -> Result<(), VizError> {
     let style = ChartStyle {
         lines: true,
-        log_x: false,
-        log_y: false,
+        ..ChartStyle::default()
     };
     chart(path, title, x_label, y_label, series, style)
 }
@@ -458,12 +458,7 @@ pub fn scatter_chart(
     y_label: &str,
     series: &[Series],
 ) -> Result<(), VizError> {
-    let style = ChartStyle {
-        lines: false,
-        log_x: false,
-        log_y: false,
-    };
-    chart(path, title, x_label, y_label, series, style)
+    chart(path, title, x_label, y_label, series, ChartStyle::default())
 }
 
 /// [`line_chart`] with a logarithmic x axis, at most nine ticks at round values labelled
@@ -478,7 +473,7 @@ pub fn line_chart_log_x(
     let style = ChartStyle {
         lines: true,
         log_x: true,
-        log_y: false,
+        ..ChartStyle::default()
     };
     chart(path, title, x_label, y_label, series, style)
 }
@@ -492,9 +487,8 @@ pub fn scatter_chart_log_x(
     series: &[Series],
 ) -> Result<(), VizError> {
     let style = ChartStyle {
-        lines: false,
         log_x: true,
-        log_y: false,
+        ..ChartStyle::default()
     };
     chart(path, title, x_label, y_label, series, style)
 }
