@@ -187,12 +187,17 @@ fn accuracy_chart(runs: &[RunFiles], png: &Path) -> Result<(), ReportError> {
             manifold_viz::Series::new(name, points)
         })
         .collect();
-    manifold_viz::scatter_chart_log_x(
+    let style = manifold_viz::ChartStyle {
+        log_x: true,
+        ..Default::default()
+    };
+    manifold_viz::chart(
         png,
         "Test accuracy against kept connections",
         "kept connections",
         "test accuracy (%)",
         &series,
+        style,
     )?;
     Ok(())
 }

@@ -461,38 +461,6 @@ pub fn scatter_chart(
     chart(path, title, x_label, y_label, series, ChartStyle::default())
 }
 
-/// [`line_chart`] with a logarithmic x axis, at most nine ticks at round values labelled
-/// `10k`, `30k`, `1M` (x values as they are, not their logarithms; x ≤ 0 is left out).
-pub fn line_chart_log_x(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-) -> Result<(), VizError> {
-    let style = ChartStyle {
-        lines: true,
-        log_x: true,
-        ..ChartStyle::default()
-    };
-    chart(path, title, x_label, y_label, series, style)
-}
-
-/// [`scatter_chart`] with a logarithmic x axis, as [`line_chart_log_x`] draws it.
-pub fn scatter_chart_log_x(
-    path: &Path,
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-) -> Result<(), VizError> {
-    let style = ChartStyle {
-        log_x: true,
-        ..ChartStyle::default()
-    };
-    chart(path, title, x_label, y_label, series, style)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,7 +558,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.png");
         let s = [Series::new("a", vec![(1e4, 0.9), (1e5, 0.95), (0.0, 0.1)])];
-        scatter_chart_log_x(&path, "t", "connections", "accuracy", &s).unwrap();
+        let style = ChartStyle {
+            log_x: true,
+            ..ChartStyle::default()
+        };
+        chart(&path, "t", "connections", "accuracy", &s, style).unwrap();
         assert!(path.is_file());
     }
 

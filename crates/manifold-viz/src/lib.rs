@@ -11,9 +11,7 @@ mod figure;
 mod raster;
 mod terminal;
 
-pub use chart::{
-    chart, line_chart, line_chart_log_x, scatter_chart, scatter_chart_log_x, ChartStyle, Series,
-};
+pub use chart::{chart, line_chart, scatter_chart, ChartStyle, Series};
 pub use figure::{
     labelled_bar_grid, labelled_heatmap, Axes, ColourBar, Figure, HeatmapLabels, Panel,
 };
