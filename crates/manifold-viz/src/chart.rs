@@ -166,23 +166,27 @@ pub(crate) fn legend_place(
             .filter(|p| across.contains(&p.0) && up.contains(&p.1))
             .count()
     };
-    let (place, sides) = LEGEND_PLACES
+    let (fewest, place) = LEGEND_PLACES
         .iter()
-        .min_by_key(|(_, sides)| covered(*sides))
+        .map(|(place, sides)| (covered(*sides), place))
+        .min_by_key(|(count, _)| *count)
         .expect("eight places");
-    if covered(*sides) == 0 {
+    if fewest == 0 {
         return place.clone();
     }
     // Every named place hides some data: the box at any of 11 × 11 positions across the
     // plot, top right first, at its top-left corner in the plotting area's pixels.
-    let grid = (0..=10)
+    let (count, (sx, sy)) = (0..=10)
         .rev()
-        .flat_map(|j| (0..=10).rev().map(move |i| (i, j)));
-    let (i, j) = grid
-        .min_by_key(|&(i, j)| covered((f64::from(i) / 10.0, f64::from(j) / 10.0)))
+        .flat_map(|j| {
+            (0..=10)
+                .rev()
+                .map(move |i| (f64::from(i) / 10.0, f64::from(j) / 10.0))
+        })
+        .map(|sides| (covered(sides), sides))
+        .min_by_key(|(count, _)| *count)
         .expect("121 positions");
-    let (sx, sy) = (f64::from(i) / 10.0, f64::from(j) / 10.0);
-    if covered((sx, sy)) >= covered(*sides) {
+    if count >= fewest {
         return place.clone();
     }
     SeriesLabelPosition::Coordinate(
@@ -379,7 +383,9 @@ pub fn chart(
                 .filter(|b| b.0.is_finite() && b.2.is_finite())
             {
                 let (px, top) = chart.backend_coord(&(x, hi));
-                let (_, bottom) = chart.backend_coord(&(x, lo.max(y0)));
+                // A bar down to 0 or below on a log axis (lo = -∞) ends at the plot's
+                // bottom edge: the chart clamps coordinates to its area.
+                let (_, bottom) = chart.backend_coord(&(x, lo));
                 for path in [
                     vec![(px, top), (px, bottom)],
                     vec![(px - 4, top), (px + 4, top)],
@@ -576,12 +582,25 @@ mod tests {
             ..ChartStyle::default()
         };
         let barred = [Series::new("a", vec![(0.0, 1e-3), (1.0, 0.1)]).with_sd(vec![0.01, 0.0])];
-        chart(&dir.path().join("bar.png"), "t", "x", "mse", &barred, style).unwrap();
+        let bar_path = dir.path().join("bar.png");
+        chart(&bar_path, "t", "x", "mse", &barred, style).unwrap();
+        let bar = image::open(&bar_path).unwrap().to_rgb8();
+        let c = PALETTE[0];
+        let lowest = bar
+            .enumerate_pixels()
+            .filter(|(x, _, p)| *x < bar.width() / 3 && p.0 == [c.0, c.1, c.2])
+            .map(|(_, y, _)| y)
+            .max();
+        // The plotting area ends 12 + 40 px above the image's bottom (margin, x labels).
+        let bottom = bar.height() - 12 - 40;
+        assert!(
+            lowest.is_some_and(|y| (bottom - 8..bottom).contains(&y)),
+            "the bar to 1e-3 - 0.01 < 0 ends at row {lowest:?}, not at the plot's bottom {bottom}"
+        );
         let path = dir.path().join("log-y.png");
         let s = [Series::new("a", vec![(0.0, 1e-4), (1.0, 1e-2), (2.0, 1.0)])];
         chart(&path, "t", "x", "mse", &s, style).unwrap();
         let img = image::open(&path).unwrap().to_rgb8();
-        let c = PALETTE[0];
         // The dots' mean row, by thirds of the image's width.
         let rows = |third: u32| {
             let (lo, hi) = (third * img.width() / 3, (third + 1) * img.width() / 3);
