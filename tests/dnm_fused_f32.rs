@@ -159,7 +159,7 @@ fn terms_magnitude(inputs: &Inputs, out: &[f64], grad: &[f64]) -> (Vec<f64>, f64
 /// backward reading the exponentials its forward recorded) gives the dense step's loss
 /// and every parameter's gradient bit for bit (the dense backward computes them again),
 /// with and without the surrogate, on the small test network and on an MNIST-like shape
-/// (200 inputs, 90 comps, 10 outputs; and 196 inputs as 14 × 14 under the patch window)
+/// (200 inputs, 90 comps, 10 outputs; and 196 inputs as 14 × 14 under the patch windows)
 /// at a cutoff that keeps some cells and cuts most.
 #[test]
 fn kept_cell_step_is_the_dense_step_bit_for_bit() {
@@ -178,12 +178,17 @@ fn kept_cell_step_is_the_dense_step_bit_for_bit() {
         .with_window(manifold_dnm::Window::Patch)
         .with_sigma_init((2.0, 0.3))
         .with_mu_init((0.0, 1.0));
+    let patches_like = patch_like
+        .clone()
+        .with_window(manifold_dnm::Window::Patches);
     for (config, kappa) in [
         (config(), -3.0),
         (mnist_like.clone(), -3.0),
         (mnist_like, -1.5),
         (patch_like.clone(), -3.0),
         (patch_like, -1.5),
+        (patches_like.clone(), -3.0),
+        (patches_like, -1.5),
     ] {
         for k in [None, Some(config.surrogate_sharpness)] {
             let dev = Default::default();

@@ -212,14 +212,17 @@ fn fused_closeness_gradients_match_finite_differences_for_every_parameter_family
     gradients_match_finite_differences(Path::Fused);
 }
 
-/// The patch window ([`Window::Patch`]: an input's offset folded into image rows of
-/// `period` pixels) on the three paths, the kept-cell one being what a CPU training step
-/// runs.
+/// The patch windows ([`Window::Patch`]: an input's offset folded into image rows of
+/// `period` pixels; [`Window::Patches`]: the first half of the comps folded the same way,
+/// stretched to pixels) on the three paths, the kept-cell one being what a CPU training
+/// step runs.
 #[test]
 fn patch_window_gradients_match_finite_differences_for_every_parameter_family() {
-    let config = small_config().with_window(Window::Patch);
-    for path in [Path::Expression, Path::Fused, Path::Kept] {
-        check_against_finite_differences(&config, path, loss::<B>, loss::<Inner>);
+    for window in [Window::Patch, Window::Patches] {
+        let config = small_config().with_window(window);
+        for path in [Path::Expression, Path::Fused, Path::Kept] {
+            check_against_finite_differences(&config, path, loss::<B>, loss::<Inner>);
+        }
     }
 }
 

@@ -237,13 +237,16 @@ fn wgpu_matches_ndarray_on_a_scaled_network() {
     compare("large-mnist, 600 comps", &config);
 }
 
-/// The patch window (`patch-mnist` at 300 comps, with its density surrogate): the CubeCL
-/// closeness kernels fold the inputs' offsets into image rows as the CPU kernels do.
+/// The patch windows (`patch-mnist` at 300 comps, with its density surrogate, and the
+/// same with the first comp layer on the image plane): the CubeCL closeness kernels fold
+/// the inputs' and the comp map's offsets into image rows as the CPU kernels do.
 #[test]
-fn wgpu_matches_ndarray_under_the_patch_window() {
+fn wgpu_matches_ndarray_under_the_patch_windows() {
     let config = DnmConfig::patch_mnist().with_comps(300);
     assert_eq!(config.window, Window::Patch);
     compare("patch-mnist, 300 comps", &config);
+    let config = config.with_window(Window::Patches);
+    compare("patch-mnist under patches, 300 comps", &config);
 }
 
 /// Row-sequential MNIST through carry neurons: 28 passes of the CubeCL forward pass and

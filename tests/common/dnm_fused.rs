@@ -45,9 +45,9 @@ fn shape_params<Bk: Backend>(m: &Dnm<Bk>) -> [(&'static str, Tensor<Bk, 1>); 8] 
 }
 
 /// [`fused_matches_expression`] on seeds 0–2 with every cell kept (κ −12), partly cut
-/// (κ −1, 0) and all cut (κ 30), under the line and the patch window.
+/// (κ −1, 0) and all cut (κ 30), under the line, the patch and the patches window.
 pub fn fused_matches_expression_everywhere<Bk: DnmAutodiffBackend>(tol: f64) {
-    for window in [Window::Line, Window::Patch] {
+    for window in [Window::Line, Window::Patch, Window::Patches] {
         for seed in 0..3 {
             for kappa in [-12.0, -1.0, 0.0, 30.0] {
                 fused_matches_expression::<Bk>(&config().with_window(window), kappa, seed, tol);

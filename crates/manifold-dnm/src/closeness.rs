@@ -15,7 +15,9 @@
 //! where the gaussian's squared distance `δ²` is `(p − μ)²`, or under the patch window
 //! ([`Window::Patch`]) on input columns `z_x² + z_y² + e²` with `z = p − μ` folded by `P`
 //! into image rows `z_y = ⌊z/P + ½⌋` and columns `z_x = z − P·z_y`, and `e` how far the
-//! row's centre sender `j* = j − z` lies past the last input.
+//! row's centre sender `j* = j − z` lies past the last input; under [`Window::Patches`]
+//! the first comp layer's columns are folded the same way after stretching `z` to pixels
+//! (module docs of [`crate::Geometry`]'s [`Window`]).
 
 use crate::{Geometry, Window};
 use burn::tensor::activation::relu;
@@ -56,6 +58,10 @@ struct DenseGrid<B: Backend> {
     columns: Tensor<B, 2>,
     /// 1 on input columns, 0 elsewhere, `[1, C]`.
     pixels: Tensor<B, 2>,
+    /// 1 on the columns of [`Window::Patches`]' comp map, 0 elsewhere, `[1, C]`.
+    plane: Tensor<B, 2>,
+    /// Pixels per column: the map's stretch `s` on its columns, 1 elsewhere, `[1, C]`.
+    stretch: Tensor<B, 2>,
 }
 
 impl<B: Backend> Grid<B> {
@@ -107,6 +113,7 @@ impl<B: Backend> Grid<B> {
                 }
             }
             let tensor = |data: TensorData| Tensor::from_data(data, &self.device);
+            let on_plane = |j: usize| (self.inputs..g.plane_end()).contains(&j);
             DenseGrid {
                 p: tensor(TensorData::new(p, [rows, cols])),
                 allowed: tensor(TensorData::new(allowed, [rows, cols])),
@@ -117,6 +124,19 @@ impl<B: Backend> Grid<B> {
                 )),
                 pixels: tensor(TensorData::new(
                     (0..cols).map(|j| (j < self.inputs) as u8 as f32).collect(),
+                    [1, cols],
+                )),
+                plane: tensor(TensorData::new(
+                    (0..cols).map(|j| on_plane(j) as u8 as f32).collect(),
+                    [1, cols],
+                )),
+                stretch: tensor(TensorData::new(
+                    (0..cols)
+                        .map(|j| match on_plane(j) {
+                            true => g.plane_stretch() as f32,
+                            false => 1.0,
+                        })
+                        .collect(),
                     [1, cols],
                 )),
             }
@@ -141,19 +161,32 @@ impl<B: Backend> Grid<B> {
 
     /// The squared distance `δ²` of the gaussian from `z = p − μ`, `[R, C]`: `z²`, or under
     /// [`Window::Patch`] on input columns `z` folded by the period, plus how far the
-    /// centre lies past the inputs (module docs).
+    /// centre lies past the inputs, and under [`Window::Patches`] on the comp map's
+    /// columns `z` stretched to pixels and folded, plus how far the centre lies outside
+    /// the map (module docs).
     pub fn distance2(&self, z: Tensor<B, 2>) -> Tensor<B, 2> {
         match self.window {
             Window::Line => z.square(),
-            Window::Patch => {
+            Window::Patch | Window::Patches => {
                 let DenseGrid {
-                    columns, pixels, ..
+                    columns,
+                    pixels,
+                    plane,
+                    stretch,
+                    ..
                 } = self.dense();
-                let rows = z.clone().div_scalar(self.period).add_scalar(0.5).floor();
-                let rows = rows.detach() * pixels.clone();
+                let g = self.geometry();
+                let centre = columns.clone() - z.clone();
+                let u = z * stretch.clone();
+                let folded = pixels.clone() + plane.clone();
+                let rows = u.clone().div_scalar(self.period).add_scalar(0.5).floor();
+                let rows = rows.detach() * folded;
                 let last = (self.inputs - 1) as f64;
-                let beyond = relu(columns.clone() - z.clone() - last) * pixels.clone();
-                let z_x = z - rows.clone().mul_scalar(self.period);
+                let (first, end) = (self.inputs as f64, (g.plane_end() - 1) as f64);
+                let outside = relu(centre.clone().sub_scalar(end)) + relu(-centre.clone() + first);
+                let beyond = relu(centre.sub_scalar(last)) * pixels.clone()
+                    + outside * plane.clone().mul_scalar(g.plane_stretch());
+                let z_x = u - rows.clone().mul_scalar(self.period);
                 z_x.square() + rows.square() + beyond.square()
             }
         }

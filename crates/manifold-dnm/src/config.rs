@@ -298,8 +298,10 @@ pub struct DnmConfig {
     pub pixel_order: PixelOrder,
     /// The form of the receivers' gaussian window over the input pixels: `line` (over
     /// the sender index, the original: in raster order a band of image rows) or `patch`
-    /// (over the image plane: a round patch of radius ~σ' pixels, [`Window::Patch`]).
-    /// Comp senders are read through the line form either way.
+    /// (over the image plane: a round patch of radius ~σ' pixels, [`Window::Patch`]), or
+    /// `patches` (the same, and the first of two comp layers is a map on the image plane
+    /// that the second reads in round patches too, [`Window::Patches`]). Other comp
+    /// senders are read through the line form.
     #[config(default = "Window::Line")]
     pub window: Window,
     /// Divide the flow sum by the receivers R before squaring (`flow = (v/R)²`), so that
@@ -693,14 +695,22 @@ impl DnmConfig {
                 "orders the pixels of a whole image: only the mnist task reads one (use raster)",
             ));
         }
-        if self.window == Window::Patch {
+        if self.window != Window::Line {
             let whole_rows = self.period.fract() == 0.0 && self.inputs as f64 % self.period == 0.0;
             if self.task != Task::Mnist || self.pixel_order != PixelOrder::Raster || !whole_rows {
                 return Err(TrainError::config(
                     "window",
-                    "\"patch\" folds the inputs into image rows of `period` pixels: it needs task = \"mnist\", pixel_order = \"raster\" and a period that divides the inputs",
+                    "\"patch\" and \"patches\" fold the inputs into image rows of `period` pixels: they need task = \"mnist\", pixel_order = \"raster\" and a period that divides the inputs",
                 ));
             }
+        }
+        if self.window == Window::Patches
+            && (self.placement != Placement::Layered || self.comp_layers != 2)
+        {
+            return Err(TrainError::config(
+                "window",
+                "\"patches\" puts the first of two comp layers on the image plane: it needs placement = \"layered\" and comp_layers = 2",
+            ));
         }
         if self.placement == Placement::Layered && !(1..=self.comps()).contains(&self.comp_layers) {
             return Err(TrainError::config(
@@ -991,6 +1001,24 @@ mod tests {
             .with_period(27.0)
             .validate()
             .is_ok());
+    }
+
+    /// The patches window puts the first of two comp layers on the image plane: it is
+    /// refused, naming `window`, where the patch window is, and without exactly two comp
+    /// layers of the layered placement.
+    #[test]
+    fn the_patches_window_needs_two_comp_layers() {
+        let patches = DnmConfig::patch_mnist().with_window(Window::Patches);
+        patches.validate().unwrap();
+        let refused = [
+            patches.clone().with_period(27.0),
+            patches.clone().with_comp_layers(3),
+            patches.clone().with_placement(Placement::Spread),
+        ];
+        for config in refused {
+            let err = config.validate().unwrap_err().to_string();
+            assert!(err.contains("window") && err.contains("patches"), "{err}");
+        }
     }
 
     /// The adding problem takes (value, marker) pairs and answers one sum: its inputs and

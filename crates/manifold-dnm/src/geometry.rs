@@ -24,6 +24,22 @@ use serde::{Deserialize, Serialize};
 /// MNIST's borders are blank), and one centred on a comp reads the pixels as weakly as
 /// the line form would. Comp senders keep the line form. `μ` moves the centre along the
 /// raster order (`∂z_x/∂μ = −1`, `∂e/∂μ = 1` past the inputs, `z_y` piecewise constant).
+///
+/// Under [`Window::Patches`] the first of two comp layers is a map on the image plane as
+/// well: its `m = ⌈n_comp/2⌉` comps tile the pixels in raster order, comp `c` at raster
+/// coordinate `(c + ½)·s` with `s = n_in/m` pixels per comp, and a receiver reads them as
+/// it reads the pixels: the offset `z` (in comps) is stretched to `u = s·z` pixels and
+/// folded by `P` as above, and a centre before the first or past the last of those comps
+/// stays `e = s·(max(j* − j_last, 0) − max(j_first − j*, 0))` pixels from every one of them,
+///
+/// ```text
+/// z_y = ⌊u/P + ½⌋    z_x = u − P·z_y    δ² = z_x² + z_y² + e²    −½·∂δ²/∂μ = s·(z_x − e)
+/// ```
+///
+/// so a second-layer comp centred on the first layer's comp at an image point reads the
+/// first-layer comps within a disc of radius ~σ' pixels around that point: a local map
+/// of local features, as a convolution's second layer reads its first. The second
+/// layer's comps and the outputs read the second layer through the line form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Window {
@@ -32,6 +48,9 @@ pub enum Window {
     Line,
     /// The gaussian over the image plane for input senders (see the type's docs).
     Patch,
+    /// The gaussian over the image plane for input senders and for the first comp
+    /// layer's senders (see the type's docs; two comp layers).
+    Patches,
 }
 
 /// The fixed shape of a DNM's grid: receivers `comps + outputs` (rows of `D`), senders
@@ -89,25 +108,65 @@ impl Geometry {
 
     /// The gaussian's squared distance `δ²` at sender `j` whose offset from the row's
     /// centre is `z = p − μ`, and `−½·∂δ²/∂μ`: `(z, z²)`, or under [`Window::Patch`] for an
-    /// input sender `(z_x − e, z_x² + z_y² + e²)` ([`Window`]).
+    /// input sender `(z_x − e, z_x² + z_y² + e²)`, and under [`Window::Patches`] for a
+    /// sender of the first comp layer `(s·(z_x − e), z_x² + z_y² + e²)` ([`Window`]).
     #[inline]
     pub fn distance(&self, j: usize, z: f64) -> (f64, f64) {
-        if self.window == Window::Patch && j < self.inputs {
-            let z_y = (z / self.period + 0.5).floor();
-            let z_x = z - self.period * z_y;
-            let beyond = self.beyond_inputs(j as f64 - z);
-            (z_x - beyond, z_x * z_x + z_y * z_y + beyond * beyond)
+        if self.window == Window::Line {
+            return (z, z * z);
+        }
+        let centre = j as f64 - z;
+        if j < self.inputs {
+            self.fold(z, self.beyond_inputs(centre))
+        } else if j < self.plane_end() {
+            let s = self.plane_stretch();
+            let (first, last) = (self.inputs as f64, (self.plane_end() - 1) as f64);
+            let beyond = s * ((centre - last).max(0.0) - (first - centre).max(0.0));
+            let (z_x, d2) = self.fold(s * z, beyond);
+            (s * z_x, d2)
         } else {
             (z, z * z)
         }
     }
 
+    /// A raster offset `u` (pixels) folded by the period into image rows and columns,
+    /// with a centre `beyond` pixels outside the map: `(z_x − e, z_x² + z_y² + e²)`.
+    #[inline]
+    fn fold(&self, u: f64, beyond: f64) -> (f64, f64) {
+        let z_y = (u / self.period + 0.5).floor();
+        let z_x = u - self.period * z_y;
+        (z_x - beyond, z_x * z_x + z_y * z_y + beyond * beyond)
+    }
+
     /// How far row `r`'s centre sender `j*` lies past the last input under
-    /// [`Window::Patch`] (`e` of [`Window`]; 0 on the inputs and under the line form).
+    /// [`Window::Patch`] and [`Window::Patches`] (`e` of [`Window`]; 0 on the inputs and
+    /// under the line form).
     pub fn beyond_inputs(&self, centre: f64) -> f64 {
         match self.window {
             Window::Line => 0.0,
-            Window::Patch => (centre - (self.inputs - 1) as f64).max(0.0),
+            Window::Patch | Window::Patches => (centre - (self.inputs - 1) as f64).max(0.0),
+        }
+    }
+
+    /// The comps on the image plane: the first of two comp layers, `⌈n_comp/2⌉`, under
+    /// [`Window::Patches`]; none otherwise.
+    pub fn plane(&self) -> usize {
+        match self.window {
+            Window::Patches => self.comps.div_ceil(2),
+            _ => 0,
+        }
+    }
+
+    /// One past the last sender on the image plane's comp map: `n_in + plane`.
+    pub fn plane_end(&self) -> usize {
+        self.inputs + self.plane()
+    }
+
+    /// Pixels per comp of the map, `s = n_in/plane` (1 without a map).
+    pub fn plane_stretch(&self) -> f64 {
+        match self.plane() {
+            0 => 1.0,
+            m => self.inputs as f64 / m as f64,
         }
     }
 

@@ -153,19 +153,24 @@ fn softplus_inverse(y: f64) -> f64 {
 /// Raw σ of every row under [`Placement::Spread`]: `sigma_init`'s mean for comps, the
 /// raw value whose softplus is `n_comp/4` for outputs; under [`Placement::Layered`] layer
 /// `ℓ + 1`'s σ' is the first's times `n_ℓ/n_in` (times `P` under [`Window::Patch`], whose
-/// first-layer width is in image rows) and the outputs' `n_last/4`.
+/// first-layer width is in image rows; under [`Window::Patches`] the second layer reads
+/// the first on the image plane, and its σ' is the first's, in pixels) and the outputs'
+/// `n_last/4`.
 pub fn spread_widths(config: &DnmConfig) -> Vec<f64> {
     let layers = layers(config);
     // A patch's width is in image rows; along the sender index its window spans `P` times
     // as many inputs, which the later layers' widths scale from.
     let along = match config.window {
         Window::Line => 1.0,
-        Window::Patch => config.period,
+        Window::Patch | Window::Patches => config.period,
     };
     let first = softplus(config.sigma_init.0) * along;
     let mut widths = vec![config.sigma_init.0; layers[0]];
     for pair in layers.windows(2) {
-        let raw = softplus_inverse(first * pair[0] as f64 / config.inputs as f64);
+        let raw = match config.window {
+            Window::Patches => config.sigma_init.0,
+            _ => softplus_inverse(first * pair[0] as f64 / config.inputs as f64),
+        };
         widths.extend(std::iter::repeat_n(raw, pair[1]));
     }
     let last = *layers.last().expect("at least one layer") as f64;
@@ -230,6 +235,22 @@ mod tests {
         let scaled = softplus(config.sigma_init.0) * 1500.0 / 784.0;
         assert!((softplus(widths[1500]) - scaled).abs() < 1e-9);
         assert!((softplus(widths[3009]) - 375.0).abs() < 1e-9);
+    }
+
+    /// Under the patches window the second layer reads the first on the image plane, so
+    /// its σ' is the first's, in pixels (under the patch window: `P·n_1/n_in` times it,
+    /// along the sender index); the outputs keep `n_last/4`.
+    #[test]
+    fn under_patches_the_second_layer_starts_as_wide_as_the_first() {
+        let patch = DnmConfig::patch_mnist();
+        let patches = patch.clone().with_window(Window::Patches);
+        let (along, on_plane) = (spread_widths(&patch), spread_widths(&patches));
+        let first = softplus(patch.sigma_init.0);
+        assert_eq!(on_plane[..500], along[..500]);
+        assert!(on_plane[500..1000].iter().all(|&w| w == patch.sigma_init.0));
+        assert!((softplus(along[500]) - first * 28.0 * 500.0 / 784.0).abs() < 1e-9);
+        assert_eq!(on_plane[1000..], along[1000..]);
+        assert_eq!(patches.geometry().plane(), 500);
     }
 
     /// Three layers of 1 001 comps: sizes 334, 334, 333; each layer tiles the one before

@@ -23,7 +23,7 @@
 //! checkpoint's step and earlier ([`SnapshotLog::open_through`]); in files written before
 //! that cut existed, a step recorded again supersedes the records from that step on (see
 //! [`Snapshots::read`]). The fourth header number is the gaussian window's form (0
-//! line, 1 patch: [`crate::Window`]): any other value, a header cut short, a size of 0 or
+//! line, 1 patch, 2 patches: [`crate::Window`]): any other value, a header cut short, a size of 0 or
 //! a period that is not a positive number make the file "damaged", for resumes and
 //! reports alike.
 
@@ -46,6 +46,7 @@ fn window_code(window: Window) -> usize {
     match window {
         Window::Line => 0,
         Window::Patch => 1,
+        Window::Patches => 2,
     }
 }
 
@@ -386,12 +387,12 @@ fn scan(path: &Path, bytes: &[u8], expect: Option<Geometry>) -> Result<Scan, Tra
     let mut size = || c.u32().expect("a whole header") as usize;
     let (inputs, comps, outputs, code) = (size(), size(), size(), size());
     let period = f64::from_le_bytes(bytes[24..32].try_into().expect("8 header bytes"));
-    let Some(window) = [Window::Line, Window::Patch]
+    let Some(window) = [Window::Line, Window::Patch, Window::Patches]
         .into_iter()
         .find(|&w| window_code(w) == code)
     else {
         return Err(damaged(format!(
-            "its header's window field is {code}, not 0 (line) or 1 (patch)"
+            "its header's window field is {code}, not 0 (line), 1 (patch) or 2 (patches)"
         )));
     };
     if inputs == 0 || comps == 0 || outputs == 0 {

@@ -280,6 +280,7 @@ fn snapshot_geometry(config: &toml::Table) -> Option<Geometry> {
     let window = match config.get("window").map(toml::Value::as_str) {
         None | Some(Some("line")) => Window::Line,
         Some(Some("patch")) => Window::Patch,
+        Some(Some("patches")) => Window::Patches,
         Some(_) => return None,
     };
     Some(Geometry {

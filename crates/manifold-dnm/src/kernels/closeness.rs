@@ -338,7 +338,9 @@ impl Inputs {
     /// cutoff ([`Row::reach`]; the rest of `D` stays 0); with one the reach of
     /// `c − TAIL/k` ([`SURROGATE_TAIL`]), which is every allowed cell when that is ≤ 0.
     /// The line window visits one run; a patch one run per image row it reaches
-    /// ([`Inputs::patch_runs`]) and one over the comps.
+    /// ([`Inputs::patch_runs`]), one over the comp map of [`Window::Patches`] (the band
+    /// of its image rows within the reach, empty under [`Window::Patch`]) and one over
+    /// the other comps.
     fn visited(&self, row: &Row, r: usize, c: f64) -> Vec<std::ops::Range<usize>> {
         let g = &self.geometry;
         let allowed = g.allowed(r);
@@ -348,17 +350,26 @@ impl Inputs {
         };
         let i = (g.inputs + r) as f64;
         let pixels = allowed.min(g.inputs);
+        let plane = allowed.min(g.plane_end());
         match g.window {
             Window::Line => vec![if threshold <= 0.0 {
                 0..allowed
             } else {
                 row.reach(threshold, i, allowed, (1.0, 0.0))
             }],
-            Window::Patch if threshold <= 0.0 => vec![0..pixels, pixels..allowed],
-            Window::Patch => {
+            Window::Patch | Window::Patches if threshold <= 0.0 => {
+                vec![0..pixels, pixels..plane, plane..allowed]
+            }
+            Window::Patch | Window::Patches => {
                 let senders = row.reach(threshold, i, allowed, (1.0, 0.0));
                 let mut runs = self.patch_runs(row, i, pixels, threshold);
-                runs.push(senders.start.max(pixels)..senders.end.max(pixels));
+                // The comp map's image rows within the reach, as one band of them.
+                let rows = g.period / g.plane_stretch();
+                let map = row.reach(threshold, i, plane, (rows, rows / 2.0));
+                if map.end > pixels {
+                    runs.push(map.start.max(pixels)..map.end);
+                }
+                runs.push(senders.start.max(plane)..senders.end.max(plane));
                 runs
             }
         }
@@ -416,7 +427,7 @@ impl Inputs {
     fn visit(&self, runs: Vec<std::ops::Range<usize>>, mut each: impl FnMut(usize, usize, bool)) {
         let g = &self.geometry;
         for run in runs {
-            let folded = g.window == Window::Patch && run.start < g.inputs;
+            let folded = g.window != Window::Line && run.start < g.plane_end();
             for (k, j) in run.enumerate() {
                 each(k, j, folded);
             }
@@ -748,6 +759,8 @@ mod tests {
             (Window::Line, 20.0),
             (Window::Patch, 3.0),
             (Window::Patch, 1.0),
+            (Window::Patches, 3.0),
+            (Window::Patches, 1.0),
         ] {
             surrogate_windowed_within_its_tail(window, width);
         }
@@ -830,10 +843,14 @@ mod tests {
         reach_holds_every_kept_cell_of(Window::Line, 7.0);
         reach_holds_every_kept_cell_of(Window::Patch, 7.0);
         reach_holds_every_kept_cell_of(Window::Patch, 20.0);
+        reach_holds_every_kept_cell_of(Window::Patches, 7.0);
+        reach_holds_every_kept_cell_of(Window::Patches, 20.0);
     }
 
     /// [`reach_holds_every_kept_cell`] at period `period`: at 20 the patch's narrow rows
     /// visit discs of the image ([`Inputs::patch_runs`]), and the test checks some do.
+    /// Under [`Window::Patches`] the comp map's cells are trimmed to a band of its image
+    /// rows, and the same `D` says the band holds every kept cell.
     fn reach_holds_every_kept_cell_of(window: Window, period: f64) {
         let geometry = Geometry {
             inputs: 60,
@@ -873,7 +890,8 @@ mod tests {
                 let row = inp.row(r);
                 let runs = inp.visited(&row, r, inp.cutoff());
                 visited += cells(&runs);
-                discs += (runs.len() > 2) as usize;
+                let pixel_runs = runs.iter().filter(|run| run.end <= geometry.inputs);
+                discs += (pixel_runs.filter(|run| !run.is_empty()).count() > 1) as usize;
                 allowed += geometry.allowed(r);
                 for j in 0..cols {
                     let (a, b) = (full[r * cols + j], trimmed[r * cols + j]);
@@ -892,7 +910,7 @@ mod tests {
         }
         assert_eq!(
             discs > 0,
-            window == Window::Patch && period > 10.0,
+            window != Window::Line && period > 10.0,
             "{window:?} at period {period}: {discs} rows visited discs"
         );
     }

@@ -84,8 +84,10 @@ pub fn closeness<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         geometry.outputs,
         geometry.period as f32,
         sharpness.unwrap_or(1.0) as f32,
+        geometry.plane_end(),
+        geometry.plane_stretch() as f32,
         sharpness.is_some(),
-        geometry.window == Window::Patch,
+        geometry.window != Window::Line,
     );
     if sharpness.is_some() {
         total_kernel::launch::<R>(
@@ -135,8 +137,10 @@ pub fn closeness_backward<R: CubeRuntime, I: IntElement, BT: BoolElement>(
         geometry.period as f32,
         sharpness.unwrap_or(1.0) as f32,
         geometry.max_cells() as f32,
+        geometry.plane_end(),
+        geometry.plane_stretch() as f32,
         sharpness.is_some(),
-        geometry.window == Window::Patch,
+        geometry.window != Window::Line,
     );
     total_kernel::launch::<R>(
         &client,

@@ -75,12 +75,15 @@ struct CellValue {
 }
 
 #[cube]
+#[allow(clippy::too_many_arguments)]
 fn cell_value(
     row: &RowParams,
     j: usize,
     i: usize,
     inputs: usize,
     period: f32,
+    plane_end: usize,
+    stretch: f32,
     #[comptime] patch: bool,
 ) -> CellValue {
     let p = f32::cast_from(j) - f32::cast_from(i) + row.offset;
@@ -94,6 +97,18 @@ fn cell_value(
             let z_y = f32::floor(z / period + 0.5);
             let z_x = z - period * z_y;
             z = z_x - beyond;
+            d2 = z_x * z_x + z_y * z_y + beyond * beyond;
+        } else if j < plane_end {
+            // The comp map of `Window::Patches`: the offset stretched to pixels, folded,
+            // and a centre outside the map kept that far from it.
+            let centre = f32::cast_from(j) - z;
+            let after = f32::max(centre - f32::cast_from(plane_end - 1), 0.0);
+            let before = f32::max(f32::cast_from(inputs) - centre, 0.0);
+            let beyond = stretch * (after - before);
+            let u = stretch * z;
+            let z_y = f32::floor(u / period + 0.5);
+            let z_x = u - period * z_y;
+            z = stretch * (z_x - beyond);
             d2 = z_x * z_x + z_y * z_y + beyond * beyond;
         }
     }
@@ -160,6 +175,8 @@ pub fn closeness_kernel(
     outputs: usize,
     period: f32,
     sharpness: f32,
+    plane_end: usize,
+    stretch: f32,
     #[comptime] surrogate: bool,
     #[comptime] patch: bool,
 ) {
@@ -178,7 +195,7 @@ pub fn closeness_kernel(
     while j < cols {
         let mut value = 0.0f32;
         if j < allowed {
-            let x = cell_value(&row, j, i, inputs, period, patch);
+            let x = cell_value(&row, j, i, inputs, period, plane_end, stretch, patch);
             let over = f32::abs(x.f) - c;
             if over > 0.0 {
                 value = sign_f(x.f) * over * scale;
@@ -217,6 +234,8 @@ pub fn closeness_backward_kernel(
     period: f32,
     sharpness: f32,
     max_cells: f32,
+    plane_end: usize,
+    stretch: f32,
     #[comptime] surrogate: bool,
     #[comptime] patch: bool,
 ) {
@@ -243,7 +262,7 @@ pub fn closeness_backward_kernel(
     while j < allowed {
         let kept = out[r * cols + j] != 0.0;
         if kept || surrogate {
-            let x = cell_value(&row, j, i, inputs, period, patch);
+            let x = cell_value(&row, j, i, inputs, period, plane_end, stretch, patch);
             let sign = sign_f(x.f);
             let mut g_f = 0.0f32;
             if kept {
