@@ -475,7 +475,8 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
         "--record-every",
         "25",
     ];
-    let commands: [&[&str]; 5] = [
+    let patches = [&patch[..3], &["patches-mnist"], &patch[4..]].concat();
+    let commands: [&[&str]; 6] = [
         &[
             "train",
             "mlp",
@@ -500,6 +501,7 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
             "50",
         ],
         &patch,
+        &patches,
         // f32 passes, batch sums of more than 256 samples added part by part.
         &[
             "train",
