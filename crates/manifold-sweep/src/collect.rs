@@ -90,9 +90,11 @@ fn numbers(dir: &Path) -> BTreeMap<String, f64> {
 type FileRows = BTreeMap<String, (State, BTreeMap<String, f64>, String)>;
 
 /// [`FileRows`] of the `sweep.csv` at `path`. Its numbers are the columns but `point`,
-/// `group`, `seed`, `state`, `reason` and the sweep's `axes` that hold only numbers (a
-/// column with text in any row is a setting). Unfinished points hold no numbers: left out.
-fn read_rows(path: &Path, axes: &[String]) -> Result<FileRows, TrainError> {
+/// `group`, `seed`, `state` and `reason` that hold only numbers (a column with text in
+/// any row is a setting). A column of an axis is read as numbers too: where a point lacks
+/// the axis it holds the run's number of that name ([`axis_cell`]), and where it has the
+/// axis [`collect`] writes the setting there. Unfinished points hold no numbers: left out.
+fn read_rows(path: &Path) -> Result<FileRows, TrainError> {
     let bad = |e: &dyn std::fmt::Display| TrainError::new(path, format!("cannot read: {e}"));
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(&e))?;
     let header: Vec<String> = reader
@@ -116,7 +118,7 @@ fn read_rows(path: &Path, axes: &[String]) -> Result<FileRows, TrainError> {
         .map_err(|e| bad(&e))?;
     let fixed = ["point", "group", "seed", "state", "reason"];
     let numeric: Vec<usize> = (0..header.len())
-        .filter(|&c| !fixed.contains(&header[c].as_str()) && !axes.contains(&header[c]))
+        .filter(|&c| !fixed.contains(&header[c].as_str()))
         .filter(|&c| {
             records
                 .iter()
@@ -144,7 +146,7 @@ fn read_rows(path: &Path, axes: &[String]) -> Result<FileRows, TrainError> {
 pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError> {
     let (root, axes) = (&sweep.out, sweep.axis_names());
     let mut earlier = match &options.rows_from {
-        Some(path) => read_rows(path, &axes)?,
+        Some(path) => read_rows(path)?,
         None => FileRows::new(),
     };
     let rows: Vec<Row> = sweep
@@ -192,9 +194,11 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
             }
         })
         .collect();
+    // A number named like an axis shares the axis's column (`axis_cell`).
     let metrics: Vec<String> = rows
         .iter()
         .flat_map(|r| r.numbers.keys().cloned())
+        .filter(|m| !axes.contains(m))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -216,7 +220,7 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
             r.point.seed.to_string(),
             r.state.word().to_string(),
         ];
-        rec.extend(axes.iter().map(|a| setting_text(&r.point, a)));
+        rec.extend(axes.iter().map(|a| axis_cell(r, a)));
         rec.extend(
             metrics
                 .iter()
@@ -244,7 +248,19 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
         let first = &members[0].point;
         let finished: Vec<&&Row> = members.iter().filter(|r| r.state.is_final()).collect();
         let mut rec = vec![setting.clone(), first.group.clone()];
-        rec.extend(axes.iter().map(|a| setting_text(first, a)));
+        rec.extend(axes.iter().map(|a| match setting_text(first, a) {
+            text if text.is_empty() => {
+                let values: Vec<f64> = finished
+                    .iter()
+                    .filter_map(|r| r.numbers.get(a).copied())
+                    .collect();
+                mean_sd(&values)
+                    .0
+                    .map(|x| x.to_string())
+                    .unwrap_or_default()
+            }
+            text => text,
+        }));
         rec.push(members.len().to_string());
         rec.push(finished.len().to_string());
         for m in &metrics {
@@ -288,7 +304,7 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             let Some((value, r)) = best else { continue };
             let mut rec = vec![setting.clone(), r.point.group.clone()];
-            rec.extend(axes.iter().map(|a| setting_text(&r.point, a)));
+            rec.extend(axes.iter().map(|a| axis_cell(r, a)));
             rec.push(r.point.seed.to_string());
             rec.push(value.to_string());
             rec.extend(
@@ -348,6 +364,20 @@ fn settings(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
         }
     }
     out
+}
+
+/// Row `r`'s cell in the column of axis `axis`: the point's setting, or where its group
+/// lacks the axis the run's number of that name (DreamComp's runs report `neurons`, an
+/// axis of other groups), else "".
+fn axis_cell(r: &Row, axis: &str) -> String {
+    match setting_text(&r.point, axis) {
+        text if text.is_empty() => r
+            .numbers
+            .get(axis)
+            .map(|x| x.to_string())
+            .unwrap_or_default(),
+        text => text,
+    }
 }
 
 /// The value of axis `axis` at `point`, as written in TOML ("" when its group lacks it).
@@ -592,6 +622,38 @@ mod tests {
                 (4.0, 0.003, 0.0)
             ]
         );
+    }
+
+    /// A number the runs report under an axis's name (MLP runs report `epochs`) shares
+    /// the axis's column: one column, holding the setting where the point has the axis
+    /// and the run's number where it does not, in sweep.csv and summary.csv alike.
+    #[test]
+    fn a_number_named_like_an_axis_fills_its_column_where_the_point_lacks_the_axis() {
+        let (_tmp, sweep, earlier) = with_earlier_rows(
+            "seeds = 2\n[[group]]\nname = \"a\"\nmodel = \"mlp\"\naxes = { epochs = [2] }\n\
+             [[group]]\nname = \"b\"\nmodel = \"mlp\"\n",
+            "point,group,seed,state,epochs,test_accuracy,reason\n\
+             \"a/epochs=2,seed=0\",a,0,done,2,0.5,\n\
+             \"a/epochs=2,seed=1\",a,1,done,2,0.75,\n\
+             \"b/seed=0\",b,0,done,30,0.25,\n\
+             \"b/seed=1\",b,1,done,40,0.5,\n",
+        );
+        let options = Options {
+            best_of: None,
+            rows_from: Some(earlier),
+        };
+        collect(&sweep, &options).unwrap();
+        let text = std::fs::read_to_string(sweep.out.join("sweep.csv")).unwrap();
+        let header = text.lines().next().unwrap();
+        assert_eq!(header.matches("epochs").count(), 1, "{header}");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let epochs: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[4].to_string())
+            .collect();
+        assert_eq!(epochs, ["2", "2", "30", "40"], "{text}");
+        assert_eq!(summary_column(&sweep.out, "b", "epochs"), "35");
+        assert_eq!(summary_column(&sweep.out, "a/epochs=2", "epochs"), "2");
     }
 
     /// Points without a run here take their rows from an earlier sweep.csv (its settings
