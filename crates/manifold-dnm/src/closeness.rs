@@ -181,10 +181,11 @@ impl<B: Backend> Grid<B> {
                 let folded = pixels.clone() + plane.clone();
                 let rows = u.clone().div_scalar(self.period).add_scalar(0.5).floor();
                 let rows = rows.detach() * folded;
-                let last = (self.inputs - 1) as f64;
-                let (first, end) = (self.inputs as f64, (g.plane_end() - 1) as f64);
-                let outside = relu(centre.clone().sub_scalar(end)) + relu(-centre.clone() + first);
-                let beyond = relu(centre.sub_scalar(last)) * pixels.clone()
+                let last_input = (self.inputs - 1) as f64;
+                let (first_comp, last_comp) = (self.inputs as f64, (g.plane_end() - 1) as f64);
+                let outside =
+                    relu(centre.clone().sub_scalar(last_comp)) + relu(-centre.clone() + first_comp);
+                let beyond = relu(centre.sub_scalar(last_input)) * pixels.clone()
                     + outside * plane.clone().mul_scalar(g.plane_stretch());
                 let z_x = u - rows.clone().mul_scalar(self.period);
                 z_x.square() + rows.square() + beyond.square()

@@ -220,7 +220,7 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
             r.point.seed.to_string(),
             r.state.word().to_string(),
         ];
-        rec.extend(axes.iter().map(|a| axis_cell(r, a)));
+        rec.extend(axes.iter().map(|a| axis_cell(&r.point, &[r], a)));
         rec.extend(
             metrics
                 .iter()
@@ -246,21 +246,13 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
     w.write_record(&header).map_err(|e| bad(&path, e))?;
     for (setting, members) in &settings {
         let first = &members[0].point;
-        let finished: Vec<&&Row> = members.iter().filter(|r| r.state.is_final()).collect();
+        let finished: Vec<&Row> = members
+            .iter()
+            .copied()
+            .filter(|r| r.state.is_final())
+            .collect();
         let mut rec = vec![setting.clone(), first.group.clone()];
-        rec.extend(axes.iter().map(|a| match setting_text(first, a) {
-            text if text.is_empty() => {
-                let values: Vec<f64> = finished
-                    .iter()
-                    .filter_map(|r| r.numbers.get(a).copied())
-                    .collect();
-                mean_sd(&values)
-                    .0
-                    .map(|x| x.to_string())
-                    .unwrap_or_default()
-            }
-            text => text,
-        }));
+        rec.extend(axes.iter().map(|a| axis_cell(first, &finished, a)));
         rec.push(members.len().to_string());
         rec.push(finished.len().to_string());
         for m in &metrics {
@@ -304,7 +296,7 @@ pub fn collect(sweep: &Sweep, options: &Options) -> Result<Collected, TrainError
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             let Some((value, r)) = best else { continue };
             let mut rec = vec![setting.clone(), r.point.group.clone()];
-            rec.extend(axes.iter().map(|a| axis_cell(r, a)));
+            rec.extend(axes.iter().map(|a| axis_cell(&r.point, &[r], a)));
             rec.push(r.point.seed.to_string());
             rec.push(value.to_string());
             rec.extend(
@@ -366,16 +358,22 @@ fn settings(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
     out
 }
 
-/// Row `r`'s cell in the column of axis `axis`: the point's setting, or where its group
-/// lacks the axis the run's number of that name (DreamComp's runs report `neurons`, an
-/// axis of other groups), else "".
-fn axis_cell(r: &Row, axis: &str) -> String {
-    match setting_text(&r.point, axis) {
-        text if text.is_empty() => r
-            .numbers
-            .get(axis)
-            .map(|x| x.to_string())
-            .unwrap_or_default(),
+/// The cell of `point`'s row (or setting) in the column of axis `axis`: the point's
+/// setting, or where its group lacks the axis the mean of `rows`' numbers of that name
+/// (a run's own number for one row; DreamComp's runs report `neurons`, an axis of other
+/// groups), else "".
+fn axis_cell(point: &Point, rows: &[&Row], axis: &str) -> String {
+    match setting_text(point, axis) {
+        text if text.is_empty() => {
+            let values: Vec<f64> = rows
+                .iter()
+                .filter_map(|r| r.numbers.get(axis).copied())
+                .collect();
+            mean_sd(&values)
+                .0
+                .map(|x| x.to_string())
+                .unwrap_or_default()
+        }
         text => text,
     }
 }
