@@ -476,7 +476,20 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
         "25",
     ];
     let patches = [&patch[..3], &["patches-mnist"], &patch[4..]].concat();
-    let commands: [&[&str]; 6] = [
+    let fast = [
+        "train",
+        "dnm",
+        "--preset",
+        "fast-mnist",
+        "--steps",
+        "40",
+        "--eval-every",
+        "40",
+        "--record-every",
+        "10",
+    ];
+    let fast_patches = [&fast[..3], &["fast-patches-mnist"], &fast[4..]].concat();
+    let commands: [&[&str]; 7] = [
         &[
             "train",
             "mlp",
@@ -503,18 +516,8 @@ fn the_same_seed_gives_the_same_bits_on_ndarray() {
         &patch,
         &patches,
         // f32 passes, batch sums of more than 256 samples added part by part.
-        &[
-            "train",
-            "dnm",
-            "--preset",
-            "fast-mnist",
-            "--steps",
-            "40",
-            "--eval-every",
-            "40",
-            "--record-every",
-            "10",
-        ],
+        &fast,
+        &fast_patches,
     ];
     for (k, args) in commands.iter().enumerate() {
         let runs: Vec<Vec<String>> = (0..2)

@@ -139,7 +139,7 @@ const PATCH_SIGMA_RAW: f64 = 1.854_586_542_131_141_8;
 const MNIST_TRAIN_IMAGES: usize = 60_000;
 
 /// The names [`DnmConfig::preset`] knows.
-pub const PRESETS: [&str; 13] = [
+pub const PRESETS: [&str; 14] = [
     "seed-toy",
     "seed-mnist",
     "best-toy",
@@ -149,6 +149,7 @@ pub const PRESETS: [&str; 13] = [
     "patch-mnist",
     "patches-mnist",
     "fast-mnist",
+    "fast-patches-mnist",
     "seq-mnist",
     "seq-mnist-large",
     "adding-t100",
@@ -484,6 +485,23 @@ impl DnmConfig {
             .with_record_every(500)
     }
 
+    /// `patch-mnist` under the patches window ([`Window::Patches`]) on `fast-mnist`'s
+    /// schedule: 1 000 comps (10 639 trainable numbers) in batches of 1 000, lr 9e-3 (the
+    /// cosine schedule), 20 000 steps, f32 passes, the surrogate's sharpness 200 (as
+    /// `patches-mnist`); evaluated every 2 000 steps, a metrics row every 500. Its results
+    /// are in the crate's README.
+    pub fn fast_patches_mnist() -> Self {
+        Self::patch_mnist()
+            .with_window(Window::Patches)
+            .with_surrogate_sharpness(200.0)
+            .with_precision(Precision::F32)
+            .with_batch_size(1000)
+            .with_lr(9e-3)
+            .with_steps(20_000)
+            .with_eval_every(2000)
+            .with_record_every(500)
+    }
+
     /// Row-sequential MNIST (28 time steps of one image row) with 16 carry neurons and
     /// 200 LSTM comps ([`Neuron::Lstm`]; N = 28 + 16 inputs + 200 + 10 + 16 outputs =
     /// 270), `best-mnist`'s training settings but lr 1e-2 (its cosine schedule from there),
@@ -569,6 +587,7 @@ impl DnmConfig {
             "patch-mnist" => Ok(Self::patch_mnist()),
             "patches-mnist" => Ok(Self::patches_mnist()),
             "fast-mnist" => Ok(Self::fast_mnist()),
+            "fast-patches-mnist" => Ok(Self::fast_patches_mnist()),
             "seq-mnist" => Ok(Self::seq_mnist()),
             "seq-mnist-large" => Ok(Self::seq_mnist_large()),
             "adding-t100" => Ok(Self::adding_t100()),
@@ -959,6 +978,24 @@ mod tests {
         let refused = DnmConfig::preset("huge-mnist").unwrap_err().to_string();
         assert!(refused.contains("preset"), "{refused}");
         assert!(refused.contains("`huge-mnist`") && refused.contains("layered-mnist"));
+    }
+
+    /// `fast-patches-mnist` is `patch-mnist` with exactly the settings of the frontier's
+    /// group `dnm-fast-patches`, whose runs are its README rows, nothing else changed.
+    #[test]
+    fn fast_patches_mnist_is_patch_mnist_with_the_measured_settings() {
+        let measured = DnmConfig {
+            window: Window::Patches,
+            surrogate_sharpness: 200.0,
+            precision: Precision::F32,
+            batch_size: 1000,
+            lr: 9e-3,
+            steps: 20_000,
+            eval_every: 2000,
+            record_every: 500,
+            ..DnmConfig::patch_mnist()
+        };
+        assert_eq!(DnmConfig::preset("fast-patches-mnist").unwrap(), measured);
     }
 
     /// `seq-mnist-large` is `seq-mnist` with exactly the four settings its README rows

@@ -19,8 +19,11 @@ pub struct Flags {
     /// Preset: seed-toy, seed-mnist (the original's settings), best-toy, best-mnist,
     /// large-mnist (size-aware; scale it with --set neurons=N), layered-mnist (size-aware,
     /// two comp layers, surrogate density, batch 200), patch-mnist (layered-mnist with the
-    /// patch window: comps read round patches of the image), fast-mnist (layered-mnist in
-    /// batches of 1 000 with f32 passes, 20 000 steps), seq-mnist (row-sequential MNIST,
+    /// patch window: comps read round patches of the image), patches-mnist (patch-mnist
+    /// with 1 400 comps, the second layer reading the first in patches), fast-mnist
+    /// (layered-mnist in batches of 1 000 with f32 passes, 20 000 steps),
+    /// fast-patches-mnist (patch-mnist under the patches window on fast-mnist's
+    /// schedule), seq-mnist (row-sequential MNIST,
     /// 16 carry neurons, 200 LSTM comps), seq-mnist-large (400 LSTM comps, batch 100),
     /// adding-t100 (the adding problem, T = 100, 40 LSTM comps), adding-t100-curriculum
     /// (the same, its training sequences growing from 10 to 100 time steps).
