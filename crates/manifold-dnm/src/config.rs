@@ -453,17 +453,14 @@ impl DnmConfig {
     }
 
     /// `patch-mnist` under the patches window ([`Window::Patches`]: the second comp
-    /// layer reads the first on the image plane, in round patches) with 1 400 comps (N
-    /// 2 194, 14 239 trainable numbers), 40 000 steps; evaluated every 5 000 steps, a
-    /// metrics row every 500. The surrogate's sharpness is 200: these networks settle at
-    /// a cutoff c ≈ 0.1, where a sharpness of 100 would make every closeness pass visit
-    /// every allowed cell ([`crate::kernels::closeness::SURROGATE_TAIL`]). Its results
-    /// are in the crate's README.
+    /// layer reads the first on the image plane, in round patches) at surrogate
+    /// sharpness 200, with 1 400 comps (N 2 194, 14 239 trainable numbers), 40 000 steps;
+    /// evaluated every 5 000 steps, a metrics row every 500. Its results are in the
+    /// crate's README.
     pub fn patches_mnist() -> Self {
         Self::patch_mnist()
-            .with_window(Window::Patches)
+            .under_the_patches_window()
             .with_neurons(2194)
-            .with_surrogate_sharpness(200.0)
             .with_steps(40_000)
             .with_eval_every(5000)
             .with_record_every(500)
@@ -491,16 +488,23 @@ impl DnmConfig {
             .with_record_every(500)
     }
 
-    /// `patch-mnist` under the patches window ([`Window::Patches`]) on `fast-mnist`'s
-    /// schedule: 1 000 comps (10 639 trainable numbers) in batches of 1 000, lr 9e-3 (the
-    /// cosine schedule), 20 000 steps, f32 passes, the surrogate's sharpness 200 (as
-    /// `patches-mnist`); evaluated every 2 000 steps, a metrics row every 500. Its results
-    /// are in the crate's README.
+    /// `patch-mnist` under the patches window ([`Window::Patches`]) at surrogate
+    /// sharpness 200, as `patches-mnist`, on `fast-mnist`'s schedule: 1 000 comps (10 639 trainable numbers) in batches of
+    /// 1 000, lr 9e-3 (the cosine schedule), 20 000 steps, f32 passes; evaluated every
+    /// 2 000 steps, a metrics row every 500. Its results are in the crate's README.
     pub fn fast_patches_mnist() -> Self {
         Self::patch_mnist()
-            .with_window(Window::Patches)
-            .with_surrogate_sharpness(200.0)
+            .under_the_patches_window()
             .on_the_fast_schedule()
+    }
+
+    /// The patches window ([`Window::Patches`]: the second comp layer reads the first on
+    /// the image plane, in round patches) at surrogate sharpness 200: these networks
+    /// settle at a cutoff c ≈ 0.1, where a sharpness of 100 would make every closeness
+    /// pass visit every allowed cell ([`crate::kernels::closeness::SURROGATE_TAIL`]).
+    fn under_the_patches_window(self) -> Self {
+        self.with_window(Window::Patches)
+            .with_surrogate_sharpness(200.0)
     }
 
     /// Row-sequential MNIST (28 time steps of one image row) with 16 carry neurons and

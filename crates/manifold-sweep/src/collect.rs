@@ -363,19 +363,18 @@ fn settings(rows: &[Row]) -> Vec<(String, Vec<&Row>)> {
 /// (a run's own number for one row; DreamComp's runs report `neurons`, an axis of other
 /// groups), else "".
 fn axis_cell(point: &Point, rows: &[&Row], axis: &str) -> String {
-    match setting_text(point, axis) {
-        text if text.is_empty() => {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter_map(|r| r.numbers.get(axis).copied())
-                .collect();
-            mean_sd(&values)
-                .0
-                .map(|x| x.to_string())
-                .unwrap_or_default()
-        }
-        text => text,
+    let setting = setting_text(point, axis);
+    if !setting.is_empty() {
+        return setting;
     }
+    let values: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.numbers.get(axis).copied())
+        .collect();
+    mean_sd(&values)
+        .0
+        .map(|x| x.to_string())
+        .unwrap_or_default()
 }
 
 /// The value of axis `axis` at `point`, as written in TOML ("" when its group lacks it).
