@@ -1,0 +1,322 @@
+//! Which limits a trained DNM on MNIST: its wiring, or the 7-number patterns that
+//! generate its weights? This example freezes a trained manifold's kept cells (which
+//! sender each neuron reads) and trains the same forward pass with every kept cell's
+//! value a free weight instead, four ways, against the manifold itself:
+//!
+//! - **the learned wiring, starting from `D`**: the kept cells' values start at the
+//!   manifold's `D` and the senders' `w`, `b` at its own, then all are trained;
+//! - **the learned wiring, fresh weights**: the same cells, values drawn from
+//!   `N(0, 1/fan-in)`, `w = 1`, `b = 0`;
+//! - **the learned wiring moved**: every receiver's senders of each depth level moved
+//!   together by one random offset along that level (over the pixels: the same patch at
+//!   a random place), fresh weights as above: the learned patches without their places;
+//! - **random wiring of the same shape**: every receiver keeps as many cells from each
+//!   depth level of senders as the manifold's does (so the same connections, levels and
+//!   depth), its senders drawn at random among the allowed ones of that level, fresh
+//!   weights as above: a sparse network of the same size whose wiring nobody learned.
+//!
+//! Each is trained by Adam on the 60 000 training images (batch 100, the rate from 3e-3
+//! on a cosine to 0) and evaluated on the 10 000 test images. Its trainable numbers are
+//! the kept cells plus two per sender, against the manifold's 7 per receiver plus two per
+//! sender.
+//!
+//! ```sh
+//! cargo run --release -- train dnm --preset fast-patches-mnist --out runs/fp
+//! cargo run --release --example dnm_free_weights -- runs/fp [EPOCHS]
+//! ```
+//!
+//! `EPOCHS` defaults to 30.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use burn::backend::Autodiff;
+use burn::module::{AutodiffModule, Module, Param};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use manifold::data::{ImageSet, Mnist};
+use manifold::dnm::kernels::kept::Pattern;
+use manifold::dnm::kernels::DnmBackend;
+use manifold::dnm::{head, Dnm, DnmConfig, Grid, Head, Precision, LEAK};
+use manifold::train::{
+    accuracy, argmax_rows, cross_entropy, labels_tensor, load_module, read_toml,
+};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Normal};
+
+type B = burn_ndarray::NdArray<f32>;
+type A = Autodiff<B>;
+
+/// Training images per step.
+const BATCH: usize = 100;
+/// The first learning rate of the cosine schedule.
+const LR: f64 = 3e-3;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let run = PathBuf::from(
+        args.next()
+            .ok_or("usage: dnm_free_weights RUN_DIR [EPOCHS]")?,
+    );
+    let epochs: usize = match args.next() {
+        Some(e) => e
+            .parse()
+            .map_err(|_| format!("EPOCHS: not a whole number: {e}"))?,
+        None => 30,
+    };
+    let device = Default::default();
+    let mnist = Mnist::load_default(None)?;
+    let config: DnmConfig = read_toml(&run.join("config.toml"))?;
+    if config.carry > 0 || config.inputs != mnist.train.dim() {
+        return Err("this example reads one-shot MNIST runs only".into());
+    }
+    let model = load_module(Dnm::<B>::new(&config, &device), &run.join("model"), &device)?;
+    let grid = Grid::<B>::of(&config, &device);
+    let kept = model
+        .kept(&grid, None)
+        .ok_or("the ndarray backend has the kept-cell kernels")?;
+    let wiring = |pattern: Arc<Pattern>| Wiring {
+        pattern,
+        head: config.head,
+        precision: kept.precision,
+    };
+    let learned = wiring(kept.pattern.clone());
+    let (nnz, senders) = (learned.pattern.nnz(), learned.pattern.geometry.cols());
+    let seed = config.seed;
+
+    let own = Net::<B> {
+        values: Param::from_tensor(kept.values.clone()),
+        w: model.w.clone(),
+        b: model.b.clone(),
+    };
+    println!(
+        "the manifold: test {:.2}%, training {:.2}%, {nnz} kept connections, {} trainable numbers",
+        100.0 * own.accuracy(&learned, &mnist.test),
+        100.0 * own.accuracy(&learned, &mnist.train),
+        7 * learned.pattern.geometry.rows() + 1 + 2 * senders,
+    );
+    let random = wiring(Arc::new(rewired(&learned.pattern, Draw::Anywhere, seed)));
+    let moved = wiring(Arc::new(rewired(&learned.pattern, Draw::Moved, seed)));
+    for other in [&random, &moved] {
+        if other.pattern.nnz() != nnz || levels(&other.pattern) != levels(&learned.pattern) {
+            return Err("a rewired pattern lost the learned wiring's connections or levels".into());
+        }
+    }
+    let cases = [
+        ("the learned wiring, starting from D", own.clone(), &learned),
+        (
+            "the learned wiring, fresh weights",
+            fresh(&learned.pattern, seed, &device),
+            &learned,
+        ),
+        (
+            "the learned wiring moved, fresh weights",
+            fresh(&moved.pattern, seed, &device),
+            &moved,
+        ),
+        (
+            "random wiring of the same shape",
+            fresh(&random.pattern, seed, &device),
+            &random,
+        ),
+    ];
+    for (what, start, wiring) in cases {
+        let net = train(start, wiring, &mnist, epochs, seed, &device);
+        println!(
+            "{what}, free weights ({epochs} epochs): test {:.2}%, training {:.2}%, {nnz} connections, {} trainable numbers",
+            100.0 * net.accuracy(wiring, &mnist.test),
+            100.0 * net.accuracy(wiring, &mnist.train),
+            nnz + 2 * senders,
+        );
+    }
+    Ok(())
+}
+
+/// Fixed kept cells, and how the manifold's pass reads them.
+struct Wiring {
+    /// Which cells are kept.
+    pattern: Arc<Pattern>,
+    /// The run's head.
+    head: Head,
+    /// The float the pass computes in (the run's).
+    precision: Precision,
+}
+
+/// The manifold's forward pass over fixed kept cells whose values are free weights.
+#[derive(Module, Debug)]
+struct Net<B: Backend> {
+    /// One value per kept cell, in the pattern's order.
+    values: Param<Tensor<B, 1>>,
+    /// Per-sender weight.
+    w: Param<Tensor<B, 1>>,
+    /// Per-sender bias.
+    b: Param<Tensor<B, 1>>,
+}
+
+impl<B: DnmBackend> Net<B> {
+    /// The logits of `x` (`[batch, inputs]`) under `config`'s head.
+    fn logits(&self, wiring: &Wiring, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        let (y, _) = B::dnm_kept_outputs(
+            x,
+            self.values.val(),
+            &wiring.pattern,
+            self.w.val(),
+            self.b.val(),
+            LEAK,
+            wiring.precision,
+        )
+        .expect("the ndarray backend has the kept-cell forward pass");
+        head(y, wiring.head)
+    }
+
+    /// Accuracy on `set`, 1 000 images at a time.
+    fn accuracy(&self, wiring: &Wiring, set: &ImageSet) -> f64 {
+        let device = self.w.val().device();
+        let mut predicted = Vec::with_capacity(set.len());
+        for start in (0..set.len()).step_by(1000) {
+            let idx: Vec<usize> = (start..(start + 1000).min(set.len())).collect();
+            let (x, _) = set.gather(&idx);
+            let x = Tensor::from_data(TensorData::new(x, [idx.len(), set.dim()]), &device);
+            predicted.extend(argmax_rows(self.logits(wiring, x)));
+        }
+        accuracy(&predicted, set.labels())
+    }
+}
+
+/// Free weights on `pattern`: values from `N(0, 1/fan-in)` (fan-in: the receiver's kept
+/// cells), `w = 1`, `b = 0`.
+fn fresh(pattern: &Pattern, seed: u64, device: &burn_ndarray::NdArrayDevice) -> Net<B> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
+    let mut values = Vec::with_capacity(pattern.nnz());
+    for r in 0..pattern.geometry.rows() {
+        let (span, _) = pattern.row(r);
+        let normal = Normal::new(0.0, (1.0 / span.len().max(1) as f64).sqrt()).expect("sd > 0");
+        values.extend((0..span.len()).map(|_| normal.sample(&mut rng) as f32));
+    }
+    let senders = pattern.geometry.cols();
+    let tensor =
+        |v: Vec<f32>| Param::from_tensor(Tensor::from_data(TensorData::new(v, [senders]), device));
+    Net {
+        values: Param::from_tensor(Tensor::from_data(
+            TensorData::new(values, [pattern.nnz()]),
+            device,
+        )),
+        w: tensor(vec![1.0; senders]),
+        b: tensor(vec![0.0; senders]),
+    }
+}
+
+/// Each sender's depth level in `pattern`: 0 for the inputs, for comp `i` one more than
+/// the deepest sender it keeps a cell to (1 with none).
+fn levels(pattern: &Pattern) -> Vec<usize> {
+    let (n_in, n_comp) = (pattern.geometry.inputs, pattern.geometry.comps);
+    let mut level = vec![0; n_in + n_comp];
+    for i in 0..n_comp {
+        let (_, cols) = pattern.row(i);
+        level[n_in + i] = 1 + cols.iter().map(|&j| level[j as usize]).max().unwrap_or(0);
+    }
+    level
+}
+
+/// How [`rewired`] draws a receiver's senders of one level from the `pool` it may read
+/// (rising sender indices), given `kept`, the positions in `pool` of the senders the
+/// learned wiring reads there (rising).
+#[derive(Clone, Copy)]
+enum Draw {
+    /// As many senders, anywhere in the pool.
+    Anywhere,
+    /// The same senders moved together by one random offset along the pool: the same
+    /// spacing (over the pixels, the same patch) at a random place.
+    Moved,
+}
+
+/// A pattern with `pattern`'s shape: receiver `r` keeps as many cells from each level of
+/// senders ([`levels`]) as `pattern`'s row `r` does, drawn by `draw` among the senders of
+/// that level it may read (`j < n_in + r` for a comp, every sender for an output). The
+/// levels, and so the depth, stay those of `pattern`.
+fn rewired(pattern: &Pattern, draw: Draw, seed: u64) -> Pattern {
+    let geometry = pattern.geometry;
+    let level = levels(pattern);
+    let deepest = level.iter().copied().max().unwrap_or(0);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x3a1d);
+    let (mut ptr, mut cols) = (vec![0], Vec::with_capacity(pattern.nnz()));
+    for r in 0..geometry.rows() {
+        let reach = (geometry.inputs + r).min(geometry.cols()) as u32;
+        let (_, kept) = pattern.row(r);
+        let mut row = Vec::with_capacity(kept.len());
+        for l in 0..=deepest {
+            let mut pool: Vec<u32> = (0..reach).filter(|&j| level[j as usize] == l).collect();
+            let at: Vec<usize> = kept
+                .iter()
+                .filter(|&&j| level[j as usize] == l)
+                .map(|j| {
+                    pool.binary_search(j)
+                        .expect("a kept sender lies in its pool")
+                })
+                .collect();
+            let (Some(&first), Some(&last)) = (at.first(), at.last()) else {
+                continue;
+            };
+            match draw {
+                Draw::Anywhere => {
+                    pool.shuffle(&mut rng);
+                    row.extend_from_slice(&pool[..at.len()]);
+                }
+                Draw::Moved => {
+                    let start = rng.random_range(0..pool.len() - (last - first));
+                    row.extend(at.iter().map(|&k| pool[start + k - first]));
+                }
+            }
+        }
+        row.sort_unstable();
+        cols.extend(row);
+        ptr.push(cols.len());
+    }
+    Pattern {
+        geometry,
+        ptr,
+        cols,
+        visits: vec![Vec::new(); geometry.rows()],
+    }
+}
+
+/// `start` trained on the training set for `epochs` (batch [`BATCH`], Adam, cosine from
+/// [`LR`] to 0, one order of the images per epoch from `seed`).
+fn train(
+    start: Net<B>,
+    wiring: &Wiring,
+    mnist: &Mnist,
+    epochs: usize,
+    seed: u64,
+    device: &burn_ndarray::NdArrayDevice,
+) -> Net<B> {
+    let param = |t: Tensor<B, 1>| Param::from_tensor(Tensor::<A, 1>::from_inner(t));
+    let mut net = Net::<A> {
+        values: param(start.values.val()),
+        w: param(start.w.val()),
+        b: param(start.b.val()),
+    };
+    let mut optim = AdamConfig::new().init::<A, Net<A>>();
+    let n = mnist.train.len();
+    let steps = epochs * (n / BATCH);
+    let mut step = 0;
+    for epoch in 0..epochs {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+            seed * 1000 + epoch as u64,
+        ));
+        for idx in order.chunks_exact(BATCH) {
+            let (x, y) = mnist.train.gather(idx);
+            let x =
+                Tensor::<A, 2>::from_data(TensorData::new(x, [BATCH, mnist.train.dim()]), device);
+            let loss = cross_entropy(net.logits(wiring, x), labels_tensor(&y, device));
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            let lr = LR * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / steps as f64).cos());
+            net = optim.step(lr, net, grads);
+            step += 1;
+        }
+    }
+    net.valid()
+}
