@@ -1,7 +1,14 @@
 //! Which limits a trained DNM on MNIST: its wiring, or the 7-number patterns that
 //! generate its weights? This example freezes a trained manifold's kept cells (which
-//! sender each neuron reads) and trains the same forward pass with every kept cell's
-//! value a free weight instead, four ways, against the manifold itself:
+//! sender each neuron reads) and trains on, against the manifold itself:
+//!
+//! - **the manifold's patterns on its wiring frozen**: the manifold's own parameters
+//!   (closeness, `κ`, `w`, `b`) trained on, each step reading only the frozen cells (one
+//!   whose pattern falls under the cutoff reads 0): the patterns at their best on this
+//!   wiring, without the density pressure or cells coming and going;
+//!
+//! and the same forward pass with every kept cell's value a free weight instead, four
+//! ways:
 //!
 //! - **the learned wiring, starting from `D`**: the kept cells' values start at the
 //!   manifold's `D` and the senders' `w`, `b` at its own, then all are trained;
@@ -16,9 +23,9 @@
 //!   weights as above: a sparse network of the same size whose wiring nobody learned.
 //!
 //! Each is trained by Adam on the 60 000 training images (batch 100, the rate from 3e-3
-//! on a cosine to 0) and evaluated on the 10 000 test images. Its trainable numbers are
-//! the kept cells plus two per sender, against the manifold's 7 per receiver plus two per
-//! sender.
+//! on a cosine to 0) and evaluated on the 10 000 test images. With free weights the
+//! trainable numbers are the kept cells plus two per sender, against the manifold's 7 per
+//! receiver, one `κ` and two per sender.
 //!
 //! ```sh
 //! cargo run --release -- train dnm --preset fast-patches-mnist --out runs/fp
@@ -34,7 +41,7 @@ use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module, Param};
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 use manifold::data::{ImageSet, Mnist};
 use manifold::dnm::kernels::kept::Pattern;
 use manifold::dnm::kernels::DnmBackend;
@@ -91,11 +98,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         w: model.w.clone(),
         b: model.b.clone(),
     };
+    let manifold_numbers = 7 * learned.pattern.geometry.rows() + 1 + 2 * senders;
     println!(
-        "the manifold: test {:.2}%, training {:.2}%, {nnz} kept connections, {} trainable numbers",
+        "the manifold: test {:.2}%, training {:.2}%, {nnz} kept connections, {manifold_numbers} trainable numbers",
         100.0 * own.accuracy(&learned, &mnist.test),
         100.0 * own.accuracy(&learned, &mnist.train),
-        7 * learned.pattern.geometry.rows() + 1 + 2 * senders,
     );
     let random = wiring(Arc::new(rewired(&learned.pattern, Draw::Anywhere, seed)));
     let moved = wiring(Arc::new(rewired(&learned.pattern, Draw::Moved, seed)));
@@ -122,6 +129,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &random,
         ),
     ];
+    let patterns = train_patterns(
+        load_module(Dnm::<A>::new(&config, &device), &run.join("model"), &device)?,
+        &Grid::<A>::of(&config, &device),
+        &learned,
+        &mnist,
+        epochs,
+        seed,
+        &device,
+    );
+    let frozen = |x| frozen_logits(&patterns, &grid, &learned, x);
+    let still = patterns.kept(&grid, None).ok_or("kept-cell kernels")?;
+    let still: f32 = inside(&still.pattern, &learned.pattern).iter().sum();
+    println!(
+        "the manifold's patterns on its wiring frozen, trained on ({epochs} epochs): test {:.2}%, training {:.2}%, {still} connections, {manifold_numbers} trainable numbers",
+        100.0 * accuracy_of(&mnist.test, frozen),
+        100.0 * accuracy_of(&mnist.train, frozen),
+    );
     for (what, start, wiring) in cases {
         let net = train(start, wiring, &mnist, epochs, seed, &device);
         println!(
@@ -171,18 +195,66 @@ impl<B: DnmBackend> Net<B> {
         head(y, wiring.head)
     }
 
-    /// Accuracy on `set`, 1 000 images at a time.
+    /// Accuracy on `set`.
     fn accuracy(&self, wiring: &Wiring, set: &ImageSet) -> f64 {
-        let device = self.w.val().device();
-        let mut predicted = Vec::with_capacity(set.len());
-        for start in (0..set.len()).step_by(1000) {
-            let idx: Vec<usize> = (start..(start + 1000).min(set.len())).collect();
-            let (x, _) = set.gather(&idx);
-            let x = Tensor::from_data(TensorData::new(x, [idx.len(), set.dim()]), &device);
-            predicted.extend(argmax_rows(self.logits(wiring, x)));
-        }
-        accuracy(&predicted, set.labels())
+        accuracy_of(set, |x| self.logits(wiring, x))
     }
+}
+
+/// The logits of `x` under the manifold `model` with its kept cells restricted to
+/// `wiring`'s: its patterns, on its wiring frozen (a cell of `wiring` whose pattern falls
+/// under the cutoff reads 0, and no other cell is read).
+fn frozen_logits<B: DnmBackend>(
+    model: &Dnm<B>,
+    grid: &Grid<B>,
+    wiring: &Wiring,
+    x: Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    let kept = model
+        .kept(grid, None)
+        .expect("the ndarray backend has the kept-cell kernels");
+    let inside = inside(&kept.pattern, &wiring.pattern);
+    let inside = Tensor::from_data(TensorData::new(inside, [kept.pattern.nnz()]), &x.device());
+    let (y, _) = B::dnm_kept_outputs(
+        x,
+        kept.values * inside,
+        &kept.pattern,
+        model.w.val(),
+        model.b.val(),
+        LEAK,
+        kept.precision,
+    )
+    .expect("the ndarray backend has the kept-cell forward pass");
+    head(y, wiring.head)
+}
+
+/// Per cell of `kept`, 1 where `frozen` has it too, else 0.
+fn inside(kept: &Pattern, frozen: &Pattern) -> Vec<f32> {
+    (0..kept.geometry.rows())
+        .flat_map(|r| {
+            let frozen = frozen.row(r).1;
+            kept.row(r)
+                .1
+                .iter()
+                .map(move |j| match frozen.binary_search(j) {
+                    Ok(_) => 1.0,
+                    Err(_) => 0.0,
+                })
+        })
+        .collect()
+}
+
+/// The accuracy of `logits` on `set`, 1 000 images at a time.
+fn accuracy_of<B: Backend>(set: &ImageSet, logits: impl Fn(Tensor<B, 2>) -> Tensor<B, 2>) -> f64 {
+    let device = Default::default();
+    let mut predicted = Vec::with_capacity(set.len());
+    for start in (0..set.len()).step_by(1000) {
+        let idx: Vec<usize> = (start..(start + 1000).min(set.len())).collect();
+        let (x, _) = set.gather(&idx);
+        let x = Tensor::from_data(TensorData::new(x, [idx.len(), set.dim()]), &device);
+        predicted.extend(argmax_rows(logits(x)));
+    }
+    accuracy(&predicted, set.labels())
 }
 
 /// Free weights on `pattern`: values from `N(0, 1/fan-in)` (fan-in: the receiver's kept
@@ -282,8 +354,36 @@ fn rewired(pattern: &Pattern, draw: Draw, seed: u64) -> Pattern {
     }
 }
 
-/// `start` trained on the training set for `epochs` (batch [`BATCH`], Adam, cosine from
-/// [`LR`] to 0, one order of the images per epoch from `seed`).
+/// Calls `step(x, labels, lr)` for every minibatch of [`BATCH`] images of `epochs`
+/// passes over the training set (one order of the images per epoch from `seed`), the
+/// rate on a cosine from [`LR`] to 0.
+fn each_batch(
+    mnist: &Mnist,
+    epochs: usize,
+    seed: u64,
+    device: &burn_ndarray::NdArrayDevice,
+    mut step: impl FnMut(Tensor<A, 2>, Tensor<A, 1, Int>, f64),
+) {
+    let n = mnist.train.len();
+    let steps = epochs * (n / BATCH);
+    let mut done = 0;
+    for epoch in 0..epochs {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+            seed * 1000 + epoch as u64,
+        ));
+        for idx in order.chunks_exact(BATCH) {
+            let (x, y) = mnist.train.gather(idx);
+            let x =
+                Tensor::<A, 2>::from_data(TensorData::new(x, [BATCH, mnist.train.dim()]), device);
+            let lr = LR * 0.5 * (1.0 + (std::f64::consts::PI * done as f64 / steps as f64).cos());
+            step(x, labels_tensor(&y, device), lr);
+            done += 1;
+        }
+    }
+}
+
+/// `start` trained by Adam over [`each_batch`].
 fn train(
     start: Net<B>,
     wiring: &Wiring,
@@ -299,24 +399,30 @@ fn train(
         b: param(start.b.val()),
     };
     let mut optim = AdamConfig::new().init::<A, Net<A>>();
-    let n = mnist.train.len();
-    let steps = epochs * (n / BATCH);
-    let mut step = 0;
-    for epoch in 0..epochs {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
-            seed * 1000 + epoch as u64,
-        ));
-        for idx in order.chunks_exact(BATCH) {
-            let (x, y) = mnist.train.gather(idx);
-            let x =
-                Tensor::<A, 2>::from_data(TensorData::new(x, [BATCH, mnist.train.dim()]), device);
-            let loss = cross_entropy(net.logits(wiring, x), labels_tensor(&y, device));
-            let grads = GradientsParams::from_grads(loss.backward(), &net);
-            let lr = LR * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / steps as f64).cos());
-            net = optim.step(lr, net, grads);
-            step += 1;
-        }
-    }
+    each_batch(mnist, epochs, seed, device, |x, y, lr| {
+        let loss = cross_entropy(net.logits(wiring, x), y);
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        net = optim.step(lr, net.clone(), grads);
+    });
     net.valid()
+}
+
+/// The manifold `model` trained on by Adam over [`each_batch`] with its wiring frozen to
+/// `wiring` ([`frozen_logits`]): its closeness parameters, `κ`, `w` and `b`.
+fn train_patterns(
+    mut model: Dnm<A>,
+    grid: &Grid<A>,
+    wiring: &Wiring,
+    mnist: &Mnist,
+    epochs: usize,
+    seed: u64,
+    device: &burn_ndarray::NdArrayDevice,
+) -> Dnm<B> {
+    let mut optim = AdamConfig::new().init::<A, Dnm<A>>();
+    each_batch(mnist, epochs, seed, device, |x, y, lr| {
+        let loss = cross_entropy(frozen_logits(&model, grid, wiring, x), y);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(lr, model.clone(), grads);
+    });
+    model.valid()
 }
