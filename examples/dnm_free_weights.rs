@@ -79,7 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if config.carry > 0 || config.inputs != mnist.train.dim() {
         return Err("this example reads one-shot MNIST runs only".into());
     }
-    let model = load_module(Dnm::<B>::new(&config, &device), &run.join("model"), &device)?;
+    let trained = load_module(Dnm::<A>::new(&config, &device), &run.join("model"), &device)?;
+    let model = trained.valid();
     let grid = Grid::<B>::of(&config, &device);
     let kept = model
         .kept(&grid, None)
@@ -98,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         w: model.w.clone(),
         b: model.b.clone(),
     };
-    let manifold_numbers = 7 * learned.pattern.geometry.rows() + 1 + 2 * senders;
+    let manifold_numbers = model.num_params();
     println!(
         "the manifold: test {:.2}%, training {:.2}%, {nnz} kept connections, {manifold_numbers} trainable numbers",
         100.0 * own.accuracy(&learned, &mnist.test),
@@ -111,6 +112,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err("a rewired pattern lost the learned wiring's connections or levels".into());
         }
     }
+    let patterns = train_patterns(
+        trained,
+        &Grid::<A>::of(&config, &device),
+        &learned,
+        &mnist,
+        epochs,
+        seed,
+        &device,
+    );
+    let frozen = |x| frozen_logits(&patterns, &grid, &learned, x);
+    let still = patterns
+        .kept(&grid, None)
+        .ok_or("the ndarray backend has the kept-cell kernels")?;
+    let still: f32 = inside(&still.pattern, &learned.pattern).iter().sum();
+    println!(
+        "the manifold's patterns on its wiring frozen, trained on ({epochs} epochs): test {:.2}%, training {:.2}%, {still} connections, {manifold_numbers} trainable numbers",
+        100.0 * accuracy_of(&mnist.test, frozen),
+        100.0 * accuracy_of(&mnist.train, frozen),
+    );
     let cases = [
         ("the learned wiring, starting from D", own.clone(), &learned),
         (
@@ -129,23 +149,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &random,
         ),
     ];
-    let patterns = train_patterns(
-        load_module(Dnm::<A>::new(&config, &device), &run.join("model"), &device)?,
-        &Grid::<A>::of(&config, &device),
-        &learned,
-        &mnist,
-        epochs,
-        seed,
-        &device,
-    );
-    let frozen = |x| frozen_logits(&patterns, &grid, &learned, x);
-    let still = patterns.kept(&grid, None).ok_or("kept-cell kernels")?;
-    let still: f32 = inside(&still.pattern, &learned.pattern).iter().sum();
-    println!(
-        "the manifold's patterns on its wiring frozen, trained on ({epochs} epochs): test {:.2}%, training {:.2}%, {still} connections, {manifold_numbers} trainable numbers",
-        100.0 * accuracy_of(&mnist.test, frozen),
-        100.0 * accuracy_of(&mnist.train, frozen),
-    );
     for (what, start, wiring) in cases {
         let net = train(start, wiring, &mnist, epochs, seed, &device);
         println!(
