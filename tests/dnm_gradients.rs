@@ -100,7 +100,7 @@ fn total_loss_of<Bk: DnmBackend>(
         let out = manifold_dnm::sequence::read(config, x, |x| model.kept_outputs(&kept, x));
         let obj = objective(head(out, config.head), &target);
         let flow = flow_kept(&kept);
-        return total_loss(config, flow, kept.surrogate, obj, density, 0.0).total;
+        return total_loss(config, 0, flow, kept.surrogate, obj, density, 0.0).total;
     }
     let cut = cutoff(model, &grid, config.surrogate_needed(), path);
     let out = manifold_dnm::sequence::read(config, x, |x| model.outputs(&cut.d, &grid, x, ev));
@@ -110,7 +110,7 @@ fn total_loss_of<Bk: DnmBackend>(
         Path::Expression => flow(&cut.d, &grid),
         Path::Fused | Path::Kept => flow_fast(&cut.d, &grid),
     };
-    total_loss(config, flow, cut.surrogate, obj, density, 0.0).total
+    total_loss(config, 0, flow, cut.surrogate, obj, density, 0.0).total
 }
 
 use dnm_fused::values;

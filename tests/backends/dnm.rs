@@ -110,7 +110,7 @@ fn numbers<Bk: manifold_dnm::kernels::DnmAutodiffBackend>(
     };
     let obj = objective(head(outputs.clone(), config.head), &target);
     let flow = flow_fast(&cut.d, &grid);
-    let terms = total_loss(config, flow, cut.surrogate, obj, structure.density, 0.0);
+    let terms = total_loss(config, 0, flow, cut.surrogate, obj, structure.density, 0.0);
     let grads = terms.total.backward();
     let g = |name, p: &Param<Tensor<Bk, 1>>| (name, p.grad(&grads).map(host).unwrap_or_default());
     Numbers {

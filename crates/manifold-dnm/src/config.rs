@@ -249,6 +249,12 @@ pub struct DnmConfig {
     /// λ_sparse (weight of the squared density term).
     #[config(default = 0.1)]
     pub lambda_sparse: f64,
+    /// A warm-up of the density term: its weight rises linearly from 0 at the first step
+    /// to `lambda_sparse` at step `sparse_warmup` ([`DnmConfig::lambda_sparse_at`]), so
+    /// that a network can start to learn before the pressure thins it. 0: `lambda_sparse`
+    /// from the first step.
+    #[config(default = 0)]
+    pub sparse_warmup: usize,
     /// Density term of the loss: `count` (original, no gradient) or `surrogate`.
     #[config(default = "DensityTerm::Count")]
     pub density_term: DensityTerm,
@@ -601,6 +607,15 @@ impl DnmConfig {
                 "preset",
                 format!("unknown preset `{other}` ({})", PRESETS.join(", ")),
             )),
+        }
+    }
+
+    /// The density term's weight at training step `step` (counted from 0):
+    /// `λ_sparse · min(step / sparse_warmup, 1)`, or `λ_sparse` without a warm-up.
+    pub fn lambda_sparse_at(&self, step: usize) -> f64 {
+        match self.sparse_warmup {
+            0 => self.lambda_sparse,
+            w => self.lambda_sparse * (step.min(w) as f64 / w as f64),
         }
     }
 

@@ -72,12 +72,15 @@ pub struct LossTerms<B: Backend> {
     pub surrogate: Option<Tensor<B, 1>>,
 }
 
-/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s + λ_memory·M̃)`. `flow` is the
+/// `λ_obj·objective + λ_flow·flow + λ_sparse·density² (+ λ_time·t_ms·s + λ_memory·M̃)` at
+/// training step `step` (λ_sparse as [`DnmConfig::lambda_sparse_at`] gives it). `flow` is the
 /// flow term of the cutoff matrix ([`flow`] or [`flow_fast`]); `surrogate` is `s`,
 /// present when [`DnmConfig::surrogate_needed`] says so; `density` is the true ρ (used by
 /// the `count` term, as a constant).
+#[allow(clippy::too_many_arguments)]
 pub fn total_loss<B: Backend>(
     config: &DnmConfig,
+    step: usize,
     flow: Tensor<B, 1>,
     surrogate: Option<Tensor<B, 1>>,
     objective: Tensor<B, 1>,
@@ -92,11 +95,12 @@ pub fn total_loss<B: Backend>(
     };
     let mut total = objective.clone().mul_scalar(config.lambda_obj)
         + flow.clone().mul_scalar(config.lambda_flow);
+    let lambda_sparse = config.lambda_sparse_at(step);
     match (config.density_term, &surrogate) {
         (DensityTerm::Surrogate, Some(s)) if config.lambda_sparse > 0.0 => {
-            total = total + s.clone().square().mul_scalar(config.lambda_sparse);
+            total = total + s.clone().square().mul_scalar(lambda_sparse);
         }
-        _ => total = total.add_scalar(config.lambda_sparse * density * density),
+        _ => total = total.add_scalar(lambda_sparse * density * density),
     }
     if let (Some(s), true) = (&surrogate, config.lambda_time > 0.0) {
         total = total + s.clone().mul_scalar(config.lambda_time * last_step_ms);
@@ -144,7 +148,7 @@ mod tests {
         let zero = || Tensor::<B, 1>::zeros([1], &dev);
         let flow_t = || Tensor::<B, 1>::from_floats([value], &dev);
         let total = |c: &DnmConfig| {
-            total_loss(c, flow_t(), None, zero(), 0.0, 0.0)
+            total_loss(c, 0, flow_t(), None, zero(), 0.0, 0.0)
                 .total
                 .into_scalar()
         };
@@ -155,6 +159,30 @@ mod tests {
         let want: f32 = (0.5 + 0.25 + 1.0 - (0.2 + 0.1)) * (0.5 + 0.25 + 1.0 - (0.2 + 0.1));
         // Five f32 terms of magnitude ≤ 1, squared: a few ulps of 2.1 (ulp ≈ 2.4e-7).
         assert!((value - want).abs() < 1e-6, "flow {value}, want {want}");
+    }
+
+    #[test]
+    fn the_density_term_warms_up_linearly_over_sparse_warmup_steps() {
+        // λ_sparse 8, warm-up over 4 steps, surrogate s = 0.5: the term is λ(t)·s² with
+        // λ(t) = 8·min(t/4, 1), so 0, 1, 2 at steps 0, 2, 4 and 2 after.
+        let dev = Default::default();
+        let config = DnmConfig::new()
+            .with_lambda_obj(0.0)
+            .with_lambda_flow(0.0)
+            .with_lambda_sparse(8.0)
+            .with_density_term(DensityTerm::Surrogate)
+            .with_sparse_warmup(4);
+        let zero = || Tensor::<B, 1>::zeros([1], &dev);
+        let at = |step| {
+            let s = Tensor::<B, 1>::from_floats([0.5], &dev);
+            let total = total_loss(&config, step, zero(), Some(s), zero(), 0.0, 0.0);
+            f64::from(total.total.into_scalar())
+        };
+        for (step, want) in [(0, 0.0), (1, 0.5), (2, 1.0), (4, 2.0), (40, 2.0)] {
+            assert_eq!(at(step), want, "step {step}");
+        }
+        // Without a warm-up the full weight applies from the first step.
+        assert_eq!(config.with_sparse_warmup(0).lambda_sparse_at(0), 8.0);
     }
 
     #[test]
@@ -174,7 +202,7 @@ mod tests {
         assert_eq!(config.activation_mib(9.0), 4.0 * 9.0 * 3.0 / 1048576.0);
         let s = Tensor::<B, 1>::from_floats([0.5], &dev);
         let zero = || Tensor::<B, 1>::zeros([1], &dev);
-        let total = total_loss(&config, zero(), Some(s), zero(), 0.0, 0.0)
+        let total = total_loss(&config, 0, zero(), Some(s), zero(), 0.0, 0.0)
             .total
             .into_scalar();
         let want = 2.0 * 0.5 * 4.0 * 9.0 * 3.0 / 1048576.0;

@@ -349,6 +349,7 @@ pub fn train_step_timed<B: DnmAutodiffBackend, O: Optimizer<Dnm<B>, B>>(
     let obj = objective(head(outputs, config.head), &target);
     let terms = total_loss(
         config,
+        step,
         flow,
         surrogate,
         obj,
