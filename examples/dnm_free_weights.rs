@@ -47,7 +47,7 @@ use manifold::dnm::kernels::kept::Pattern;
 use manifold::dnm::kernels::DnmBackend;
 use manifold::dnm::{head, Dnm, DnmConfig, Grid, Head, Precision, LEAK};
 use manifold::train::{
-    accuracy, argmax_rows, cross_entropy, labels_tensor, load_module, read_toml,
+    accuracy, argmax_rows, cross_entropy, labels_tensor, load_module, read_toml_over,
 };
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -75,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let device = Default::default();
     let mnist = Mnist::load_default(None)?;
-    let config: DnmConfig = read_toml(&run.join("config.toml"))?;
+    let config = read_toml_over(&run.join("config.toml"), &DnmConfig::new())?;
     if config.carry > 0 || config.inputs != mnist.train.dim() {
         return Err("this example reads one-shot MNIST runs only".into());
     }
@@ -185,17 +185,8 @@ struct Net<B: Backend> {
 impl<B: DnmBackend> Net<B> {
     /// The logits of `x` (`[batch, inputs]`) under `config`'s head.
     fn logits(&self, wiring: &Wiring, x: Tensor<B, 2>) -> Tensor<B, 2> {
-        let (y, _) = B::dnm_kept_outputs(
-            x,
-            self.values.val(),
-            &wiring.pattern,
-            self.w.val(),
-            self.b.val(),
-            LEAK,
-            wiring.precision,
-        )
-        .expect("the ndarray backend has the kept-cell forward pass");
-        head(y, wiring.head)
+        let (w, b) = (self.w.val(), self.b.val());
+        logits_over(&wiring.pattern, self.values.val(), w, b, wiring, x)
     }
 
     /// Accuracy on `set`.
@@ -218,16 +209,22 @@ fn frozen_logits<B: DnmBackend>(
         .expect("the ndarray backend has the kept-cell kernels");
     let inside = inside(&kept.pattern, &wiring.pattern);
     let inside = Tensor::from_data(TensorData::new(inside, [kept.pattern.nnz()]), &x.device());
-    let (y, _) = B::dnm_kept_outputs(
-        x,
-        kept.values * inside,
-        &kept.pattern,
-        model.w.val(),
-        model.b.val(),
-        LEAK,
-        kept.precision,
-    )
-    .expect("the ndarray backend has the kept-cell forward pass");
+    let (w, b) = (model.w.val(), model.b.val());
+    logits_over(&kept.pattern, kept.values * inside, w, b, wiring, x)
+}
+
+/// The logits of `x` (`[batch, inputs]`) by the manifold's forward pass over `pattern`'s
+/// cells holding `values`, senders' `w` and `b`, in `wiring`'s float and head.
+fn logits_over<B: DnmBackend>(
+    pattern: &Arc<Pattern>,
+    values: Tensor<B, 1>,
+    w: Tensor<B, 1>,
+    b: Tensor<B, 1>,
+    wiring: &Wiring,
+    x: Tensor<B, 2>,
+) -> Tensor<B, 2> {
+    let (y, _) = B::dnm_kept_outputs(x, values, pattern, w, b, LEAK, wiring.precision)
+        .expect("the ndarray backend has the kept-cell forward pass");
     head(y, wiring.head)
 }
 

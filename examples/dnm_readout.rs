@@ -25,7 +25,7 @@ use manifold::data::{ImageSet, Mnist};
 use manifold::dnm::kernels::forward::outputs_tensor;
 use manifold::dnm::{head, Data, Dnm, DnmConfig, Grid, PixelOrder, LEAK};
 use manifold::train::{
-    accuracy, argmax_rows, cross_entropy, labels_tensor, load_module, read_toml, Silent,
+    accuracy, argmax_rows, cross_entropy, labels_tensor, load_module, read_toml_over, Silent,
 };
 
 type B = burn_ndarray::NdArray<f32>;
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mnist = Mnist::load_default(None)?;
     let (config, model) = match std::env::args().nth(1).map(PathBuf::from) {
         Some(run) => {
-            let config: DnmConfig = read_toml(&run.join("config.toml"))?;
+            let config = read_toml_over(&run.join("config.toml"), &DnmConfig::new())?;
             let model = load_module(Dnm::<B>::new(&config, &device), &run.join("model"), &device)?;
             (config, model)
         }
