@@ -79,8 +79,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if config.carry > 0 || config.inputs != mnist.train.dim() {
         return Err("this example reads one-shot MNIST runs only".into());
     }
-    let trained = load_module(Dnm::<A>::new(&config, &device), &run.join("model"), &device)?;
-    let model = trained.valid();
+    let loaded = load_module(Dnm::<A>::new(&config, &device), &run.join("model"), &device)?;
+    let model = loaded.valid();
     let grid = Grid::<B>::of(&config, &device);
     let kept = model
         .kept(&grid, None)
@@ -112,15 +112,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err("a rewired pattern lost the learned wiring's connections or levels".into());
         }
     }
-    let patterns = train_patterns(
-        trained,
-        &Grid::<A>::of(&config, &device),
-        &learned,
-        &mnist,
-        epochs,
-        seed,
-        &device,
-    );
+    let grid_a = Grid::<A>::of(&config, &device);
+    let frozen_a = |model: &Dnm<A>, x| frozen_logits(model, &grid_a, &learned, x);
+    let patterns = trained(loaded, frozen_a, &mnist, epochs, seed, &device);
     let frozen = |x| frozen_logits(&patterns, &grid, &learned, x);
     let still = patterns
         .kept(&grid, None)
@@ -383,7 +377,25 @@ fn each_batch(
     }
 }
 
-/// `start` trained by Adam over [`each_batch`].
+/// `module` trained by Adam over [`each_batch`] on the cross-entropy of its `logits`.
+fn trained<M: AutodiffModule<A>>(
+    mut module: M,
+    logits: impl Fn(&M, Tensor<A, 2>) -> Tensor<A, 2>,
+    mnist: &Mnist,
+    epochs: usize,
+    seed: u64,
+    device: &burn_ndarray::NdArrayDevice,
+) -> M::InnerModule {
+    let mut optim = AdamConfig::new().init::<A, M>();
+    each_batch(mnist, epochs, seed, device, |x, y, lr| {
+        let loss = cross_entropy(logits(&module, x), y);
+        let grads = GradientsParams::from_grads(loss.backward(), &module);
+        module = optim.step(lr, module.clone(), grads);
+    });
+    module.valid()
+}
+
+/// The free weights `start` on `wiring`, trained ([`trained`]).
 fn train(
     start: Net<B>,
     wiring: &Wiring,
@@ -393,36 +405,11 @@ fn train(
     device: &burn_ndarray::NdArrayDevice,
 ) -> Net<B> {
     let param = |t: Tensor<B, 1>| Param::from_tensor(Tensor::<A, 1>::from_inner(t));
-    let mut net = Net::<A> {
+    let net = Net::<A> {
         values: param(start.values.val()),
         w: param(start.w.val()),
         b: param(start.b.val()),
     };
-    let mut optim = AdamConfig::new().init::<A, Net<A>>();
-    each_batch(mnist, epochs, seed, device, |x, y, lr| {
-        let loss = cross_entropy(net.logits(wiring, x), y);
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        net = optim.step(lr, net.clone(), grads);
-    });
-    net.valid()
-}
-
-/// The manifold `model` trained on by Adam over [`each_batch`] with its wiring frozen to
-/// `wiring` ([`frozen_logits`]): its closeness parameters, `κ`, `w` and `b`.
-fn train_patterns(
-    mut model: Dnm<A>,
-    grid: &Grid<A>,
-    wiring: &Wiring,
-    mnist: &Mnist,
-    epochs: usize,
-    seed: u64,
-    device: &burn_ndarray::NdArrayDevice,
-) -> Dnm<B> {
-    let mut optim = AdamConfig::new().init::<A, Dnm<A>>();
-    each_batch(mnist, epochs, seed, device, |x, y, lr| {
-        let loss = cross_entropy(frozen_logits(&model, grid, wiring, x), y);
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(lr, model.clone(), grads);
-    });
-    model.valid()
+    let logits = |net: &Net<A>, x| net.logits(wiring, x);
+    trained(net, logits, mnist, epochs, seed, device)
 }
