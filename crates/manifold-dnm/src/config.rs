@@ -495,9 +495,10 @@ impl DnmConfig {
     }
 
     /// `patch-mnist` under the patches window ([`Window::Patches`]) at surrogate
-    /// sharpness 200, as `patches-mnist`, on `fast-mnist`'s schedule: 1 000 comps (10 639 trainable numbers) in batches of
-    /// 1 000, lr 9e-3 (the cosine schedule), 20 000 steps, f32 passes; evaluated every
-    /// 2 000 steps, a metrics row every 500. Its results are in the crate's README.
+    /// sharpness 200, as `patches-mnist`, on `fast-mnist`'s schedule: 1 000 comps
+    /// (10 639 trainable numbers) in batches of 1 000, lr 9e-3 (the cosine schedule),
+    /// 20 000 steps, f32 passes; evaluated every 2 000 steps, a metrics row every 500.
+    /// Its results are in the crate's README.
     pub fn fast_patches_mnist() -> Self {
         Self::patch_mnist()
             .under_the_patches_window()
