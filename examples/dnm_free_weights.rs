@@ -37,29 +37,22 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use burn::backend::Autodiff;
 use burn::module::{AutodiffModule, Module, Param};
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 use manifold::data::{ImageSet, Mnist};
 use manifold::dnm::kernels::kept::Pattern;
 use manifold::dnm::kernels::DnmBackend;
-use manifold::dnm::{head, Dnm, DnmConfig, Grid, Head, Precision, LEAK};
-use manifold::train::{
-    accuracy, argmax_rows, cross_entropy, labels_tensor, load_module, read_toml_over,
-};
+use manifold::dnm::{Dnm, DnmConfig, Grid};
+use manifold::train::{cross_entropy, load_module, read_toml_over};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
-type B = burn_ndarray::NdArray<f32>;
-type A = Autodiff<B>;
-
-/// Training images per step.
-const BATCH: usize = 100;
-/// The first learning rate of the cosine schedule.
-const LR: f64 = 3e-3;
+#[allow(dead_code)]
+#[path = "common/frozen.rs"]
+mod frozen;
+use frozen::{accuracy_of, logits_over, trained, Wiring, A, B};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -114,7 +107,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let grid_a = Grid::<A>::of(&config, &device);
-    let frozen_a = |model: &Dnm<A>, x| frozen_logits(model, &grid_a, &learned, x);
+    let frozen_a =
+        |model: &Dnm<A>, x, y| cross_entropy(frozen_logits(model, &grid_a, &learned, x), y);
     let patterns = trained(loaded, frozen_a, &mnist, epochs, seed, &device);
     let frozen = |x| frozen_logits(&patterns, &grid, &learned, x);
     let still = patterns
@@ -154,16 +148,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
-}
-
-/// Fixed kept cells, and how the manifold's pass reads them.
-struct Wiring {
-    /// Which cells are kept.
-    pattern: Arc<Pattern>,
-    /// The run's head.
-    head: Head,
-    /// The float the pass computes in (the run's).
-    precision: Precision,
 }
 
 /// The manifold's forward pass over fixed kept cells whose values are free weights.
@@ -208,21 +192,6 @@ fn frozen_logits<B: DnmBackend>(
     logits_over(&kept.pattern, kept.values * inside, w, b, wiring, x)
 }
 
-/// The logits of `x` (`[batch, inputs]`) by the manifold's forward pass over `pattern`'s
-/// cells holding `values`, senders' `w` and `b`, in `wiring`'s float and head.
-fn logits_over<B: DnmBackend>(
-    pattern: &Arc<Pattern>,
-    values: Tensor<B, 1>,
-    w: Tensor<B, 1>,
-    b: Tensor<B, 1>,
-    wiring: &Wiring,
-    x: Tensor<B, 2>,
-) -> Tensor<B, 2> {
-    let (y, _) = B::dnm_kept_outputs(x, values, pattern, w, b, LEAK, wiring.precision)
-        .expect("the ndarray backend has the kept-cell forward pass");
-    head(y, wiring.head)
-}
-
 /// Per cell of `kept`, 1 where `frozen` has it too, else 0.
 fn inside(kept: &Pattern, frozen: &Pattern) -> Vec<f32> {
     (0..kept.geometry.rows())
@@ -237,19 +206,6 @@ fn inside(kept: &Pattern, frozen: &Pattern) -> Vec<f32> {
                 })
         })
         .collect()
-}
-
-/// The accuracy of `logits` on `set`, 1 000 images at a time.
-fn accuracy_of<B: Backend>(set: &ImageSet, logits: impl Fn(Tensor<B, 2>) -> Tensor<B, 2>) -> f64 {
-    let device = Default::default();
-    let mut predicted = Vec::with_capacity(set.len());
-    for start in (0..set.len()).step_by(1000) {
-        let idx: Vec<usize> = (start..(start + 1000).min(set.len())).collect();
-        let (x, _) = set.gather(&idx);
-        let x = Tensor::from_data(TensorData::new(x, [idx.len(), set.dim()]), &device);
-        predicted.extend(argmax_rows(logits(x)));
-    }
-    accuracy(&predicted, set.labels())
 }
 
 /// Free weights on `pattern`: values from `N(0, 1/fan-in)` (fan-in: the receiver's kept
@@ -349,53 +305,6 @@ fn rewired(pattern: &Pattern, draw: Draw, seed: u64) -> Pattern {
     }
 }
 
-/// Calls `step(x, labels, lr)` for every minibatch of [`BATCH`] images of `epochs`
-/// passes over the training set (one order of the images per epoch from `seed`), the
-/// rate on a cosine from [`LR`] to 0.
-fn each_batch(
-    mnist: &Mnist,
-    epochs: usize,
-    seed: u64,
-    device: &burn_ndarray::NdArrayDevice,
-    mut step: impl FnMut(Tensor<A, 2>, Tensor<A, 1, Int>, f64),
-) {
-    let n = mnist.train.len();
-    let steps = epochs * (n / BATCH);
-    let mut done = 0;
-    for epoch in 0..epochs {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
-            seed * 1000 + epoch as u64,
-        ));
-        for idx in order.chunks_exact(BATCH) {
-            let (x, y) = mnist.train.gather(idx);
-            let x =
-                Tensor::<A, 2>::from_data(TensorData::new(x, [BATCH, mnist.train.dim()]), device);
-            let lr = LR * 0.5 * (1.0 + (std::f64::consts::PI * done as f64 / steps as f64).cos());
-            step(x, labels_tensor(&y, device), lr);
-            done += 1;
-        }
-    }
-}
-
-/// `module` trained by Adam over [`each_batch`] on the cross-entropy of its `logits`.
-fn trained<M: AutodiffModule<A>>(
-    mut module: M,
-    logits: impl Fn(&M, Tensor<A, 2>) -> Tensor<A, 2>,
-    mnist: &Mnist,
-    epochs: usize,
-    seed: u64,
-    device: &burn_ndarray::NdArrayDevice,
-) -> M::InnerModule {
-    let mut optim = AdamConfig::new().init::<A, M>();
-    each_batch(mnist, epochs, seed, device, |x, y, lr| {
-        let loss = cross_entropy(logits(&module, x), y);
-        let grads = GradientsParams::from_grads(loss.backward(), &module);
-        module = optim.step(lr, module.clone(), grads);
-    });
-    module.valid()
-}
-
 /// The free weights `start` on `wiring`, trained ([`trained`]).
 fn train(
     start: Net<B>,
@@ -411,6 +320,6 @@ fn train(
         w: param(start.w.val()),
         b: param(start.b.val()),
     };
-    let logits = |net: &Net<A>, x| net.logits(wiring, x);
-    trained(net, logits, mnist, epochs, seed, device)
+    let loss = |net: &Net<A>, x, y| cross_entropy(net.logits(wiring, x), y);
+    trained(net, loss, mnist, epochs, seed, device)
 }
