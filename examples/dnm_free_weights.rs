@@ -34,7 +34,6 @@
 //!
 //! `EPOCHS` defaults to 30.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use burn::module::{AutodiffModule, Module, Param};
@@ -43,8 +42,8 @@ use burn::tensor::{Tensor, TensorData};
 use manifold::data::{ImageSet, Mnist};
 use manifold::dnm::kernels::kept::Pattern;
 use manifold::dnm::kernels::DnmBackend;
-use manifold::dnm::{Dnm, DnmConfig, Grid};
-use manifold::train::{cross_entropy, load_module, read_toml_over};
+use manifold::dnm::{Dnm, Grid};
+use manifold::train::cross_entropy;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -52,27 +51,16 @@ use rand_distr::{Distribution, Normal};
 #[allow(dead_code)]
 #[path = "common/frozen.rs"]
 mod frozen;
-use frozen::{accuracy_of, logits_over, trained, Wiring, A, B};
+use frozen::{accuracy_of, logits_over, trained, TrainedRun, Wiring, A, B};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let run = PathBuf::from(
-        args.next()
-            .ok_or("usage: dnm_free_weights RUN_DIR [EPOCHS]")?,
-    );
-    let epochs: usize = match args.next() {
-        Some(e) => e
-            .parse()
-            .map_err(|_| format!("EPOCHS: not a whole number: {e}"))?,
-        None => 30,
-    };
+    let TrainedRun {
+        epochs,
+        mnist,
+        config,
+        model: loaded,
+    } = TrainedRun::from_args("dnm_free_weights")?;
     let device = Default::default();
-    let mnist = Mnist::load_default(None)?;
-    let config = read_toml_over(&run.join("config.toml"), &DnmConfig::new())?;
-    if config.carry > 0 || config.inputs != mnist.train.dim() {
-        return Err("this example reads one-shot MNIST runs only".into());
-    }
-    let loaded = load_module(Dnm::<A>::new(&config, &device), &run.join("model"), &device)?;
     let model = loaded.valid();
     let grid = Grid::<B>::of(&config, &device);
     let kept = model

@@ -1,6 +1,7 @@
 //! What `dnm_free_weights` and `dnm_stripe_tilt` share: a trained manifold's forward
 //! pass over fixed cells, its accuracy, and one Adam loop over the MNIST training set.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use burn::backend::Autodiff;
@@ -11,8 +12,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use manifold::data::{ImageSet, Mnist};
 use manifold::dnm::kernels::kept::Pattern;
 use manifold::dnm::kernels::DnmBackend;
-use manifold::dnm::{head, Head, Precision, LEAK};
-use manifold::train::{accuracy, argmax_rows, labels_tensor};
+use manifold::dnm::{head, Dnm, DnmConfig, Head, Precision, LEAK};
+use manifold::train::{accuracy, argmax_rows, labels_tensor, load_module, read_toml_over};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -25,6 +26,49 @@ pub type A = Autodiff<B>;
 pub const BATCH: usize = 100;
 /// The first learning rate of the cosine schedule.
 pub const LR: f64 = 3e-3;
+
+/// A trained one-shot MNIST run named on the command line (`RUN_DIR [EPOCHS]`), and
+/// how many epochs to train on from it (30 unless given).
+pub struct TrainedRun {
+    /// Epochs to train on.
+    pub epochs: usize,
+    /// The MNIST training and test sets.
+    pub mnist: Mnist,
+    /// The run's configuration (its `config.toml` over the defaults).
+    pub config: DnmConfig,
+    /// The run's trained manifold.
+    pub model: Dnm<A>,
+}
+
+impl TrainedRun {
+    /// Reads the run named by the command line of the example `name`.
+    pub fn from_args(name: &str) -> Result<Self, Box<dyn std::error::Error>> {
+        let mut args = std::env::args().skip(1);
+        let run = PathBuf::from(
+            args.next()
+                .ok_or(format!("usage: {name} RUN_DIR [EPOCHS]"))?,
+        );
+        let epochs = match args.next() {
+            Some(e) => e
+                .parse()
+                .map_err(|_| format!("EPOCHS: not a whole number: {e}"))?,
+            None => 30,
+        };
+        let device = Default::default();
+        let mnist = Mnist::load_default(None)?;
+        let config = read_toml_over(&run.join("config.toml"), &DnmConfig::new())?;
+        if config.carry > 0 || config.inputs != mnist.train.dim() {
+            return Err(format!("{}: not a one-shot MNIST run", run.display()).into());
+        }
+        let model = load_module(Dnm::<A>::new(&config, &device), &run.join("model"), &device)?;
+        Ok(Self {
+            epochs,
+            mnist,
+            config,
+            model,
+        })
+    }
+}
 
 /// Fixed cells of `D`, and how the manifold's pass reads them.
 pub struct Wiring {
