@@ -158,19 +158,18 @@ impl<B: Backend> Tilted<B> {
     /// `f` at every cell of `cells` (the library's closeness function, with `ζ·z_y` added
     /// to the sine's phase when tilted), cut at `c`: `D = sign(f)·max(|f| − c, 0)/(1 − c)`.
     fn pattern(&self, cells: &Cells<B>) -> CellPattern<B> {
-        let m = &self.dnm;
+        let (m, g) = (&self.dnm, &cells.pattern.geometry);
+        let period = g.period;
         let per_cell = |t: Tensor<B, 1>| t.select(0, cells.rows.clone());
         let amp = per_cell(sigmoid(m.alpha.val()).mul_scalar(2.0).sub_scalar(1.0));
         let power = per_cell(m.beta.val().add_scalar(1.0));
         let shift = per_cell(sigmoid(m.gamma.val()));
         let freq = exact(
             m.theta.val(),
-            |t| std::f64::consts::TAU * std::f64::consts::LN_2 / (cells.period * softplus_f64(t)),
+            |t| std::f64::consts::TAU * std::f64::consts::LN_2 / (period * softplus_f64(t)),
             |t| {
                 let theta = softplus(t).div_scalar(std::f64::consts::LN_2);
-                theta
-                    .recip()
-                    .mul_scalar(std::f64::consts::TAU / cells.period)
+                theta.recip().mul_scalar(std::f64::consts::TAU / period)
             },
         );
         let freq = per_cell(freq);
@@ -181,16 +180,16 @@ impl<B: Backend> Tilted<B> {
         let folded = cells.pixels.clone() + cells.plane.clone();
         let rows = u
             .clone()
-            .div_scalar(cells.period)
+            .div_scalar(period)
             .add_scalar(0.5)
             .floor()
             .detach()
             * folded.clone();
-        let z_x = u - rows.clone().mul_scalar(cells.period);
+        let z_x = u - rows.clone().mul_scalar(period);
         let centre = cells.base.clone() + mu;
-        let beyond = relu(centre.clone().sub_scalar(cells.last_input)) * cells.pixels.clone()
-            + (relu(centre.clone().sub_scalar(cells.last_plane))
-                - relu(centre.neg().add_scalar(cells.first_plane)))
+        let beyond = relu(centre.clone().sub_scalar((g.inputs - 1) as f64)) * cells.pixels.clone()
+            + (relu(centre.clone().sub_scalar((g.plane_end() - 1) as f64))
+                - relu(centre.neg().add_scalar(g.inputs as f64)))
                 * cells.plane.clone()
                 * cells.stretch.clone();
         let d2 = (z_x.square() + rows.clone().square() + beyond.square()) * folded.clone()
@@ -209,7 +208,7 @@ impl<B: Backend> Tilted<B> {
         let surrogate = match cells.sharpness {
             Some(k) => sigmoid(margin.clone().mul_scalar(k))
                 .sum()
-                .div_scalar(cells.max_cells),
+                .div_scalar(g.max_cells() as f64),
             None => Tensor::zeros([1], &values.device()),
         };
         CellPattern {
@@ -274,12 +273,8 @@ struct Cells<B: Backend> {
     plane: Tensor<B, 1>,
     /// Pixels per sender: the map's stretch on its senders, 1 elsewhere.
     stretch: Tensor<B, 1>,
-    period: f64,
-    last_input: f64,
-    first_plane: f64,
-    last_plane: f64,
+    /// The density surrogate's sharpness `k`, or `None` without one.
     sharpness: Option<f64>,
-    max_cells: f64,
 }
 
 impl<B: Backend> Cells<B> {
@@ -352,12 +347,7 @@ impl<B: Backend> Cells<B> {
             pixels: floats(pixels),
             plane: floats(plane),
             stretch: floats(stretch),
-            period: g.period,
-            last_input: (g.inputs - 1) as f64,
-            first_plane: g.inputs as f64,
-            last_plane: g.plane_end().max(g.inputs + 1) as f64 - 1.0,
             sharpness,
-            max_cells: g.max_cells() as f64,
         }
     }
 
