@@ -43,6 +43,7 @@ use manifold::dnm::kernels::kept::Pattern;
 use manifold::dnm::kernels::DnmBackend;
 use manifold::dnm::{DensityTerm, Dnm, Geometry, Grid};
 use manifold::train::cross_entropy;
+use manifold_kernels::floats::Floats;
 
 #[allow(dead_code)]
 #[path = "common/frozen.rs"]
@@ -66,7 +67,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         DensityTerm::Count => (0.0, None),
     };
-    let cells = Cells::<B>::within_reach(&model, &geometry, sharpness, &device);
+    let cells_a = Cells::<A>::within_reach(&model, &geometry, sharpness, &device);
+    let cells = cells_a.valid();
     let wiring = Wiring {
         pattern: cells.pattern.clone(),
         head: config.head,
@@ -91,7 +93,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cells.pattern.nnz(),
         model.num_params(),
     );
-    let cells_a = Cells::<A>::within_reach(&model, &geometry, sharpness, &device);
     for tilt in [false, true] {
         let tilt = tilt.then(|| Param::from_tensor(Tensor::zeros([geometry.rows()], &device)));
         let arm = Tilted {
@@ -228,12 +229,7 @@ fn exact<B: Backend>(
     value: impl Fn(f64) -> f64,
     tensor: impl Fn(Tensor<B, 1>) -> Tensor<B, 1>,
 ) -> Tensor<B, 1> {
-    let host: Vec<f64> = x
-        .clone()
-        .into_data()
-        .convert::<f64>()
-        .to_vec()
-        .expect("floats");
+    let host = Floats::f64_of(x.clone());
     let n = host.len();
     let exact = TensorData::new(host.into_iter().map(|v| value(v) as f32).collect(), [n]);
     let y = tensor(x);
@@ -277,6 +273,22 @@ struct Cells<B: Backend> {
     sharpness: Option<f64>,
 }
 
+impl Cells<A> {
+    /// The same cells on the backend without autodiff, for evaluation.
+    fn valid(&self) -> Cells<B> {
+        Cells {
+            pattern: self.pattern.clone(),
+            rows: self.rows.clone().inner(),
+            p: self.p.clone().inner(),
+            base: self.base.clone().inner(),
+            pixels: self.pixels.clone().inner(),
+            plane: self.plane.clone().inner(),
+            stretch: self.stretch.clone().inner(),
+            sharpness: self.sharpness,
+        }
+    }
+}
+
 impl<B: Backend> Cells<B> {
     /// The allowed cells where `model`'s gaussian bound reaches half its cutoff:
     /// `|α'|·G·max(|0.001^β' − γ'|, |1.001^β' − γ'|) ≥ c/2`.
@@ -286,12 +298,7 @@ impl<B: Backend> Cells<B> {
         sharpness: Option<f64>,
         device: &B::Device,
     ) -> Self {
-        let host = |t: Tensor<M, 1>| -> Vec<f64> {
-            t.into_data()
-                .convert::<f64>()
-                .to_vec()
-                .expect("a float tensor")
-        };
+        let host = Floats::f64_of::<M, 1>;
         let (alpha, beta, gamma) = (
             host(model.alpha.val()),
             host(model.beta.val()),
@@ -354,17 +361,7 @@ impl<B: Backend> Cells<B> {
     /// The largest difference between `values` (over these cells) and the kernel's
     /// `kernel` values over `kept` (every kept cell is one of these; the others read 0).
     fn gap_to(&self, values: &Tensor<B, 1>, kept: &Pattern, kernel: Tensor<B, 1>) -> f64 {
-        let ours: Vec<f32> = values
-            .clone()
-            .into_data()
-            .convert::<f32>()
-            .to_vec()
-            .expect("floats");
-        let theirs: Vec<f32> = kernel
-            .into_data()
-            .convert::<f32>()
-            .to_vec()
-            .expect("floats");
+        let (ours, theirs) = (Floats::f64_of(values.clone()), Floats::f64_of(kernel));
         let mut gap = 0.0f64;
         for r in 0..kept.geometry.rows() {
             let (span, js) = self.pattern.row(r);
@@ -378,7 +375,7 @@ impl<B: Backend> Cells<B> {
                     }
                     _ => 0.0,
                 };
-                gap = gap.max((ours[pos] - kernel).abs() as f64);
+                gap = gap.max((ours[pos] - kernel).abs());
             }
             if k != kjs.len() {
                 return f64::INFINITY;
